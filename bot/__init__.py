@@ -1,0 +1,1 @@
+"""An async Telegram bot that serves a publication's articles."""

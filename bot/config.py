@@ -1,0 +1,105 @@
+"""One typed settings object, read from the environment and `.env`.
+
+Every setting is documented here once; `.env.example` and the README's
+configuration table are generated from (and tested against) this class.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = Field(
+        default=None,
+        description="Token from @BotFather. Without it, `make run` opens the local chat mode.",
+    )
+    telegram_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API endpoint; point it at a self-hosted Bot API server or the emulator.",
+    )
+    database_path: Path = Field(
+        default=DATA_DIR / "bot.sqlite3", description="The SQLite database file."
+    )
+    seed_listing_path: Path = Field(
+        default=DATA_DIR / "articles.txt",
+        description="Listing loaded into an empty database so a new install has content.",
+    )
+    topics_path: Path = Field(
+        default=DATA_DIR / "topics.toml", description="The bilingual topic catalogue."
+    )
+    feeds_path: Path = Field(
+        default=DATA_DIR / "feeds.toml", description="Feeds polled on start (admins can add more)."
+    )
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Telegram user ids allowed to use admin commands.",
+    )
+    default_timezone: str = Field(
+        default="UTC", description="IANA timezone given to new chats (e.g. America/Mexico_City)."
+    )
+    default_language: str = Field(
+        default="en", description="Interface language when Telegram tells none (en or es)."
+    )
+    digest_max_items: int = Field(
+        default=10, ge=1, le=50, description="Articles listed in one digest before 'and N more'."
+    )
+    feed_poll_minutes: int = Field(
+        default=15, ge=1, description="How often each feed is polled (a feed may override it)."
+    )
+    feed_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Total time allowed to fetch one feed."
+    )
+    feed_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest feed body accepted, in bytes."
+    )
+    feed_concurrency: int = Field(default=4, ge=1, description="Feeds fetched at the same time.")
+    send_rate_per_second: float = Field(
+        default=28.0,
+        gt=0,
+        le=1000,
+        description="Messages per second across all chats (Telegram allows 30 without paid broadcasts).",
+    )
+    webhook_url: str | None = Field(
+        default=None, description="Public HTTPS URL for webhook mode; polling when unset."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token."
+    )
+    webhook_listen: str = Field(default="127.0.0.1", description="Address the webhook server binds.")
+    webhook_port: int = Field(default=8443, description="Port the webhook server binds.")
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("en", "es"):
+            raise ValueError("default_language must be 'en' or 'es'")
+        return value

@@ -1,0 +1,196 @@
+"""The SQLite database: one writer, one reader, numbered migrations.
+
+SQLite allows one writer at a time. Funnelling every write through a single
+connection guarded by an asyncio lock, and opening each write with
+`BEGIN IMMEDIATE`, turns "database is locked" surprises into an orderly queue,
+while WAL lets the reader connection answer searches during a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Row = sqlite3.Row
+Params = Sequence[Any] | dict[str, Any]
+
+BUSY_TIMEOUT_MS = 5_000
+
+
+class StoreError(Exception):
+    """A database problem described in one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> list[Migration]:
+    """The numbered `NNNN_name.sql` files shipped in `bot/store/migrations`."""
+    folder = resources.files("bot.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit():
+            version = int(entry.name[:4])
+            found.append(Migration(version, entry.name[5:-4], entry.read_text("utf-8")))
+    found.sort(key=lambda migration: migration.version)
+    return found
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+
+
+class Database:
+    """An open database. Use `Database.open()`; close with `await db.close()`."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str, migrations: Iterable[Migration] | None = None) -> Database:
+        """Open (creating if needed) and upgrade the database at `path`."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+            writer = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        try:
+            await _configure(writer)
+            mode = await (await writer.execute("PRAGMA journal_mode = WAL")).fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                log.warning("database %s is not in WAL mode (%s)", path, mode)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            await _configure(reader)
+            await reader.execute("PRAGMA query_only = ON")
+        except sqlite3.DatabaseError as exc:
+            await writer.close()
+            raise StoreError(f"{path} is not a usable SQLite database: {exc}") from exc
+        db = cls(path, writer, reader)
+        try:
+            await db.migrate(bundled_migrations() if migrations is None else migrations)
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            for conn in (self._reader, self._writer):
+                try:
+                    await conn.close()
+                except (sqlite3.Error, ValueError):  # pragma: no cover - closing twice
+                    pass
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone(
+            "SELECT max(version) FROM schema_migrations"
+            " WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')"
+        )
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    async def migrate(self, migrations: Iterable[Migration]) -> list[int]:
+        """Apply the migrations newer than the database, each in its own transaction."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+        current = await self.schema_version()
+        applied = []
+        for migration in migrations:
+            if migration.version <= current:
+                continue
+            async with self.transaction() as conn:
+                for statement in _split_statements(migration.sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at)"
+                    " VALUES (?, ?, unixepoch())",
+                    (migration.version, migration.name),
+                )
+            log.info("database migrated to %04d_%s", migration.version, migration.name)
+            applied.append(migration.version)
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The one write path: `BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error."""
+        async with self._write_lock:
+            conn = self._writer
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"database is busy or unwritable: {exc}") from exc
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            try:
+                await conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await conn.execute("ROLLBACK")
+                raise StoreError(f"could not save to the database: {exc}") from exc
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._reader.execute(sql, params) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def backup(self, destination: Path) -> None:
+        """An online, consistent copy of the database (safe while the bot runs)."""
+        async with self._write_lock:
+            target = await aiosqlite.connect(destination)
+            try:
+                await self._writer.backup(target)
+            finally:
+                await target.close()
+
+
+def _split_statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows about quotes)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            if statement.strip(";").strip():
+                statements.append(statement)
+            buffer = ""
+    if buffer.strip() and not all(
+        line.strip().startswith("--") or not line.strip() for line in buffer.splitlines()
+    ):
+        raise StoreError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+    return statements
