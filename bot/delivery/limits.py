@@ -1,0 +1,200 @@
+"""Telegram's flood limits as pure scheduling logic: no I/O, time is passed in.
+
+Telegram answers 429 when a bot sends more than ~30 messages a second overall,
+more than about one a second to one chat, or more than 20 a minute to a group
+or channel. Staying a little under each limit is cheaper than recovering from
+429s, so every message waits here for a *grant*:
+
+* overall, grants are spaced ``1 / rate_per_second`` apart (one shared budget);
+* per chat, grants are spaced ``private_interval`` (private chats) or
+  ``group_interval`` (groups, supergroups and channels: negative ids or
+  ``@username``), so a chat never blocks the others while it waits;
+* a pause (after a 429) is a deadline that only ever moves later, so nothing
+  but the clock can end it early.
+
+Waiters are served by (interactive before bulk, then arrival order), skipping
+those whose chat is not ready yet: fair across chats, FIFO within one.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+ChatKey = int | str
+"""A chat as the Bot API names it: an integer id or a channel's ``@username``."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate_per_second: float = 28.0
+    private_interval: float = 1.05
+    group_interval: float = 3.15
+    flood_window: float = 1.0
+    """A 429 for a second chat within this many seconds pauses the whole bot."""
+
+    def __post_init__(self) -> None:
+        if self.rate_per_second <= 0:
+            raise ValueError("rate_per_second must be positive")
+        if self.private_interval < 0 or self.group_interval < 0 or self.flood_window < 0:
+            raise ValueError("intervals must not be negative")
+
+    @property
+    def global_interval(self) -> float:
+        return 1.0 / self.rate_per_second
+
+    def chat_interval(self, chat: ChatKey) -> float:
+        return self.group_interval if is_group_like(chat) else self.private_interval
+
+
+def is_group_like(chat: ChatKey) -> bool:
+    """Groups, supergroups and channels have negative ids; ``@name`` is a channel."""
+    return isinstance(chat, str) or chat < 0
+
+
+@dataclass(order=True)
+class _Waiter:
+    rank: tuple[int, int]
+    key: Hashable = field(compare=False)
+    chat: ChatKey | None = field(compare=False)
+
+
+class FloodPlanner:
+    """Decides when each waiting message may go. Drive it with `poll(now)`.
+
+    Typical loop: `submit()` waiters, call `poll(now)` to get the keys granted
+    at `now`, sleep until `next_poll_at()`, repeat. Every grant happens at the
+    `now` of the `poll()` that returned it, so the limits hold for the times
+    the caller passes in.
+    """
+
+    _PRUNE_EVERY = 1024
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._waiting: list[_Waiter] = []
+        self._keys: dict[Hashable, _Waiter] = {}
+        self._last_grant: dict[ChatKey, float] = {}
+        self._chat_pause: dict[ChatKey, float] = {}
+        self._global_pause = float("-inf")
+        self._next_global = float("-inf")
+        self._recent_floods: deque[tuple[ChatKey | None, float]] = deque()
+        self._seq = 0
+        self._grants = 0
+
+    # -- waiting ---------------------------------------------------------------
+
+    def next_seq(self) -> int:
+        """An arrival number; resubmitting with the same one keeps a retry's place."""
+        self._seq += 1
+        return self._seq
+
+    def submit(
+        self, key: Hashable, chat: ChatKey | None, *, bulk: bool, seq: int | None = None
+    ) -> None:
+        """Queue a message for `chat` (None: only the overall budget applies)."""
+        if key in self._keys:
+            raise ValueError(f"already waiting: {key!r}")
+        waiter = _Waiter((int(bulk), self.next_seq() if seq is None else seq), key, chat)
+        insort(self._waiting, waiter)
+        self._keys[key] = waiter
+
+    def cancel(self, key: Hashable) -> bool:
+        """Forget a waiter that no longer wants to send. True if it was waiting."""
+        waiter = self._keys.pop(key, None)
+        if waiter is None:
+            return False
+        self._waiting.remove(waiter)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    # -- granting --------------------------------------------------------------
+
+    def chat_ready_at(self, chat: ChatKey | None) -> float:
+        """Earliest time the chat's own limits (spacing, pause) allow a message."""
+        if chat is None:
+            return float("-inf")
+        last = self._last_grant.get(chat)
+        spaced = float("-inf") if last is None else last + self.limits.chat_interval(chat)
+        return max(spaced, self._chat_pause.get(chat, float("-inf")))
+
+    def global_ready_at(self) -> float:
+        return max(self._next_global, self._global_pause)
+
+    def poll(self, now: float) -> list[Hashable]:
+        """Grant what may go at `now`, best first; the caller sends them at once."""
+        granted: list[Hashable] = []
+        while self._waiting and self.global_ready_at() <= now:
+            waiter = next((w for w in self._waiting if self.chat_ready_at(w.chat) <= now), None)
+            if waiter is None:
+                break
+            self._waiting.remove(waiter)
+            del self._keys[waiter.key]
+            self._record(waiter.chat, now)
+            granted.append(waiter.key)
+        return granted
+
+    def next_poll_at(self) -> float | None:
+        """When `poll` may grant something next (None: nobody waits).
+
+        After a `poll(now)`, this is always later than `now`, so a driver that
+        sleeps until it never spins.
+        """
+        if not self._waiting:
+            return None
+        earliest_chat = min(self.chat_ready_at(w.chat) for w in self._waiting)
+        return max(self.global_ready_at(), earliest_chat)
+
+    def _record(self, chat: ChatKey | None, now: float) -> None:
+        self._next_global = now + self.limits.global_interval
+        if chat is not None:
+            self._last_grant[chat] = now
+        self._grants += 1
+        if self._grants % self._PRUNE_EVERY == 0:
+            self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        """Drop per-chat state that no longer constrains anything."""
+        interval = max(self.limits.private_interval, self.limits.group_interval)
+        self._last_grant = {c: t for c, t in self._last_grant.items() if t + interval > now}
+        self._chat_pause = {c: t for c, t in self._chat_pause.items() if t > now}
+
+    # -- pauses ----------------------------------------------------------------
+
+    def pause_chat(self, chat: ChatKey, until: float) -> None:
+        self._chat_pause[chat] = max(self._chat_pause.get(chat, float("-inf")), until)
+
+    def pause_all(self, until: float) -> None:
+        self._global_pause = max(self._global_pause, until)
+
+    def on_retry_after(self, chat: ChatKey | None, retry_after: float, now: float) -> str:
+        """Telegram said "retry after N s" for `chat`: pause exactly that long.
+
+        One chat flooded pauses that chat; a second chat flooded within
+        `flood_window` (or a request without a chat) means the bot-wide budget
+        is exhausted, so everything pauses. Returns the scope: "chat" or "all".
+        """
+        until = now + max(0.0, retry_after)
+        window_start = now - self.limits.flood_window
+        while self._recent_floods and self._recent_floods[0][1] < window_start:
+            self._recent_floods.popleft()
+        others = any(c != chat for c, _ in self._recent_floods)
+        self._recent_floods.append((chat, now))
+        if chat is not None:
+            self.pause_chat(chat, until)
+        if chat is None or others:
+            self.pause_all(until)
+            return "all"
+        return "chat"
+
+    # -- queries for the outbox sender -----------------------------------------
+
+    def busy_chats(self, before: float) -> set[ChatKey]:
+        """Chats that may not send until after `before`: worth not claiming now."""
+        busy = {c for c in self._last_grant if self.chat_ready_at(c) > before}
+        busy.update(c for c, t in self._chat_pause.items() if t > before)
+        return busy

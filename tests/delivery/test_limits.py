@@ -1,0 +1,312 @@
+"""The flood planner under simulated time: whatever happens, the limits hold."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.delivery.limits import ChatKey, FloodPlanner, Limits, is_group_like
+
+EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Submit:
+    at: float
+    chat: ChatKey | None
+    bulk: bool
+
+
+@dataclass(frozen=True)
+class Flood:
+    at: float
+    chat: ChatKey | None
+    retry_after: float
+
+
+@dataclass(frozen=True)
+class PauseAll:
+    at: float
+    duration: float
+
+
+Event = Submit | Flood | PauseAll
+
+
+@dataclass(frozen=True)
+class Grant:
+    key: int
+    chat: ChatKey | None
+    at: float
+    bulk: bool
+    last_key_seen: int
+
+
+@dataclass
+class Run:
+    grants: list[Grant]
+    pauses: list[tuple[ChatKey | None, int, float]]  # chat (None: all), grants before, until
+    polls: int
+    submitted: dict[int, Submit]
+
+
+def simulate(limits: Limits, events: Sequence[Event]) -> Run:
+    """Drive a planner the way the rate limiter does: poll at each event and wake-up."""
+    planner = FloodPlanner(limits)
+    queue = sorted(events, key=lambda event: event.at)
+    submitted: dict[int, Submit] = {}
+    grants: list[Grant] = []
+    pauses: list[tuple[ChatKey | None, int, float]] = []
+    now = 0.0
+    polls = 0
+    index = 0
+
+    def poll() -> None:
+        nonlocal polls
+        polls += 1
+        for key in planner.poll(now):
+            assert isinstance(key, int)
+            submit = submitted[key]
+            grants.append(Grant(key, submit.chat, now, submit.bulk, index))
+        wake = planner.next_poll_at()
+        assert wake is None or wake > now, "a driver sleeping until next_poll_at would spin"
+
+    while index < len(queue) or len(planner):
+        wake = planner.next_poll_at()
+        event_at = queue[index].at if index < len(queue) else math.inf
+        if wake is not None and wake < event_at:
+            now = wake
+            poll()
+            continue
+        now = event_at
+        event = queue[index]
+        index += 1
+        if isinstance(event, Submit):
+            submitted[index] = event
+            planner.submit(index, event.chat, bulk=event.bulk)
+        elif isinstance(event, Flood):
+            scope = planner.on_retry_after(event.chat, event.retry_after, now)
+            if event.chat is not None:
+                pauses.append((event.chat, len(grants), now + event.retry_after))
+            if scope == "all":
+                pauses.append((None, len(grants), now + event.retry_after))
+        else:
+            planner.pause_all(now + event.duration)
+            pauses.append((None, len(grants), now + event.duration))
+        poll()
+    return Run(grants, pauses, polls, submitted)
+
+
+def assert_within_limits(limits: Limits, run: Run) -> None:
+    times = [grant.at for grant in run.grants]
+    assert times == sorted(times)
+    for earlier, later in pairwise(times):
+        assert later - earlier >= limits.global_interval - EPS
+    per_second = math.ceil(limits.rate_per_second - EPS)
+    for i, start in enumerate(times):
+        assert sum(1 for t in times[i:] if t < start + 1.0 - EPS) <= per_second
+
+    by_chat: dict[ChatKey, list[float]] = defaultdict(list)
+    for grant in run.grants:
+        if grant.chat is not None:
+            by_chat[grant.chat].append(grant.at)
+    for chat, chat_times in by_chat.items():
+        for earlier, later in pairwise(chat_times):
+            assert later - earlier >= limits.chat_interval(chat) - EPS
+        if is_group_like(chat) and limits.group_interval >= 3.0:
+            for i, start in enumerate(chat_times):
+                assert sum(1 for t in chat_times[i:] if t < start + 60.0) <= 20
+
+    for paused, before, until in run.pauses:
+        for grant in run.grants[before:]:
+            if paused is None or grant.chat == paused:
+                assert grant.at >= until - EPS, (grant, paused, until)
+
+
+chats = st.one_of(
+    st.integers(min_value=1, max_value=6),
+    st.integers(min_value=-4, max_value=-1),
+    st.just("@channel"),
+    st.none(),
+)
+times = st.floats(min_value=0, max_value=30, allow_nan=False)
+submits = st.builds(Submit, at=times, chat=chats, bulk=st.booleans())
+floods = st.builds(
+    Flood, at=times, chat=chats, retry_after=st.floats(min_value=0, max_value=8, allow_nan=False)
+)
+pause_alls = st.builds(
+    PauseAll, at=times, duration=st.floats(min_value=0, max_value=5, allow_nan=False)
+)
+limit_sets = st.builds(
+    Limits,
+    rate_per_second=st.floats(min_value=0.5, max_value=100, allow_nan=False),
+    private_interval=st.sampled_from([0.0, 1.05, 1.5]),
+    group_interval=st.sampled_from([0.0, 3.15, 4.0]),
+    flood_window=st.sampled_from([0.0, 1.0, 5.0]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    limits=limit_sets,
+    events=st.lists(st.one_of(submits, submits, submits, floods, pause_alls), max_size=80),
+)
+def test_any_schedule_respects_every_limit(limits: Limits, events: list[Event]) -> None:
+    run = simulate(limits, events)
+    assert_within_limits(limits, run)
+    assert {grant.key for grant in run.grants} == set(run.submitted), "everyone is served"
+    assert len(run.grants) == len(run.submitted), "nobody is served twice"
+    assert run.polls <= 2 * (len(events) + len(run.grants)) + 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(submits, max_size=60))
+def test_one_chat_one_class_is_first_in_first_out(events: list[Submit]) -> None:
+    run = simulate(Limits(), events)
+    order: dict[tuple[ChatKey | None, bool], list[int]] = defaultdict(list)
+    for grant in run.grants:
+        order[grant.chat, grant.bulk].append(grant.key)
+    for keys in order.values():
+        assert keys == sorted(keys, key=lambda key: (run.submitted[key].at, key))
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(submits, max_size=60))
+def test_bulk_never_goes_while_a_ready_interactive_message_waits(events: list[Submit]) -> None:
+    limits = Limits()
+    run = simulate(limits, events)
+    position = {grant.key: i for i, grant in enumerate(run.grants)}
+    last: dict[ChatKey, float] = {}
+    for i, grant in enumerate(run.grants):
+        if grant.bulk:
+            for key, submit in run.submitted.items():
+                waiting = key <= grant.last_key_seen and position[key] > i
+                if submit.bulk or not waiting:
+                    continue
+                chat = submit.chat
+                ready = chat is None or grant.at >= last.get(chat, -math.inf) + (
+                    limits.chat_interval(chat) - EPS
+                )
+                assert not ready, f"bulk {grant} went before ready interactive {key}"
+        if grant.chat is not None:
+            last[grant.chat] = grant.at
+
+
+def test_overall_rate_spreads_a_burst() -> None:
+    limits = Limits(rate_per_second=28)
+    run = simulate(limits, [Submit(0.0, chat, True) for chat in range(1, 57)])
+    assert len(run.grants) == 56
+    assert run.grants[-1].at == pytest.approx(55 / 28)
+
+
+def test_a_group_gets_twenty_a_minute_and_others_are_not_held_up() -> None:
+    events: list[Event] = [Submit(0.0, -100, True) for _ in range(30)]
+    events += [Submit(0.5, chat, True) for chat in range(1, 11)]
+    run = simulate(Limits(), events)
+    group = [grant.at for grant in run.grants if grant.chat == -100]
+    assert group[1] - group[0] == pytest.approx(3.15)
+    assert sum(1 for t in group if t < 60) == 20
+    private = [grant.at for grant in run.grants if grant.chat != -100]
+    assert max(private) < 1.0, "private chats wait for the overall budget only"
+
+
+def test_interactive_reply_jumps_the_bulk_queue() -> None:
+    events: list[Event] = [Submit(0.0, chat, True) for chat in range(1, 101)]
+    events.append(Submit(0.2, 555, False))
+    run = simulate(Limits(rate_per_second=28), events)
+    reply = next(grant for grant in run.grants if grant.chat == 555)
+    assert reply.at < 0.2 + 2 / 28
+    assert not reply.bulk
+
+
+def test_a_429_pauses_only_its_chat_for_exactly_retry_after() -> None:
+    planner = FloodPlanner(Limits())
+    assert planner.on_retry_after(7, 5.0, now=10.0) == "chat"
+    assert planner.chat_ready_at(7) == 15.0
+    planner.submit("a", 7, bulk=True)
+    planner.submit("b", 8, bulk=True)
+    assert planner.poll(10.0) == ["b"]
+    assert planner.poll(14.999) == []
+    assert planner.next_poll_at() == 15.0
+    assert planner.poll(15.0) == ["a"]
+
+
+def test_429s_from_two_chats_at_once_pause_the_whole_bot() -> None:
+    planner = FloodPlanner(Limits())
+    assert planner.on_retry_after(1, 3.0, now=0.0) == "chat"
+    assert planner.on_retry_after(2, 4.0, now=0.5) == "all"
+    planner.submit("x", 3, bulk=False)
+    assert planner.poll(4.4) == []
+    assert planner.poll(4.5) == ["x"]
+
+
+def test_a_later_429_far_from_the_first_is_one_chat_again() -> None:
+    planner = FloodPlanner(Limits(flood_window=1.0))
+    planner.on_retry_after(1, 1.0, now=0.0)
+    assert planner.on_retry_after(2, 1.0, now=5.0) == "chat"
+    assert planner.global_ready_at() < 5.0
+
+
+def test_a_shorter_pause_never_shortens_a_longer_one() -> None:
+    """The failure mode of python-telegram-bot issue #5338, in planner terms."""
+    planner = FloodPlanner(Limits())
+    planner.pause_all(10.0)
+    planner.pause_all(3.0)
+    planner.pause_chat(5, 9.0)
+    planner.pause_chat(5, 2.0)
+    assert planner.global_ready_at() == 10.0
+    assert planner.chat_ready_at(5) == 9.0
+
+
+def test_cancelled_waiter_is_forgotten() -> None:
+    planner = FloodPlanner(Limits())
+    planner.submit("a", 1, bulk=True)
+    assert planner.cancel("a")
+    assert not planner.cancel("a")
+    assert planner.poll(0.0) == []
+    assert planner.next_poll_at() is None
+
+
+def test_duplicate_key_is_refused() -> None:
+    planner = FloodPlanner(Limits())
+    planner.submit("a", 1, bulk=True)
+    with pytest.raises(ValueError, match="already waiting"):
+        planner.submit("a", 2, bulk=True)
+
+
+def test_busy_chats_are_those_not_ready_in_time() -> None:
+    planner = FloodPlanner(Limits())
+    for key, chat in enumerate([1, -2, 3]):
+        planner.submit(key, chat, bulk=True)
+    for at in (0.0, 0.04, 0.08):
+        planner.poll(at)
+    planner.pause_chat(9, 100.0)
+    assert planner.busy_chats(before=2.0) == {-2, 9}
+    assert planner.busy_chats(before=0.5) == {1, -2, 3, 9}
+
+
+def test_old_state_is_pruned() -> None:
+    planner = FloodPlanner(Limits(rate_per_second=1000))
+    for key in range(3000):
+        planner.submit(key, key + 1, bulk=True)
+        assert planner.poll(key * 10.0) == [key]
+    assert len(planner.busy_chats(before=-math.inf)) < 1100
+
+
+@pytest.mark.parametrize(("chat", "group"), [(5, False), (-5, True), ("@news", True)])
+def test_group_like_chats(chat: ChatKey, group: bool) -> None:
+    assert is_group_like(chat) is group
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        Limits(rate_per_second=0)
+    with pytest.raises(ValueError, match="negative"):
+        Limits(private_interval=-1)
