@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         default=28.0,
         gt=0,
         le=1000,
-        description="Messages per second across all chats (Telegram allows 30 without paid broadcasts).",
+        description="Messages per second over all chats (Telegram allows 30/s).",
     )
     webhook_url: str | None = Field(
         default=None, description="Public HTTPS URL for webhook mode; polling when unset."
@@ -75,7 +75,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token."
     )
-    webhook_listen: str = Field(default="127.0.0.1", description="Address the webhook server binds.")
+    webhook_listen: str = Field(
+        default="127.0.0.1", description="Address the webhook server binds."
+    )
     webhook_port: int = Field(default=8443, description="Port the webhook server binds.")
     log_level: str = Field(default="INFO", description="Python logging level.")
 

@@ -9,6 +9,7 @@ while WAL lets the reader connection answer searches during a write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -68,7 +69,9 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str, migrations: Iterable[Migration] | None = None) -> Database:
+    async def open(
+        cls, path: Path | str, migrations: Iterable[Migration] | None = None
+    ) -> Database:
         """Open (creating if needed) and upgrade the database at `path`."""
         path = Path(path)
         try:
@@ -99,10 +102,8 @@ class Database:
     async def close(self) -> None:
         async with self._write_lock:
             for conn in (self._reader, self._writer):
-                try:
+                with contextlib.suppress(sqlite3.Error, ValueError):  # closed twice
                     await conn.close()
-                except (sqlite3.Error, ValueError):  # pragma: no cover - closing twice
-                    pass
 
     async def schema_version(self) -> int:
         row = await self.fetchone(

@@ -1,0 +1,118 @@
+"""From entries to stored, tagged, searchable articles.
+
+`prepare` is pure (language, dedup hash, index columns, topics); `ingest`
+stores a batch in one transaction and reports how many were new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.ingest.entry import Entry
+from bot.ingest.language import detect_language
+from bot.ingest.topics import Catalogue
+from bot.search.text import IndexedText, fold, index_text
+from bot.store import articles, topics
+from bot.store.db import Database
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    source: str
+    seen: int
+    new_ids: tuple[int, ...]
+
+    @property
+    def new(self) -> int:
+        return len(self.new_ids)
+
+
+def content_hash(title: str, summary: str) -> str:
+    """Same words, same article: case, accents and spacing do not count."""
+    normal = " ".join(fold(title).split()) + "\n" + " ".join(fold(summary).split())
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:32]
+
+
+def prepare(
+    entry: Entry,
+    *,
+    source: str,
+    catalogue: Catalogue,
+    now: int,
+    feed_id: int | None = None,
+    feed_language: str | None = None,
+    position: int = 0,
+) -> articles.NewArticle:
+    """An entry made ready to store. Undated entries keep the source's order
+    (the first is the newest) by counting back one second per position."""
+    title_text = index_text(entry.title)
+    summary_text = index_text(entry.summary)
+    language = (
+        entry.language
+        or feed_language
+        or detect_language(f"{entry.title}\n{entry.summary}", default="en")
+    )
+    return articles.NewArticle(
+        source=source,
+        guid=entry.guid,
+        url=entry.url,
+        title=entry.title,
+        summary=entry.summary,
+        language=language,
+        published_at=entry.published_at if entry.published_at is not None else now - position,
+        fetched_at=now,
+        content_hash=content_hash(entry.title, entry.summary),
+        title_en=title_text.column("en"),
+        title_es=title_text.column("es"),
+        summary_en=summary_text.column("en"),
+        summary_es=summary_text.column("es"),
+        topics=tuple(
+            catalogue.tag(
+                IndexedText(
+                    title_text.english + summary_text.english,
+                    title_text.spanish + summary_text.spanish,
+                ),
+                entry.categories,
+            )
+        ),
+        feed_id=feed_id,
+    )
+
+
+async def ingest(
+    db: Database,
+    entries: Sequence[Entry],
+    *,
+    source: str,
+    catalogue: Catalogue,
+    now: int,
+    feed_id: int | None = None,
+    feed_language: str | None = None,
+) -> IngestReport:
+    prepared = [
+        prepare(
+            entry,
+            source=source,
+            catalogue=catalogue,
+            now=now,
+            feed_id=feed_id,
+            feed_language=feed_language,
+            position=position,
+        )
+        for position, entry in enumerate(entries)
+    ]
+    new_ids = await articles.insert(db, prepared)
+    return IngestReport(source=source, seen=len(entries), new_ids=tuple(new_ids))
+
+
+async def retag(db: Database, catalogue: Catalogue, *, batch: int = 2_000) -> int:
+    """Re-tag every stored article from the current catalogue; articles changed."""
+    changed = 0
+    after = 0
+    while rows := await topics.article_texts(db, after_id=after, limit=batch):
+        tags = {article_id: catalogue.tag(index_text(text)) for article_id, text in rows}
+        changed += await topics.replace_tags(db, tags)
+        after = rows[-1][0]
+    return changed

@@ -1,0 +1,110 @@
+"""The bilingual topic catalogue and the tagging of articles with it.
+
+Keywords are compared as stems in their own language, on the same word
+sequences the search index holds, so tagging and search agree on what
+"migrant" means.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.ingest.entry import SourceError
+from bot.search.text import IndexedText, fold, stem_english, stem_spanish, words
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    name_en: str
+    name_es: str
+    keywords_en: tuple[str, ...] = ()
+    keywords_es: tuple[str, ...] = ()
+
+    def name(self, language: str) -> str:
+        return self.name_es if language == "es" else self.name_en
+
+
+class Catalogue:
+    """The topics in catalogue order, with their keywords stemmed once."""
+
+    def __init__(self, topics: tuple[Topic, ...]):
+        self.topics = topics
+        self._english: list[tuple[str, tuple[str, ...]]] = []
+        self._spanish: list[tuple[str, tuple[str, ...]]] = []
+        self._aliases: dict[str, str] = {}
+        for topic in topics:
+            for keyword in topic.keywords_en:
+                self._english.append((topic.slug, tuple(stem_english(words(keyword)))))
+            for keyword in topic.keywords_es:
+                self._spanish.append((topic.slug, tuple(stem_spanish(words(keyword)))))
+            for alias in (topic.slug, topic.name_en, topic.name_es):
+                self._aliases[_alias_key(alias)] = topic.slug
+        for topic in topics:
+            for keyword in topic.keywords_en + topic.keywords_es:
+                self._aliases.setdefault(_alias_key(keyword), topic.slug)
+
+    def get(self, slug: str) -> Topic | None:
+        return next((topic for topic in self.topics if topic.slug == slug), None)
+
+    def resolve(self, name: str) -> Topic | None:
+        """A topic by slug or by either language's name or keyword, accent-insensitive."""
+        slug = self._aliases.get(_alias_key(name))
+        return None if slug is None else self.get(slug)
+
+    def tag(self, text: IndexedText, categories: tuple[str, ...] = ()) -> list[str]:
+        """The slugs of the topics whose keywords occur in the text or its categories."""
+        found: set[str] = set()
+        for slug, stems in self._english:
+            if stems and slug not in found and _contains(text.english, stems):
+                found.add(slug)
+        for slug, stems in self._spanish:
+            if stems and slug not in found and _contains(text.spanish, stems):
+                found.add(slug)
+        for category in categories:
+            topic = self.resolve(category)
+            if topic is not None:
+                found.add(topic.slug)
+        return [topic.slug for topic in self.topics if topic.slug in found]
+
+
+def _alias_key(text: str) -> str:
+    return " ".join(words(fold(text)))
+
+
+def _contains(sequence: list[str], phrase: tuple[str, ...]) -> bool:
+    if len(phrase) == 1:
+        return phrase[0] in sequence
+    width = len(phrase)
+    return any(
+        tuple(sequence[i : i + width]) == phrase
+        for i in range(len(sequence) - width + 1)
+        if sequence[i] == phrase[0]
+    )
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    """Read `topics.toml`; a broken file is a SourceError naming the problem."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise SourceError(f"cannot read topic catalogue {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(f"topic catalogue {path} is not valid TOML: {exc}") from exc
+    topics = []
+    for index, raw in enumerate(data.get("topic", []), start=1):
+        try:
+            topics.append(
+                Topic(
+                    slug=str(raw["slug"]),
+                    name_en=str(raw["en"]),
+                    name_es=str(raw["es"]),
+                    keywords_en=tuple(str(k) for k in raw.get("keywords_en", [])),
+                    keywords_es=tuple(str(k) for k in raw.get("keywords_es", [])),
+                )
+            )
+        except KeyError as exc:
+            raise SourceError(f"topic #{index} in {path} lacks {exc.args[0]!r}") from exc
+    return Catalogue(tuple(topics))

@@ -1,0 +1,67 @@
+"""Opening the content the bot serves: the store, the catalogue and the seed.
+
+Every entry point (the bot, the CLI, the local chat mode, the benchmarks)
+starts here, so a fresh install always has an upgraded schema, the topic
+table in step with `topics.toml`, and the bundled articles to search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings
+from bot.ingest.entry import SourceError
+from bot.ingest.listing import read_listing
+from bot.ingest.pipeline import IngestReport, ingest
+from bot.ingest.topics import Catalogue, load_catalogue
+from bot.store import articles, topics
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Content:
+    db: Database
+    catalogue: Catalogue
+
+
+async def sync_catalogue(db: Database, catalogue: Catalogue) -> None:
+    await topics.sync(db, [topics.TopicRow(t.slug, t.name_en, t.name_es) for t in catalogue.topics])
+
+
+async def seed_if_empty(db: Database, listing: Path, catalogue: Catalogue) -> IngestReport | None:
+    """Load the bundled listing into an empty database, so a new install has content."""
+    if await articles.count(db) > 0:
+        return None
+    try:
+        entries = await asyncio.to_thread(read_listing, listing)
+    except SourceError as exc:
+        log.warning("no seed articles loaded: %s", exc)
+        return None
+    report = await ingest(
+        db,
+        entries,
+        source=str(listing.name),
+        catalogue=catalogue,
+        now=int(time.time()),
+    )
+    log.info("loaded %d seed articles from %s", report.new, listing)
+    return report
+
+
+async def open_content(settings: Settings, *, seed: bool = True) -> Content:
+    catalogue = load_catalogue(settings.topics_path)
+    db = await Database.open(settings.database_path)
+    try:
+        await sync_catalogue(db, catalogue)
+        if seed:
+            await seed_if_empty(db, settings.seed_listing_path, catalogue)
+    except BaseException:
+        await db.close()
+        raise
+    return Content(db, catalogue)

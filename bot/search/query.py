@@ -1,0 +1,159 @@
+"""What a person types, parsed into a query that FTS5 cannot misread.
+
+Supported: words (all must match), `"exact phrase"`, `-excluded`, `prefix*`,
+`topic:slug` and `lang:es`. Every word reaches FTS5 only inside a quoted
+string built here, so no user text can be an FTS5 operator or a syntax error.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+from bot.search.text import fold, stem_english, stem_spanish, words
+
+MAX_QUERY_CHARS = 300
+MAX_TERMS = 12
+LANGUAGES = ("en", "es")
+
+# Function words dropped from queries (not from phrases) so that
+# "the migrants" also finds "Migrantes"; a query of only such words keeps them.
+STOPWORDS = frozenset(
+    """a an and are as at be by for from in into is it of on or that the this to was with
+    al con de del el en es la las lo los o para por que se su sus un una y""".split()
+)
+
+_TOKEN = re.compile(
+    r"""
+    (?P<negate>-)?
+    (?:
+        (?P<field>topic|tema|lang|idioma):(?:"(?P<fvalue_q>[^"]*)"?|(?P<fvalue>\S*))
+      | "(?P<phrase>[^"]*)"?
+      | (?P<word>[^\s"]+)
+    )
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+class QueryProblem(enum.Enum):
+    """Why there is nothing to search; each has a message in the catalogues."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    ONLY_EXCLUDED = "only_excluded"
+    UNKNOWN_LANGUAGE = "unknown_language"
+    UNKNOWN_TOPIC = "unknown_topic"
+
+
+class QueryError(ValueError):
+    def __init__(self, problem: QueryProblem):
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing to match: a word, a prefix or a phrase (folded words)."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+    def fts(self) -> str:
+        star = "*" if self.prefix else ""
+        english = _quote(stem_english(list(self.words)))
+        spanish = _quote(stem_spanish(list(self.words)))
+        return (
+            f"({{title_en summary_en}} : {english}{star}"
+            f" OR {{title_es summary_es}} : {spanish}{star})"
+        )
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    terms: tuple[Term, ...] = ()
+    excluded: tuple[Term, ...] = ()
+    topics: tuple[str, ...] = ()
+    language: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.terms)
+
+    def fts(self) -> str | None:
+        """The FTS5 MATCH expression, or None when only filters were given."""
+        if not self.terms:
+            return None
+        expression = " AND ".join(term.fts() for term in self.terms)
+        for term in self.excluded:
+            expression = f"({expression}) NOT {term.fts()}"
+        return expression
+
+    def highlight_stems(self) -> frozenset[str]:
+        stems: set[str] = set()
+        for term in self.terms:
+            if not term.prefix:
+                stems.update(stem_english(list(term.words)))
+                stems.update(stem_spanish(list(term.words)))
+        return frozenset(stems)
+
+    def highlight_prefixes(self) -> tuple[str, ...]:
+        return tuple(term.words[-1] for term in self.terms if term.prefix)
+
+
+def _quote(stems: list[str]) -> str:
+    return '"' + " ".join(stems).replace('"', '""') + '"'
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Parse user text; raises QueryError when there is nothing that can be searched."""
+    text = text.strip()
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(QueryProblem.TOO_LONG)
+    terms: list[Term] = []
+    excluded: list[Term] = []
+    topics: list[str] = []
+    language: str | None = None
+    for match in _TOKEN.finditer(text):
+        negate = match["negate"] is not None
+        if match["field"]:
+            value = (match["fvalue_q"] if match["fvalue_q"] is not None else match["fvalue"]) or ""
+            value = value.strip()
+            if not value:
+                continue
+            if fold(match["field"]) in ("lang", "idioma"):
+                language = fold(value)[:2]
+                if language not in LANGUAGES:
+                    raise QueryError(QueryProblem.UNKNOWN_LANGUAGE)
+            else:
+                topics.append(value)
+            continue
+        if match["phrase"] is not None:
+            found = words(match["phrase"])
+            if found:
+                (excluded if negate else terms).append(Term(tuple(found)))
+            continue
+        raw = match["word"] or ""
+        prefix = raw.endswith("*")
+        for index, word in enumerate(found := words(raw)):
+            last = index == len(found) - 1
+            (excluded if negate else terms).append(Term((word,), prefix=prefix and last))
+    terms = _drop_stopwords(terms)
+    if len(terms) + len(excluded) > MAX_TERMS:
+        raise QueryError(QueryProblem.TOO_LONG)
+    if not terms and excluded:
+        raise QueryError(QueryProblem.ONLY_EXCLUDED)
+    if not terms and not topics and language is None:
+        raise QueryError(QueryProblem.EMPTY)
+    return ParsedQuery(tuple(_unique(terms)), tuple(_unique(excluded)), tuple(topics), language)
+
+
+def _drop_stopwords(terms: list[Term]) -> list[Term]:
+    kept = [t for t in terms if len(t.words) > 1 or t.prefix or t.words[0] not in STOPWORDS]
+    return kept or terms
+
+
+def _unique(terms: list[Term]) -> list[Term]:
+    return list(dict.fromkeys(terms))

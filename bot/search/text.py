@@ -1,0 +1,66 @@
+"""Word normalisation shared by the index and the queries.
+
+Both sides fold case and accents (`Juárez` → `juarez`) and stem every word
+twice, as English and as Spanish, with the Snowball stemmers. The index keeps
+the two stem sequences in parallel FTS5 columns; a query term matches if
+either of its stems does, so `migrantes` finds "Migrants" and "Migrantes".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+# FTS5's unicode61 tokenizer splits on everything but letters and digits,
+# underscore included; words here must split the same way.
+WORD = re.compile(r"[^\W_]+")
+
+_english = Stemmer.Stemmer("english")
+_spanish = Stemmer.Stemmer("spanish")
+_english.maxCacheSize = 50_000
+_spanish.maxCacheSize = 50_000
+
+
+@lru_cache(maxsize=65_536)
+def fold(text: str) -> str:
+    """Lower-case without accents: `Migración` → `migracion`, `Ñandú` → `nandu`."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return stripped.casefold()
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a text, split as FTS5 splits them."""
+    return WORD.findall(fold(text))
+
+
+def stem_english(folded_words: list[str]) -> list[str]:
+    return list(_english.stemWords(folded_words))
+
+
+def stem_spanish(folded_words: list[str]) -> list[str]:
+    return list(_spanish.stemWords(folded_words))
+
+
+@dataclass(frozen=True)
+class IndexedText:
+    """A text as the index sees it: its word stems in both languages, in order."""
+
+    english: list[str]
+    spanish: list[str]
+
+    @property
+    def stems(self) -> frozenset[str]:
+        return frozenset(self.english) | frozenset(self.spanish)
+
+    def column(self, language: str) -> str:
+        return " ".join(self.english if language == "en" else self.spanish)
+
+
+def index_text(text: str) -> IndexedText:
+    folded = words(text)
+    return IndexedText(stem_english(folded), stem_spanish(folded))

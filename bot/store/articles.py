@@ -1,0 +1,265 @@
+"""Articles and their full-text index.
+
+The FTS5 table is contentless: it holds each article's words stemmed as
+English and as Spanish (see `bot.search.text`) under the article's id, and is
+written in the same transaction as the article, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.store.db import Database, Row
+
+# Title columns weigh ten times the summary in bm25 (lower is better).
+RANK = "bm25(article_search, 10.0, 10.0, 1.0, 1.0)"
+# Ranking looks at the newest matches only: cost stays bounded on a large
+# archive and recent articles win over old ones of similar relevance.
+SEARCH_WINDOW = 2_000
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An article ready to store: text, metadata and its index columns."""
+
+    source: str
+    guid: str | None
+    url: str | None
+    title: str
+    summary: str
+    language: str
+    published_at: int
+    fetched_at: int
+    content_hash: str
+    title_en: str
+    title_es: str
+    summary_en: str
+    summary_es: str
+    topics: tuple[str, ...]
+    feed_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    id: int
+    feed_id: int | None
+    url: str | None
+    title: str
+    summary: str
+    language: str
+    published_at: int
+    topics: tuple[str, ...] = ()
+
+
+ARTICLE_COLUMNS = "a.id, a.feed_id, a.url, a.title, a.summary, a.language, a.published_at"
+
+
+def _article(row: Row, topics: dict[int, tuple[str, ...]]) -> Article:
+    return Article(
+        id=row["id"],
+        feed_id=row["feed_id"],
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"],
+        language=row["language"],
+        published_at=row["published_at"],
+        topics=topics.get(row["id"], ()),
+    )
+
+
+async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
+    """Store the articles not stored yet (same guid, url or content); their new ids."""
+    new_ids: list[int] = []
+    async with db.transaction() as tx:
+        for article in articles:
+            cursor = await tx.execute(
+                """
+                INSERT INTO articles (feed_id, source, guid, url, title, summary, language,
+                                      published_at, fetched_at, content_hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """,
+                (
+                    article.feed_id,
+                    article.source,
+                    article.guid,
+                    article.url,
+                    article.title,
+                    article.summary,
+                    article.language,
+                    article.published_at,
+                    article.fetched_at,
+                    article.content_hash,
+                ),
+            )
+            if cursor.rowcount != 1 or cursor.lastrowid is None:
+                continue
+            article_id = cursor.lastrowid
+            new_ids.append(article_id)
+            await tx.execute(
+                "INSERT INTO article_search (rowid, title_en, title_es, summary_en, summary_es)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    article_id,
+                    article.title_en,
+                    article.title_es,
+                    article.summary_en,
+                    article.summary_es,
+                ),
+            )
+            await tx.executemany(
+                "INSERT OR IGNORE INTO article_topics (article_id, topic)"
+                " SELECT ?, slug FROM topics WHERE slug = ?",
+                [(article_id, slug) for slug in article.topics],
+            )
+    return new_ids
+
+
+async def topics_of(db: Database, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    if not article_ids:
+        return {}
+    rows = await db.fetchall(
+        """
+        SELECT at.article_id, at.topic FROM article_topics AS at
+        JOIN topics AS t ON t.slug = at.topic
+        WHERE at.article_id IN (SELECT value FROM json_each(?))
+        ORDER BY t.position
+        """,
+        (_json_ids(article_ids),),
+    )
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(row[1])
+    return {article_id: tuple(slugs) for article_id, slugs in found.items()}
+
+
+async def _with_topics(db: Database, rows: list[Row]) -> list[Article]:
+    topics = await topics_of(db, [row["id"] for row in rows])
+    return [_article(row, topics) for row in rows]
+
+
+async def get_many(db: Database, article_ids: Sequence[int]) -> list[Article]:
+    """Articles by id, in the order asked."""
+    rows = await db.fetchall(
+        f"SELECT {ARTICLE_COLUMNS} FROM articles AS a"
+        " JOIN json_each(?) AS wanted ON wanted.value = a.id ORDER BY wanted.key",
+        (_json_ids(article_ids),),
+    )
+    return await _with_topics(db, rows)
+
+
+async def search(
+    db: Database,
+    match: str | None,
+    *,
+    topics: Sequence[str] = (),
+    language: str | None = None,
+    limit: int = 5,
+    offset: int = 0,
+) -> list[Article]:
+    """Articles matching an FTS5 expression (from `bot.search`), best first.
+
+    With no expression, the filters alone select the newest articles.
+    """
+    if match is None:
+        return await latest(db, topics=topics, language=language, limit=limit, offset=offset)
+    rows = await db.fetchall(
+        f"""
+        WITH hits AS (
+            SELECT article_search.rowid AS id, {RANK} AS score
+            FROM article_search
+            JOIN articles AS a ON a.id = article_search.rowid
+            WHERE article_search MATCH :match
+              AND (:language IS NULL OR a.language = :language)
+              AND (SELECT count(*) FROM json_each(:topics) AS wanted
+                   WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
+                                     WHERE at.article_id = a.id AND at.topic = wanted.value)) = 0
+            ORDER BY article_search.rowid DESC
+            LIMIT :window
+        )
+        SELECT {ARTICLE_COLUMNS} FROM hits JOIN articles AS a ON a.id = hits.id
+        ORDER BY hits.score, a.published_at DESC, a.id DESC
+        LIMIT :limit OFFSET :offset
+        """,
+        {
+            "match": match,
+            "language": language,
+            "topics": _json_strings(topics),
+            "window": SEARCH_WINDOW,
+            "limit": limit,
+            "offset": offset,
+        },
+    )
+    return await _with_topics(db, rows)
+
+
+async def latest(
+    db: Database,
+    *,
+    topics: Sequence[str] = (),
+    language: str | None = None,
+    limit: int = 5,
+    offset: int = 0,
+) -> list[Article]:
+    """The newest articles, optionally in all the given topics and one language."""
+    if topics:
+        rows = await db.fetchall(
+            f"""
+            SELECT {ARTICLE_COLUMNS} FROM article_topics AS at
+            JOIN articles AS a ON a.id = at.article_id
+            WHERE at.topic = :first
+              AND (:language IS NULL OR a.language = :language)
+              AND (SELECT count(*) FROM json_each(:topics) AS wanted
+                   WHERE NOT EXISTS (SELECT 1 FROM article_topics AS other
+                                     WHERE other.article_id = a.id
+                                       AND other.topic = wanted.value)) = 0
+            ORDER BY a.published_at DESC, a.id DESC
+            LIMIT :limit OFFSET :offset
+            """,
+            {
+                "first": topics[0],
+                "topics": _json_strings(topics[1:]),
+                "language": language,
+                "limit": limit,
+                "offset": offset,
+            },
+        )
+    else:
+        rows = await db.fetchall(
+            f"""
+            SELECT {ARTICLE_COLUMNS} FROM articles AS a
+            WHERE :language IS NULL OR a.language = :language
+            ORDER BY a.published_at DESC, a.id DESC
+            LIMIT :limit OFFSET :offset
+            """,
+            {"language": language, "limit": limit, "offset": offset},
+        )
+    return await _with_topics(db, rows)
+
+
+async def count(db: Database) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM articles"))
+
+
+async def newest_id(db: Database) -> int:
+    return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM articles"))
+
+
+async def per_day(db: Database, *, since: int) -> list[tuple[str, int]]:
+    """Articles fetched per UTC day since a time (for statistics)."""
+    rows = await db.fetchall(
+        "SELECT date(fetched_at, 'unixepoch') AS day, count(*) FROM articles"
+        " WHERE fetched_at >= ? GROUP BY day ORDER BY day",
+        (since,),
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def _json_ids(ids: Sequence[int]) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"
+
+
+def _json_strings(values: Sequence[str]) -> str:
+    return json.dumps(list(values))

@@ -1,0 +1,91 @@
+"""The topics table mirrors the catalogue file; article_topics holds the tags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from bot.store.db import Database
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    slug: str
+    name_en: str
+    name_es: str
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    slug: str
+    name_en: str
+    name_es: str
+    articles: int
+
+    def name(self, language: str) -> str:
+        return self.name_es if language == "es" else self.name_en
+
+
+async def sync(db: Database, topics: Iterable[TopicRow]) -> None:
+    """Make the table equal the catalogue (a removed topic loses its tags)."""
+    rows = list(topics)
+    async with db.transaction() as tx:
+        await tx.executemany(
+            """
+            INSERT INTO topics (slug, name_en, name_es, position) VALUES (?, ?, ?, ?)
+            ON CONFLICT (slug) DO UPDATE SET
+                name_en = excluded.name_en, name_es = excluded.name_es,
+                position = excluded.position
+            """,
+            [(row.slug, row.name_en, row.name_es, index) for index, row in enumerate(rows)],
+        )
+        await tx.execute(
+            "DELETE FROM topics WHERE slug NOT IN (SELECT value FROM json_each(?))",
+            (json.dumps([row.slug for row in rows]),),
+        )
+
+
+async def counts(db: Database) -> list[TopicCount]:
+    """Every topic in catalogue order with its number of articles."""
+    rows = await db.fetchall(
+        """
+        SELECT t.slug, t.name_en, t.name_es, count(at.article_id) AS articles
+        FROM topics AS t LEFT JOIN article_topics AS at ON at.topic = t.slug
+        GROUP BY t.slug ORDER BY t.position
+        """
+    )
+    return [TopicCount(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def article_texts(db: Database, *, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """(id, title + summary) in id order, for re-tagging in batches."""
+    rows = await db.fetchall(
+        "SELECT id, title || ' ' || summary FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+        (after_id, limit),
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def replace_tags(db: Database, tags: Mapping[int, Iterable[str]]) -> int:
+    """Set the topics of these articles to exactly the given ones; rows changed."""
+    changed = 0
+    async with db.transaction() as tx:
+        for article_id, slugs in tags.items():
+            wanted = sorted(set(slugs))
+            old = await (
+                await tx.execute(
+                    "SELECT topic FROM article_topics WHERE article_id = ? ORDER BY topic",
+                    (article_id,),
+                )
+            ).fetchall()
+            if [row[0] for row in old] == wanted:
+                continue
+            changed += 1
+            await tx.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
+            await tx.executemany(
+                "INSERT INTO article_topics (article_id, topic) SELECT ?, slug FROM topics"
+                " WHERE slug = ?",
+                [(article_id, slug) for slug in wanted],
+            )
+    return changed

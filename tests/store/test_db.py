@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.store.db import Database, Migration, StoreError, bundled_migrations
+
+
+async def test_new_database_gets_every_migration(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "new.sqlite3")
+    try:
+        assert await db.schema_version() == bundled_migrations()[-1].version
+        mode = await db.fetchval("PRAGMA journal_mode")
+        assert mode == "wal"
+        assert await db.fetchval("PRAGMA foreign_keys") == 1
+    finally:
+        await db.close()
+
+
+async def test_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    first, *later = bundled_migrations()
+    db = await Database.open(path, migrations=[first])
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO topics (slug, name_en, name_es) VALUES ('x', 'X', 'X')")
+    await db.close()
+    assert later, "there should be migrations after the first"
+
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == later[-1].version
+        assert await db.fetchval("SELECT name_en FROM topics WHERE slug = 'x'") == "X"
+        applied = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [row[0] for row in applied] == [m.version for m in bundled_migrations()]
+    finally:
+        await db.close()
+
+
+async def test_failed_migration_leaves_no_trace(tmp_path: Path) -> None:
+    path = tmp_path / "broken.sqlite3"
+    good = Migration(1, "good", "CREATE TABLE kept (x INTEGER);")
+    bad = Migration(2, "bad", "CREATE TABLE half (x INTEGER);\nINSERT INTO missing VALUES (1);")
+    db = await Database.open(path, migrations=[good])
+    with pytest.raises(sqlite3.OperationalError):
+        await db.migrate([good, bad])
+    try:
+        assert await db.schema_version() == 1
+        tables = {row[0] for row in await db.fetchall("SELECT name FROM sqlite_master")}
+        assert "kept" in tables
+        assert "half" not in tables
+    finally:
+        await db.close()
+
+
+async def _insert_then_fail(db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO topics (slug, name_en, name_es) VALUES ('a', 'A', 'A')")
+        raise RuntimeError("boom")
+
+
+async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "tx.sqlite3")
+    try:
+        with pytest.raises(RuntimeError):
+            await _insert_then_fail(db)
+        assert await db.fetchval("SELECT count(*) FROM topics") == 0
+    finally:
+        await db.close()
+
+
+async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a usable SQLite database"):
+        await Database.open(path)
+
+
+async def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "live.sqlite3")
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO topics (slug, name_en, name_es) VALUES ('b', 'B', 'B')")
+        await db.backup(tmp_path / "copy.sqlite3")
+    finally:
+        await db.close()
+    copy = await Database.open(tmp_path / "copy.sqlite3")
+    try:
+        assert await copy.fetchval("SELECT name_en FROM topics") == "B"
+    finally:
+        await copy.close()
