@@ -1,0 +1,352 @@
+"""The outbox: bulk messages as rows, so nothing is lost between queueing and Telegram.
+
+Producers add rows (a digest in the same transaction that advances its
+target's cursor, so a digest is never both skipped and unsent); the sender
+claims them, one chat head at a time, and writes every outcome back. A row is
+'sending' only while a request for it may be in flight: a restart turns those
+back to 'pending', which is the one window where a message can go out twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, get_args
+
+import aiosqlite
+
+from bot.store.db import Database, Row
+
+Kind = Literal["digest", "broadcast", "post", "notice"]
+KINDS: Final = frozenset(get_args(Kind))
+
+# Lower goes first: a reply to an admin's action beats scheduled digests, and a
+# mass broadcast must not hold up either.
+NOTICE: Final = 0
+DIGEST: Final = 10
+POST: Final = 10
+BROADCAST: Final = 20
+DEFAULT_PRIORITY: Final[Mapping[str, int]] = {
+    "notice": NOTICE,
+    "digest": DIGEST,
+    "post": POST,
+    "broadcast": BROADCAST,
+}
+
+METHODS: Final = frozenset({"sendMessage", "copyMessage", "forwardMessage"})
+"""Bot API methods the sender knows how to make for a row."""
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to queue. `payload` holds the Bot API parameters except the chat and
+    topic, which are columns so a chat can be migrated or dropped in SQL."""
+
+    chat_id: int
+    kind: Kind
+    method: str
+    payload: Mapping[str, Any]
+    thread_id: int = 0
+    target_id: int | None = None
+    broadcast_id: int | None = None
+    priority: int | None = None  # None: the kind's default
+    not_before: float = 0.0
+
+    @classmethod
+    def text(
+        cls,
+        chat_id: int,
+        text: str,
+        *,
+        kind: Kind,
+        thread_id: int = 0,
+        target_id: int | None = None,
+        broadcast_id: int | None = None,
+        priority: int | None = None,
+        **params: Any,
+    ) -> NewMessage:
+        """A sendMessage in HTML (extra Bot API parameters go in `params`)."""
+        payload = {"text": text, "parse_mode": "HTML", **params}
+        return cls(
+            chat_id, kind, "sendMessage", payload, thread_id, target_id, broadcast_id, priority
+        )
+
+    @classmethod
+    def copy(
+        cls,
+        chat_id: int,
+        *,
+        from_chat_id: int,
+        message_id: int,
+        kind: Kind = "broadcast",
+        thread_id: int = 0,
+        target_id: int | None = None,
+        broadcast_id: int | None = None,
+        priority: int | None = None,
+    ) -> NewMessage:
+        """A copyMessage of an existing message (an admin's broadcast, a channel post)."""
+        payload = {"from_chat_id": from_chat_id, "message_id": message_id}
+        return cls(
+            chat_id, kind, "copyMessage", payload, thread_id, target_id, broadcast_id, priority
+        )
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A claimed row: everything needed to make its request."""
+
+    id: int
+    chat_id: int
+    thread_id: int
+    target_id: int | None
+    kind: Kind
+    priority: int
+    method: str
+    payload: dict[str, Any]
+    broadcast_id: int | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    sent: int = 0
+    dropped: int = 0  # the chat blocked the bot, left, or the topic is gone
+    failed: int = 0
+    cancelled: int = 0
+    remaining: int = 0  # pending or sending
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.dropped + self.failed + self.cancelled + self.remaining
+
+    @property
+    def done(self) -> bool:
+        return self.remaining == 0
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+    cancelled: int = 0
+
+
+def _params(message: NewMessage, now: float) -> dict[str, Any]:
+    if message.kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {message.kind!r}")
+    if message.method not in METHODS:
+        raise ValueError(f"the sender cannot make {message.method!r} requests")
+    misplaced = {"chat_id", "message_thread_id"} & set(message.payload)
+    if misplaced:
+        raise ValueError(f"give {', '.join(sorted(misplaced))} as fields, not in the payload")
+    priority = DEFAULT_PRIORITY[message.kind] if message.priority is None else message.priority
+    return {
+        "chat_id": message.chat_id,
+        "thread_id": message.thread_id,
+        "target_id": message.target_id,
+        "kind": message.kind,
+        "priority": priority,
+        "method": message.method,
+        "payload": json.dumps(message.payload, ensure_ascii=False, separators=(",", ":")),
+        "broadcast_id": message.broadcast_id,
+        "not_before": message.not_before,
+        "created_at": int(now),
+    }
+
+
+async def enqueue_tx(
+    tx: aiosqlite.Connection, messages: Iterable[NewMessage], *, now: float | None = None
+) -> int:
+    """Queue messages inside the caller's transaction. Returns how many."""
+    at = time.time() if now is None else now
+    rows = [_params(message, at) for message in messages]
+    if rows:
+        await tx.executemany(
+            """
+            INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
+                                broadcast_id, not_before, created_at)
+            VALUES (:chat_id, :thread_id, :target_id, :kind, :priority, :method, :payload,
+                    :broadcast_id, :not_before, :created_at)
+            """,
+            rows,
+        )
+    return len(rows)
+
+
+async def enqueue(db: Database, messages: Iterable[NewMessage], *, now: float | None = None) -> int:
+    async with db.transaction() as tx:
+        return await enqueue_tx(tx, messages, now=now)
+
+
+def _row(row: Row) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        thread_id=row["thread_id"],
+        target_id=row["target_id"],
+        kind=row["kind"],
+        priority=row["priority"],
+        method=row["method"],
+        payload=json.loads(row["payload"]),
+        broadcast_id=row["broadcast_id"],
+        attempts=row["attempts"],
+    )
+
+
+async def claim(
+    db: Database, *, limit: int, now: float, exclude_chats: Collection[int] = ()
+) -> list[OutboxRow]:
+    """Mark up to `limit` due rows 'sending' and return them, best (priority, id) first.
+
+    Only a chat's oldest unfinished row can be claimed, so a chat's messages go
+    in the order they were queued, one at a time, and a chat waiting for a
+    retry holds back its later messages. `exclude_chats`: chats the caller
+    knows cannot send soon (rate limits), left for a later claim.
+    """
+    if limit <= 0:
+        return []
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            """
+            SELECT o.id FROM outbox AS o
+            WHERE o.state = 'pending' AND o.not_before <= :now
+              AND o.chat_id NOT IN (SELECT value FROM json_each(:exclude))
+              AND NOT EXISTS (
+                  SELECT 1 FROM outbox AS e
+                  WHERE e.chat_id = o.chat_id AND e.id < o.id
+                    AND e.state IN ('pending', 'sending'))
+            ORDER BY o.priority, o.id
+            LIMIT :limit
+            """,
+            {"now": now, "exclude": json.dumps(list(exclude_chats)), "limit": limit},
+        )
+        ids = [row[0] for row in await cursor.fetchall()]
+        if not ids:
+            return []
+        cursor = await tx.execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
+            " WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
+            (json.dumps(ids),),
+        )
+        claimed = [_row(row) for row in await cursor.fetchall()]
+    claimed.sort(key=lambda row: (row.priority, row.id))
+    return claimed
+
+
+async def _update(db: Database, sql: str, params: Mapping[str, Any]) -> int:
+    async with db.transaction() as tx:
+        cursor = await tx.execute(sql, params)
+        return cursor.rowcount
+
+
+async def mark_sent(db: Database, row_id: int, message_id: int | None, now: float) -> bool:
+    """Telegram accepted the message. Recorded even if the row was dropped or
+    cancelled meanwhile: the message did go out."""
+    changed = await _update(
+        db,
+        "UPDATE outbox SET state = 'sent', telegram_message_id = :message_id,"
+        " finished_at = :now WHERE id = :id AND state IN ('sending', 'dropped', 'cancelled')",
+        {"id": row_id, "message_id": message_id, "now": int(now)},
+    )
+    return changed > 0
+
+
+async def mark_failed(db: Database, row_id: int, reason: str, now: float) -> bool:
+    """Give up on a row for good (a content error, or too many attempts)."""
+    changed = await _update(
+        db,
+        "UPDATE outbox SET state = 'failed', last_error = :reason, finished_at = :now"
+        " WHERE id = :id AND state = 'sending'",
+        {"id": row_id, "reason": reason, "now": int(now)},
+    )
+    return changed > 0
+
+
+async def retry_later(db: Database, row_id: int, not_before: float, error: str | None) -> bool:
+    """Put a claimed row back in the queue, due at `not_before` (Unix seconds)."""
+    changed = await _update(
+        db,
+        "UPDATE outbox SET state = 'pending', not_before = :not_before,"
+        " last_error = coalesce(:error, last_error) WHERE id = :id AND state = 'sending'",
+        {"id": row_id, "not_before": not_before, "error": error},
+    )
+    return changed > 0
+
+
+async def reset_in_flight(db: Database) -> int:
+    """At start-up: rows left 'sending' by a stopped process are pending again.
+    Only correct while one sender works on the database."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+        return cursor.rowcount
+
+
+async def cancel_broadcast(db: Database, broadcast_id: int, *, now: float | None = None) -> int:
+    """Stop a broadcast: its unsent rows are cancelled (rows already in flight finish).
+    Returns how many rows were cancelled."""
+    at = int(time.time() if now is None else now)
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "UPDATE outbox SET state = 'cancelled', finished_at = :now"
+            " WHERE broadcast_id = :id AND state = 'pending'",
+            {"id": broadcast_id, "now": at},
+        )
+        await tx.execute(
+            "UPDATE broadcasts SET state = 'cancelled', finished_at = :now"
+            " WHERE id = :id AND state IN ('draft', 'sending')",
+            {"id": broadcast_id, "now": at},
+        )
+        return cursor.rowcount
+
+
+def _count_states(rows: Iterable[Row]) -> dict[str, int]:
+    return {row["state"]: row["n"] for row in rows}
+
+
+async def broadcast_progress(db: Database, broadcast_id: int) -> BroadcastProgress:
+    counts = _count_states(
+        await db.fetchall(
+            "SELECT state, count(*) AS n FROM outbox WHERE broadcast_id = ? GROUP BY state",
+            (broadcast_id,),
+        )
+    )
+    return BroadcastProgress(
+        sent=counts.get("sent", 0),
+        dropped=counts.get("dropped", 0),
+        failed=counts.get("failed", 0),
+        cancelled=counts.get("cancelled", 0),
+        remaining=counts.get("pending", 0) + counts.get("sending", 0),
+    )
+
+
+async def depth(db: Database) -> int:
+    """Rows not finished yet (pending or in flight)."""
+    value = await db.fetchval("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')")
+    return int(value)
+
+
+async def next_due(db: Database, after: float) -> float | None:
+    """The earliest `not_before` later than `after` among pending rows, if any."""
+    value = await db.fetchval(
+        "SELECT min(not_before) FROM outbox WHERE state = 'pending' AND not_before > ?", (after,)
+    )
+    return None if value is None else float(value)
+
+
+async def delivery_counts(db: Database, since: float) -> DeliveryCounts:
+    """How rows finished since `since` (Unix seconds): for statistics."""
+    counts = _count_states(
+        await db.fetchall(
+            "SELECT state, count(*) AS n FROM outbox WHERE finished_at >= ? GROUP BY state",
+            (int(since),),
+        )
+    )
+    return DeliveryCounts(
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0),
+        dropped=counts.get("dropped", 0),
+        cancelled=counts.get("cancelled", 0),
+    )
