@@ -1,0 +1,208 @@
+"""The bot's one rate limiter: every Bot API request of the process goes through it.
+
+Message-sending requests wait for a grant from a `FloodPlanner` (one shared
+budget: handler replies first, then bulk messages, each chat paced on its
+own); everything else (getUpdates, answerCallbackQuery, editMessage*, ...)
+passes straight through.
+
+A 429 pauses its scope for exactly `retry_after` (the chat, or the whole bot
+when several chats are flooded at once) and the request is retried when the
+pause ends. Pauses are deadlines kept by the planner, not an event that some
+request sets again when it finishes: PTB's AIORateLimiter (22.8, issue #5338)
+re-opens its shared event in a `finally` run by *every* request, so any
+request completing during a pause, or a shorter backoff ending, releases a
+pause it did not start. Here only the clock ends a pause, and a longer one is
+never shortened by a shorter one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import warnings
+from collections.abc import Callable, Coroutine, Hashable, Iterable
+from datetime import timedelta
+from typing import Any, Final, TypedDict
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.delivery.limits import ChatKey, FloodPlanner, Limits
+
+log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+Result = bool | JSONDict | list[JSONDict]
+
+
+class RateLimitArgs(TypedDict, total=False):
+    """`rate_limit_args` understood by `TelegramRateLimiter`."""
+
+    bulk: bool  # queued traffic (outbox): yields to interactive replies
+
+
+BULK: Final[RateLimitArgs] = {"bulk": True}
+
+_UNMETERED_SENDS: Final = frozenset({"sendchataction"})  # a typing indicator is not a message
+_OTHER_MESSAGE_METHODS: Final = frozenset(
+    {"copymessage", "copymessages", "forwardmessage", "forwardmessages"}
+)
+
+
+def consumes_budget(endpoint: str) -> bool:
+    """Whether a Bot API method sends a message (and so counts against flood limits)."""
+    name = endpoint.replace("_", "").lower()
+    if name.startswith("send"):
+        return name not in _UNMETERED_SENDS
+    return name in _OTHER_MESSAGE_METHODS
+
+
+def chat_key(chat_id: object) -> ChatKey | None:
+    if chat_id is None:
+        return None
+    if isinstance(chat_id, int):
+        return chat_id
+    try:
+        return int(str(chat_id))
+    except ValueError:
+        return str(chat_id)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
+    """Throttles message sends to Telegram's limits; see the module docstring.
+
+    `max_retries`: how many 429s one request may meet before the error is
+    raised to the caller (None: retry until sent; each retry waits the time
+    Telegram asked for, so this never spins).
+    """
+
+    def __init__(self, limits: Limits | None = None, *, max_retries: int | None = None) -> None:
+        self.planner = FloodPlanner(limits)
+        self.max_retries = max_retries
+        self.flood_waits = 0  # 429s met: should stay 0 when the limits are right
+        self._keys = itertools.count()
+        self._grants: dict[Hashable, asyncio.Future[None]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def limits(self) -> Limits:
+        return self.planner.limits
+
+    async def initialize(self) -> None:
+        self._bind()
+
+    async def shutdown(self) -> None:
+        """Wake nobody again: waiting requests are cancelled."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for key, future in list(self._grants.items()):
+            self.planner.cancel(key)
+            future.cancel()
+        self._grants.clear()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: RateLimitArgs | None,
+    ) -> Result:
+        metered = consumes_budget(endpoint)
+        chat = chat_key(data.get("chat_id"))
+        bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
+        seq = self.planner.next_seq()
+        retries = 0
+        while True:
+            if metered:
+                await self._acquire(chat, bulk, seq)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc)
+                self.flood_waits += 1
+                if retries == self.max_retries:
+                    raise
+                retries += 1
+                if metered:
+                    scope = self.planner.on_retry_after(chat, wait, self._now())
+                    log.warning(
+                        "429 on %s to chat %s: pausing %s for %.1f s", endpoint, chat, scope, wait
+                    )
+                    self._reschedule()
+                else:
+                    log.warning("429 on %s: retrying in %.1f s", endpoint, wait)
+                    await asyncio.sleep(wait)
+
+    # -- queries for the outbox sender -----------------------------------------
+
+    def busy_chats(self, within: float = 0.0) -> set[ChatKey]:
+        """Chats that cannot send within `within` seconds from now."""
+        return self.planner.busy_chats(self._now() + within)
+
+    def seconds_until_ready(self, chats: Iterable[ChatKey]) -> float | None:
+        """How long until the first of `chats` may send (None: no chats given)."""
+        readies = [self.planner.chat_ready_at(chat) for chat in chats]
+        if not readies:
+            return None
+        ready = max(min(readies), self.planner.global_ready_at())
+        return max(0.0, ready - self._now())
+
+    # -- granting --------------------------------------------------------------
+
+    def _bind(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A new event loop (tests, a restarted application): nothing old can be woken.
+            self._loop = loop
+            self._timer = None
+            for key in self._grants:
+                self.planner.cancel(key)
+            self._grants.clear()
+        return loop
+
+    def _now(self) -> float:
+        return self._bind().time()
+
+    async def _acquire(self, chat: ChatKey | None, bulk: bool, seq: int) -> None:
+        loop = self._bind()
+        key = next(self._keys)
+        grant = loop.create_future()
+        self._grants[key] = grant
+        self.planner.submit(key, chat, bulk=bulk, seq=seq)
+        self._tick()
+        try:
+            await grant
+        except asyncio.CancelledError:
+            if self.planner.cancel(key):
+                self._grants.pop(key, None)
+                self._reschedule()
+            raise
+
+    def _tick(self) -> None:
+        self._timer = None
+        for key in self.planner.poll(self._now()):
+            grant = self._grants.pop(key, None)
+            if grant is not None and not grant.done():
+                grant.set_result(None)
+        self._reschedule()
+
+    def _reschedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        wake = self.planner.next_poll_at()
+        if wake is not None:
+            self._timer = self._bind().call_at(wake, self._tick)
