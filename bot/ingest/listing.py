@@ -1,0 +1,206 @@
+"""The editors' plain-text listing of articles.
+
+Format
+------
+A listing is a UTF-8 text file of blocks separated by one or more blank lines.
+Blocks alternate: a title block, then a summary block, then the next title::
+
+    Death of Migrants in Ciudad Juárez, Mexico: Capitalism and Its Representatives to Blame
+
+    On March 27, a humanitarian catastrophe occurred at a migration detention center ...
+
+    La muerte de Migrantes en Chihuahua: El culpable es el capitalismo y sus representantes
+    URL: https://example.org/es/la-muerte-de-migrantes
+    Date: 2023-03-29
+    Language: es
+    Topics: migration, Mexico
+
+    En un centro de detención migratoria del Instituto Nacional de Migración ...
+
+* The first line of a title block is the title.
+* Optional header lines may follow directly under the title (no blank line in
+  between), one ``Key: value`` each, keys in any case, in any order:
+
+  ``URL:`` (or ``Link:``, ``Enlace:``)
+      the article's http(s) address.
+  ``Date:`` (or ``Fecha:``)
+      publication date: ``2024-03-30``, ``2024-03-30 14:05``, or full ISO 8601
+      such as ``2024-03-30T14:05:00-06:00``. Without an offset it is UTC.
+  ``Language:`` (or ``Idioma:``)
+      ``en`` or ``es`` (``es-MX``, ``English``, ``Spanish``, ``español`` work
+      too). Without it the language is detected from the text.
+  ``Topics:`` (or ``Tags:``, ``Categories:``, ``Temas:``)
+      comma- or semicolon-separated list.
+  ``ID:`` (or ``GUID:``)
+      a stable identifier, for when the title may later be corrected.
+
+  A header with a value that cannot be understood is ignored (and logged); it
+  never turns into text.
+* Any other line under the title (and its headers) starts the summary, so a
+  forgotten blank line between title and summary does no harm.
+* A summary block may span several lines; they are joined with spaces.
+* A final title without a summary gets an empty summary.
+* Files may use CRLF or LF line ends, start with a byte-order mark and carry
+  trailing spaces; none of it matters.
+
+A listing written before headers existed (every block one line) reads exactly
+as it always did: header lines are only recognised inside a title block.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.ingest.entry import Entry, SourceError
+from bot.ingest.language import normalize_language
+from bot.ingest.text import clean_title
+
+__all__ = ["parse_listing", "read_listing"]
+
+log = logging.getLogger(__name__)
+
+_HEADER = re.compile(r"([A-Za-z]+)[ \t]*:[ \t]*(.*)")
+_KEYS = {
+    "url": "url",
+    "link": "url",
+    "enlace": "url",
+    "date": "date",
+    "fecha": "date",
+    "language": "language",
+    "idioma": "language",
+    "topics": "topics",
+    "tags": "topics",
+    "categories": "topics",
+    "temas": "topics",
+    "id": "guid",
+    "guid": "guid",
+}
+_LIST_SEPARATOR = re.compile(r"[,;]")
+_MAX_FILE_BYTES = 50_000_000
+
+
+def parse_listing(text: str) -> list[Entry]:
+    """Entries from listing text, in file order. Never raises: odd input gives odd entries."""
+    entries: list[Entry] = []
+    blocks = _blocks(text)
+    for block in blocks:
+        title, headers, rest = _split_title_block(block)
+        entries.append(_entry(title, headers, rest or next(blocks, [])))
+    return entries
+
+
+def read_listing(path: str | os.PathLike[str]) -> list[Entry]:
+    """Entries from a listing file; SourceError when it cannot be read as text."""
+    name = Path(path).name or str(path)
+    try:
+        with open(path, "rb") as file:
+            data = file.read(_MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise SourceError(f"listing {name} does not exist") from None
+    except IsADirectoryError:
+        raise SourceError(f"listing {name} is a folder, not a file") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read listing {name}: {exc.strerror or exc}") from None
+    if len(data) > _MAX_FILE_BYTES:
+        raise SourceError(f"listing {name} is larger than {_MAX_FILE_BYTES // 1_000_000} MB")
+    return parse_listing(_decode(data, name))
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SourceError(f"listing {name} is not valid UTF-16 text") from None
+    if b"\x00" in data:
+        raise SourceError(f"listing {name} is not a text file")
+    # Editors save from many tools; utf-8 is the rule, Windows' ANSI a common
+    # accident, and latin-1 decodes anything so the file still loads.
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte string")  # pragma: no cover
+
+
+def _blocks(text: str) -> Iterator[list[str]]:
+    block: list[str] = []
+    for raw in text.splitlines():
+        line = clean_title(raw)  # also drops BOMs, control and zero-width characters
+        if line:
+            block.append(line)
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _split_title_block(block: list[str]) -> tuple[str, dict[str, str], list[str]]:
+    headers: dict[str, str] = {}
+    for index, line in enumerate(block[1:], start=1):
+        match = _HEADER.fullmatch(line)
+        key = _KEYS.get(match.group(1).lower()) if match else None
+        if match is None or key is None:
+            return block[0], headers, block[index:]
+        headers[key] = match.group(2).strip()
+    return block[0], headers, []
+
+
+def _entry(title: str, headers: dict[str, str], summary_lines: list[str]) -> Entry:
+    return Entry(
+        title=title,
+        summary=" ".join(summary_lines),
+        url=_url(headers.get("url"), title),
+        guid=headers.get("guid") or None,
+        published_at=_timestamp(headers.get("date"), title),
+        language=_language(headers.get("language"), title),
+        categories=_topics(headers.get("topics", "")),
+    )
+
+
+def _url(value: str | None, title: str) -> str | None:
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        log.warning("listing: ignoring URL %r under %r (not an http(s) address)", value, title)
+        return None
+    return value
+
+
+def _timestamp(value: str | None, title: str) -> int | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+    except (ValueError, OverflowError):
+        log.warning("listing: ignoring date %r under %r (use YYYY-MM-DD)", value, title)
+        return None
+
+
+def _language(value: str | None, title: str) -> str | None:
+    if not value:
+        return None
+    language = normalize_language(value)
+    if language is None:
+        log.warning("listing: ignoring language %r under %r (use en or es)", value, title)
+    return language
+
+
+def _topics(value: str) -> tuple[str, ...]:
+    topics = (clean_title(topic) for topic in _LIST_SEPARATOR.split(value))
+    return tuple(dict.fromkeys(topic for topic in topics if topic))
