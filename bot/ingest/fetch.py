@@ -1,0 +1,339 @@
+"""Fetching feeds over HTTP(S) with the limits a poller of other people's servers needs.
+
+`fetch` follows redirects itself so that every hop is checked (no `file:` or
+other schemes), bounds the whole exchange by one deadline (a server trickling
+bytes cannot hold a poll forever), and stops reading past a byte cap. Failures
+become `SourceError` with one short line a person can act on.
+
+`load_source` is the convenience on top: a URL or a local file in, entries out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+from bot.ingest.entry import ParsedFeed, SourceError
+from bot.ingest.feeds import parse_feed
+from bot.ingest.listing import read_listing
+
+__all__ = ["ACCEPT", "USER_AGENT", "FetchResult", "fetch", "load_source", "make_client"]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("digestbot")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+USER_AGENT: Final = f"digestbot/{_version()} (RSS/Atom reader; httpx/{httpx.__version__})"
+ACCEPT: Final = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
+LISTING_SUFFIXES: Final = (".txt",)
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_WEB_SCHEMES = frozenset({"http", "https"})
+# Two letters at least: "C:" is a Windows drive, not a scheme.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one fetch produced; `body` is empty when `not_modified`."""
+
+    url: str  # after redirects: what relative links resolve against
+    status: int
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    not_modified: bool
+
+
+def make_client() -> httpx.AsyncClient:
+    """The client feeds are fetched with; share one for the whole process."""
+    return httpx.AsyncClient(
+        follow_redirects=False,  # fetch() follows them itself, checking each hop
+        timeout=httpx.Timeout(20.0, connect=10.0),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+    )
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    timeout: float = 20.0,  # noqa: ASYNC109 - the contract: one deadline for the whole fetch
+    max_bytes: int = 10_000_000,
+    max_redirects: int = 5,
+) -> FetchResult:
+    """GET `url`, conditionally when `etag`/`last_modified` come from the last fetch.
+
+    Raises SourceError for anything but a 2xx or 304 answer within `timeout`
+    seconds (all redirects and the whole body included) and `max_bytes`.
+    """
+    target = _web_url(url.strip())
+    hop = _Hop(target)
+    try:
+        async with asyncio.timeout(timeout):
+            return await _follow(
+                client,
+                hop,
+                headers=_request_headers(client, etag, last_modified),
+                request_timeout=timeout,
+                max_bytes=max_bytes,
+                max_redirects=max_redirects,
+            )
+    except TimeoutError:
+        raise SourceError(f"{hop.host} did not answer within {timeout:g} s") from None
+
+
+async def load_source(
+    client: httpx.AsyncClient,
+    location: str,
+    *,
+    timeout: float = 20.0,  # noqa: ASYNC109 - handed to fetch()
+    max_bytes: int = 10_000_000,
+    max_redirects: int = 5,
+) -> ParsedFeed:
+    """Entries from a feed URL, a local feed file, or a local `.txt` listing.
+
+    Anything with a URL scheme goes through `fetch` (so `file:` URLs are
+    refused like any other non-web scheme); anything else is a local path.
+    Local paths are trusted configuration, never text typed by chat users.
+    Parsing runs in a worker thread: a large feed takes a noticeable moment.
+    """
+    if _is_url(location):
+        result = await fetch(
+            client, location, timeout=timeout, max_bytes=max_bytes, max_redirects=max_redirects
+        )
+        return await asyncio.to_thread(
+            parse_feed,
+            result.body,
+            url=result.url,
+            content_type=result.content_type,
+            max_bytes=max_bytes,
+        )
+    return await asyncio.to_thread(_load_file, Path(location), max_bytes)
+
+
+class _Hop:
+    """The URL being fetched right now, so errors name the host that failed."""
+
+    def __init__(self, url: httpx.URL) -> None:
+        self.url = url
+
+    @property
+    def host(self) -> str:
+        return _host(self.url)
+
+
+async def _follow(
+    client: httpx.AsyncClient,
+    hop: _Hop,
+    *,
+    headers: dict[str, str],
+    request_timeout: float,
+    max_bytes: int,
+    max_redirects: int,
+) -> FetchResult:
+    for _ in range(max_redirects + 1):
+        try:
+            request = client.build_request("GET", hop.url, headers=headers, timeout=request_timeout)
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise SourceError(_reason(exc, hop.host, request_timeout)) from exc
+        try:
+            status = response.status_code
+            if status in _REDIRECTS:
+                hop.url = _redirect_target(response, hop)
+                continue
+            if status == 304:
+                return FetchResult(
+                    url=str(hop.url),
+                    status=status,
+                    body=b"",
+                    etag=response.headers.get("etag") or headers.get("If-None-Match"),
+                    last_modified=response.headers.get("last-modified")
+                    or headers.get("If-Modified-Since"),
+                    content_type=response.headers.get("content-type"),
+                    not_modified=True,
+                )
+            if not 200 <= status < 300:
+                raise SourceError(f"HTTP {status} from {hop.host}")
+            body = await _read_body(response, max_bytes)
+            return FetchResult(
+                url=str(hop.url),
+                status=status,
+                body=body,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                content_type=response.headers.get("content-type"),
+                not_modified=False,
+            )
+        except httpx.HTTPError as exc:
+            raise SourceError(_reason(exc, hop.host, request_timeout)) from exc
+        finally:
+            await response.aclose()
+    raise SourceError(f"too many redirects (more than {max_redirects}) from {hop.host}")
+
+
+async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise SourceError(f"feed is larger than {_size(max_bytes)}")
+    chunks: list[bytes] = []
+    received = 0
+    # Counted after decompression, so a small gzip bomb is cut off as well.
+    async for chunk in response.aiter_bytes():
+        received += len(chunk)
+        if received > max_bytes:
+            raise SourceError(f"feed is larger than {_size(max_bytes)}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _redirect_target(response: httpx.Response, hop: _Hop) -> httpx.URL:
+    location = response.headers.get("location", "").strip()
+    if not location:
+        raise SourceError(f"HTTP {response.status_code} from {hop.host} without a new location")
+    try:
+        target = hop.url.join(location)
+    except httpx.InvalidURL:
+        raise SourceError(f"{hop.host} redirected to an invalid URL") from None
+    return _web_url(target)
+
+
+def _web_url(url: str | httpx.URL) -> httpx.URL:
+    if isinstance(url, str):
+        if url.lower().startswith("feed:"):  # legacy pseudo-scheme: feed://host/x, feed:https://...
+            rest = url[5:]
+            url = rest if rest.lower().startswith(("http:", "https:")) else "http:" + rest
+        try:
+            url = httpx.URL(url)
+        except httpx.InvalidURL:
+            raise SourceError("not a valid URL") from None
+    if url.scheme not in _WEB_SCHEMES:
+        scheme = f" (not {url.scheme}:)" if url.scheme else ""
+        raise SourceError(f"only http(s) URLs can be fed{scheme}")
+    if not url.host:
+        raise SourceError("not a valid URL: the host name is missing")
+    return url
+
+
+def _request_headers(
+    client: httpx.AsyncClient, etag: str | None, last_modified: str | None
+) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    # A caller's own client keeps its headers; httpx's bare defaults get ours.
+    if client.headers.get("user-agent", "").startswith("python-httpx/"):
+        headers["User-Agent"] = USER_AGENT
+    if client.headers.get("accept", "*/*") == "*/*":
+        headers["Accept"] = ACCEPT
+    # Validators are echoed from a previous response; a mangled one must not
+    # break the request, it only costs a full download.
+    if etag and _is_header_safe(etag):
+        headers["If-None-Match"] = etag
+    if last_modified and _is_header_safe(last_modified):
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _is_header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
+def _reason(exc: httpx.HTTPError, host: str, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{host} did not answer within {timeout:g} s"
+    causes = list(_causes(exc))
+    if any(isinstance(cause, socket.gaierror) for cause in causes):
+        return f"cannot find the server {host} (DNS lookup failed)"
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            # Set by the ssl module during a handshake, absent otherwise.
+            detail = getattr(cause, "verify_message", None) or "certificate not trusted"
+            return f"TLS certificate of {host} is not valid ({detail})"
+        if isinstance(cause, ssl.SSLError):
+            reason = getattr(cause, "reason", None) or "TLS error"
+            return f"TLS handshake with {host} failed ({reason})"
+    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        return f"{host} refused the connection"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {host} ({_first_line(exc)})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"{host} sent a broken HTTP response"
+    if isinstance(exc, httpx.DecodingError):
+        return f"{host} sent a body that cannot be decompressed"
+    if isinstance(exc, httpx.NetworkError):
+        return f"connection to {host} was interrupted"
+    return f"cannot fetch from {host} ({_first_line(exc)})"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _host(url: httpx.URL) -> str:
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    return url.host if url.port in (None, default_port) else f"{url.host}:{url.port}"
+
+
+def _size(limit: int) -> str:
+    if limit >= 1_000_000:
+        return f"{limit / 1_000_000:g} MB"
+    if limit >= 1_000:
+        return f"{limit / 1_000:g} kB"
+    return f"{limit} bytes"
+
+
+def _is_url(location: str) -> bool:
+    return _SCHEME.match(location) is not None
+
+
+def _load_file(path: Path, max_bytes: int) -> ParsedFeed:
+    path = path.expanduser()
+    if path.suffix.lower() in LISTING_SUFFIXES:
+        return ParsedFeed(title=None, language=None, entries=read_listing(path))
+    # A file: URL names the file in errors; parse_feed resolves links only against web URLs.
+    return parse_feed(_read_file(path, max_bytes), url=path.resolve().as_uri(), max_bytes=max_bytes)
+
+
+def _read_file(path: Path, max_bytes: int) -> bytes:
+    try:
+        with path.open("rb") as file:
+            body = file.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise SourceError(f"{path.name} does not exist") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path.name} is a folder, not a file") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if len(body) > max_bytes:
+        raise SourceError(f"{path.name} is larger than {_size(max_bytes)}")
+    return body
