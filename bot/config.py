@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -105,3 +105,51 @@ class Settings(BaseSettings):
         if value not in ("en", "es"):
             raise ValueError("default_language must be 'en' or 'es'")
         return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        if self.webhook_url and not self.webhook_url.startswith("https://"):
+            raise ValueError("WEBHOOK_URL must be an https:// URL")
+        return self
+
+
+def _default_text(name: str) -> str:
+    field = Settings.model_fields[name]
+    default = field.get_default(call_default_factory=True)
+    if default is None:
+        return ""
+    if isinstance(default, Path):
+        try:
+            return str(default.relative_to(DATA_DIR.parent))
+        except ValueError:
+            return str(default)
+    if isinstance(default, list):
+        return ",".join(str(item) for item in default)
+    return str(default)
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every setting with its comment and default."""
+    lines = [
+        "# Copy to .env and fill in. Every setting can also be an environment variable.",
+        "# Generated from bot/config.py (a test keeps the two in step).",
+        "",
+    ]
+    for name, field in Settings.model_fields.items():
+        lines.append(f"# {field.description}")
+        lines.append(f"{name.upper()}={_default_text(name)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def settings_table() -> str:
+    """The README's configuration table, in Markdown."""
+    rows = ["| Setting | Default | What it does |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = _default_text(name)
+        rows.append(
+            f"| `{name.upper()}` | {f'`{default}`' if default else '—'} | {field.description} |"
+        )
+    return "\n".join(rows)
