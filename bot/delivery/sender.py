@@ -1,0 +1,340 @@
+"""The outbox sender: the only way bulk messages leave the bot.
+
+It claims due rows (one per chat, best priority first), sends them
+concurrently through the bot, whose `TelegramRateLimiter` paces every request,
+and writes each outcome back to its row. All state lives in the table, so a
+new process on the same database resumes where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
+from telegram.ext import ExtBot
+
+from bot.delivery.ratelimiter import BULK, TelegramRateLimiter, retry_after_seconds
+from bot.store import outbox
+from bot.store.chats import deactivate_chat, deactivate_target, migrate_chat
+from bot.store.db import Database
+from bot.store.outbox import OutboxRow
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "failed", "dropped", "retry"]
+RowFinished = Callable[[OutboxRow, Outcome], Awaitable[None]]
+"""Called after a row reaches a final state (sent, failed or dropped)."""
+
+
+class OutboxSender:
+    """Delivers outbox rows until stopped. `wake()` after enqueueing rows.
+
+    `max_in_flight` bounds concurrent requests (the rate limiter decides when
+    each goes; this only needs to cover rate × round-trip time). Network and
+    server errors are retried with jittered exponential backoff, up to
+    `max_attempts` sends; then the row fails with the reason.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        bot: ExtBot[Any],
+        *,
+        max_in_flight: int = 32,
+        max_attempts: int = 5,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 600.0,
+        idle_poll: float = 2.0,
+        claim_horizon: float = 0.1,
+        on_finished: RowFinished | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        limiter = bot.rate_limiter
+        if not isinstance(limiter, TelegramRateLimiter):
+            raise TypeError("the bot must use TelegramRateLimiter, or bulk sends would flood")
+        if max_in_flight < 1 or max_attempts < 1:
+            raise ValueError("max_in_flight and max_attempts must be at least 1")
+        self.db = db
+        self.bot = bot
+        self.limiter = limiter
+        self.max_in_flight = max_in_flight
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.idle_poll = idle_poll
+        self.claim_horizon = claim_horizon
+        self.on_finished = on_finished
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.counts: Counter[Outcome] = Counter()
+        self._in_flight: dict[asyncio.Task[None], OutboxRow] = {}
+        self._wake = asyncio.Event()
+        self._empty = asyncio.Event()
+        self._stopping = False
+        self._runner: asyncio.Task[None] | None = None
+
+    # -- life cycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume from the table: rows a previous process left in flight are retried."""
+        if self._runner is not None:
+            raise RuntimeError("the sender is already running")
+        reset = await outbox.reset_in_flight(self.db)
+        if reset:
+            log.warning("%d outbox rows were in flight at the last stop; sending them again", reset)
+        self._stopping = False
+        self._runner = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Claim nothing more; let requests in flight finish for up to `grace` seconds,
+        then cancel the rest (their rows go back to pending)."""
+        self._stopping = True
+        self._wake.set()
+        if self._runner is not None:
+            await self._runner
+            self._runner = None
+        tasks = list(self._in_flight)
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    def wake(self) -> None:
+        """New rows were enqueued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def wait_empty(self) -> None:
+        """Return once nothing is pending or in flight (checked after each claim round)."""
+        await self._empty.wait()
+
+    # -- claiming --------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                claimed, free, excluded = await self._fill()
+                if not self._in_flight and await outbox.depth(self.db) == 0:
+                    self._empty.set()
+                else:
+                    self._empty.clear()
+                timeout = self.idle_poll
+                if claimed < free:
+                    timeout = await self._until_next(excluded)
+            except Exception:
+                log.exception("outbox sender: claiming failed; trying again shortly")
+                timeout = self.idle_poll
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _fill(self) -> tuple[int, int, set[int]]:
+        free = self.max_in_flight - len(self._in_flight)
+        if free <= 0:
+            return 0, 0, set()
+        excluded = {
+            chat for chat in self.limiter.busy_chats(self.claim_horizon) if isinstance(chat, int)
+        }
+        rows = await outbox.claim(self.db, limit=free, now=self.clock(), exclude_chats=excluded)
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row), name=f"outbox-row-{row.id}")
+            self._in_flight[task] = row
+            task.add_done_callback(self._finished)
+        return len(rows), free, excluded
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+        self._wake.set()
+
+    async def _until_next(self, excluded: set[int]) -> float:
+        """Seconds until something may become claimable: a retry falls due, or a chat
+        held back by its rate limit may send again."""
+        now = self.clock()
+        candidates = [self.idle_poll]
+        due = await outbox.next_due(self.db, now)
+        if due is not None:
+            candidates.append(due - now)
+        ready = self.limiter.seconds_until_ready(excluded)
+        if ready is not None:
+            candidates.append(ready - self.claim_horizon)
+        return max(0.005, min(candidates))
+
+    # -- sending ---------------------------------------------------------------
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            message_id = await self._send(row)
+        except asyncio.CancelledError:
+            await outbox.retry_later(self.db, row.id, self.clock(), "interrupted by shutdown")
+            raise
+        except Exception as exc:
+            settle = self._settle_error(row, exc)
+        else:
+            settle = self._settle_sent(row, message_id)
+        # Once Telegram has answered, the outcome is written even if we are being stopped.
+        recording = asyncio.ensure_future(settle)
+        try:
+            outcome = await asyncio.shield(recording)
+        except asyncio.CancelledError:
+            await recording
+            raise
+        except Exception:
+            log.exception("outbox row %d: could not record the outcome", row.id)
+            return
+        self.counts[outcome] += 1
+        if outcome != "retry" and self.on_finished is not None:
+            try:
+                await self.on_finished(row, outcome)
+            except Exception:
+                log.exception("outbox row %d: the on_finished hook failed", row.id)
+
+    async def _send(self, row: OutboxRow) -> int | None:
+        params = dict(row.payload)
+        thread = row.thread_id or None
+        if row.method == "sendMessage":
+            message = await self.bot.send_message(
+                row.chat_id,
+                params.pop("text"),
+                parse_mode=params.pop("parse_mode", "HTML"),
+                message_thread_id=thread,
+                api_kwargs=params,
+                rate_limit_args=BULK,
+            )
+            return message.message_id
+        if row.method == "copyMessage":
+            copied = await self.bot.copy_message(
+                row.chat_id,
+                params.pop("from_chat_id"),
+                params.pop("message_id"),
+                message_thread_id=thread,
+                api_kwargs=params,
+                rate_limit_args=BULK,
+            )
+            return copied.message_id
+        if row.method == "forwardMessage":
+            forwarded = await self.bot.forward_message(
+                row.chat_id,
+                params.pop("from_chat_id"),
+                params.pop("message_id"),
+                message_thread_id=thread,
+                api_kwargs=params,
+                rate_limit_args=BULK,
+            )
+            return forwarded.message_id
+        raise ValueError(f"unsupported outbox method {row.method!r}")
+
+    async def _settle_sent(self, row: OutboxRow, message_id: int | None) -> Outcome:
+        await outbox.mark_sent(self.db, row.id, message_id, self.clock())
+        return "sent"
+
+    async def _settle_error(self, row: OutboxRow, exc: Exception) -> Outcome:
+        now = self.clock()
+        reason = _reason(exc)
+        if isinstance(exc, RetryAfter):
+            # The limiter normally absorbs these; one escaped (max_retries): queue it.
+            await outbox.retry_later(self.db, row.id, now + retry_after_seconds(exc), reason)
+            return "retry"
+        if isinstance(exc, ChatMigrated):
+            log.info("chat %d moved to %d; following it", row.chat_id, exc.new_chat_id)
+            await migrate_chat(self.db, row.chat_id, exc.new_chat_id)
+            if row.attempts >= self.max_attempts:
+                await outbox.mark_failed(self.db, row.id, reason, now)
+                return "failed"
+            await outbox.retry_later(self.db, row.id, now, reason)  # at once, to the new id
+            return "retry"
+        if isinstance(exc, Forbidden):
+            log.info("chat %d is gone (%s): deactivated", row.chat_id, reason)
+            await deactivate_chat(self.db, row.chat_id, reason)
+            return "dropped"
+        if isinstance(exc, BadRequest):
+            return await self._settle_bad_request(row, exc, reason, now)
+        if isinstance(exc, InvalidToken):
+            # The bot's token, not this message: keep the row, never fail it for this.
+            log.error("outbox row %d: Telegram rejected the bot token", row.id)
+            await outbox.retry_later(self.db, row.id, now + self.backoff_cap, reason)
+            return "retry"
+        if not isinstance(exc, NetworkError):
+            log.error("outbox row %d: unexpected error", row.id, exc_info=exc)
+        return await self._retry_or_fail(row, reason, now)
+
+    async def _settle_bad_request(
+        self, row: OutboxRow, exc: BadRequest, reason: str, now: float
+    ) -> Outcome:
+        text = exc.message.lower()
+        if "thread not found" in text and row.thread_id:
+            log.info("topic %d of chat %d is gone: target deactivated", row.thread_id, row.chat_id)
+            await deactivate_target(self.db, row.chat_id, row.thread_id, reason)
+            return "dropped"
+        if "chat not found" in text:
+            log.info("chat %d not found: deactivated", row.chat_id)
+            await deactivate_chat(self.db, row.chat_id, reason)
+            return "dropped"
+        log.warning("outbox row %d (chat %d) refused: %s", row.id, row.chat_id, reason)
+        await outbox.mark_failed(self.db, row.id, reason, now)
+        return "failed"
+
+    async def _retry_or_fail(self, row: OutboxRow, reason: str, now: float) -> Outcome:
+        if row.attempts >= self.max_attempts:
+            log.warning(
+                "outbox row %d (chat %d) failed after %d attempts: %s",
+                row.id,
+                row.chat_id,
+                row.attempts,
+                reason,
+            )
+            await outbox.mark_failed(
+                self.db, row.id, f"{reason} (after {row.attempts} attempts)", now
+            )
+            return "failed"
+        await outbox.retry_later(self.db, row.id, now + self.backoff(row.attempts), reason)
+        return "retry"
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before the next try: exponential, capped, with jitter so a burst of
+        failures does not come back as one burst."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** max(0, attempts - 1))
+        return float(ceiling * self.rng.uniform(0.5, 1.0))
+
+
+def _reason(exc: Exception) -> str:
+    """The error as stored in `last_error` and `inactive_reason`: kind, then Telegram's text."""
+    text, kind = str(exc), type(exc).__name__
+    return text if text.lower().startswith(kind.lower()) else f"{kind}: {text}"
+
+
+async def drain(
+    db: Database, bot: ExtBot[Any], *, until_empty: bool = True, **options: Any
+) -> Counter[Outcome]:
+    """Deliver the outbox: until it is empty, or (until_empty=False) until cancelled.
+
+    The bot must be an initialised `ExtBot` with a `TelegramRateLimiter`;
+    `options` go to `OutboxSender`. Returns how many rows ended each way.
+    """
+    sender = OutboxSender(db, bot, **options)
+    await sender.start()
+    try:
+        if until_empty:
+            await sender.wait_empty()
+        else:
+            await asyncio.Event().wait()
+    finally:
+        await sender.stop()
+    return sender.counts
