@@ -26,7 +26,15 @@ from bot.ingest.entry import ParsedFeed, SourceError
 from bot.ingest.feeds import parse_feed
 from bot.ingest.listing import read_listing
 
-__all__ = ["ACCEPT", "USER_AGENT", "FetchResult", "fetch", "load_source", "make_client"]
+__all__ = [
+    "ACCEPT",
+    "LISTING_SUFFIXES",
+    "USER_AGENT",
+    "FetchResult",
+    "fetch",
+    "load_source",
+    "make_client",
+]
 
 
 def _version() -> str:

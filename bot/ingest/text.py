@@ -41,7 +41,7 @@ def _build_table() -> dict[int, str | None]:
             table[code] = None
     for code in (0x00A0, 0x2007, 0x202F):
         table[code] = " "
-    for code in (0x2028, 0x2029, 0x0085):
+    for code in (0x2028, 0x2029):
         table[code] = "\n"
     # Invisible characters that only get in the way in a chat message. ZWJ
     # (U+200D) and variation selectors stay: emoji sequences are made of them.

@@ -48,7 +48,7 @@ def test_junk_characters_go_and_real_text_stays() -> None:
 
 
 def test_windows_1252_read_as_latin_1_is_repaired() -> None:
-    assert clean_title("Women\x92s \x93rights\x94 \x81") == "Women’s “rights”"
+    assert clean_title("Women\x92s \x93rights\x94\x85 \x81") == "Women’s “rights”…"
 
 
 def test_clean_text_keeps_paragraphs() -> None:
