@@ -27,8 +27,9 @@ def local(moment: int, zone: str) -> datetime:
     return datetime.fromtimestamp(moment, UTC).astimezone(ZoneInfo(zone))
 
 
-def ts(zone: str, *args: int, fold: int = 0) -> int:
-    return int(datetime(*args, tzinfo=ZoneInfo(zone), fold=fold).timestamp())  # type: ignore[misc]
+def ts(zone: str, year: int, month: int, day: int, hour: int, minute: int, fold: int = 0) -> int:
+    moment = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone), fold=fold)
+    return int(moment.timestamp())
 
 
 def fires(zone: str, minute: int, count: int = 400) -> list[int]:
