@@ -1,0 +1,58 @@
+"""A local Telegram Bot API for tests, the terminal chat mode and benchmarks.
+
+async with Emulator() as emulator:
+    app = (
+        ApplicationBuilder()
+        .token(emulator.token)
+        .base_url(emulator.base_url)
+        .base_file_url(emulator.base_file_url)
+        .build()
+    )
+"""
+
+from .emulator import DEFAULT_TOKEN, Emulator, Stats
+from .errors import ApiError, ErrorKind
+from .events import Event, Subscription
+from .faults import ChatFault, FaultPlan
+from .journal import ProtocolError, RequestRecord
+from .limits import FloodLimits
+from .models import (
+    CallbackQueryRecord,
+    ChatRecord,
+    ChatType,
+    EmulatorError,
+    FileRecord,
+    InlineQueryRecord,
+    MessageRecord,
+    UserRecord,
+)
+from .text import Entity, FormattedText, utf16_len
+from .webhook import SECRET_HEADER, WebhookConfig
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "SECRET_HEADER",
+    "ApiError",
+    "CallbackQueryRecord",
+    "ChatFault",
+    "ChatRecord",
+    "ChatType",
+    "Emulator",
+    "EmulatorError",
+    "Entity",
+    "ErrorKind",
+    "Event",
+    "FaultPlan",
+    "FileRecord",
+    "FloodLimits",
+    "FormattedText",
+    "InlineQueryRecord",
+    "MessageRecord",
+    "ProtocolError",
+    "RequestRecord",
+    "Stats",
+    "Subscription",
+    "UserRecord",
+    "WebhookConfig",
+    "utf16_len",
+]

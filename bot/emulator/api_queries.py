@@ -1,0 +1,45 @@
+"""Answers to callback queries and inline queries; each query may be answered once."""
+
+from __future__ import annotations
+
+from .checks import check_callback_answer_text, check_inline_results
+from .core import Core
+from .dispatch import api_method
+from .errors import QUERY_TOO_OLD, bad_request
+from .params import Params
+
+
+@api_method("answerCallbackQuery")
+async def answer_callback_query(core: Core, params: Params) -> bool:
+    query = core.callback_queries.get(params.string("callback_query_id"))
+    if query is None or query.answered:
+        raise bad_request(QUERY_TOO_OLD)
+    text = check_callback_answer_text(params.optional_string("text"))
+    query.answered = True
+    query.text = text
+    query.show_alert = params.flag("show_alert")
+    query.url = params.optional_string("url")
+    core.publish("callback_answered", query.chat_id, query_id=query.id, text=text)
+    return True
+
+
+@api_method("answerInlineQuery")
+async def answer_inline_query(core: Core, params: Params) -> bool:
+    query = core.inline_queries.get(params.string("inline_query_id"))
+    if query is None or query.answered:
+        raise bad_request(QUERY_TOO_OLD)
+    results = check_inline_results(params.optional_json("results") or [])
+    next_offset = params.optional_string("next_offset")
+    if next_offset is not None and len(next_offset.encode("utf-8")) > 64:
+        raise bad_request("NEXT_OFFSET_INVALID")
+    button = params.optional_json("button")
+    if button is not None and (not isinstance(button, dict) or "text" not in button):
+        raise bad_request("can't parse InlineQueryResultsButton")
+    query.answered = True
+    query.results = results
+    query.next_offset = next_offset
+    query.cache_time = params.optional_integer("cache_time")
+    query.is_personal = params.flag("is_personal")
+    query.button = button
+    core.publish("inline_answered", None, query_id=query.id, results=len(results))
+    return True
