@@ -1,0 +1,145 @@
+"""Ingest throughput: one large RSS document into a fresh database.
+
+The timed path is what a feed poll does with a fetched body: `parse_feed`,
+then `pipeline.ingest` (prepare every entry, insert them in one transaction).
+The reference is feedparser's bare `parse(bytes)` of the same document, the
+floor any feedparser-based pipeline stands on. Stages are also timed on their
+own (untimed in the total) so a miss can be attributed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import feedparser
+
+from bench import Options, corpus, say
+from bench.report import Row, Target
+from bot.config import DATA_DIR
+from bot.ingest.feeds import parse_feed
+from bot.ingest.pipeline import ingest, prepare
+from bot.ingest.topics import Catalogue, load_catalogue
+from bot.runtime import sync_catalogue
+from bot.store import articles
+from bot.store.db import Database
+
+URL = "https://news.example.org/rss"
+NOW = corpus.LAST_DAY + 86_400
+RATE_TARGET = Target(">=", 5_000, "entries/s")
+
+
+@dataclass(frozen=True)
+class Stages:
+    total: float
+    parse: float
+    prepare: float
+    insert: float
+
+
+async def _fresh(folder: Path, catalogue: Catalogue) -> Database:
+    db = await Database.open(folder / "bench.sqlite3")
+    await sync_catalogue(db, catalogue)
+    return db
+
+
+async def _pipeline(body: bytes, folder: Path, catalogue: Catalogue) -> float:
+    """Seconds for parse_feed + pipeline.ingest into a fresh database (opening excluded)."""
+    db = await _fresh(folder, catalogue)
+    try:
+        started = time.perf_counter()
+        parsed = parse_feed(body, url=URL, content_type="application/rss+xml")
+        report = await ingest(
+            db,
+            parsed.entries,
+            source=URL,
+            catalogue=catalogue,
+            now=NOW,
+            feed_language=parsed.language,
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        await db.close()
+    if report.new != report.seen:
+        raise RuntimeError(f"only {report.new} of {report.seen} entries were stored")
+    return elapsed
+
+
+async def _stages(body: bytes, folder: Path, catalogue: Catalogue) -> tuple[float, float, float]:
+    """parse_feed, prepare and insert, each timed alone."""
+    started = time.perf_counter()
+    parsed = parse_feed(body, url=URL, content_type="application/rss+xml")
+    parsed_at = time.perf_counter()
+    prepared = [
+        prepare(entry, source=URL, catalogue=catalogue, now=NOW, position=position)
+        for position, entry in enumerate(parsed.entries)
+    ]
+    prepared_at = time.perf_counter()
+    db = await _fresh(folder, catalogue)
+    try:
+        inserting = time.perf_counter()
+        await articles.insert(db, prepared)
+        inserted = time.perf_counter() - inserting
+    finally:
+        await db.close()
+    return parsed_at - started, prepared_at - parsed_at, inserted
+
+
+def _bare_feedparser(body: bytes) -> float:
+    started = time.perf_counter()
+    result = feedparser.parse(body)
+    elapsed = time.perf_counter() - started
+    if len(result.entries) == 0:
+        raise RuntimeError("feedparser found no entries in the generated document")
+    return elapsed
+
+
+async def run(options: Options) -> list[Row]:
+    n = options.ingest_entries
+    body = corpus.rss(n)
+    catalogue = load_catalogue(DATA_DIR / "topics.toml")
+    size = f"{len(body) / 1e6:.1f} MB"
+    say(options, f"ingesting a {n:,}-entry RSS document ({size}) × {options.ingest_runs}")
+    pipeline: list[float] = []
+    bare: list[float] = []
+    stages: list[tuple[float, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        folder = Path(tmp)
+        for run_number in range(options.ingest_runs):
+            bare.append(_bare_feedparser(body))
+            pipeline.append(await _pipeline(body, folder / f"run{run_number}", catalogue))
+            stages.append(await _stages(body, folder / f"stages{run_number}", catalogue))
+    total = statistics.median(pipeline)
+    parse, prep, insert = (statistics.median(stage) for stage in zip(*stages, strict=True))
+    reference = statistics.median(bare)
+    detail = "\n".join(
+        [
+            f"document: RSS 2.0, {n:,} items, {size}; median of {len(pipeline)} runs",
+            f"{'stage':<38} {'ms':>9} {'entries/s':>11} {'share':>6}",
+            *(
+                f"{name:<38} {seconds * 1000:>9.0f} {n / seconds:>11,.0f} {seconds / total:>6.0%}"
+                for name, seconds in (
+                    ("parse_feed (feedparser + cleaning)", parse),
+                    ("pipeline.prepare (all entries)", prep),
+                    ("articles.insert (one transaction)", insert),
+                    ("total, timed as one (the figure)", total),
+                    ("feedparser.parse(bytes), reference", reference),
+                )
+            ),
+            "(stages are timed in a separate pass; share is of the timed total)",
+        ]
+    )
+    return [
+        Row(
+            f"ingest, {n:,}-entry RSS (parse_feed + prepare + insert)",
+            n / total,
+            "entries/s",
+            reference="bare feedparser.parse(bytes)",
+            reference_value=n / reference,
+            target=RATE_TARGET,
+            detail=detail,
+        )
+    ]

@@ -1,0 +1,313 @@
+"""Search latency on a large archive, next to what SQLite alone needs.
+
+The database is built through the project's own write path (`prepare` +
+`articles.insert`, one transaction per batch), because an index filled any
+other way could have a different segment layout and so different speed. It is
+built once per (size, generator, schema) and cached under `bench/.cache/`.
+
+Each query is timed twice per round: through `bot.search.service.find` (parse,
+FTS5, ranking window, topics, snippets, as a user gets it) and as the
+reference, a bare `MATCH … ORDER BY rank LIMIT 5` on a plain sqlite3
+connection for the same words. The reference expression is built here without
+project code; both are checked to match the same rows before anything is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import re
+import sqlite3
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import Stemmer
+
+from bench import Options, corpus, say
+from bench.report import Row, Target
+from bot.config import DATA_DIR
+from bot.ingest.pipeline import prepare
+from bot.ingest.topics import Catalogue, load_catalogue
+from bot.runtime import sync_catalogue
+from bot.search.query import parse_query
+from bot.search.service import find
+from bot.store import articles
+from bot.store.db import Database, bundled_migrations
+
+BATCH = 5_000
+NOW = corpus.LAST_DAY + 86_400
+SOURCE = "https://news.example.org/rss"
+TOPICS = DATA_DIR / "topics.toml"
+REFERENCE_SQL = (
+    "SELECT rowid FROM article_search WHERE article_search MATCH ? ORDER BY rank LIMIT 5"
+)
+P50_TARGET = Target("<=", 5.0, "ms")
+P99_TARGET = Target("<=", 50.0, "ms")
+RATIO_TARGET = Target("<=", 1.3)
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    kind: str
+
+
+def queries(seed: int = 11) -> list[Query]:
+    """A fixed mix: frequent, medium and rare words, pairs, phrases, prefixes, accents.
+
+    Words are picked by rank from the corpus vocabulary, so "frequent" means
+    the same thing at every corpus size.
+    """
+    rng = random.Random(seed)
+    words = corpus.vocabulary()
+    en, es = words.english.content, words.spanish.content
+
+    def pick(ranked: tuple[str, ...], ranks: range, count: int) -> list[str]:
+        return [ranked[rank].lower() for rank in rng.sample(ranks, count)]
+
+    # Every third of the top ranks is a word of the real sample (see corpus).
+    frequent = pick(en, range(0, 12, 3), 3)
+    medium = pick(en, range(300, 3_000), 3)
+    rare = pick(en, range(15_000, 30_000), 3)
+    accented = next(w for w in es[300:3_000] if re.search("[áéíóú]", w)).lower()
+    return [
+        *(Query(w, "frequent") for w in frequent),
+        *(Query(w, "frequent (es)") for w in pick(es, range(0, 12, 3), 1)),
+        *(Query(w, "medium") for w in medium),
+        *(Query(w, "medium (es)") for w in pick(es, range(300, 3_000), 1)),
+        *(Query(w, "rare") for w in rare),
+        *(Query(w, "rare (es)") for w in pick(es, range(15_000, 30_000), 1)),
+        Query(f"{frequent[0]} {medium[0]}", "2 words: frequent + medium"),
+        Query(f"{medium[1]} {rare[1]}", "2 words: medium + rare"),
+        Query(f"{frequent[1]} {frequent[2]} {medium[2]}", "3 words"),
+        Query('"ciudad juárez"', "phrase"),
+        Query('"clase obrera"', "phrase (es)"),
+        Query("revolu*", "prefix"),
+        Query(f"{medium[2][:4]}*", "prefix, short"),
+        Query("migración", "accented (es)"),
+        Query(accented, "accented (es), medium"),
+    ]
+
+
+# --- the reference expression, built without project code ----------------
+
+_english = Stemmer.Stemmer("english")
+_spanish = Stemmer.Stemmer("spanish")
+_TERM = re.compile(r'"([^"]*)"|(\S+)')
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def reference_match(text: str) -> str:
+    """FTS5 syntax for the words of `text` on this schema: each term's English
+    stems in the English columns or its Spanish stems in the Spanish ones."""
+    terms = []
+    for match in _TERM.finditer(text):
+        raw = match[1] if match[1] is not None else match[2]
+        prefix = match[1] is None and raw.endswith("*")
+        folded = _WORD.findall(_fold(raw))
+        groups = [folded] if match[1] is not None else [[w] for w in folded]
+        for group in groups:
+            star = "*" if prefix else ""
+            en = '"' + " ".join(_english.stemWords(group)) + '"' + star
+            es = '"' + " ".join(_spanish.stemWords(group)) + '"' + star
+            terms.append(f"({{title_en summary_en}} : {en} OR {{title_es summary_es}} : {es})")
+    return " AND ".join(terms)
+
+
+# --- the database ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    articles: int
+    seconds: float
+    size_bytes: int
+    cached: bool
+    built_on: str
+
+
+def cache_key(n: int) -> str:
+    """Size, generator and everything that shapes the stored rows: schema and topics."""
+    digest = hashlib.sha256()
+    for migration in bundled_migrations():
+        digest.update(migration.sql.encode("utf-8"))
+    digest.update(TOPICS.read_bytes())
+    return f"articles-{n}-{corpus.fingerprint()}-s{digest.hexdigest()[:8]}"
+
+
+async def database(options: Options) -> Built:
+    """The cached database for `options.articles`, built first if needed."""
+    n = options.articles
+    key = cache_key(n)
+    path = options.cache_dir / f"{key}.sqlite3"
+    meta = options.cache_dir / f"{key}.json"
+    if path.exists() and meta.exists():
+        info = json.loads(meta.read_text("utf-8"))
+        return Built(path, n, info["seconds"], path.stat().st_size, True, info["built_on"])
+    options.cache_dir.mkdir(parents=True, exist_ok=True)
+    for stale in options.cache_dir.glob(f"articles-{n}-*"):
+        stale.unlink()  # another generator or schema: never used again
+    partial = options.cache_dir / f"{key}.partial"
+    say(options, f"building the {n:,}-article database (cached afterwards) …")
+    seconds = await _build(partial, n, options)
+    partial.replace(path)
+    built_on = datetime.now(UTC).strftime("%Y-%m-%d")
+    meta.write_text(json.dumps({"seconds": seconds, "built_on": built_on}), "utf-8")
+    return Built(path, n, seconds, path.stat().st_size, False, built_on)
+
+
+async def _build(path: Path, n: int, options: Options) -> float:
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    catalogue = load_catalogue(TOPICS)
+    db = await Database.open(path)
+    started = time.perf_counter()
+    try:
+        await sync_catalogue(db, catalogue)
+        done = 0
+        for batch in corpus.batches(n, BATCH):
+            prepared = [
+                prepare(entry, source=SOURCE, catalogue=catalogue, now=NOW) for entry in batch
+            ]
+            await articles.insert(db, prepared)
+            done += len(batch)
+            if done % 50_000 == 0 or done == n:
+                rate = done / (time.perf_counter() - started)
+                say(options, f"  {done:>10,} articles  {rate:,.0f}/s")
+    finally:
+        await db.close()  # the last connection out checkpoints and removes the WAL
+    return time.perf_counter() - started
+
+
+# --- timing -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    query: Query
+    matches: int
+    project_ms: list[float]
+    reference_ms: list[float]
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: an observed value, never an interpolation."""
+    ordered = sorted(samples)
+    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+async def measure(
+    db: Database, catalogue: Catalogue, path: Path, chosen: list[Query], rounds: int, seed: int = 5
+) -> list[Timing]:
+    """Both timings for every query, interleaved and in a shuffled order each round,
+    so a slow moment on the shared machine does not land on one side only."""
+    rng = random.Random(seed)
+    reference = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        counts = {}
+        for query in chosen:
+            project_expression = parse_query(query.text).fts()
+            count_sql = "SELECT count(*) FROM article_search WHERE article_search MATCH ?"
+            ours = reference.execute(count_sql, (project_expression,)).fetchone()[0]
+            theirs = reference.execute(count_sql, (reference_match(query.text),)).fetchone()[0]
+            if ours != theirs:
+                raise RuntimeError(f"{query.text!r}: project {ours} rows, reference {theirs}")
+            counts[query.text] = ours
+        project: dict[str, list[float]] = {q.text: [] for q in chosen}
+        raw: dict[str, list[float]] = {q.text: [] for q in chosen}
+        for round_number in range(rounds + 1):  # round 0 warms the caches, untimed
+            order = list(chosen)
+            rng.shuffle(order)
+            for query in order:
+                expression = reference_match(query.text)
+                sides = ["project", "reference"]
+                rng.shuffle(sides)
+                for side in sides:
+                    started = time.perf_counter()
+                    if side == "project":
+                        result = await find(db, catalogue, query.text)
+                        assert result.problem is None, (query.text, result.problem)
+                    else:
+                        reference.execute(REFERENCE_SQL, (expression,)).fetchall()
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if round_number:
+                        (project if side == "project" else raw)[query.text].append(elapsed)
+            await asyncio.sleep(0)
+    finally:
+        reference.close()
+    return [Timing(q, counts[q.text], project[q.text], raw[q.text]) for q in chosen]
+
+
+def _detail(timings: list[Timing]) -> str:
+    lines = [
+        f"{'query':<30} {'kind':<28} {'matches':>9}  {'find p50':>9} {'p99':>8}"
+        f"  {'raw p50':>8} {'p99':>8}  {'ratio':>6}",
+    ]
+    for t in timings:
+        p50, p99 = percentile(t.project_ms, 0.5), percentile(t.project_ms, 0.99)
+        r50, r99 = percentile(t.reference_ms, 0.5), percentile(t.reference_ms, 0.99)
+        lines.append(
+            f"{t.query.text:<30} {t.query.kind:<28} {t.matches:>9,}  {p50:>9.2f} {p99:>8.2f}"
+            f"  {r50:>8.2f} {r99:>8.2f}  {p50 / r50:>6.2f}"
+        )
+    lines.append("(ms; ratio = find p50 ÷ raw p50 for that query)")
+    return "\n".join(lines)
+
+
+async def run(options: Options) -> list[Row]:
+    built = await database(options)
+    catalogue = load_catalogue(TOPICS)
+    chosen = queries()
+    say(options, f"timing {len(chosen)} queries × {options.rounds} rounds on {built.path.name}")
+    db = await Database.open(built.path)
+    try:
+        await sync_catalogue(db, catalogue)
+        timings = await measure(db, catalogue, built.path, chosen, options.rounds)
+    finally:
+        await db.close()
+    project = [ms for t in timings for ms in t.project_ms]
+    raw = [ms for t in timings for ms in t.reference_ms]
+    n = f"{built.articles:,}"
+    detail = _detail(timings)
+    build_how = (
+        f"{built.articles / built.seconds:,.0f} articles/s through pipeline.prepare +"
+        f" articles.insert, {BATCH:,} per transaction; built {built.built_on}"
+        + (", reused from the cache" if built.cached else "")
+    )
+    reference = "raw FTS5 MATCH, ORDER BY rank LIMIT 5 (sqlite3)"
+    figure = f"search, {n} articles (service.find)"
+    return [
+        Row(f"database build, {n} articles", built.seconds, "s", detail=build_how),
+        Row(f"database size, {n} articles", built.size_bytes / 1e6, "MB"),
+        Row(
+            f"{figure} p50",
+            percentile(project, 0.5),
+            "ms",
+            reference=f"{reference} p50",
+            reference_value=percentile(raw, 0.5),
+            target=P50_TARGET,
+            ratio_target=RATIO_TARGET,
+            detail=detail,
+        ),
+        Row(
+            f"{figure} p99",
+            percentile(project, 0.99),
+            "ms",
+            reference=f"{reference} p99",
+            reference_value=percentile(raw, 0.99),
+            target=P99_TARGET,
+            ratio_target=RATIO_TARGET,
+        ),
+    ]
