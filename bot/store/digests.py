@@ -1,0 +1,256 @@
+"""All digest SQL: which targets are due, what is new for them, and the commit.
+
+A digest's outbox rows and its target's cursor and schedule are written in one
+transaction (`commit_digest_tx`): after a crash either both happened or
+neither, so a digest is never lost and never built twice. The commit is also
+conditional on the cursor and schedule being what the builder read, so two
+builders racing for one target (the minute job and /digest) queue it once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from bot.store import outbox
+from bot.store.articles import Article
+from bot.store.chats import Target, target_from_row
+from bot.store.db import Database
+from bot.store.outbox import NewMessage
+from bot.store.subscriptions import Subscription
+
+# A target is deliverable only while both it and its chat are active.
+_TARGET_COLUMNS = """
+    t.id, t.chat_id, t.thread_id, (t.active AND c.active) AS active, t.ui_language,
+    t.article_language, t.digest_mode, t.digest_minute, t.digest_weekday, t.timezone,
+    t.cursor_article_id, t.last_digest_at, t.next_digest_at
+"""
+
+
+@dataclass(frozen=True)
+class DigestCommit:
+    """What one target's digest changes. `messages` may be empty (nothing new):
+    the cursor and schedule still move.
+
+    The update applies only if the target still has `expected_cursor` and
+    `expected_next`; `keep_schedule` leaves next_digest_at alone (/digest).
+    """
+
+    target_id: int
+    expected_cursor: int
+    expected_next: int | None
+    cursor: int
+    next_digest_at: int | None
+    messages: Sequence[NewMessage] = field(default=())
+    keep_schedule: bool = False
+
+
+async def due_targets(
+    db: Database, now: int, *, after: tuple[int, int] = (-1, 0), limit: int = 500
+) -> list[Target]:
+    """Targets with next_digest_at <= now, in (next_digest_at, id) order after the
+    keyset `after`, read through the targets_due index."""
+    rows = await db.fetchall(
+        f"""
+        SELECT {_TARGET_COLUMNS} FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
+        WHERE t.next_digest_at IS NOT NULL AND t.next_digest_at <= :now
+          AND (t.next_digest_at, t.id) > (:at, :id)
+        ORDER BY t.next_digest_at, t.id
+        LIMIT :limit
+        """,
+        {"now": now, "at": after[0], "id": after[1], "limit": limit},
+    )
+    return [target_from_row(row) for row in rows]
+
+
+async def oldest_due_cursor(db: Database, now: int) -> int | None:
+    """The lowest cursor among due targets: where their common article window starts."""
+    value = await db.fetchval(
+        "SELECT min(cursor_article_id) FROM targets"
+        " WHERE next_digest_at IS NOT NULL AND next_digest_at <= ?",
+        (now,),
+    )
+    return None if value is None else int(value)
+
+
+async def unscheduled_targets(db: Database, *, after_id: int = 0, limit: int = 500) -> list[Target]:
+    """Daily or weekly targets without a next time (new, or switched without one)."""
+    rows = await db.fetchall(
+        f"""
+        SELECT {_TARGET_COLUMNS} FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
+        WHERE t.next_digest_at IS NULL AND t.digest_mode IN ('daily', 'weekly') AND t.id > ?
+        ORDER BY t.id LIMIT ?
+        """,
+        (after_id, limit),
+    )
+    return [target_from_row(row) for row in rows]
+
+
+async def set_schedules(db: Database, schedules: Iterable[tuple[int, int | None]]) -> None:
+    """Set next_digest_at for (target id, time) pairs, only where it is still unset."""
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "UPDATE targets SET next_digest_at = ? WHERE id = ? AND next_digest_at IS NULL",
+            [(moment, target_id) for target_id, moment in schedules],
+        )
+
+
+async def instant_targets(
+    db: Database, upto_id: int, *, after_target: int = 0, limit: int = 500
+) -> list[Target]:
+    """Instant targets whose cursor is behind `upto_id`, in id order after `after_target`."""
+    rows = await db.fetchall(
+        f"""
+        SELECT {_TARGET_COLUMNS} FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
+        WHERE t.digest_mode = 'instant' AND t.cursor_article_id < :upto AND t.id > :after
+        ORDER BY t.id LIMIT :limit
+        """,
+        {"upto": upto_id, "after": after_target, "limit": limit},
+    )
+    return [target_from_row(row) for row in rows]
+
+
+async def oldest_instant_cursor(db: Database, upto_id: int) -> int | None:
+    value = await db.fetchval(
+        "SELECT min(cursor_article_id) FROM targets"
+        " WHERE digest_mode = 'instant' AND cursor_article_id < ?",
+        (upto_id,),
+    )
+    return None if value is None else int(value)
+
+
+async def newest_article_id(db: Database) -> int:
+    return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM articles"))
+
+
+async def new_articles(db: Database, after_id: int, upto_id: int) -> list[Article]:
+    """Articles with after_id < id <= upto_id, in id order, with their topics in
+    catalogue order."""
+    rows = await db.fetchall(
+        "SELECT id, feed_id, url, title, summary, language, published_at FROM articles"
+        " WHERE id > ? AND id <= ? ORDER BY id",
+        (after_id, upto_id),
+    )
+    tags = await db.fetchall(
+        """
+        SELECT at.article_id, at.topic FROM article_topics AS at
+        JOIN topics AS tp ON tp.slug = at.topic
+        WHERE at.article_id > ? AND at.article_id <= ?
+        ORDER BY at.article_id, tp.position
+        """,
+        (after_id, upto_id),
+    )
+    topics: dict[int, list[str]] = {}
+    for article_id, slug in tags:
+        topics.setdefault(article_id, []).append(slug)
+    return [
+        Article(
+            id=row["id"],
+            feed_id=row["feed_id"],
+            url=row["url"],
+            title=row["title"],
+            summary=row["summary"],
+            language=row["language"],
+            published_at=row["published_at"],
+            topics=tuple(topics.get(row["id"], ())),
+        )
+        for row in rows
+    ]
+
+
+async def keyword_matches(
+    db: Database,
+    match: str | None,
+    *,
+    after_id: int,
+    upto_id: int,
+    language: str | None = None,
+    topics: Sequence[str] = (),
+) -> frozenset[int]:
+    """Ids in (after_id, upto_id] matching a parsed query: its FTS5 expression
+    (from `bot.search`, never raw user text) and its own lang:/topic: filters.
+    Called once per distinct query for all the targets that follow it."""
+    source = (
+        "SELECT article_search.rowid FROM article_search"
+        " JOIN articles AS a ON a.id = article_search.rowid"
+        " WHERE article_search MATCH :match"
+        " AND article_search.rowid > :after AND article_search.rowid <= :upto"
+        if match is not None
+        else "SELECT a.id FROM articles AS a WHERE a.id > :after AND a.id <= :upto"
+    )
+    rows = await db.fetchall(
+        f"""
+        {source}
+          AND (:language IS NULL OR a.language = :language)
+          AND NOT EXISTS (
+              SELECT 1 FROM json_each(:topics) AS wanted
+              WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
+                                WHERE at.article_id = a.id AND at.topic = wanted.value))
+        """,
+        {
+            "match": match,
+            "after": after_id,
+            "upto": upto_id,
+            "language": language,
+            "topics": json.dumps(list(topics)),
+        },
+    )
+    return frozenset(row[0] for row in rows)
+
+
+async def subscriptions_of(
+    db: Database, target_ids: Sequence[int]
+) -> dict[int, list[Subscription]]:
+    """Every subscription of these targets, topics first, in one query."""
+    rows = await db.fetchall(
+        "SELECT id, target_id, kind, value FROM subscriptions"
+        " WHERE target_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY target_id, kind DESC, id",
+        (json.dumps(list(target_ids)),),
+    )
+    found: dict[int, list[Subscription]] = {target_id: [] for target_id in target_ids}
+    for row in rows:
+        found[row[1]].append(Subscription(row[0], row[1], row[2], row[3]))
+    return found
+
+
+async def commit_digest_tx(tx: aiosqlite.Connection, commit: DigestCommit, *, now: int) -> bool:
+    """Inside the caller's transaction: move the target's cursor (and schedule)
+    and queue its messages. False, and nothing written, when the target changed
+    since it was read (another builder got there first, or its settings moved)."""
+    cursor = await tx.execute(
+        """
+        UPDATE targets SET
+            cursor_article_id = max(cursor_article_id, :cursor),
+            last_digest_at = CASE WHEN :delivered THEN :now ELSE last_digest_at END,
+            next_digest_at = CASE WHEN :keep THEN next_digest_at ELSE :next END
+        WHERE id = :id AND cursor_article_id = :expected_cursor
+          AND (:keep OR next_digest_at IS :expected_next)
+        """,
+        {
+            "id": commit.target_id,
+            "cursor": commit.cursor,
+            "delivered": bool(commit.messages),
+            "now": now,
+            "keep": commit.keep_schedule,
+            "next": commit.next_digest_at,
+            "expected_cursor": commit.expected_cursor,
+            "expected_next": commit.expected_next,
+        },
+    )
+    if cursor.rowcount != 1:
+        return False
+    await outbox.enqueue_tx(tx, commit.messages, now=now)
+    return True
+
+
+async def commit_digests(db: Database, commits: Sequence[DigestCommit], *, now: int) -> list[bool]:
+    """Several targets' commits in one transaction (each one all-or-nothing as
+    above); which of them applied."""
+    if not commits:
+        return []
+    async with db.transaction() as tx:
+        return [await commit_digest_tx(tx, commit, now=now) for commit in commits]

@@ -1,0 +1,220 @@
+"""Digest SQL on a real SQLite file: due targets, new articles, the one-transaction commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from bot.search import parse_query
+from bot.store import digests
+from bot.store.chats import get_target_by_id
+from bot.store.db import Database
+from bot.store.digests import DigestCommit
+from bot.store.outbox import NewMessage
+from tests.digest.helpers import add_article, add_articles, add_target, open_db
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await open_db(tmp_path / "bot.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def outbox_texts(db: Database) -> list[str]:
+    rows = await db.fetchall("SELECT payload FROM outbox ORDER BY id")
+    return [row[0] for row in rows]
+
+
+async def test_due_targets_are_read_in_keyset_batches(db: Database) -> None:
+    for chat in range(1, 8):
+        await add_target(db, chat, next_digest_at=100 + chat % 3)
+    await add_target(db, 20, next_digest_at=500)  # not yet due
+    await add_target(db, 21, digest_mode="instant")  # never due
+    seen = []
+    after = (-1, 0)
+    while batch := await digests.due_targets(db, 102, after=after, limit=3):
+        seen += [(t.next_digest_at, t.chat_id) for t in batch]
+        last = batch[-1]
+        assert last.next_digest_at is not None
+        after = (last.next_digest_at, last.id)
+    assert seen == sorted(seen)
+    assert sorted(chat for _, chat in seen) == list(range(1, 8))
+    assert await digests.oldest_due_cursor(db, 102) == 0
+    assert await digests.oldest_due_cursor(db, 99) is None
+
+
+async def test_due_query_reads_only_the_due_part_of_the_index(db: Database) -> None:
+    plan = await db.fetchall(
+        "EXPLAIN QUERY PLAN SELECT id FROM targets"
+        " WHERE next_digest_at IS NOT NULL AND next_digest_at <= 5"
+        " AND (next_digest_at, id) > (0, 0) ORDER BY next_digest_at, id"
+    )
+    assert any("targets_due" in row[3] for row in plan)
+
+
+async def test_a_target_of_an_inactive_chat_is_due_but_not_active(db: Database) -> None:
+    target = await add_target(db, 1, next_digest_at=10)
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE chats SET active = 0 WHERE chat_id = 1")
+    [due] = await digests.due_targets(db, 10)
+    assert due.id == target.id
+    assert not due.active
+
+
+async def test_unscheduled_daily_and_weekly_targets_get_a_time(db: Database) -> None:
+    daily = await add_target(db, 1)
+    weekly = await add_target(db, 2, digest_mode="weekly")
+    await add_target(db, 3, digest_mode="instant")
+    await add_target(db, 4, next_digest_at=50)
+    found = await digests.unscheduled_targets(db)
+    assert [t.id for t in found] == [daily.id, weekly.id]
+    assert [t.id for t in await digests.unscheduled_targets(db, after_id=daily.id)] == [weekly.id]
+    await digests.set_schedules(db, [(daily.id, 70), (weekly.id, 80)])
+    assert await digests.unscheduled_targets(db) == []
+
+
+async def test_instant_targets_are_those_behind_the_newest_article(db: Database) -> None:
+    behind = await add_target(db, 1, digest_mode="instant")
+    await add_article(db, "Border news", ["migration"])
+    newest = await digests.newest_article_id(db)
+    level = await add_target(db, 2, digest_mode="instant")  # starts at the newest article
+    await add_target(db, 3)  # daily
+    assert level.cursor_article_id == newest
+    found = await digests.instant_targets(db, newest)
+    assert [t.id for t in found] == [behind.id]
+    assert await digests.oldest_instant_cursor(db, newest) == 0
+    assert await digests.instant_targets(db, newest, after_target=behind.id) == []
+
+
+async def test_new_articles_come_with_their_topics_in_catalogue_order(db: Database) -> None:
+    first = await add_article(db, "Old one", ["history"])
+    ids = await add_articles(
+        db,
+        [("A", "", ["students", "migration"]), ("B", "", []), ("C", "", ["history"])],
+    )
+    found = await digests.new_articles(db, first, ids[-1])
+    assert [a.id for a in found] == ids
+    assert found[0].topics == ("migration", "students")
+    assert found[1].topics == ()
+    assert await digests.new_articles(db, ids[-1], ids[-1]) == []
+
+
+async def test_keyword_matches_within_the_range_and_the_querys_own_filters(db: Database) -> None:
+    old = await add_article(db, "Border wall plans", ["migration"])
+    [en, es, other] = await add_articles(
+        db,
+        [
+            ("New border wall funding", "", ["migration"]),
+            ("Muro fronterizo", "La frontera y el muro", ["students"]),
+            ("Unrelated weather", "", []),
+        ],
+    )
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE articles SET language = 'es' WHERE id = ?", (es,))
+
+    async def run(text: str, topics: Sequence[str] = ()) -> frozenset[int]:
+        query = parse_query(text)
+        return await digests.keyword_matches(
+            db, query.fts(), after_id=old, upto_id=other, language=query.language, topics=topics
+        )
+
+    assert await run("wall") == {en}
+    assert await run("muro") == {es}
+    assert await run("wall OR muro") == frozenset()  # all words must match
+    assert await run("muro lang:en") == frozenset()
+    assert await run("lang:es") == {es}
+    assert await run("wall", topics=["students"]) == frozenset()
+    assert await run("frontera", topics=["students"]) == {es}
+    # The lower bound is exclusive, the upper inclusive.
+    assert await digests.keyword_matches(db, parse_query("wall").fts(), after_id=0, upto_id=en) == {
+        old,
+        en,
+    }
+
+
+async def test_subscriptions_of_many_targets_in_one_query(db: Database) -> None:
+    a = await add_target(db, 1, topics=["migration"], queries=["juarez"])
+    b = await add_target(db, 2)
+    found = await digests.subscriptions_of(db, [a.id, b.id])
+    assert [(s.kind, s.value) for s in found[a.id]] == [("topic", "migration"), ("query", "juarez")]
+    assert found[b.id] == []
+
+
+def digest_row(target_id: int, text: str = "digest") -> NewMessage:
+    return NewMessage.text(1, text, kind="digest", target_id=target_id)
+
+
+async def test_commit_queues_rows_and_moves_cursor_and_schedule_together(db: Database) -> None:
+    target = await add_target(db, 1, next_digest_at=100)
+    commit = DigestCommit(target.id, 0, 100, 42, 186_500, [digest_row(target.id)])
+    assert await digests.commit_digests(db, [commit], now=150) == [True]
+    saved = await get_target_by_id(db, target.id)
+    assert saved is not None
+    assert (saved.cursor_article_id, saved.next_digest_at, saved.last_digest_at) == (
+        42,
+        186_500,
+        150,
+    )
+    assert len(await outbox_texts(db)) == 1
+    # Committing the same build again finds the cursor moved: nothing twice.
+    assert await digests.commit_digests(db, [commit], now=151) == [False]
+    assert len(await outbox_texts(db)) == 1
+
+
+async def test_nothing_new_moves_cursor_and_schedule_without_a_row(db: Database) -> None:
+    target = await add_target(db, 1, next_digest_at=100)
+    commit = DigestCommit(target.id, 0, 100, 42, 186_500)
+    assert await digests.commit_digests(db, [commit], now=150) == [True]
+    saved = await get_target_by_id(db, target.id)
+    assert saved is not None
+    assert (saved.cursor_article_id, saved.next_digest_at, saved.last_digest_at) == (
+        42,
+        186_500,
+        None,
+    )
+    assert await outbox_texts(db) == []
+
+
+async def test_a_failure_inside_the_transaction_moves_neither_rows_nor_cursor(db: Database) -> None:
+    target = await add_target(db, 1, next_digest_at=100)
+    commit = DigestCommit(target.id, 0, 100, 42, 186_500, [digest_row(target.id)])
+
+    async def crash() -> None:
+        async with db.transaction() as tx:
+            assert await digests.commit_digest_tx(tx, commit, now=150)
+            assert len(list(await (await tx.execute("SELECT id FROM outbox")).fetchall())) == 1
+            raise RuntimeError("crash after the rows were written")
+
+    with pytest.raises(RuntimeError):
+        await crash()
+    # A row the outbox refuses fails the whole commit after the cursor was updated.
+    bad = NewMessage(1, "digest", "sendSticker", {}, target_id=target.id)
+    with pytest.raises(ValueError, match="sendSticker"):
+        await digests.commit_digests(
+            db, [DigestCommit(target.id, 0, 100, 42, 186_500, [bad])], now=150
+        )
+    saved = await get_target_by_id(db, target.id)
+    assert saved is not None
+    assert (saved.cursor_article_id, saved.next_digest_at) == (0, 100)
+    assert await outbox_texts(db) == []
+
+
+async def test_a_settings_change_since_the_build_wins(db: Database) -> None:
+    target = await add_target(db, 1, next_digest_at=100)
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE targets SET next_digest_at = 999 WHERE id = ?", (target.id,))
+    stale = DigestCommit(target.id, 0, 100, 42, 186_500, [digest_row(target.id)])
+    assert await digests.commit_digests(db, [stale], now=150) == [False]
+    # /digest keeps the schedule, so it does not care.
+    now_commit = DigestCommit(
+        target.id, 0, None, 42, None, [digest_row(target.id)], keep_schedule=True
+    )
+    assert await digests.commit_digests(db, [now_commit], now=150) == [True]
+    saved = await get_target_by_id(db, target.id)
+    assert saved is not None
+    assert (saved.cursor_article_id, saved.next_digest_at) == (42, 999)
