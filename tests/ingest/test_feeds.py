@@ -279,3 +279,18 @@ def test_any_text_inside_an_item_parses(text: str) -> None:
     ).encode()
     with contextlib.suppress(SourceError):
         parse_feed(body)
+
+
+def test_xml_base_wins_over_the_document_url() -> None:
+    body = b"""<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://other.example/blog/">
+    <title>t</title>
+    <entry><title>a</title><link href="post-1"/><id>1</id></entry>
+    <entry xml:base="/news/"><title>b</title><link href="post-2"/><id>2</id></entry>
+    </feed>"""
+
+    feed = parse_feed(body, url="https://feeds.example.org/atom")
+
+    assert [entry.url for entry in feed.entries] == [
+        "https://other.example/blog/post-1",
+        "https://other.example/news/post-2",
+    ]
