@@ -54,7 +54,20 @@ def _build_table() -> dict[int, str | None]:
     return table
 
 
+def _char_class(codes: list[int]) -> str:
+    ranges: list[list[int]] = []
+    for code in sorted(codes):
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges) + "]"
+
+
 _TABLE = _build_table()
+# Most text needs no translation at all, and finding that out with a regex is
+# an order of magnitude cheaper than str.translate with a dict.
+_NEEDS_TABLE = re.compile(_char_class([code for code, to in _TABLE.items() if to != chr(code)]))
 _SPACES = re.compile(r"[^\S\n]+")
 _SPACE_AROUND_NEWLINE = re.compile(r" ?\n ?")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -67,16 +80,20 @@ def clean_text(text: str) -> str:
 
     Line breaks survive (at most one blank line in a row) so paragraphs stay apart.
     """
-    text = text.replace("\r\n", "\n").translate(_TABLE)
-    text = _SPACES.sub(" ", text)
-    text = _SPACE_AROUND_NEWLINE.sub("\n", text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    text = _SPACES.sub(" ", _translate(text.replace("\r\n", "\n")))
+    if "\n" in text:
+        text = _BLANK_LINES.sub("\n\n", _SPACE_AROUND_NEWLINE.sub("\n", text))
+    return text.strip()
 
 
 def clean_title(title: str, *, html: bool = False) -> str:
     """One line of tidy text for a title; `html=True` when the title may carry markup."""
-    text = html_to_text(title) if html else title.translate(_TABLE)
+    text = html_to_text(title) if html else _translate(title)
     return _ANY_SPACE.sub(" ", text).strip()
+
+
+def _translate(text: str) -> str:
+    return text.translate(_TABLE) if _NEEDS_TABLE.search(text) else text
 
 
 def html_to_text(fragment: str) -> str:

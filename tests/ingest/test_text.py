@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ingest.text import clean_text, clean_title, html_to_text
+from bot.ingest.text import _TABLE, _translate, clean_text, clean_title, html_to_text
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,8 @@ def test_any_text_is_safe(text: str) -> None:
 @given(st.lists(st.one_of(_html_bits, st.text(max_size=5)), max_size=30).map("".join))
 def test_any_markup_soup_is_safe(html: str) -> None:
     _assert_clean(html_to_text(html))
+
+
+def test_the_fast_check_notices_every_character_the_table_changes() -> None:
+    for code, replacement in _TABLE.items():
+        assert _translate(f"a{chr(code)}b") == f"a{replacement or ''}b", hex(code)
