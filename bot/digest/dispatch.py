@@ -1,0 +1,414 @@
+"""Building digests and queueing them: scheduled, instant, on request, paged.
+
+Every run reads the articles that are new for the targets it serves once
+(`Window`), evaluates each distinct keyword subscription once over them, then
+walks the targets in batches. Each batch is committed in one transaction with
+`digests.commit_digests`, which queues a target's messages and moves its cursor
+and schedule together.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from bot.digest import schedule
+from bot.digest.compose import DigestMessage, Heading, PageRef, compose, parse_callback
+from bot.digest.select import select
+from bot.ingest.topics import Catalogue
+from bot.search.query import QueryError, parse_query
+from bot.store import digests
+from bot.store.articles import Article
+from bot.store.chats import Target, get_target_by_id
+from bot.store.db import Database
+from bot.store.digests import DigestCommit
+from bot.store.outbox import NewMessage
+from bot.store.subscriptions import Subscription
+from bot.telegram.services import Services
+
+log = logging.getLogger(__name__)
+
+BATCH: Final = 500
+MAX_BACKLOG: Final = 2_000
+"""At most this many of the newest article ids are considered for one digest,
+so a target whose cursor is far behind (digests off for months) gets a digest
+of recent news, and a run's memory stays bounded."""
+
+NO_PREVIEW: Final = {"is_disabled": True}
+
+QueryKey = tuple[str | None, str | None, tuple[str, ...]]
+
+
+@dataclass
+class DispatchReport:
+    targets: int = 0  # targets looked at
+    digests: int = 0  # targets that got messages
+    messages: int = 0
+    failed: int = 0  # targets whose digest could not be built or saved
+
+    def add(self, other: DispatchReport) -> None:
+        self.targets += other.targets
+        self.digests += other.digests
+        self.messages += other.messages
+        self.failed += other.failed
+
+
+def reschedule(target: Target, now: int) -> int | None:
+    """The next_digest_at for a target's current settings, strictly after `now`.
+    Call it whenever mode, time, weekday or timezone change, and save the result
+    with `chats.update_target(db, target.id, next_digest_at=...)`."""
+    return schedule.next_digest_at(
+        target.digest_mode,
+        target.digest_minute,
+        target.digest_weekday,
+        target.timezone,
+        after=now,
+    )
+
+
+@dataclass
+class Window:
+    """The articles with after_id < id <= upto_id and, lazily, which of them each
+    keyword query matches: computed once for all the targets of a run."""
+
+    db: Database
+    catalogue: Catalogue
+    after_id: int
+    upto_id: int
+    articles: list[Article]
+    by_id: dict[int, Article] = field(init=False)
+    _ids: list[int] = field(init=False)
+    _queries: dict[QueryKey, frozenset[int]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {article.id: article for article in self.articles}
+        self._ids = [article.id for article in self.articles]
+
+    @classmethod
+    async def load(cls, db: Database, catalogue: Catalogue, after_id: int, upto_id: int) -> Window:
+        after_id = max(after_id, upto_id - MAX_BACKLOG, 0)
+        found = await digests.new_articles(db, after_id, upto_id) if after_id < upto_id else []
+        return cls(db, catalogue, after_id, upto_id, found)
+
+    def start_for(self, target: Target) -> int:
+        return max(target.cursor_article_id, self.after_id)
+
+    def since(self, cursor: int) -> list[Article]:
+        return self.articles[bisect.bisect_right(self._ids, cursor) :]
+
+    def _key(self, text: str) -> QueryKey | None:
+        try:
+            query = parse_query(text)
+        except QueryError:
+            return None
+        slugs = []
+        for name in query.topics:
+            topic = self.catalogue.resolve(name)
+            if topic is None:
+                return None
+            slugs.append(topic.slug)
+        return (query.fts(), query.language, tuple(slugs))
+
+    async def matches(self, texts: Iterable[str]) -> dict[str, frozenset[int]]:
+        """For each query subscription text, the window's ids it matches. Texts
+        that mean the same query share one evaluation, here and in later calls."""
+        result: dict[str, frozenset[int]] = {}
+        for text in set(texts):
+            key = self._key(text)
+            if key is None:
+                result[text] = frozenset()
+                continue
+            if key not in self._queries:
+                match, language, topics = key
+                self._queries[key] = await digests.keyword_matches(
+                    self.db,
+                    match,
+                    after_id=self.after_id,
+                    upto_id=self.upto_id,
+                    language=language,
+                    topics=topics,
+                )
+            result[text] = self._queries[key]
+        return result
+
+
+def _queries(subscriptions: Mapping[int, Sequence[Subscription]]) -> set[str]:
+    return {sub.value for subs in subscriptions.values() for sub in subs if sub.kind == "query"}
+
+
+def digest_messages(
+    services: Services,
+    target: Target,
+    window: Window,
+    subscriptions: Sequence[Subscription],
+    matches: Mapping[str, frozenset[int]],
+    *,
+    heading: Heading,
+    now: int,
+) -> list[NewMessage]:
+    """The target's digest over what is new to it in the window, as outbox rows."""
+    start = window.start_for(target)
+    selection = select(
+        window.since(start),
+        subscriptions,
+        article_language=target.article_language,
+        keyword_matches=matches,
+        topic_order=[topic.slug for topic in services.catalogue.topics],
+    )
+    if not selection:
+        return []
+    pages = compose(
+        selection,
+        window.by_id,
+        language=target.ui_language,
+        timezone=target.timezone,
+        now=now,
+        heading=heading,
+        topic_names=services.topic_names(target.ui_language),
+        max_items=services.settings.digest_max_items,
+        ref=PageRef(target.id, start, window.upto_id),
+    )
+    return [_outbox_message(target, page) for page in pages]
+
+
+def _outbox_message(target: Target, message: DigestMessage) -> NewMessage:
+    extra: dict[str, Any] = (
+        {} if message.reply_markup is None else {"reply_markup": message.reply_markup}
+    )
+    return NewMessage.text(
+        target.chat_id,
+        message.text,
+        kind="digest",
+        thread_id=target.thread_id,
+        target_id=target.id,
+        link_preview_options=NO_PREVIEW,
+        **extra,
+    )
+
+
+async def _run_batch(
+    services: Services,
+    targets: Sequence[Target],
+    window: Window,
+    now: int,
+    commit_for: _CommitFor,
+) -> DispatchReport:
+    report = DispatchReport(targets=len(targets))
+    subscriptions = await digests.subscriptions_of(services.db, [t.id for t in targets])
+    matches = await window.matches(_queries(subscriptions))
+    commits: list[DigestCommit] = []
+    for target in targets:
+        try:
+            commits.append(commit_for(target, subscriptions.get(target.id, []), matches))
+        except Exception:
+            report.failed += 1
+            log.exception("digest for target %d (chat %d) failed", target.id, target.chat_id)
+    try:
+        applied = await digests.commit_digests(services.db, commits, now=now)
+    except Exception:
+        report.failed += len(commits)
+        log.exception("saving digests for %d targets failed", len(commits))
+        return report
+    for commit, ok in zip(commits, applied, strict=True):
+        if ok and commit.messages:
+            report.digests += 1
+            report.messages += len(commit.messages)
+    if report.messages:
+        services.wake_sender()
+    return report
+
+
+class _CommitFor:
+    """Builds one target's commit; the mode-specific part of a run."""
+
+    def __init__(self, services: Services, window: Window, now: int, heading: Heading | None):
+        self.services = services
+        self.window = window
+        self.now = now
+        self.heading = heading  # None: take it from the target's mode
+
+    def __call__(
+        self,
+        target: Target,
+        subscriptions: Sequence[Subscription],
+        matches: Mapping[str, frozenset[int]],
+    ) -> DigestCommit:
+        next_at = reschedule(target, self.now)
+        scheduled = target.digest_mode in schedule.SCHEDULED_MODES
+        if self.heading is None and not scheduled:
+            # Switched to instant or off without clearing its time: just unschedule.
+            return DigestCommit(
+                target.id,
+                target.cursor_article_id,
+                target.next_digest_at,
+                target.cursor_article_id,
+                None,
+            )
+        messages: list[NewMessage] = []
+        if target.active:
+            heading: Heading = self.heading or (
+                "weekly" if target.digest_mode == "weekly" else "daily"
+            )
+            messages = digest_messages(
+                self.services,
+                target,
+                self.window,
+                subscriptions,
+                matches,
+                heading=heading,
+                now=self.now,
+            )
+        # Inactive targets move on too: a chat that comes back gets news from
+        # then on, not a backlog of everything it missed.
+        return DigestCommit(
+            target.id,
+            target.cursor_article_id,
+            target.next_digest_at,
+            max(target.cursor_article_id, self.window.upto_id),
+            next_at,
+            messages,
+        )
+
+
+async def schedule_new_targets(services: Services, now: int, *, batch: int = BATCH) -> int:
+    """Give daily and weekly targets that have no next time one (new targets,
+    or a settings change that did not reschedule). Returns how many."""
+    done = 0
+    after = 0
+    while found := await digests.unscheduled_targets(services.db, after_id=after, limit=batch):
+        after = found[-1].id
+        schedules = []
+        for target in found:
+            try:
+                schedules.append((target.id, reschedule(target, now)))
+            except ValueError:
+                log.exception("target %d has invalid digest settings", target.id)
+        await digests.set_schedules(services.db, schedules)
+        done += len(schedules)
+        if len(found) < batch:
+            break
+    return done
+
+
+async def dispatch_due(services: Services, now: int, *, batch: int = BATCH) -> DispatchReport:
+    """Queue the digests of every daily and weekly target due at `now`.
+
+    Only due targets are read (through the targets_due index), so the cost
+    follows them, not the number of chats. A target whose time passed while the
+    bot was down is simply due: it gets one digest and its next time is
+    computed from `now`, so downtime never produces a second one.
+    """
+    await schedule_new_targets(services, now, batch=batch)
+    report = DispatchReport()
+    oldest = await digests.oldest_due_cursor(services.db, now)
+    if oldest is None:
+        return report
+    upto = await digests.newest_article_id(services.db)
+    window = await Window.load(services.db, services.catalogue, oldest, upto)
+    commit_for = _CommitFor(services, window, now, heading=None)
+    after: tuple[int, int] = (-1, 0)
+    while targets := await digests.due_targets(services.db, now, after=after, limit=batch):
+        last = targets[-1]
+        assert last.next_digest_at is not None
+        after = (last.next_digest_at, last.id)
+        report.add(await _run_batch(services, targets, window, now, commit_for))
+        if len(targets) < batch:
+            break
+    return report
+
+
+async def dispatch_instant(services: Services, now: int, *, batch: int = BATCH) -> DispatchReport:
+    """Queue new matching articles for instant targets (one message batch per
+    target per run, however many articles arrived)."""
+    report = DispatchReport()
+    upto = await digests.newest_article_id(services.db)
+    oldest = await digests.oldest_instant_cursor(services.db, upto)
+    if oldest is None:
+        return report
+    window = await Window.load(services.db, services.catalogue, oldest, upto)
+    commit_for = _CommitFor(services, window, now, heading="instant")
+    after = 0
+    while targets := await digests.instant_targets(
+        services.db, upto, after_target=after, limit=batch
+    ):
+        after = targets[-1].id
+        report.add(await _run_batch(services, targets, window, now, commit_for))
+        if len(targets) < batch:
+            break
+    return report
+
+
+async def send_pending_now(services: Services, target: Target, now: int) -> int:
+    """/digest: queue the target's pending digest now. It counts as delivered
+    (the cursor moves, so the next scheduled digest holds only newer articles);
+    the schedule stays. Returns the messages queued; 0 when nothing is new."""
+    fresh = await get_target_by_id(services.db, target.id)
+    if fresh is None:
+        return 0
+    upto = await digests.newest_article_id(services.db)
+    if fresh.cursor_article_id >= upto:
+        return 0
+    window = await Window.load(services.db, services.catalogue, fresh.cursor_article_id, upto)
+    subscriptions = (await digests.subscriptions_of(services.db, [fresh.id]))[fresh.id]
+    matches = await window.matches(_queries({fresh.id: subscriptions}))
+    messages = digest_messages(
+        services, fresh, window, subscriptions, matches, heading="now", now=now
+    )
+    commit = DigestCommit(
+        fresh.id,
+        fresh.cursor_article_id,
+        fresh.next_digest_at,
+        upto,
+        fresh.next_digest_at,
+        messages,
+        keep_schedule=True,
+    )
+    applied = await digests.commit_digests(services.db, [commit], now=now)
+    if not applied[0] or not messages:
+        return 0
+    services.wake_sender()
+    return len(messages)
+
+
+async def more_page(
+    services: Services, data: str | None, *, chat_id: int, now: int
+) -> list[DigestMessage] | None:
+    """The next page of a digest for a "dg:" button pressed in `chat_id`.
+
+    None when the data is not a digest button of this chat (forged, or its
+    target is gone): answer with `digest.page_gone`. An empty list when the
+    range holds nothing more (articles deleted): answer with `digest.page_empty`.
+    The articles are re-read from the store, so a button works after restarts.
+    """
+    parsed = parse_callback(data)
+    if parsed is None:
+        return None
+    ref, offset = parsed
+    target = await get_target_by_id(services.db, ref.target_id)
+    if target is None or target.chat_id != chat_id:
+        return None
+    window = await Window.load(services.db, services.catalogue, ref.after_id, ref.upto_id)
+    subscriptions = (await digests.subscriptions_of(services.db, [target.id]))[target.id]
+    matches = await window.matches(_queries({target.id: subscriptions}))
+    selection = select(
+        window.articles,
+        subscriptions,
+        article_language=target.article_language,
+        keyword_matches=matches,
+        topic_order=[topic.slug for topic in services.catalogue.topics],
+    )
+    return compose(
+        selection,
+        window.by_id,
+        language=target.ui_language,
+        timezone=target.timezone,
+        now=now,
+        heading="more",
+        topic_names=services.topic_names(target.ui_language),
+        max_items=services.settings.digest_max_items,
+        ref=PageRef(target.id, window.after_id, ref.upto_id),
+        offset=offset,
+    )
