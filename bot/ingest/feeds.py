@@ -23,7 +23,7 @@ from bot.ingest.entry import Entry, ParsedFeed, SourceError
 from bot.ingest.language import normalize_language
 from bot.ingest.text import clean_text, clean_title, html_to_text
 
-__all__ = ["MAX_FEED_BYTES", "parse_feed"]
+__all__ = ["MAX_FEED_BYTES", "describe_size", "parse_feed"]
 
 MAX_FEED_BYTES = 10_000_000
 
@@ -49,7 +49,7 @@ def parse_feed(
     """
     source = _describe(url)
     if len(body) > max_bytes:
-        raise SourceError(f"{source} is larger than {_megabytes(max_bytes)}")
+        raise SourceError(f"{source} is larger than {describe_size(max_bytes)}")
     if not body.strip():
         raise SourceError(f"{source} is empty")
     try:
@@ -206,5 +206,9 @@ def _describe(url: str | None) -> str:
     return url
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:g} MB"
+def describe_size(size: int) -> str:
+    """A byte count as people read it in a message: '10 MB', '10.5 MB', '500 kB'."""
+    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"

@@ -23,7 +23,7 @@ from typing import Final
 import httpx
 
 from bot.ingest.entry import ParsedFeed, SourceError
-from bot.ingest.feeds import parse_feed
+from bot.ingest.feeds import describe_size, parse_feed
 from bot.ingest.listing import read_listing
 
 __all__ = [
@@ -204,14 +204,14 @@ async def _follow(
 async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise SourceError(f"feed is larger than {_size(max_bytes)}")
+        raise SourceError(f"feed is larger than {describe_size(max_bytes)}")
     chunks: list[bytes] = []
     received = 0
     # Counted after decompression, so a small gzip bomb is cut off as well.
     async for chunk in response.aiter_bytes():
         received += len(chunk)
         if received > max_bytes:
-            raise SourceError(f"feed is larger than {_size(max_bytes)}")
+            raise SourceError(f"feed is larger than {describe_size(max_bytes)}")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -312,14 +312,6 @@ def _host(url: httpx.URL) -> str:
     return url.host if url.port in (None, default_port) else f"{url.host}:{url.port}"
 
 
-def _size(limit: int) -> str:
-    if limit >= 1_000_000:
-        return f"{limit / 1_000_000:g} MB"
-    if limit >= 1_000:
-        return f"{limit / 1_000:g} kB"
-    return f"{limit} bytes"
-
-
 def _is_url(location: str) -> bool:
     return _SCHEME.match(location) is not None
 
@@ -343,5 +335,5 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
     except OSError as exc:
         raise SourceError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     if len(body) > max_bytes:
-        raise SourceError(f"{path.name} is larger than {_size(max_bytes)}")
+        raise SourceError(f"{path.name} is larger than {describe_size(max_bytes)}")
     return body

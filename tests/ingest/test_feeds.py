@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.ingest.entry import Entry, ParsedFeed, SourceError
-from bot.ingest.feeds import parse_feed
+from bot.ingest.feeds import describe_size, parse_feed
 from tests.ingest.conftest import FIXTURES
 
 BASE = "https://news.example.org/feed/"
@@ -203,8 +203,16 @@ def test_credentials_never_appear_in_messages() -> None:
 
 
 def test_size_guard() -> None:
-    with pytest.raises(SourceError, match=r"is larger than 0\.001 MB$"):
+    with pytest.raises(SourceError, match=r"^the document is larger than 1 kB$"):
         parse_feed((FIXTURES / "rss20.xml").read_bytes(), max_bytes=1000)
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(10_000_000, "10 MB"), (10 * 1024 * 1024, "10.5 MB"), (1_500, "1.5 kB"), (999, "999 bytes")],
+)
+def test_sizes_read_naturally(size: int, text: str) -> None:
+    assert describe_size(size) == text
 
 
 def test_a_path_in_the_body_is_not_opened() -> None:
