@@ -1,7 +1,7 @@
 """Run the emulator on its own: `python -m bot.emulator --port 8081`.
 
-It prints its base URL (for `base_url`) on stdout and serves until interrupted; another process drives it
-through the control API under `/_emulator/`.
+It prints its base URL (for `base_url`) on stdout and serves until interrupted;
+another process drives it through the control API under `/_emulator/`.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--bot-username", default="digest_test_bot")
     parser.add_argument("--limits", action="store_true", help="enforce Telegram's flood limits")
-    parser.add_argument("--slack", type=float, default=FloodLimits.slack)
+    parser.add_argument("--slack", type=float, default=FloodLimits().slack)
     parser.add_argument("--no-privacy", action="store_true", help="bot sees all group messages")
     parser.add_argument("--seed", type=int, default=0, help="seed for random faults")
     parser.add_argument("--rate-429", type=float, default=0.0)
     parser.add_argument("--rate-5xx", type=float, default=0.0)
     parser.add_argument("--rate-timeout", type=float, default=0.0)
-    parser.add_argument("--timeout-delay", type=float, default=FaultPlan.timeout_delay)
+    parser.add_argument("--timeout-delay", type=float, default=FaultPlan().timeout_delay)
     parser.add_argument("--rate-slow", type=float, default=0.0)
-    parser.add_argument("--slow-latency", type=float, default=FaultPlan.slow_latency)
+    parser.add_argument("--slow-latency", type=float, default=FaultPlan().slow_latency)
     parser.add_argument("--log-limit", type=int, default=50_000, help="request log size")
     return parser.parse_args(argv)
 

@@ -24,7 +24,11 @@ async def get_updates(core: Core, params: Params) -> list[dict[str, Any]]:
     limit = min(max(params.optional_integer("limit") or 100, 1), 100)
     timeout = max(params.optional_number("timeout") or 0.0, 0.0)
     core.updates.set_allowed(params.optional_json("allowed_updates"))
-    return await core.updates.poll(offset, limit, timeout)
+    ticket = core.updates.begin_poll(offset)
+    if timeout > 0:
+        # Waiters in Emulator.wait_for see `polling` once this handler starts waiting.
+        await core.notify()
+    return await core.updates.poll(ticket, limit, timeout)
 
 
 @api_method("setWebhook")

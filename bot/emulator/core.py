@@ -65,7 +65,7 @@ class Core:
         self.world = World(self.bot)
         self.files = FileStore()
         self.updates = UpdateQueue()
-        self.webhook = WebhookPusher(self.updates, webhook_retry_delay)
+        self.webhook = WebhookPusher(self.updates, webhook_retry_delay, on_push=self.notify)
         self.faults = FaultInjector(fault_plan or FaultPlan())
         self.flood = FloodGate(limits)
         self.enforce_limits = enforce_limits

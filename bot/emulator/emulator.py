@@ -468,9 +468,20 @@ class Emulator:
     def protocol_errors(self) -> list[ProtocolError]:
         return list(self.core.journal.protocol_errors)
 
+    def take_protocol_errors(self) -> list[ProtocolError]:
+        """Return and forget the protocol errors: for tests that provoke them on purpose."""
+        errors = list(self.core.journal.protocol_errors)
+        self.core.journal.protocol_errors.clear()
+        return errors
+
     @property
     def webhook(self) -> WebhookConfig | None:
         return self.core.webhook.config
+
+    @property
+    def polling(self) -> bool:
+        """Whether a getUpdates long poll is waiting right now."""
+        return self.core.updates.waiting > 0
 
     @property
     def pending_updates(self) -> int:

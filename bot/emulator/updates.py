@@ -64,6 +64,8 @@ class UpdateQueue:
         self._terminated_by = OTHER_POLL
         self._closed = False
         self.dropped = 0
+        self.waiting = 0
+        """Polls currently waiting for an update."""
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -121,19 +123,27 @@ class UpdateQueue:
         self._closed = True
         self._wake()
 
-    async def poll(self, offset: int | None, limit: int, wait: float) -> list[dict[str, Any]]:
+    def begin_poll(self, offset: int | None) -> int:
+        """Confirm updates below `offset` and become the only poll; returns its ticket."""
         self.terminate_polls(OTHER_POLL)
-        generation = self._generation
         self.confirm(offset)
+        return self._generation
+
+    async def poll(self, ticket: int, limit: int, wait: float) -> list[dict[str, Any]]:
+        """Up to `limit` pending updates, waiting at most `wait` seconds for the first."""
         deadline = time.monotonic() + wait
-        while True:
-            if self._generation != generation:
-                raise conflict(self._terminated_by)
-            remaining = deadline - time.monotonic()
-            if self._pending or remaining <= 0 or self._closed:
-                return list(islice(self._pending, limit))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event().wait(), remaining)
+        self.waiting += 1
+        try:
+            while True:
+                if self._generation != ticket:
+                    raise conflict(self._terminated_by)
+                remaining = deadline - time.monotonic()
+                if self._pending or remaining <= 0 or self._closed:
+                    return list(islice(self._pending, limit))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event().wait(), remaining)
+        finally:
+            self.waiting -= 1
 
     def peek(self) -> dict[str, Any] | None:
         return self._pending[0] if self._pending else None

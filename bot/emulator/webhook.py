@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,9 +73,15 @@ def check_secret_token(token: str | None) -> str | None:
 
 
 class WebhookPusher:
-    def __init__(self, queue: UpdateQueue, retry_delay: float = 0.2) -> None:
+    def __init__(
+        self,
+        queue: UpdateQueue,
+        retry_delay: float = 0.2,
+        on_push: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.queue = queue
         self.retry_delay = retry_delay
+        self._on_push = on_push
         self.config: WebhookConfig | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -105,11 +112,14 @@ class WebhookPusher:
                 if error is None:
                     config.delivered += 1
                     self.queue.ack(update["update_id"])
-                    continue
-                log.debug("webhook push failed: %s", error)
-                config.last_error_date = int(time.time())
-                config.last_error_message = error
-                await asyncio.sleep(self.retry_delay)
+                else:
+                    log.debug("webhook push failed: %s", error)
+                    config.last_error_date = int(time.time())
+                    config.last_error_message = error
+                if self._on_push is not None:
+                    await self._on_push()
+                if error is not None:
+                    await asyncio.sleep(self.retry_delay)
 
     @staticmethod
     async def _push(session: aiohttp.ClientSession, url: str, update: dict[str, Any]) -> str | None:

@@ -1,0 +1,99 @@
+"""Flood limits: the three sliding windows, and 429 with retry_after over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import telegram
+from telegram.error import RetryAfter
+
+from bot.emulator import Emulator, FloodLimits
+from bot.emulator.limits import FloodGate
+
+from .conftest import retry_seconds
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_one_message_per_second_per_chat() -> None:
+    clock = Clock()
+    gate = FloodGate(FloodLimits(), clock)
+    assert gate.admit(1, is_group=False) is None
+    clock.now += 0.5
+    assert gate.admit(1, is_group=False) == 1
+    assert gate.admit(2, is_group=False) is None
+    clock.now += 0.46
+    assert gate.admit(1, is_group=False) is None
+
+
+def test_thirty_messages_per_second_per_bot() -> None:
+    clock = Clock()
+    gate = FloodGate(FloodLimits(), clock)
+    for chat_id in range(30):
+        assert gate.admit(chat_id, is_group=False) is None
+    assert gate.admit(99, is_group=False) == 1
+    clock.now += 0.96
+    assert gate.admit(99, is_group=False) is None
+
+
+def test_twenty_messages_per_minute_per_group() -> None:
+    clock = Clock()
+    gate = FloodGate(FloodLimits(), clock)
+    for _ in range(20):
+        assert gate.admit(-5, is_group=True) is None
+        clock.now += 1.0
+    retry_after = gate.admit(-5, is_group=True)
+    assert retry_after == 40
+    clock.now += retry_after
+    assert gate.admit(-5, is_group=True) is None
+
+
+def test_refused_messages_do_not_use_up_the_window() -> None:
+    clock = Clock()
+    gate = FloodGate(FloodLimits(per_chat_interval=1.0), clock)
+    assert gate.admit(1, is_group=False) is None
+    for _ in range(5):
+        assert gate.admit(1, is_group=False) == 1
+    clock.now += 1.0
+    assert gate.admit(1, is_group=False) is None
+
+
+async def test_flood_limit_answers_retry_after(emulator: Emulator, bot: telegram.Bot) -> None:
+    emulator.enforce_limits = True
+    user = emulator.add_user()
+    await bot.send_message(user.id, "first")
+    with pytest.raises(RetryAfter) as caught:
+        await bot.send_message(user.id, "second")
+    assert retry_seconds(caught.value) == 1
+    assert [m.text for m in emulator.bot_messages(user.id)] == ["first"]
+    assert emulator.stats().flood_429 == 1
+    assert emulator.calls("sendMessage")[-1].status == 429
+    other = emulator.add_user()
+    await bot.send_message(other.id, "to someone else")
+
+
+async def test_group_limit_over_http(emulator: Emulator, bot: telegram.Bot) -> None:
+    emulator.limits = FloodLimits(per_chat_interval=0.0, per_group_per_minute=3)
+    emulator.enforce_limits = True
+    group = emulator.add_group("G")
+    for n in range(3):
+        await bot.send_message(group.id, f"m{n}")
+    with pytest.raises(RetryAfter) as caught:
+        await bot.send_message(group.id, "too many")
+    assert 59 <= retry_seconds(caught.value) <= 60
+    assert len(emulator.bot_messages(group.id)) == 3
+
+
+async def test_limits_only_count_sending_methods(emulator: Emulator, bot: telegram.Bot) -> None:
+    emulator.enforce_limits = True
+    user = emulator.add_user()
+    message = await bot.send_message(user.id, "one")
+    await bot.edit_message_text("two", user.id, message.message_id)
+    await bot.send_chat_action(user.id, "typing")
+    await bot.get_chat(user.id)
+    assert emulator.stats().flood_429 == 0
