@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +22,7 @@ from bot.config import Settings
 from bot.ingest.entry import SourceError
 from bot.ingest.pipeline import retag
 from bot.ingest.sources import ingest_location
+from bot.logs import configure_logging
 from bot.runtime import Content, open_content
 from bot.search.query import QueryProblem
 from bot.search.service import Hit, find
@@ -210,7 +210,43 @@ def build_parser() -> argparse.ArgumentParser:
     topics_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     add("retag", cmd_retag, "Re-tag every article after editing data/topics.toml.")
+
+    add(
+        "run",
+        None,
+        "Run the bot: on Telegram with BOT_TOKEN, else (in a terminal) the local chat mode.",
+    )
+    add("chat", None, "Chat with the bot in this terminal, through the local Bot API emulator.")
     return parser
+
+
+NO_TOKEN = (
+    "error: BOT_TOKEN is not set. Copy .env.example to .env and set BOT_TOKEN "
+    "(from @BotFather), or run in an interactive terminal for the local chat mode."
+)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def run_bot(settings: Settings, *, chat: bool) -> int:
+    """`run`: Telegram with a token; the local chat mode without one, in a terminal."""
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    if token and not chat:
+        from bot.telegram.run import run
+
+        run(settings, token)
+        return 0
+    if not interactive():
+        print(
+            NO_TOKEN if not chat else "error: the chat mode needs an interactive terminal.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from bot.chat import chat_in_terminal
+
+    return asyncio.run(chat_in_terminal(settings))
 
 
 async def _run_with_content(settings: Settings, args: argparse.Namespace) -> int:
@@ -232,15 +268,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = ".".join(str(part) for part in first["loc"]).upper() or "settings"
         print(f"error: invalid setting {where}: {first['msg']}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if args.command in ("search", "latest", "topics", "retag", "ingest"):
-        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    secrets = [s.get_secret_value() for s in (settings.bot_token, settings.webhook_secret) if s]
+    quiet = args.command != "run" or not settings.bot_token
+    configure_logging("WARNING" if quiet else settings.log_level, secrets)
     args.settings = settings
     try:
+        if args.command in ("run", "chat"):
+            return run_bot(settings, chat=args.command == "chat")
         return asyncio.run(_run_with_content(settings, args))
     except (CommandError, SourceError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,37 +1,45 @@
-"""Telegram HTML shown in a terminal: bold as bold, links with their address."""
+"""Bot messages shown in a terminal: bold as bold, links with their address."""
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
+from typing import Protocol
 
 BOLD, ITALIC, UNDERLINE, RESET = "\033[1m", "\033[3m", "\033[4m", "\033[0m"
-
-_STYLES = {"b": BOLD, "strong": BOLD, "i": ITALIC, "em": ITALIC, "u": UNDERLINE, "ins": UNDERLINE}
-_TAG = re.compile(r"<(/?)([a-z-]+)([^>]*)>")
-_HREF = re.compile(r'href="([^"]*)"')
+_STYLES = {"bold": BOLD, "italic": ITALIC, "underline": UNDERLINE}
 
 
-def render(markup: str, *, color: bool = True) -> str:
-    """Tags become ANSI styles (or vanish without colour); a link's URL follows its text."""
+class Styled(Protocol):
+    """An entity as Telegram reports it: UTF-16 offsets into the text."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def length(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+
+
+def render(text: str, entities: Sequence[Styled], *, color: bool = True) -> str:
+    """Entities become ANSI styles (when `color`); a link's URL follows its text."""
+    data = text.encode("utf-16-le", "surrogatepass")
+    inserts: dict[int, list[str]] = {}
+    for entity in entities:
+        end = entity.offset + entity.length
+        if entity.type == "text_link" and entity.url:
+            inserts.setdefault(end, []).append(f" <{entity.url}>")
+        elif color and entity.type in _STYLES:
+            inserts.setdefault(entity.offset, []).append(_STYLES[entity.type])
+            inserts.setdefault(end, []).insert(0, RESET)
     out: list[str] = []
-    links: list[str] = []
-    position = 0
-    for match in _TAG.finditer(markup):
-        out.append(html.unescape(markup[position : match.start()]))
-        position = match.end()
-        closing, name, attributes = match.groups()
-        if name == "a":
-            if closing:
-                url = links.pop() if links else ""
-                out.append(f" <{url}>" if url else "")
-            else:
-                found = _HREF.search(attributes)
-                links.append(html.unescape(found.group(1)) if found else "")
-        elif color and name in _STYLES:
-            out.append(RESET if closing else _STYLES[name])
-    out.append(html.unescape(markup[position:]))
+    cursor = 0
+    for position in sorted(inserts):
+        out.append(data[cursor * 2 : position * 2].decode("utf-16-le", "replace"))
+        out.extend(inserts[position])
+        cursor = position
+    out.append(data[cursor * 2 :].decode("utf-16-le", "replace"))
     return "".join(out)
 
 

@@ -1,10 +1,21 @@
+from dataclasses import dataclass
+
 from bot.terminal import BOLD, RESET, numbered_buttons, render
 
 
-def test_render_keeps_text_and_shows_links() -> None:
-    markup = '<b>Title</b> &amp; <a href="https://ex.org/?a=1&amp;b=2">link</a>'
-    assert render(markup, color=False) == "Title & link <https://ex.org/?a=1&b=2>"
-    assert render("<b>x</b>") == f"{BOLD}x{RESET}"
+@dataclass
+class E:
+    offset: int
+    length: int
+    type: str
+    url: str | None = None
+
+
+def test_render_styles_and_links() -> None:
+    text = "Juárez 😀 news here"
+    entities = [E(0, 6, "bold"), E(10, 4, "text_link", "https://ex.org")]
+    assert render(text, entities, color=False) == "Juárez 😀 news <https://ex.org> here"
+    assert render(text, entities).startswith(f"{BOLD}Juárez{RESET} ")
 
 
 def test_numbered_buttons() -> None:

@@ -1,0 +1,149 @@
+"""The Application, built in one place: handlers, rate limiter, lifecycle, jobs.
+
+The store opens in `post_init` and closes in `post_shutdown`, so whatever
+runs the Application (polling, webhook, the local chat mode, tests) gets the
+same start and stop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.delivery.limits import Limits
+from bot.delivery.ratelimiter import TelegramRateLimiter
+from bot.delivery.sender import OutboxSender
+from bot.i18n import LANGUAGES, t
+from bot.runtime import open_content
+from bot.telegram.handlers import (
+    buttons,
+    errors,
+    inline,
+    membership,
+    reader,
+    settings,
+    subscriptions,
+)
+from bot.telegram.services import Services, attach
+
+log = logging.getLogger(__name__)
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+READER_COMMANDS = (
+    "start",
+    "help",
+    "latest",
+    "search",
+    "topics",
+    "topic",
+    "subscribe",
+    "unsubscribe",
+    "mysubs",
+    "digest",
+    "settings",
+)
+
+
+def file_url(base_url: str) -> str:
+    """Telegram serves files under /file/bot<token>/ next to /bot<token>/."""
+    return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+
+
+def build_application(settings_: Settings, token: str, *, services: Services | None = None) -> App:
+    """The configured Application; `services` may be given (tests), else opened at start."""
+    limiter = TelegramRateLimiter(Limits(rate_per_second=settings_.send_rate_per_second))
+    application: App = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings_.telegram_base_url)
+        .base_file_url(file_url(settings_.telegram_base_url))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .rate_limiter(limiter)
+        .concurrent_updates(32)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["settings"] = settings_
+    if services is not None:
+        attach(application, services)
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: App) -> None:
+    command = CommandHandler
+    application.add_handler(command("start", reader.start))
+    application.add_handler(command("help", reader.help_command))
+    application.add_handler(command("latest", reader.latest))
+    application.add_handler(command("search", reader.search_command))
+    application.add_handler(command("topics", reader.topics_command))
+    application.add_handler(command("topic", reader.topic_command))
+    application.add_handler(command("subscribe", subscriptions.subscribe))
+    application.add_handler(command("unsubscribe", subscriptions.unsubscribe))
+    application.add_handler(command("mysubs", subscriptions.mysubs))
+    application.add_handler(command("settings", settings.settings_command))
+    application.add_handler(CallbackQueryHandler(buttons.on_button))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
+    application.add_handler(
+        ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, reader.plain_text
+        )
+    )
+    application.add_handler(MessageHandler(filters.COMMAND, reader.unknown_command))
+    application.add_error_handler(errors.on_error)
+
+
+async def set_commands(application: App) -> None:
+    """The command menu in both languages (Telegram picks by the user's language)."""
+    bot = application.bot
+    for language in (None, *LANGUAGES):
+        texts = language or "en"
+        commands = [BotCommand(name, t(texts, f"commands.{name}")) for name in READER_COMMANDS]
+        for scope in (BotCommandScopeDefault(), BotCommandScopeAllGroupChats()):
+            await bot.set_my_commands(commands, scope=scope, language_code=language)
+
+
+async def _post_init(application: App) -> None:
+    if "services" not in application.bot_data:
+        content = await open_content(application.bot_data["settings"])
+        services = Services(application.bot_data["settings"], content.db, content.catalogue)
+        services.owns_db = True
+        attach(application, services)
+    services = services_of_app(application)
+    services.bot_username = application.bot.username
+    await set_commands(application)
+    services.sender = OutboxSender(services.db, application.bot)
+    await services.sender.start()
+
+
+async def _post_shutdown(application: App) -> None:
+    services = services_of_app(application)
+    if services.sender is not None:
+        await services.sender.stop()
+    if services.owns_db:
+        await services.db.close()
+
+
+def services_of_app(application: App) -> Services:
+    found: Services = application.bot_data["services"]
+    return found

@@ -1,0 +1,155 @@
+"""What every handler needs: the chat's target, its language, permission, replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    ChatMember,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.i18n import language_of, t
+from bot.store import chats
+from bot.store.chats import Target
+from bot.telegram.services import Services, services_of
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+def thread_of(message: Message | None) -> int:
+    """The forum topic a message belongs to (0: the chat itself)."""
+    if message is not None and message.is_topic_message and message.message_thread_id:
+        return message.message_thread_id
+    return 0
+
+
+def user_language(update: Update, services: Services) -> str:
+    user = update.effective_user
+    return language_of(user.language_code if user else None, services.settings.default_language)
+
+
+async def target_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Target:
+    """This chat's (or forum topic's) target, created with defaults on first contact."""
+    services = services_of(context)
+    chat = update.effective_chat
+    assert chat is not None
+    thread = thread_of(update.effective_message)
+    target = await chats.get_target(services.db, chat.id, thread)
+    if target is not None:
+        return target
+    await chats.save_chat(
+        services.db,
+        chat_id=chat.id,
+        type=chat.type if chat.type in ("private", "group", "supergroup", "channel") else "group",  # type: ignore[arg-type]
+        title=chat.title or chat.full_name,
+        username=chat.username,
+        is_forum=bool(chat.is_forum),
+        added_by=update.effective_user.id if update.effective_user else None,
+        now=services.now(),
+    )
+    target = await chats.ensure_target(
+        services.db,
+        chat.id,
+        thread,
+        ui_language=user_language(update, services),
+        timezone=services.settings.default_timezone,
+        now=services.now(),
+    )
+    return await services.schedule(target)
+
+
+async def may_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Private chats configure themselves; in groups only administrators may."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if chat.type == ChatType.CHANNEL:
+        return True  # only a channel's admins can post in it
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.info("could not check admin rights in %s: %s", chat.id, exc)
+        return False
+    return member.status in ADMIN_STATUSES
+
+
+async def reply(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    texts: str | Sequence[str],
+    keyboard: InlineKeyboardMarkup | None = None,
+    *,
+    preview: bool = False,
+) -> Message | None:
+    """Send one or more HTML messages to where the update came from; the keyboard
+    goes on the last one. Returns the last message sent."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    parts = [texts] if isinstance(texts, str) else list(texts)
+    thread = thread_of(update.effective_message)
+    sent: Message | None = None
+    for index, text in enumerate(parts):
+        last = index == len(parts) - 1
+        sent = await context.bot.send_message(
+            chat.id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard if last else None,
+            link_preview_options=None if preview else NO_PREVIEW,
+            message_thread_id=thread or None,
+        )
+    return sent
+
+
+async def edit_or_reply(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Replace the message a button belongs to; send anew if it cannot be edited."""
+    query = update.callback_query
+    if query is not None and query.message is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                link_preview_options=NO_PREVIEW,
+            )
+            return
+        except TelegramError as exc:
+            if "not modified" in str(exc).lower():
+                return
+            log.info("could not edit message, sending anew: %s", exc)
+    await reply(update, context, text, keyboard)
+
+
+async def refuse_non_admin(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target
+) -> bool:
+    """Answer the polite refusal and return True when the user may not configure."""
+    if await may_configure(update, context):
+        return False
+    text = t(target.ui_language, "reader.admins_only")
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await reply(update, context, text)
+    return True

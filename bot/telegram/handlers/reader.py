@@ -1,0 +1,236 @@
+"""Reading: /start, /help, /latest, /search (and plain text), /topics, /topic."""
+
+from __future__ import annotations
+
+import hashlib
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.i18n import t
+from bot.search.query import MAX_QUERY_CHARS, QueryProblem
+from bot.search.service import PAGE_SIZE, SearchResult, find
+from bot.store import articles, chats, subscriptions, topics
+from bot.store.chats import Target
+from bot.telegram import keyboards
+from bot.telegram.format import article_block, escape, pack, truncate
+from bot.telegram.handlers.common import edit_or_reply, reply, target_for
+from bot.telegram.services import Services, services_of
+
+LATEST_COUNT = 5
+SEARCH_KEYS = "search_keys"
+MAX_SEARCH_KEYS = 10_000
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    target = await target_for(update, context)
+    if not target.active:
+        await chats.reactivate_chat(services.db, target.chat_id)
+    chat = update.effective_chat
+    language = target.ui_language
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        user = update.effective_user
+        name = f", {escape(user.first_name)}" if user and user.first_name else ""
+        text = t(language, "reader.start", name=name)
+    else:
+        text = t(language, "reader.start_group")
+    await reply(update, context, text, keyboards.start_keyboard(language))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    target = await target_for(update, context)
+    await reply(update, context, t(target.ui_language, "reader.help", bot=services.bot_username))
+
+
+def _latest_messages(
+    found: list[articles.Article], header: str, target: Target, services: Services
+) -> list[str]:
+    names = services.topic_names(target.ui_language)
+    blocks = [
+        article_block(a, language=target.ui_language, topic_names=names, timezone=target.timezone)
+        for a in found
+    ]
+    return (
+        pack(blocks, header=header)
+        if blocks
+        else [header, t(target.ui_language, "reader.no_articles")]
+    )
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    target = await target_for(update, context)
+    language = target.ui_language
+    name = " ".join(context.args or ())
+    if name:
+        topic = services.catalogue.resolve(name)
+        if topic is None:
+            await reply(
+                update,
+                context,
+                t(language, "reader.topic_unknown", topic=escape(truncate(name, 60))),
+            )
+            return
+        await show_topic(update, context, target, topic.slug)
+        return
+    found = await articles.latest(services.db, language=target.article_language, limit=LATEST_COUNT)
+    await reply(
+        update,
+        context,
+        _latest_messages(found, t(language, "reader.latest_header"), target, services),
+    )
+
+
+async def show_topic(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target, slug: str
+) -> None:
+    """The newest articles on a topic, with the chat's Subscribe/Unsubscribe toggle."""
+    services = services_of(context)
+    topic = services.catalogue.get(slug)
+    language = target.ui_language
+    if topic is None:
+        await edit_or_reply(update, context, t(language, "reader.button_expired"))
+        return
+    found = await articles.latest(services.db, topics=[slug], limit=LATEST_COUNT)
+    subscribed = any(
+        s.kind == "topic" and s.value == slug
+        for s in await subscriptions.list_for_target(services.db, target.id)
+    )
+    header = t(language, "reader.latest_topic_header", topic=escape(topic.name(language)))
+    messages = _latest_messages(found, header, target, services)
+    keyboard = keyboards.topic_keyboard(slug, topic.name(language), subscribed, language)
+    if update.callback_query is not None and len(messages) == 1:
+        await edit_or_reply(update, context, messages[0], keyboard)
+    else:
+        await reply(update, context, messages, keyboard)
+
+
+async def topic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    target = await target_for(update, context)
+    name = " ".join(context.args or ())
+    if not name:
+        await reply(update, context, t(target.ui_language, "reader.topic_usage"))
+        return
+    topic = services.catalogue.resolve(name)
+    if topic is None:
+        await reply(
+            update,
+            context,
+            t(target.ui_language, "reader.topic_unknown", topic=escape(truncate(name, 60))),
+        )
+        return
+    await show_topic(update, context, target, topic.slug)
+
+
+async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    target = await target_for(update, context)
+    counted = await topics.counts(services.db)
+    language = target.ui_language
+    markup = keyboards.topics_keyboard(counted, language)
+    if update.callback_query is not None:
+        await edit_or_reply(update, context, t(language, "reader.topics_header"), markup)
+    else:
+        await reply(update, context, t(language, "reader.topics_header"), markup)
+
+
+def problem_text(result: SearchResult, language: str) -> str:
+    problem = result.problem
+    if problem is QueryProblem.TOO_LONG:
+        return t(language, "reader.problem_too_long", limit=MAX_QUERY_CHARS)
+    if problem is QueryProblem.ONLY_EXCLUDED:
+        return t(language, "reader.problem_only_excluded")
+    if problem is QueryProblem.UNKNOWN_LANGUAGE:
+        return t(language, "reader.problem_unknown_language")
+    if problem is QueryProblem.UNKNOWN_TOPIC:
+        return t(
+            language,
+            "reader.problem_unknown_topic",
+            topic=escape(truncate(result.unknown_topic or "", 60)),
+        )
+    return t(language, "reader.problem_empty")
+
+
+def _more_data(context: ContextTypes.DEFAULT_TYPE, query: str, page: int) -> str:
+    """Callback data for the next page: the query itself when it fits, else a key
+    into a bounded in-memory table (such buttons expire on restart)."""
+    data = f"s:{page}:{query}"
+    if keyboards.fits(data):
+        return data
+    key = hashlib.blake2b(query.encode("utf-8"), digest_size=8).hexdigest()
+    stored: dict[str, str] = context.bot_data.setdefault(SEARCH_KEYS, {})
+    if len(stored) >= MAX_SEARCH_KEYS:
+        stored.pop(next(iter(stored)))
+    stored[key] = query
+    return f"sk:{page}:{key}"
+
+
+async def run_search(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, query: str, page: int = 0
+) -> None:
+    services = services_of(context)
+    target = await target_for(update, context)
+    language = target.ui_language
+    if target.article_language and "lang:" not in query:
+        scoped = f"{query} lang:{target.article_language}"
+        if len(scoped) <= MAX_QUERY_CHARS:
+            query = scoped
+    result = await find(services.db, services.catalogue, query, page=page)
+    shown = escape(truncate(query, 80))
+    if result.problem is not None:
+        await reply(update, context, problem_text(result, language))
+        return
+    if not result.hits:
+        counted = sorted(await topics.counts(services.db), key=lambda c: -c.articles)[:6]
+        text = t(language, "reader.search_none", query=shown)
+        await reply(update, context, text, keyboards.topics_keyboard(counted, language))
+        return
+    names = services.topic_names(language)
+    first = page * PAGE_SIZE + 1
+    blocks = [
+        article_block(
+            hit.article,
+            language=language,
+            topic_names=names,
+            timezone=target.timezone,
+            snippet=hit.snippet,
+            number=first + index,
+        )
+        for index, hit in enumerate(result.hits)
+    ]
+    key = "reader.search_header_page" if page else "reader.search_header"
+    header = t(language, key, query=shown, page=page + 1)
+    markup = (
+        keyboards.more_keyboard(_more_data(context, query, page + 1), language)
+        if result.has_more
+        else None
+    )
+    await reply(update, context, pack(blocks, header=header), markup, preview=len(result.hits) == 1)
+
+
+async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    text = message.text if message and message.text else ""
+    query = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+    if not query.strip():
+        target = await target_for(update, context)
+        await reply(update, context, t(target.ui_language, "reader.search_usage"))
+        return
+    await run_search(update, context, query)
+
+
+async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a private chat, anything that is not a command is a search."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    await run_search(update, context, message.text)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    target = await target_for(update, context)
+    await reply(update, context, t(target.ui_language, "reader.unknown_command"))

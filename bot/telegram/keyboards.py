@@ -1,0 +1,196 @@
+"""Inline keyboards and the callback data they carry.
+
+Callback data is short text (Telegram allows 64 bytes) of the form
+`<kind>:<arg>[:<arg>]`. Every button press is parsed back by `parse` against
+a fixed pattern, so forged or stale data is recognised and refused instead of
+reaching a handler.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import t
+from bot.preferences import COMMON_ZONES, MODES, PICKER_TIMES, WEEKDAYS, format_minute
+from bot.store.chats import Target
+from bot.store.subscriptions import Subscription
+from bot.store.topics import TopicCount
+
+MAX_CALLBACK_BYTES = 64
+
+# kind → pattern for the whole data string
+_PATTERNS = {
+    "topics": re.compile(r"^tl$"),
+    "latest": re.compile(r"^lt$"),
+    "topic": re.compile(r"^t:(?P<slug>[a-z0-9-]{1,40})$"),
+    "toggle": re.compile(r"^ts:(?P<slug>[a-z0-9-]{1,40})$"),
+    "search": re.compile(r"^s:(?P<page>\d{1,3}):(?P<query>.+)$", re.DOTALL),
+    "search_key": re.compile(r"^sk:(?P<page>\d{1,3}):(?P<key>[0-9a-f]{1,16})$"),
+    "unsubscribe": re.compile(r"^u:(?P<id>\d{1,12})$"),
+    "settings_menu": re.compile(r"^sm:(?P<menu>main|mode|time|day|tz|lang|alang|done)$"),
+    "settings_set": re.compile(
+        r"^st:(?P<field>digest|time|day|timezone|language|articles):(?P<value>.{1,50})$"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Callback:
+    kind: str
+    args: dict[str, str]
+
+
+def parse(data: str | None) -> Callback | None:
+    """The button's meaning, or None for data this bot never made."""
+    if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        return None
+    for kind, pattern in _PATTERNS.items():
+        match = pattern.match(data)
+        if match is not None:
+            return Callback(kind, match.groupdict())
+    return None
+
+
+def fits(data: str) -> bool:
+    return 0 < len(data.encode("utf-8")) <= MAX_CALLBACK_BYTES
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def rows_of(
+    buttons: Sequence[InlineKeyboardButton], width: int
+) -> list[list[InlineKeyboardButton]]:
+    return [list(buttons[i : i + width]) for i in range(0, len(buttons), width)]
+
+
+def start_keyboard(language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(t(language, "reader.btn_topics"), "tl"),
+                button(t(language, "reader.btn_latest"), "lt"),
+            ],
+            [button(t(language, "reader.btn_settings"), "sm:main")],
+        ]
+    )
+
+
+def topics_keyboard(topics: Sequence[TopicCount], language: str) -> InlineKeyboardMarkup:
+    buttons = [
+        button(f"{topic.name(language)} ({topic.articles})", f"t:{topic.slug}") for topic in topics
+    ]
+    return InlineKeyboardMarkup(rows_of(buttons, 2))
+
+
+def topic_keyboard(slug: str, name: str, subscribed: bool, language: str) -> InlineKeyboardMarkup:
+    key = "reader.btn_unsubscribe_topic" if subscribed else "reader.btn_subscribe_topic"
+    return InlineKeyboardMarkup(
+        [
+            [button(t(language, key, topic=name), f"ts:{slug}")],
+            [button(t(language, "reader.btn_back_topics"), "tl")],
+        ]
+    )
+
+
+def more_keyboard(data: str, language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(t(language, "reader.btn_more"), data)]])
+
+
+def subscriptions_keyboard(
+    subscriptions: Sequence[Subscription], labels: Sequence[str]
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [button(f"✕ {label}"[:60], f"u:{sub.id}")]
+            for sub, label in zip(subscriptions, labels, strict=True)
+        ]
+    )
+
+
+def settings_keyboard(language: str) -> InlineKeyboardMarkup:
+    def item(key: str, menu: str) -> InlineKeyboardButton:
+        return button(t(language, f"settings.{key}"), f"sm:{menu}")
+
+    return InlineKeyboardMarkup(
+        [
+            [item("btn_mode", "mode"), item("btn_time", "time")],
+            [item("btn_day", "day"), item("btn_timezone", "tz")],
+            [item("btn_language", "lang"), item("btn_articles", "alang")],
+            [item("btn_done", "done")],
+        ]
+    )
+
+
+def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardMarkup:
+    """The choices of one settings sub-menu, the current one ticked."""
+
+    def choice(label: str, field: str, value: str, current: bool) -> InlineKeyboardButton:
+        return button(("✓ " if current else "") + label, f"st:{field}:{value}")
+
+    choices: list[InlineKeyboardButton]
+    width = 2
+    if menu == "mode":
+        choices = [
+            choice(t(language, f"settings.mode_{mode}"), "digest", mode, target.digest_mode == mode)
+            for mode in MODES
+        ]
+    elif menu == "time":
+        current = format_minute(target.digest_minute)
+        choices = [choice(time, "time", time, time == current) for time in PICKER_TIMES]
+        width = 4
+    elif menu == "day":
+        choices = [
+            choice(
+                t(language, f"settings.day_{day}"),
+                "day",
+                WEEKDAYS[day],
+                target.digest_weekday == day,
+            )
+            for day in range(7)
+        ]
+        width = 3
+    elif menu == "tz":
+        zones = list(COMMON_ZONES)
+        if target.timezone not in zones:
+            zones.insert(0, target.timezone)
+        choices = [
+            choice(zone.split("/")[-1].replace("_", " "), "timezone", zone, zone == target.timezone)
+            for zone in zones
+        ]
+    elif menu == "lang":
+        choices = [
+            choice(
+                t(language, f"settings.language_{code}"),
+                "language",
+                code,
+                target.ui_language == code,
+            )
+            for code in ("en", "es")
+        ]
+    else:
+        choices = [
+            choice(
+                t(language, "settings.articles_any"),
+                "articles",
+                "any",
+                target.article_language is None,
+            ),
+            *[
+                choice(
+                    t(language, f"settings.language_{code}"),
+                    "articles",
+                    code,
+                    target.article_language == code,
+                )
+                for code in ("en", "es")
+            ],
+        ]
+    rows = rows_of([c for c in choices if fits(str(c.callback_data))], width)
+    rows.append([button(t(language, "settings.btn_back"), "sm:main")])
+    return InlineKeyboardMarkup(rows)

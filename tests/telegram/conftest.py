@@ -1,0 +1,75 @@
+"""The real Application, polling the project's Bot API emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.chat import bot_on_emulator
+from bot.config import Settings
+from bot.emulator import Emulator, MessageRecord
+from bot.runtime import open_content
+from bot.telegram.app import App
+from bot.telegram.services import Services
+
+
+@dataclass
+class Harness:
+    emulator: Emulator
+    services: Services
+    app: App
+
+    async def say(
+        self, chat_id: int, user_id: int, text: str, *, thread_id: int | None = None
+    ) -> MessageRecord:
+        """A user writes; the bot's next message in that chat (and thread)."""
+        self.emulator.send_user_message(chat_id, user_id, text, thread_id=thread_id)
+        return await self.emulator.wait_for_bot_message(chat_id, thread_id=thread_id)
+
+    async def press(self, message: MessageRecord, *, text: str, user_id: int | None = None) -> str:
+        """Press the button whose label contains `text`; the callback query id."""
+        label = next(b["text"] for b in message.buttons if text in b["text"])
+        query_id = self.emulator.press_button(
+            message.chat_id, message.message_id, text=label, user_id=user_id
+        )
+        await self.emulator.wait_for_callback_answer(query_id)
+        return query_id
+
+    async def edited(self, message: MessageRecord, contains: str) -> MessageRecord:
+        """The same message once an edit has put `contains` in its text."""
+
+        def current() -> MessageRecord | None:
+            now = self.emulator.message(message.chat_id, message.message_id)
+            return now if now is not None and contains in (now.text or "") else None
+
+        return await self.emulator.wait_for(current)
+
+    async def button_shown(self, message: MessageRecord, label: str) -> MessageRecord:
+        def current() -> MessageRecord | None:
+            now = self.emulator.message(message.chat_id, message.message_id)
+            found = now is not None and any(label in b["text"] for b in now.buttons)
+            return now if found else None
+
+        return await self.emulator.wait_for(current)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """Every request the bot makes is checked as Telegram would; any invalid one fails the test."""
+    async with Emulator() as running:
+        yield running
+        errors = running.take_protocol_errors()
+    assert errors == [], errors
+
+
+@pytest.fixture
+async def harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
+    content = await open_content(settings)
+    services = Services(settings, content.db, content.catalogue)
+    try:
+        async with bot_on_emulator(emulator, settings, services=services) as app:
+            yield Harness(emulator, services, app)
+    finally:
+        await content.db.close()
