@@ -1,0 +1,119 @@
+"""The repeating jobs: due digests, instant digests and feed polling.
+
+Three PTB JobQueue jobs (APScheduler underneath) run every minute whatever
+the number of chats: each scans an index for the work that is due instead of
+scheduling one job per chat. The job bodies are plain methods taking an
+optional `now`, so tests call them directly and move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application, ContextTypes, Job
+
+from bot.digest.dispatch import DispatchReport, dispatch_due, dispatch_instant
+from bot.ingest.poller import PollReport, poll_due, sync_feeds
+from bot.telegram.services import Services
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 60.0
+FIRST_DELAY = 5.0
+
+
+@dataclass
+class DigestJobs:
+    """The job bodies. Each catches and logs its own failure: one bad run never
+    stops the schedule, and within a run a bad target or feed is skipped by
+    dispatch and the poller themselves."""
+
+    services: Services
+    feeds_synced: bool = False
+
+    def _now(self, now: int | None) -> int:
+        return self.services.now() if now is None else now
+
+    async def due(self, now: int | None = None) -> DispatchReport | None:
+        at = self._now(now)
+        try:
+            report = await dispatch_due(self.services, at)
+        except Exception:
+            log.exception("scheduled digests failed (now=%d)", at)
+            return None
+        if report.targets:
+            log.info("scheduled digests: %s", report)
+        return report
+
+    async def instant(self, now: int | None = None) -> DispatchReport | None:
+        at = self._now(now)
+        try:
+            report = await dispatch_instant(self.services, at)
+        except Exception:
+            log.exception("instant digests failed (now=%d)", at)
+            return None
+        if report.targets:
+            log.info("instant digests: %s", report)
+        return report
+
+    async def feeds(self, now: int | None = None) -> PollReport | None:
+        """Poll due feeds (syncing feeds.toml on the first run); new articles go
+        to instant targets right away rather than at the next minute."""
+        at = self._now(now)
+        try:
+            if not self.feeds_synced:
+                await sync_feeds(self.services, at)
+                self.feeds_synced = True
+            report = await poll_due(self.services, at)
+        except Exception:
+            log.exception("feed polling failed (now=%d)", at)
+            return None
+        if report.polled:
+            log.info(
+                "feeds: %d polled, %d unchanged, %d failed, %d new articles",
+                report.polled,
+                report.not_modified,
+                report.failed,
+                report.new_articles,
+            )
+        if report.new_articles:
+            await self.instant(at)
+        return report
+
+
+def install_jobs(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    services: Services,
+    *,
+    interval: float = INTERVAL,
+    first: float = FIRST_DELAY,
+) -> DigestJobs:
+    """Add the three repeating jobs to the application's JobQueue. The first runs
+    come `first`, 2×`first` and 3×`first` seconds after start: the bot is up
+    before work begins, and the jobs do not hit the database at the same moment."""
+    queue = application.job_queue
+    if queue is None:
+        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
+    jobs = DigestJobs(services)
+
+    async def due(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await jobs.due()
+
+    async def instant(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await jobs.instant()
+
+    async def poll(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await jobs.feeds()
+
+    # One run at a time per job, and a run missed while the previous one was
+    # still busy is dropped rather than queued up.
+    options = {"coalesce": True, "max_instances": 1}
+    bodies = (("digests-due", due), ("digests-instant", instant), ("feeds-poll", poll))
+    for step, (name, callback) in enumerate(bodies, start=1):
+        job: Job[Any] = queue.run_repeating(
+            callback, interval, first=first * step, name=name, job_kwargs=options
+        )
+        log.debug("installed job %s every %gs", job.name, interval)
+    return jobs
