@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 from bot.digest.schedule import zone
@@ -75,6 +76,15 @@ def group_heading(
     return t(language, "digest.keywords", keywords=escape(truncate(quoted, KEYWORDS_HEADING_LIMIT)))
 
 
+@lru_cache(maxsize=8192)
+def _block(
+    article: Article, language: str, timezone: str, names: tuple[tuple[str, str], ...]
+) -> str:
+    """An article's block without its number: the same article in the same
+    language and zone is rendered once per process, not once per target."""
+    return article_block(article, language=language, topic_names=dict(names), timezone=timezone)
+
+
 def compose(
     selection: Selection,
     articles: Mapping[int, Article],
@@ -99,16 +109,11 @@ def compose(
     page = items[offset : offset + max(max_items, 1)]
     if not page:
         return []
+    names = tuple(sorted(topic_names.items()))
     blocks: list[str] = []
     previous_group: int | None = None
     for number, (index, article) in enumerate(page, start=offset + 1):
-        block = article_block(
-            article,
-            language=language,
-            topic_names=dict(topic_names),
-            timezone=timezone,
-            number=number,
-        )
+        block = f"{number}. " + _block(article, language, timezone, names)
         if index != previous_group:
             group = selection.groups[index]
             title = group_heading(

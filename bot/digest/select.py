@@ -53,8 +53,9 @@ class Selection:
         return sum(len(group.article_ids) for group in self.groups)
 
 
-def _newest_first(article: Candidate) -> tuple[int, int]:
-    return (-article.published_at, -article.id)
+def _ids_newest_first(articles: list[Candidate]) -> tuple[int, ...]:
+    articles.sort(key=lambda article: (-article.published_at, -article.id))
+    return tuple(article.id for article in articles)
 
 
 def select(
@@ -73,31 +74,34 @@ def select(
     maps a query subscription's value to the ids it matches; a query missing
     from it matches nothing.
     """
-    followed = {sub.value for sub in subscriptions if sub.kind == "topic"}
-    queries = list(dict.fromkeys(sub.value for sub in subscriptions if sub.kind == "query"))
     rank = {slug: position for position, slug in enumerate(topic_order)}
+    followed = sorted(
+        {sub.value for sub in subscriptions if sub.kind == "topic"},
+        key=lambda slug: (rank.get(slug, len(rank)), slug),
+    )
+    followed_set = frozenset(followed)
+    queries = list(dict.fromkeys(sub.value for sub in subscriptions if sub.kind == "query"))
+    matched: set[int] = set()
+    for query in queries:
+        matched.update(keyword_matches.get(query, ()))
     by_topic: dict[str, list[Candidate]] = {}
     by_keyword: list[Candidate] = []
     keywords_used: set[str] = set()
-    for article in sorted(articles, key=_newest_first):
+    # Most new articles match nothing: the set tests reject them cheaply, and
+    # only what is kept gets sorted.
+    for article in articles:
         if article_language is not None and article.language != article_language:
             continue
-        topics = sorted(
-            (slug for slug in article.topics if slug in followed),
-            key=lambda slug: (rank.get(slug, len(rank)), slug),
-        )
-        if topics:
-            by_topic.setdefault(topics[0], []).append(article)
-            continue
-        hits = [query for query in queries if article.id in keyword_matches.get(query, ())]
-        if hits:
+        if not followed_set.isdisjoint(article.topics):
+            first = next(slug for slug in followed if slug in article.topics)
+            by_topic.setdefault(first, []).append(article)
+        elif article.id in matched:
             by_keyword.append(article)
-            keywords_used.update(hits)
+            keywords_used.update(q for q in queries if article.id in keyword_matches.get(q, ()))
     groups = [
-        Group(slug, tuple(article.id for article in by_topic[slug]))
-        for slug in sorted(by_topic, key=lambda slug: (rank.get(slug, len(rank)), slug))
+        Group(slug, _ids_newest_first(by_topic[slug])) for slug in followed if slug in by_topic
     ]
     if by_keyword:
         keywords = tuple(query for query in queries if query in keywords_used)
-        groups.append(Group(None, tuple(article.id for article in by_keyword), keywords))
+        groups.append(Group(None, _ids_newest_first(by_keyword), keywords))
     return Selection(tuple(groups))
