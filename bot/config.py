@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# Telegram only pushes to HTTPS; plain HTTP is allowed for a local Bot API server.
+LOCAL_WEBHOOKS = ("http://127.0.0.1:", "http://localhost:")
 
 
 class Settings(BaseSettings):
@@ -110,7 +112,7 @@ class Settings(BaseSettings):
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
-        if self.webhook_url and not self.webhook_url.startswith("https://"):
+        if self.webhook_url and not self.webhook_url.startswith((*LOCAL_WEBHOOKS, "https://")):
             raise ValueError("WEBHOOK_URL must be an https:// URL")
         return self
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -53,6 +54,13 @@ class Harness:
             return now if found else None
 
         return await self.emulator.wait_for(current)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait for a condition on state outside the emulator (the database)."""
+    async with asyncio.timeout(timeout):
+        while not await check():  # noqa: ASYNC110 - SQLite has no change notification
+            await asyncio.sleep(0.02)
 
 
 @pytest.fixture

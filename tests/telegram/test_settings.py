@@ -1,0 +1,107 @@
+"""/settings by buttons and by arguments, stored per chat, surviving a restart."""
+
+from __future__ import annotations
+
+from bot.chat import bot_on_emulator
+from bot.config import Settings
+from bot.emulator import Emulator
+from bot.runtime import open_content
+from bot.store import chats
+from bot.telegram.services import Services
+from tests.telegram.conftest import Harness
+
+
+async def test_defaults_for_a_new_chat(harness: Harness) -> None:
+    user = harness.emulator.add_user("Ann")
+    reply = await harness.say(user.id, user.id, "/settings")
+    assert reply.text is not None
+    assert "Digest: daily" in reply.text
+    assert "Time: 08:00" in reply.text
+    assert "Timezone: UTC" in reply.text
+    target = await chats.get_target(harness.services.db, user.id)
+    assert target is not None
+    assert target.next_digest_at is not None
+
+
+async def test_buttons_change_settings(harness: Harness) -> None:
+    user = harness.emulator.add_user("Ann")
+    menu = await harness.say(user.id, user.id, "/settings")
+    await harness.press(menu, text="Frequency")
+    await harness.button_shown(menu, "instant")
+    await harness.press(menu, text="instant")
+    await harness.edited(menu, "Digest: instant")
+    await harness.press(menu, text="Timezone")
+    await harness.button_shown(menu, "Mexico City")
+    await harness.press(menu, text="Mexico City")
+    await harness.edited(menu, "America/Mexico_City")
+    await harness.press(menu, text="Language")
+    await harness.button_shown(menu, "Spanish")
+    await harness.press(menu, text="Spanish")
+    await harness.edited(menu, "Resumen: al instante")
+    target = await chats.get_target(harness.services.db, user.id)
+    assert target is not None
+    assert (target.digest_mode, target.timezone, target.ui_language) == (
+        "instant",
+        "America/Mexico_City",
+        "es",
+    )
+    assert target.next_digest_at is None
+
+
+async def test_arguments_and_clear_refusals(harness: Harness) -> None:
+    user = harness.emulator.add_user("Ann")
+    reply = await harness.say(user.id, user.id, "/settings time 7:30")
+    assert reply.text is not None
+    assert "Time: 07:30" in reply.text
+    reply = await harness.say(user.id, user.id, "/settings digest hourly")
+    assert reply.text is not None
+    assert "not a valid frequency" in reply.text
+    assert "instant, daily, weekly, off" in reply.text
+    reply = await harness.say(user.id, user.id, "/settings timezone Mars/Olympus")
+    assert reply.text is not None
+    assert "America/Mexico_City" in reply.text
+    reply = await harness.say(user.id, user.id, "/settings colour red")
+    assert reply.text is not None
+    assert "Unknown setting “colour”" in reply.text
+    reply = await harness.say(user.id, user.id, "/settings time <b>9</b>")
+    assert reply.text is not None
+    assert "“<b>9</b>” is not a valid time" in reply.text
+
+
+async def test_settings_persist_across_a_restart(emulator: Emulator, settings: Settings) -> None:
+    user = emulator.add_user("Ann")
+    for step in range(2):
+        content = await open_content(settings)
+        services = Services(settings, content.db, content.catalogue)
+        try:
+            async with bot_on_emulator(emulator, settings, services=services):
+                if step == 0:
+                    emulator.send_user_message(user.id, user.id, "/settings weekday friday")
+                    emulator.send_user_message(user.id, user.id, "/settings day friday")
+                    emulator.send_user_message(user.id, user.id, "/settings digest weekly")
+                    await emulator.wait_for_bot_message(
+                        user.id, lambda m: "Digest: weekly" in (m.text or ""), timeout=10
+                    )
+                else:
+                    emulator.send_user_message(user.id, user.id, "/settings")
+                    reply = await emulator.wait_for_bot_message(
+                        user.id, lambda m: "Settings" in (m.text or "")
+                    )
+                    assert reply.text is not None
+                    assert "Digest: weekly" in reply.text
+                    assert "Day: Friday" in reply.text
+        finally:
+            await content.db.close()
+
+
+async def test_group_settings_are_for_admins(harness: Harness) -> None:
+    emulator = harness.emulator
+    admin = emulator.add_user("Admin")
+    member = emulator.add_user("Member")
+    group = emulator.add_group("Readers", members=[admin.id, member.id], admins=[admin.id])
+    reply = await harness.say(group.id, member.id, "/settings digest off")
+    assert reply.text is not None
+    assert "Only this group's administrators" in reply.text
+    reply = await harness.say(group.id, admin.id, "/settings digest off")
+    assert reply.text is not None
+    assert "Digest: off" in reply.text
