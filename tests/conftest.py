@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import bot_on_emulator
 from bot.config import DATA_DIR, Settings
+from bot.emulator import Emulator
 from bot.runtime import Content, open_content
+from bot.telegram.services import Services
+from tests.harness import Harness
 
 SEED = DATA_DIR / "articles.txt"
 
@@ -29,3 +33,23 @@ async def content(settings: Settings) -> AsyncIterator[Content]:
         yield opened
     finally:
         await opened.db.close()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """Every request the bot makes is checked as Telegram would; any invalid one fails the test."""
+    async with Emulator() as running:
+        yield running
+        errors = running.take_protocol_errors()
+    assert errors == [], errors
+
+
+@pytest.fixture
+async def harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
+    content = await open_content(settings)
+    services = Services(settings, content.db, content.catalogue, run_jobs=False)
+    try:
+        async with bot_on_emulator(emulator, settings, services=services) as app:
+            yield Harness(emulator, services, app)
+    finally:
+        await content.db.close()

@@ -28,10 +28,12 @@ from bot.config import Settings
 from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
+from bot.digest.jobs import install_jobs
 from bot.i18n import LANGUAGES, t
 from bot.runtime import open_content
 from bot.telegram.handlers import (
     buttons,
+    digest,
     errors,
     inline,
     membership,
@@ -99,6 +101,7 @@ def add_handlers(application: App) -> None:
     application.add_handler(command("unsubscribe", subscriptions.unsubscribe))
     application.add_handler(command("mysubs", subscriptions.mysubs))
     application.add_handler(command("settings", settings.settings_command))
+    application.add_handler(command("digest", digest.digest_command))
     application.add_handler(CallbackQueryHandler(buttons.on_button))
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(
@@ -134,6 +137,8 @@ async def _post_init(application: App) -> None:
     await set_commands(application)
     services.sender = OutboxSender(services.db, application.bot)
     await services.sender.start()
+    if services.run_jobs:
+        install_jobs(application, services)
 
 
 async def _post_shutdown(application: App) -> None:

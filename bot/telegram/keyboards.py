@@ -31,6 +31,7 @@ _PATTERNS = {
     "search": re.compile(r"^s:(?P<page>\d{1,3}):(?P<query>.+)$", re.DOTALL),
     "search_key": re.compile(r"^sk:(?P<page>\d{1,3}):(?P<key>[0-9a-f]{1,16})$"),
     "unsubscribe": re.compile(r"^u:(?P<id>\d{1,12})$"),
+    "digest_page": re.compile(r"^dg:[0-9:]{7,45}$"),
     "settings_menu": re.compile(r"^sm:(?P<menu>main|mode|time|day|tz|lang|alang|done)$"),
     "settings_set": re.compile(
         r"^st:(?P<field>digest|time|day|timezone|language|articles):(?P<value>.{1,50})$"

@@ -35,6 +35,7 @@ class Services:
     sender: OutboxSender | None = None
     bot_username: str = ""
     owns_db: bool = False
+    run_jobs: bool = True  # tests drive the jobs themselves, with their own clock
     extras: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> int:

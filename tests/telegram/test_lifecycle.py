@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.store import chats
-from tests.telegram.conftest import Harness, eventually
+from tests.harness import Harness, eventually
 
 
 async def test_an_internal_error_is_an_apology_in_the_users_language(

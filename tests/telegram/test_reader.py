@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.emulator import Emulator
-from tests.telegram.conftest import Harness
+from tests.harness import Harness
 
 
 async def test_start_in_english_and_spanish(harness: Harness) -> None:

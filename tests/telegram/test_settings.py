@@ -8,7 +8,7 @@ from bot.emulator import Emulator
 from bot.runtime import open_content
 from bot.store import chats
 from bot.telegram.services import Services
-from tests.telegram.conftest import Harness
+from tests.harness import Harness
 
 
 async def test_defaults_for_a_new_chat(harness: Harness) -> None:

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.telegram import keyboards
-from bot.telegram.handlers import reader, settings, subscriptions
+from bot.telegram.handlers import digest, reader, settings, subscriptions
 from bot.telegram.handlers.common import target_for
 
 
@@ -40,6 +40,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await subscriptions.remove_button(update, context, int(args["id"]))
     elif callback.kind in ("search", "search_key"):
         await _more_results(update, context, callback)
+    elif callback.kind == "digest_page":
+        await digest.more_button(update, context, query.data or "")
     elif callback.kind == "settings_menu":
         await settings.menu_button(update, context, args["menu"])
     elif callback.kind == "settings_set":

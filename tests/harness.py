@@ -1,17 +1,12 @@
-"""The real Application, polling the project's Bot API emulator over loopback HTTP."""
+"""Talking to the real bot through the emulator, as a user would."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import pytest
-
-from bot.chat import bot_on_emulator
-from bot.config import Settings
 from bot.emulator import Emulator, MessageRecord
-from bot.runtime import open_content
 from bot.telegram.app import App
 from bot.telegram.services import Services
 
@@ -61,23 +56,3 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0)
     async with asyncio.timeout(timeout):
         while not await check():  # noqa: ASYNC110 - SQLite has no change notification
             await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    """Every request the bot makes is checked as Telegram would; any invalid one fails the test."""
-    async with Emulator() as running:
-        yield running
-        errors = running.take_protocol_errors()
-    assert errors == [], errors
-
-
-@pytest.fixture
-async def harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
-    content = await open_content(settings)
-    services = Services(settings, content.db, content.catalogue)
-    try:
-        async with bot_on_emulator(emulator, settings, services=services) as app:
-            yield Harness(emulator, services, app)
-    finally:
-        await content.db.close()

@@ -1,0 +1,43 @@
+"""/digest and the digest's "show more" button."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.digest.dispatch import more_page, send_pending_now
+from bot.i18n import t
+from bot.telegram.handlers.common import refuse_non_admin, reply, target_for
+from bot.telegram.services import services_of
+
+
+async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the pending digest now; it counts as delivered."""
+    services = services_of(context)
+    target = await target_for(update, context)
+    if await refuse_non_admin(update, context, target):
+        return
+    if await send_pending_now(services, target, services.now()) == 0:
+        await reply(update, context, t(target.ui_language, "digest.nothing_new"))
+
+
+async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:
+    services = services_of(context)
+    query = update.callback_query
+    chat = update.effective_chat
+    assert query is not None
+    assert chat is not None
+    target = await target_for(update, context)
+    pages = await more_page(services, data, chat_id=chat.id, now=services.now())
+    if not pages:
+        key = "digest.page_gone" if pages is None else "digest.page_empty"
+        await query.answer(t(target.ui_language, key), show_alert=True)
+        return
+    await query.answer()
+    for page in pages:
+        markup = (
+            InlineKeyboardMarkup.de_json(page.reply_markup, context.bot)
+            if page.reply_markup
+            else None
+        )
+        await reply(update, context, page.text, markup)
