@@ -10,6 +10,7 @@ async with Emulator() as emulator:
     )
 """
 
+from .client import ControlError, EmulatorClient
 from .emulator import DEFAULT_TOKEN, Emulator, Stats
 from .errors import ApiError, ErrorKind
 from .events import Event, Subscription
@@ -37,7 +38,9 @@ __all__ = [
     "ChatFault",
     "ChatRecord",
     "ChatType",
+    "ControlError",
     "Emulator",
+    "EmulatorClient",
     "EmulatorError",
     "Entity",
     "ErrorKind",

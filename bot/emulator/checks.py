@@ -6,6 +6,7 @@ units: 1-4096 for message text, up to 1024 for captions.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -83,18 +84,24 @@ _LANGUAGE = re.compile(r"[a-z]{2}")
 _BUTTON_URL_SCHEMES = ("http://", "https://", "tg://")
 
 
+_PARSERS = {"html": parse_html, "markdownv2": parse_markdown_v2, "markdown": parse_markdown}
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_cached(text: str, mode: str) -> FormattedText:
+    """Bots send one digest to many chats; parsing each distinct text once keeps it cheap."""
+    return _PARSERS[mode](text)
+
+
 def parse_text(text: str, parse_mode: str | None) -> FormattedText:
     """Apply a parse mode; raises "can't parse entities" exactly like Telegram."""
     if parse_mode is None:
         return FormattedText(text)
     mode = parse_mode.lower()
-    parser = {"html": parse_html, "markdownv2": parse_markdown_v2, "markdown": parse_markdown}.get(
-        mode
-    )
-    if parser is None:
+    if mode not in _PARSERS:
         raise bad_request(f'unsupported parse_mode "{parse_mode}"')
     try:
-        return parser(text)
+        return _parse_cached(text, mode)
     except EntityParseError as error:
         raise cant_parse_entities(str(error)) from None
 

@@ -29,6 +29,7 @@ _NAME_TOKEN = re.compile(r"[A-Za-z0-9.\-]*")
 _NAMED_ENTITY = re.compile(r"[A-Za-z]*")
 _SPACES = frozenset(" \t\r\n\v\f")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_FAST_NAMED = tuple((f"{name};", char) for name, char in _NAMED.items())
 
 _SIMPLE_TYPES = {
     "b": "bold",
@@ -52,6 +53,9 @@ def decode_entity(text: str, start: int) -> tuple[str, int]:
     An unsupported reference yields a literal `&`, as in Telegram.
     """
     pos = start + 1
+    for name, char in _FAST_NAMED:
+        if text.startswith(name, pos):
+            return char, pos + len(name)
     if text.startswith("#", pos):
         pos += 1
         hexadecimal = text.startswith("x", pos)
@@ -220,9 +224,7 @@ class _HtmlParser:
                 char, i = decode_entity(src, i)
                 parts.append(char)
                 continue
-            stop = i + 1
-            while stop < size and src[stop] != quote and src[stop] != "&":
-                stop += 1
+            stop = min(_find(src, quote, i), _find(src, "&", i))
             parts.append(src[i:stop])
             i = stop
         if i + 1 >= size:
@@ -299,3 +301,8 @@ def _argument(tag: str, name: str, value: str, current: str) -> str:
     if tag == "blockquote" and name == "expandable":
         return "expandable"
     return current
+
+
+def _find(text: str, char: str, start: int) -> int:
+    found = text.find(char, start)
+    return len(text) if found < 0 else found

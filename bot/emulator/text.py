@@ -7,8 +7,9 @@ length here is measured that way too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+import re
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 ENTITY_TYPES = frozenset(
@@ -37,6 +38,7 @@ ENTITY_TYPES = frozenset(
 )
 
 
+_WHITESPACE = re.compile(r"\s")
 _URL_SCHEMES = frozenset({"http", "https", "tg", "ton", "ftp"})
 
 
@@ -58,8 +60,9 @@ def utf16_slice(text: str, start: int, end: int) -> str:
     return data[start * 2 : end * 2].decode("utf-16-le", "replace")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Entity:
+class Entity(NamedTuple):
+    """A MessageEntity; a named tuple because parsing creates many of them."""
+
     offset: int
     length: int
     type: str
@@ -111,7 +114,7 @@ def trim(formatted: FormattedText) -> FormattedText:
         start = max(entity.offset - head, 0)
         end = min(entity.end - head, size)
         if end > start:
-            kept.append(replace(entity, offset=start, length=end - start))
+            kept.append(entity._replace(offset=start, length=end - start))
     return FormattedText(stripped, tuple(kept))
 
 
@@ -133,7 +136,7 @@ def drop_nested_in_code(entities: tuple[Entity, ...]) -> tuple[Entity, ...]:
 def valid_url(url: str) -> str | None:
     """The link Telegram would keep for an `a href`; `None` drops the link silently."""
     url = url.strip()
-    if not url or any(c.isspace() for c in url):
+    if not url or _WHITESPACE.search(url):
         return None
     parts = urlsplit(url if ":" in url.split("/", 1)[0] else f"http://{url}")
     scheme = parts.scheme.lower()

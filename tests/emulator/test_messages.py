@@ -265,3 +265,38 @@ async def test_wrong_token_unknown_method_and_raw_http(emulator: Emulator) -> No
         await telegram.Bot(
             "1:wrong", base_url=emulator.base_url, base_file_url=emulator.base_file_url
         ).get_me()
+
+
+async def test_waiting_walks_through_replies_and_events_feed(
+    emulator: Emulator, bot: telegram.Bot
+) -> None:
+    user = emulator.add_user()
+    feed = emulator.events()
+    for text in ("one", "two", "three"):
+        await bot.send_message(user.id, text)
+    assert (await emulator.wait_for_bot_message(user.id)).text == "one"
+    assert (await emulator.wait_for_bot_message(user.id)).text == "two"
+    third = await emulator.wait_for_bot_message(user.id, lambda m: m.text == "three")
+    with pytest.raises(TimeoutError, match=r"condition not met within 0\.05s"):
+        await emulator.wait_for_bot_message(user.id, timeout=0.05)
+
+    await bot.delete_message(user.id, third.message_id)
+    kinds = [(await feed.__anext__()).kind for _ in range(4)]
+    assert kinds == ["sent", "sent", "sent", "deleted"]
+    feed.close()
+
+
+async def test_member_states_deserialise(emulator: Emulator, bot: telegram.Bot) -> None:
+    outsider = emulator.add_user()
+    group = emulator.add_supergroup("G", bot_status="administrator")
+    left = await bot.get_chat_member(group.id, outsider.id)
+    assert isinstance(left, telegram.ChatMemberLeft)
+    me = await bot.get_chat_member(group.id, emulator.bot.id)
+    assert isinstance(me, telegram.ChatMemberAdministrator)
+    assert me.can_delete_messages
+    emulator.bot_membership_changed(group.id, outsider.id, "kicked")
+    (update,) = await bot.get_updates()
+    assert update.my_chat_member is not None
+    assert isinstance(update.my_chat_member.new_chat_member, telegram.ChatMemberBanned)
+    with pytest.raises(Forbidden, match="bot was kicked from the supergroup chat"):
+        await bot.send_message(group.id, "still here?")
