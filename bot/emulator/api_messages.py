@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import checks
@@ -80,7 +81,7 @@ async def send_message(core: Core, params: Params) -> Delivery:
 
 async def _send_file(core: Core, params: Params, field: str, kind: str) -> Delivery:
     chat = core.chat_param(params)
-    file = _input_file(core, params, field, kind)
+    stored_file = _input_file(core, params, field, kind)
     caption = _caption(params)
     markup = _markup(params)
     thread_id = params.optional_integer("message_thread_id")
@@ -94,15 +95,18 @@ async def _send_file(core: Core, params: Params, field: str, kind: str) -> Deliv
             caption=caption.text or None,
             caption_entities=caption.entities,
             reply_markup=markup,
-            **{"photo" if kind == "photos" else "document": file},
+            **{"photo" if kind == "photos" else "document": stored_file()},
         )
         return message.to_api()
 
     return Delivery(chat, commit, thread_id)
 
 
-def _input_file(core: Core, params: Params, field: str, kind: str) -> FileRecord:
-    """An uploaded part, an `attach://` reference, a known file_id or a URL."""
+def _input_file(core: Core, params: Params, field: str, kind: str) -> Callable[[], FileRecord]:
+    """An uploaded part, an `attach://` reference, a known file_id or a URL.
+
+    New files are only stored on commit, so a refused upload leaves no trace.
+    """
     upload = params.uploads.get(field)
     value = params.optional_string(field)
     if upload is None and value is not None and value.startswith("attach://"):
@@ -110,18 +114,17 @@ def _input_file(core: Core, params: Params, field: str, kind: str) -> FileRecord
     if upload is not None:
         if not upload.data:
             raise bad_request("file must be non-empty")
-        return core.files.add(
-            upload.data, kind=kind, file_name=upload.file_name, mime_type=upload.mime_type
-        )
+        data, name, mime_type = upload.data, upload.file_name, upload.mime_type
+        return lambda: core.files.add(data, kind=kind, file_name=name, mime_type=mime_type)
     if value is None:
         raise bad_request(f"there is no {field} in the request")
     if value.startswith(("http://", "https://")):
-        name = value.rsplit("/", 1)[-1] or None
-        return core.files.add(b"", kind=kind, file_name=name, source_url=value)
+        url, url_name = value, value.rsplit("/", 1)[-1] or None
+        return lambda: core.files.add(b"", kind=kind, file_name=url_name, source_url=url)
     known = core.files.get(value)
     if known is None:
         raise bad_request("wrong file identifier/HTTP URL specified")
-    return known
+    return lambda: known
 
 
 @api_method("sendPhoto", sends=True)

@@ -23,6 +23,8 @@ class ErrorKind(StrEnum):
     """Injected on purpose by the emulator."""
     AUTH = "auth"
     """Wrong token."""
+    INTERNAL = "internal"
+    """A bug in the emulator itself; reported with protocol errors so it is not missed."""
 
 
 class ApiError(Exception):

@@ -89,7 +89,7 @@ class Journal:
         self.total += 1
         self.by_method[entry.method] += 1
         self.requests.append(entry)
-        if entry.kind is ErrorKind.PROTOCOL:
+        if entry.kind in (ErrorKind.PROTOCOL, ErrorKind.INTERNAL):
             self.protocol_errors.append(
                 ProtocolError(entry.method, entry.status, entry.description or "", entry.params)
             )

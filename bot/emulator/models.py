@@ -148,14 +148,11 @@ class ChatRecord:
             data["username"] = self.username
         if self.is_forum:
             data["is_forum"] = True
-        if self.type is ChatType.GROUP:
-            data["all_members_are_administrators"] = False
         return data
 
     def full_info(self) -> JSON:
         """The ChatFullInfo answer of getChat."""
         data = self.to_api()
-        data.pop("all_members_are_administrators", None)
         data.update(
             {
                 "accent_color_id": 0,

@@ -8,6 +8,7 @@ the journal and wakes everyone waiting in `Emulator.wait_for`.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -16,9 +17,11 @@ from aiohttp import web
 from . import api_bot, api_chats, api_files, api_messages, api_queries, api_updates
 from .core import Core
 from .dispatch import METHODS, Delivery, Method
-from .errors import ApiError, not_found, unauthorized
+from .errors import ApiError, ErrorKind, not_found, unauthorized
 from .journal import RequestRecord
 from .params import Params, Upload, decode_json_object
+
+log = logging.getLogger(__name__)
 
 HANDLER_MODULES = (api_bot, api_chats, api_files, api_messages, api_queries, api_updates)
 MAX_UPLOAD_BYTES = 52 * 1024 * 1024
@@ -71,6 +74,11 @@ class BotApi:
             result = await self.call(method, params)
         except ApiError as exc:
             error = exc
+        except (web.HTTPException, ConnectionError):
+            raise
+        except Exception as exc:
+            log.exception("emulator failed on %s", name)
+            error = ApiError(500, f"Internal Server Error: {exc!r}", kind=ErrorKind.INTERNAL)
         if error is None:
             response = _json_response({"ok": True, "result": result})
         else:

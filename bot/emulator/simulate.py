@@ -287,13 +287,14 @@ def bot_membership_changed(
     )
 
 
-def _actor(core: Core, chat: ChatRecord, user_id: int | None) -> UserRecord:
+def _actor(core: Core, chat: ChatRecord, user_id: int | None) -> UserRecord | None:
+    """Who performs an administrative action; None (anonymous) in an empty chat."""
     if user_id is not None:
         return core.world.user(user_id)
     if chat.owner_id is not None:
         return core.world.user(chat.owner_id)
     people = sorted(chat.admins) or sorted(chat.members)
-    return core.world.user(people[0]) if people else core.bot
+    return core.world.user(people[0]) if people else None
 
 
 def migrate_group(core: Core, chat_id: int, *, by_user_id: int | None = None) -> ChatRecord:

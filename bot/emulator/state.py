@@ -43,9 +43,11 @@ class World:
     # -- lookups -----------------------------------------------------------------
 
     def resolve(self, ref: int | str) -> ChatRecord | None:
+        """A chat by id, or a public group or channel by @username (never a user's)."""
         if isinstance(ref, str):
             chat_id = self._usernames.get(ref.removeprefix("@").lower())
-            return None if chat_id is None else self.chats.get(chat_id)
+            chat = None if chat_id is None else self.chats.get(chat_id)
+            return None if chat is None or chat.type is ChatType.PRIVATE else chat
         return self.chats.get(ref)
 
     def chat(self, chat_id: int) -> ChatRecord:
@@ -158,11 +160,11 @@ class World:
         chat.messages[message.message_id] = message
         return message
 
-    def add_topic(self, chat: ChatRecord, name: str, creator: UserRecord) -> MessageRecord:
+    def add_topic(self, chat: ChatRecord, name: str, creator: UserRecord | None) -> MessageRecord:
         """A forum topic; its thread id is the id of its creation message, as in Telegram."""
         if not chat.is_forum:
             raise EmulatorError(f"chat {chat.id} is not a forum")
-        message = self.new_message(chat, from_bot=creator.is_bot, sender=creator)
+        message = self.new_message(chat, from_bot=False, sender=creator)
         topic = TopicRecord(message.message_id, name)
         message.thread_id = topic.thread_id
         message.is_topic_message = True
