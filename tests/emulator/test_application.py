@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -66,3 +67,38 @@ async def test_application_answers_over_polling(
     assert answer.text == "Subscribed"
     await emulator.wait_for(lambda: reply.text == "Subscribed to sub:science")
     assert emulator.protocol_errors == []
+
+
+async def test_application_answers_over_its_webhook(emulator: Emulator) -> None:
+    """PTB's own webhook server checks the secret header the emulator sends."""
+    application = (
+        ApplicationBuilder()
+        .token(emulator.token)
+        .base_url(emulator.base_url)
+        .base_file_url(emulator.base_file_url)
+        .build()
+    )
+    application.add_handler(CommandHandler("start", start))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with application:
+        assert application.updater is not None
+        await application.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="hook",
+            webhook_url=f"http://127.0.0.1:{port}/hook",
+            secret_token="digest-secret",
+        )
+        await application.start()
+        try:
+            assert emulator.webhook is not None
+            assert emulator.webhook.secret_token == "digest-secret"
+            user = emulator.add_user()
+            emulator.send_user_message(user.id, user.id, "/start")
+            reply = await emulator.wait_for_bot_message(user.id)
+            assert reply.text == "Welcome! Pick a topic."
+        finally:
+            await application.updater.stop()
+            await application.stop()

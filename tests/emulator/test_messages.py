@@ -153,7 +153,10 @@ async def test_reply_keyboard_is_accepted_but_not_echoed(
 async def test_unknown_chat_and_private_chat_rules(emulator: Emulator, bot: telegram.Bot) -> None:
     with pytest.raises(BadRequest, match="Chat not found"):
         await bot.send_message(424242, "hello")
-    assert len(emulator.take_protocol_errors()) == 1
+    emulator.add_user(username="someone")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.send_message("@someone", "users are not reachable by username")
+    assert len(emulator.take_protocol_errors()) == 2
 
     stranger = emulator.add_user(started=False)
     with pytest.raises(Forbidden, match="bot can't initiate conversation"):
