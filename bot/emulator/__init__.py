@@ -1,13 +1,25 @@
 """A local Telegram Bot API for tests, the terminal chat mode and benchmarks.
 
-async with Emulator() as emulator:
-    app = (
-        ApplicationBuilder()
-        .token(emulator.token)
-        .base_url(emulator.base_url)
-        .base_file_url(emulator.base_file_url)
-        .build()
-    )
+Run the real PTB stack against it::
+
+    async with Emulator() as emulator:
+        app = (
+            ApplicationBuilder()
+            .token(emulator.token)
+            .base_url(emulator.base_url)
+            .base_file_url(emulator.base_file_url)
+            .build()
+        )
+        user = emulator.add_user("Ann")
+        emulator.send_user_message(user.id, user.id, "/start")
+        reply = await emulator.wait_for_bot_message(user.id)
+        assert not emulator.protocol_errors
+
+Defaults worth knowing: flood limits are off (`enforce_limits=True` switches
+them on), the bot runs in group privacy mode like a fresh BotFather bot, and
+every user has already opened the private chat (`add_user(started=False)` for
+one who has not). Standalone: `python -m bot.emulator --port 8081` prints the
+base URL; `EmulatorClient` drives it from another process.
 """
 
 from .client import ControlError, EmulatorClient

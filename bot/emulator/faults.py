@@ -39,7 +39,7 @@ class FaultPlan:
     retry_after: tuple[int, int] = (1, 2)
     rate_5xx: float = 0.0
     rate_timeout: float = 0.0
-    timeout_delay: float = 5.0
+    timeout_delay: float = 10.0
     rate_slow: float = 0.0
     slow_latency: float = 0.5
     methods: frozenset[str] | None = None
