@@ -330,11 +330,9 @@ async def dispatch_instant(services: Services, now: int, *, batch: int = BATCH) 
         return report
     window = await Window.load(services.db, services.catalogue, oldest, upto)
     commit_for = _CommitFor(services, window, now, heading="instant")
-    after = 0
-    while targets := await digests.instant_targets(
-        services.db, upto, after_target=after, limit=batch
-    ):
-        after = targets[-1].id
+    after = (-1, 0)
+    while targets := await digests.instant_targets(services.db, upto, after=after, limit=batch):
+        after = (targets[-1].cursor_article_id, targets[-1].id)
         report.add(await _run_batch(services, targets, window, now, commit_for))
         if len(targets) < batch:
             break

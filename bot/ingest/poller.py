@@ -273,4 +273,3 @@ async def poll_due(
         async with make_client() as own:
             await run_all(own)
     return report
-

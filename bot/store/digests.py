@@ -99,16 +99,18 @@ async def set_schedules(db: Database, schedules: Iterable[tuple[int, int | None]
 
 
 async def instant_targets(
-    db: Database, upto_id: int, *, after_target: int = 0, limit: int = 500
+    db: Database, upto_id: int, *, after: tuple[int, int] = (-1, 0), limit: int = 500
 ) -> list[Target]:
-    """Instant targets whose cursor is behind `upto_id`, in id order after `after_target`."""
+    """Instant targets whose cursor is behind `upto_id`, in (cursor, id) order after
+    the keyset `after`, read through the targets_instant index."""
     rows = await db.fetchall(
         f"""
         SELECT {_TARGET_COLUMNS} FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
-        WHERE t.digest_mode = 'instant' AND t.cursor_article_id < :upto AND t.id > :after
-        ORDER BY t.id LIMIT :limit
+        WHERE t.digest_mode = 'instant' AND t.cursor_article_id < :upto
+          AND (t.cursor_article_id, t.id) > (:cursor, :id)
+        ORDER BY t.cursor_article_id, t.id LIMIT :limit
         """,
-        {"upto": upto_id, "after": after_target, "limit": limit},
+        {"upto": upto_id, "cursor": after[0], "id": after[1], "limit": limit},
     )
     return [target_from_row(row) for row in rows]
 

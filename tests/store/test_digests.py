@@ -48,13 +48,19 @@ async def test_due_targets_are_read_in_keyset_batches(db: Database) -> None:
     assert await digests.oldest_due_cursor(db, 99) is None
 
 
-async def test_due_query_reads_only_the_due_part_of_the_index(db: Database) -> None:
+async def test_due_and_instant_queries_read_only_their_part_of_an_index(db: Database) -> None:
     plan = await db.fetchall(
         "EXPLAIN QUERY PLAN SELECT id FROM targets"
         " WHERE next_digest_at IS NOT NULL AND next_digest_at <= 5"
         " AND (next_digest_at, id) > (0, 0) ORDER BY next_digest_at, id"
     )
     assert any("targets_due" in row[3] for row in plan)
+    plan = await db.fetchall(
+        "EXPLAIN QUERY PLAN SELECT id FROM targets"
+        " WHERE digest_mode = 'instant' AND cursor_article_id < 5"
+        " AND (cursor_article_id, id) > (-1, 0) ORDER BY cursor_article_id, id"
+    )
+    assert any("targets_instant" in row[3] for row in plan)
 
 
 async def test_a_target_of_an_inactive_chat_is_due_but_not_active(db: Database) -> None:
@@ -88,7 +94,7 @@ async def test_instant_targets_are_those_behind_the_newest_article(db: Database)
     found = await digests.instant_targets(db, newest)
     assert [t.id for t in found] == [behind.id]
     assert await digests.oldest_instant_cursor(db, newest) == 0
-    assert await digests.instant_targets(db, newest, after_target=behind.id) == []
+    assert await digests.instant_targets(db, newest, after=(0, behind.id)) == []
 
 
 async def test_new_articles_come_with_their_topics_in_catalogue_order(db: Database) -> None:
