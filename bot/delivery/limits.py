@@ -33,20 +33,26 @@ class Limits:
     private_interval: float = 1.05
     group_interval: float = 3.15
     flood_window: float = 1.0
-    """A 429 for a second chat within this many seconds pauses the whole bot."""
+    flood_chats: int = 3
+    """429s for this many chats within `flood_window` seconds pause the whole bot: a
+    bot-wide flood answers every chat at once, while one chat's 429 is about that chat."""
 
     def __post_init__(self) -> None:
         if self.rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
         if self.private_interval < 0 or self.group_interval < 0 or self.flood_window < 0:
             raise ValueError("intervals must not be negative")
+        if self.flood_chats < 1:
+            raise ValueError("flood_chats must be at least 1")
 
     @property
     def global_interval(self) -> float:
         return 1.0 / self.rate_per_second
 
     def chat_interval(self, chat: ChatKey) -> float:
-        return self.group_interval if is_group_like(chat) else self.private_interval
+        if is_group_like(chat):
+            return max(self.group_interval, self.private_interval)
+        return self.private_interval
 
 
 def is_group_like(chat: ChatKey) -> bool:
@@ -149,6 +155,14 @@ class FloodPlanner:
         earliest_chat = min(self.chat_ready_at(w.chat) for w in self._waiting)
         return max(self.global_ready_at(), earliest_chat)
 
+    def completed(self, chat: ChatKey | None, now: float) -> None:
+        """A message to `chat` got its answer at `now`: space the next one from here.
+
+        Telegram measures the gap between arrivals. Counting from the grant alone
+        lets a slow request and a quick follower arrive closer than the limit."""
+        if chat is not None:
+            self._last_grant[chat] = max(self._last_grant.get(chat, float("-inf")), now)
+
     def _record(self, chat: ChatKey | None, now: float) -> None:
         self._next_global = now + self.limits.global_interval
         if chat is not None:
@@ -174,24 +188,28 @@ class FloodPlanner:
     def on_retry_after(self, chat: ChatKey | None, retry_after: float, now: float) -> str:
         """Telegram said "retry after N s" for `chat`: pause exactly that long.
 
-        One chat flooded pauses that chat; a second chat flooded within
-        `flood_window` (or a request without a chat) means the bot-wide budget
+        A chat flooded pauses that chat; `flood_chats` chats flooded within
+        `flood_window` (or a request without a chat) mean the bot-wide budget
         is exhausted, so everything pauses. Returns the scope: "chat" or "all".
         """
         until = now + max(0.0, retry_after)
         window_start = now - self.limits.flood_window
         while self._recent_floods and self._recent_floods[0][1] < window_start:
             self._recent_floods.popleft()
-        others = any(c != chat for c, _ in self._recent_floods)
         self._recent_floods.append((chat, now))
+        flooded = {c for c, _ in self._recent_floods}
         if chat is not None:
             self.pause_chat(chat, until)
-        if chat is None or others:
+        if chat is None or len(flooded) >= self.limits.flood_chats:
             self.pause_all(until)
             return "all"
         return "chat"
 
     # -- queries for the outbox sender -----------------------------------------
+
+    def backlog(self, before: float) -> int:
+        """Waiters whose chat may send by `before`: the queue ahead of a new message."""
+        return sum(1 for w in self._waiting if self.chat_ready_at(w.chat) <= before)
 
     def busy_chats(self, before: float) -> set[ChatKey]:
         """Chats that may not send until after `before`: worth not claiming now."""

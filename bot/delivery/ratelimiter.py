@@ -145,12 +145,20 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 else:
                     log.warning("429 on %s: retrying in %.1f s", endpoint, wait)
                     await asyncio.sleep(wait)
+            finally:
+                if metered:
+                    self.planner.completed(chat, self._now())
 
     # -- queries for the outbox sender -----------------------------------------
 
     def busy_chats(self, within: float = 0.0) -> set[ChatKey]:
         """Chats that cannot send within `within` seconds from now."""
         return self.planner.busy_chats(self._now() + within)
+
+    def backlog(self, within: float = 0.0) -> int:
+        """Requests waiting that may go within `within` seconds (not those held by a
+        chat's pause): how much a newly queued message would wait behind."""
+        return self.planner.backlog(self._now() + within)
 
     def seconds_until_ready(self, chats: Iterable[ChatKey]) -> float | None:
         """How long until the first of `chats` may send (None: no chats given)."""

@@ -150,6 +150,7 @@ limit_sets = st.builds(
     private_interval=st.sampled_from([0.0, 1.05, 1.5]),
     group_interval=st.sampled_from([0.0, 3.15, 4.0]),
     flood_window=st.sampled_from([0.0, 1.0, 5.0]),
+    flood_chats=st.integers(min_value=1, max_value=4),
 )
 
 
@@ -238,20 +239,28 @@ def test_a_429_pauses_only_its_chat_for_exactly_retry_after() -> None:
     assert planner.poll(15.0) == ["a"]
 
 
-def test_429s_from_two_chats_at_once_pause_the_whole_bot() -> None:
-    planner = FloodPlanner(Limits())
+def test_429s_from_several_chats_at_once_pause_the_whole_bot() -> None:
+    planner = FloodPlanner(Limits(flood_chats=3))
     assert planner.on_retry_after(1, 3.0, now=0.0) == "chat"
-    assert planner.on_retry_after(2, 4.0, now=0.5) == "all"
-    planner.submit("x", 3, bulk=False)
+    assert planner.on_retry_after(1, 3.0, now=0.1) == "chat", "the same chat again"
+    assert planner.on_retry_after(2, 3.0, now=0.2) == "chat"
+    assert planner.on_retry_after(3, 4.0, now=0.5) == "all"
+    planner.submit("x", 4, bulk=False)
     assert planner.poll(4.4) == []
     assert planner.poll(4.5) == ["x"]
 
 
-def test_a_later_429_far_from_the_first_is_one_chat_again() -> None:
-    planner = FloodPlanner(Limits(flood_window=1.0))
+def test_429s_spread_out_stay_per_chat() -> None:
+    planner = FloodPlanner(Limits(flood_window=1.0, flood_chats=2))
     planner.on_retry_after(1, 1.0, now=0.0)
     assert planner.on_retry_after(2, 1.0, now=5.0) == "chat"
     assert planner.global_ready_at() < 5.0
+
+
+def test_a_429_without_a_chat_pauses_everything() -> None:
+    planner = FloodPlanner(Limits())
+    assert planner.on_retry_after(None, 2.0, now=1.0) == "all"
+    assert planner.global_ready_at() == 3.0
 
 
 def test_a_shorter_pause_never_shortens_a_longer_one() -> None:
@@ -310,3 +319,19 @@ def test_limits_are_validated() -> None:
         Limits(rate_per_second=0)
     with pytest.raises(ValueError, match="negative"):
         Limits(private_interval=-1)
+    with pytest.raises(ValueError, match="flood_chats"):
+        Limits(flood_chats=0)
+
+
+def test_backlog_counts_only_waiters_whose_chat_may_send_soon() -> None:
+    planner = FloodPlanner(Limits())
+    planner.pause_chat(1, 30.0)
+    for key, chat in enumerate([1, 2, 3, None]):
+        planner.submit(key, chat, bulk=True)
+    assert planner.backlog(before=1.0) == 3
+    assert planner.backlog(before=30.0) == 4
+
+
+def test_groups_are_never_spaced_closer_than_private_chats() -> None:
+    limits = Limits(private_interval=2.0, group_interval=1.0)
+    assert limits.chat_interval(-5) == 2.0

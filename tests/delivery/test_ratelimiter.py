@@ -139,14 +139,14 @@ async def test_a_429_pauses_its_chat_for_exactly_retry_after_then_retries() -> N
     assert limiter.flood_waits == 1
 
 
-async def test_429s_in_two_chats_pause_the_whole_bot() -> None:
+async def test_429s_in_several_chats_pause_the_whole_bot() -> None:
     limiter = TelegramRateLimiter(FAST)
-    recorder = Recorder(floods={1: [0.5], 2: [0.5]})
+    recorder = Recorder(floods={1: [0.5], 2: [0.5], 3: [0.5]})
     loop = asyncio.get_running_loop()
-    flooded = [asyncio.create_task(request(limiter, recorder, chat)) for chat in (1, 2)]
+    flooded = [asyncio.create_task(request(limiter, recorder, chat)) for chat in (1, 2, 3)]
     await asyncio.sleep(0.05)
     asked = loop.time()
-    await request(limiter, recorder, 3)
+    await request(limiter, recorder, 4)
     assert loop.time() - asked >= 0.4
     await asyncio.gather(*flooded)
 
@@ -154,7 +154,7 @@ async def test_429s_in_two_chats_pause_the_whole_bot() -> None:
 async def test_a_finishing_request_does_not_release_a_pause() -> None:
     """python-telegram-bot issue #5338: AIORateLimiter's pause ends when any request ends."""
     limiter = TelegramRateLimiter(FAST)
-    recorder = Recorder(floods={1: [0.6], 2: [0.6]})
+    recorder = Recorder(floods={1: [0.6], 2: [0.6], 3: [0.6]})
     loop = asyncio.get_running_loop()
     slow_started = asyncio.Event()
 
@@ -167,11 +167,11 @@ async def test_a_finishing_request_does_not_release_a_pause() -> None:
         limiter.process_request(slow_send, (), {}, "sendMessage", {"chat_id": 7}, None)
     )
     await slow_started.wait()
-    flooded = [asyncio.create_task(request(limiter, recorder, chat)) for chat in (1, 2)]
+    flooded = [asyncio.create_task(request(limiter, recorder, chat)) for chat in (1, 2, 3)]
     await asyncio.sleep(0.05)
     paused_at = loop.time()
     assert await slow
-    await request(limiter, recorder, 3)
+    await request(limiter, recorder, 4)
     assert loop.time() - paused_at >= 0.5
     await asyncio.gather(*flooded)
 
