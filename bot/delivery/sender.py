@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import Counter
@@ -43,10 +44,14 @@ RowFinished = Callable[[OutboxRow, Outcome], Awaitable[None]]
 class OutboxSender:
     """Delivers outbox rows until stopped. `wake()` after enqueueing rows.
 
-    `max_in_flight` bounds concurrent requests (the rate limiter decides when
-    each goes; this only needs to cover rate × round-trip time). Network and
-    server errors are retried with jittered exponential backoff, up to
-    `max_attempts` sends; then the row fails with the reason.
+    Rows are claimed just in time: only for chats the rate limiter lets send
+    within `lookahead` seconds, and only while the limiter's queue holds less
+    than `lookahead` seconds of budget. A deeper queue would make every
+    message, and each chat's next one, wait behind it (a group's 20 a minute
+    would shrink), and would let a later notice wait behind a broadcast.
+    `max_in_flight` bounds concurrent requests overall. Network and server
+    errors are retried with jittered exponential backoff, up to `max_attempts`
+    sends; then the row fails with the reason.
     """
 
     def __init__(
@@ -59,7 +64,7 @@ class OutboxSender:
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
         idle_poll: float = 2.0,
-        claim_horizon: float = 0.1,
+        lookahead: float = 0.2,
         on_finished: RowFinished | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -77,7 +82,7 @@ class OutboxSender:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.idle_poll = idle_poll
-        self.claim_horizon = claim_horizon
+        self.lookahead = lookahead
         self.on_finished = on_finished
         self.clock = clock
         self.rng = rng or random.Random()
@@ -118,6 +123,7 @@ class OutboxSender:
 
     def wake(self) -> None:
         """New rows were enqueued: look now rather than at the next poll."""
+        self._empty.clear()
         self._wake.set()
 
     async def wait_empty(self) -> None:
@@ -147,11 +153,15 @@ class OutboxSender:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _fill(self) -> tuple[int, int, set[int]]:
-        free = self.max_in_flight - len(self._in_flight)
+        queue_target = math.ceil(self.limiter.limits.rate_per_second * self.lookahead) + 1
+        free = min(
+            self.max_in_flight - len(self._in_flight),
+            queue_target - self.limiter.backlog(self.lookahead),
+        )
         if free <= 0:
             return 0, 0, set()
         excluded = {
-            chat for chat in self.limiter.busy_chats(self.claim_horizon) if isinstance(chat, int)
+            chat for chat in self.limiter.busy_chats(self.lookahead) if isinstance(chat, int)
         }
         rows = await outbox.claim(self.db, limit=free, now=self.clock(), exclude_chats=excluded)
         for row in rows:
@@ -174,7 +184,7 @@ class OutboxSender:
             candidates.append(due - now)
         ready = self.limiter.seconds_until_ready(excluded)
         if ready is not None:
-            candidates.append(ready - self.claim_horizon)
+            candidates.append(ready - self.lookahead)
         return max(0.005, min(candidates))
 
     # -- sending ---------------------------------------------------------------
