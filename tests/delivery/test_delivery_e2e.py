@@ -1,0 +1,284 @@
+"""End to end: outbox -> sender -> rate limiter -> PTB -> HTTP -> the Bot API emulator.
+
+The emulator enforces flood limits. Most runs use Telegram's limits sped up
+(every interval divided, the per-second budget multiplied) so a run takes
+seconds; `test_default_limits_meet_telegram_s_real_limits` uses the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.delivery.limits import Limits
+from bot.delivery.ratelimiter import TelegramRateLimiter
+from bot.delivery.sender import drain
+from bot.emulator import ChatFault, Emulator, FaultPlan, FloodLimits
+from bot.store import outbox
+from bot.store.chats import ensure_target, get_chat, get_target, save_chat
+from bot.store.db import Database
+from bot.store.outbox import NewMessage
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+# Telegram's limits with time running faster: 100/s overall, 0.1 s per chat,
+# 20 per 3 s per group ...
+FAST_TELEGRAM = FloodLimits(
+    per_bot_per_second=100, per_chat_interval=0.1, per_group_per_minute=20, group_window=3.0
+)
+# ... and ours, with the same margins our defaults keep under the real ones.
+FAST_OURS = Limits(
+    rate_per_second=93, private_interval=0.105, group_interval=0.1575, flood_window=0.3
+)
+
+RUNNER = Path(__file__).with_name("drain_runner.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator(enforce_limits=True, limits=FAST_TELEGRAM) as emulator:
+        yield emulator
+        errors = emulator.protocol_errors
+        assert not errors, "protocol errors:\n" + "\n".join(map(str, errors))
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+def make_bot(emulator: Emulator, limits: Limits, *, read_timeout: float = 5.0) -> ExtBot[Any]:
+    return ExtBot(
+        emulator.token,
+        base_url=emulator.base_url,
+        base_file_url=emulator.base_file_url,
+        request=HTTPXRequest(read_timeout=read_timeout, connection_pool_size=64),
+        rate_limiter=TelegramRateLimiter(limits),
+    )
+
+
+def flood_waits(bot: ExtBot[Any]) -> int:
+    limiter = bot.rate_limiter
+    assert isinstance(limiter, TelegramRateLimiter)
+    return limiter.flood_waits
+
+
+def texts(emulator: Emulator, chat_id: int, thread_id: int | None = None) -> list[str | None]:
+    """The bot's text messages (not service messages such as a topic's creation)."""
+    messages = emulator.bot_messages(chat_id, thread_id=thread_id)
+    return [m.text for m in messages if not m.service]
+
+
+def accepted_at(emulator: Emulator, chat_id: int) -> list[float]:
+    return [
+        record.at
+        for record in emulator.calls("sendMessage")
+        if record.ok and int(record.params["chat_id"]) == chat_id
+    ]
+
+
+async def test_bulk_run_keeps_to_the_limits(emulator: Emulator, db: Database) -> None:
+    users = [emulator.add_user(f"reader {i}") for i in range(300)]
+    group = emulator.add_group("Readers")
+    await outbox.enqueue(
+        db, [NewMessage.text(group.id, f"part {i}", kind="post") for i in range(30)]
+    )
+    await outbox.enqueue(db, [NewMessage.text(u.id, f"for {u.id}", kind="digest") for u in users])
+
+    started = time.monotonic()
+    async with make_bot(emulator, FAST_OURS) as bot:
+        counts = await asyncio.wait_for(drain(db, bot), 30)
+        waits = flood_waits(bot)
+    elapsed = time.monotonic() - started
+
+    assert counts == {"sent": 330}
+    assert emulator.stats().flood_429 == 0
+    assert waits == 0
+    for user in users:
+        assert texts(emulator, user.id) == [f"for {user.id}"]
+    assert texts(emulator, group.id) == [f"part {i}" for i in range(30)]
+    group_times = accepted_at(emulator, group.id)
+    assert min(b - a for a, b in pairwise(group_times)) >= FAST_OURS.group_interval - 0.03
+    assert all(b - a >= 2.95 for a, b in zip(group_times, group_times[20:], strict=False))
+    private_times = sorted(t for u in users for t in accepted_at(emulator, u.id))
+    rate = (len(private_times) - 1) / (private_times[-1] - private_times[0])
+    print(f"\n330 messages in {elapsed:.2f} s; private chats at {rate:.1f}/s")
+    assert rate > FAST_OURS.rate_per_second * 0.8, "the budget is used, not wasted"
+
+
+async def test_default_limits_meet_telegram_s_real_limits(db: Database) -> None:
+    async with Emulator(enforce_limits=True) as emulator:
+        users = [emulator.add_user(f"reader {i}") for i in range(56)]
+        group = emulator.add_group("Readers")
+        await outbox.enqueue(db, [NewMessage.text(group.id, str(i), kind="post") for i in range(3)])
+        await outbox.enqueue(db, [NewMessage.text(u.id, "hi", kind="digest") for u in users])
+        async with make_bot(emulator, Limits()) as bot:
+            assert await asyncio.wait_for(drain(db, bot), 20) == {"sent": 59}
+            assert flood_waits(bot) == 0
+        assert emulator.stats().flood_429 == 0
+        assert not emulator.protocol_errors
+        group_times = accepted_at(emulator, group.id)
+        assert min(b - a for a, b in pairwise(group_times)) >= 3.15 - 0.03
+
+
+async def test_faults_are_survived_and_every_live_chat_served_once(
+    emulator: Emulator, db: Database
+) -> None:
+    users = [emulator.add_user(f"reader {i}") for i in range(200)]
+    blocked = {user.id for user in random.Random(5).sample(users, 6)}
+    for user in users:
+        await save_chat(db, chat_id=user.id, type="private", title=None, now=0)
+        if user.id in blocked:
+            emulator.inject_chat_fault(user.id, ChatFault.BLOCKED)
+    emulator.fault_plan = FaultPlan(
+        seed=3, rate_429=0.05, rate_5xx=0.02, rate_timeout=0.01, timeout_delay=1.0
+    )
+    # Every fourth chat, and every blocked one, has a second message queued behind the first.
+    two = {u.id for u in users[::4]} | blocked
+    await outbox.enqueue(db, [NewMessage.text(u.id, "1", kind="digest") for u in users])
+    await outbox.enqueue(db, [NewMessage.text(chat, "2", kind="digest") for chat in sorted(two)])
+
+    async with make_bot(emulator, FAST_OURS, read_timeout=0.5) as bot:
+        counts = await asyncio.wait_for(
+            drain(db, bot, backoff_base=0.05, backoff_cap=0.5, max_attempts=8), 40
+        )
+
+    faults = emulator.stats().faults
+    assert faults.get("429", 0) > 0
+    assert faults.get("5xx", 0) > 0
+    assert faults.get("timeout", 0) > 0
+    assert emulator.stats().flood_429 == 0
+    assert counts["sent"] == 200 - 6 + len(two - blocked)
+    assert counts["dropped"] == 6
+    assert "failed" not in counts
+    for user in users:
+        if user.id in blocked:
+            assert texts(emulator, user.id) == []
+            chat = await get_chat(db, user.id)
+            assert chat is not None
+            assert not chat.active
+        else:
+            assert texts(emulator, user.id) == (["1", "2"] if user.id in two else ["1"])
+    rows = await db.fetchall("SELECT chat_id, state FROM outbox")
+    assert {row["state"] for row in rows if row["chat_id"] in blocked} == {"dropped"}
+    assert sum(row["chat_id"] in blocked for row in rows) == 12
+    assert await outbox.depth(db) == 0
+
+
+async def test_migrated_group_and_deleted_topic(emulator: Emulator, db: Database) -> None:
+    group = emulator.add_group("Old group")
+    forum = emulator.add_supergroup("Forum", forum=True)
+    news = emulator.add_topic(forum.id, "News")
+    gone = emulator.add_topic(forum.id, "Gone")
+    await save_chat(db, chat_id=group.id, type="group", title="Old group", now=0)
+    await ensure_target(db, group.id, ui_language="en", timezone="UTC", now=0)
+    await save_chat(db, chat_id=forum.id, type="supergroup", title="Forum", is_forum=True, now=0)
+    for thread in (0, news, gone):
+        await ensure_target(db, forum.id, thread, ui_language="en", timezone="UTC", now=0)
+    emulator.inject_chat_fault(group.id, ChatFault.MIGRATED)
+    supergroup = emulator.chat(group.id).migrated_to
+    assert supergroup is not None
+    emulator.inject_thread_fault(forum.id, gone)
+
+    await outbox.enqueue(
+        db,
+        [NewMessage.text(group.id, f"g{i}", kind="digest") for i in range(3)]
+        + [NewMessage.text(forum.id, f"gone{i}", kind="digest", thread_id=gone) for i in range(2)]
+        + [NewMessage.text(forum.id, "news", kind="digest", thread_id=news)]
+        + [NewMessage.text(forum.id, "general", kind="digest")],
+    )
+    async with make_bot(emulator, FAST_OURS) as bot:
+        counts = await asyncio.wait_for(drain(db, bot), 20)
+
+    assert counts == {"sent": 5, "retry": 1, "dropped": 1}
+    assert texts(emulator, supergroup) == ["g0", "g1", "g2"]
+    assert texts(emulator, forum.id, thread_id=news) == ["news"]
+    assert "general" in texts(emulator, forum.id)
+    assert texts(emulator, forum.id, thread_id=gone) == []
+    moved = await get_chat(db, supergroup)
+    assert moved is not None
+    assert (moved.type, moved.active) == ("supergroup", True)
+    assert await get_chat(db, group.id) is None
+    assert await get_target(db, supergroup) is not None
+    gone_target, news_target = (
+        await get_target(db, forum.id, gone),
+        await get_target(db, forum.id, news),
+    )
+    assert gone_target is not None
+    assert news_target is not None
+    assert (gone_target.active, news_target.active) == (False, True)
+    forum_chat = await get_chat(db, forum.id)
+    assert forum_chat is not None
+    assert forum_chat.active
+    dropped = await db.fetchval("SELECT count(*) FROM outbox WHERE state = 'dropped'")
+    assert dropped == 2
+
+
+def delivered_at_least(emulator: Emulator, n: int) -> Callable[[], bool | None]:
+    return lambda: emulator.stats().delivered >= n or None
+
+
+async def _start_runner(db_path: Path, emulator: Emulator) -> asyncio.subprocess.Process:
+    limits = FAST_OURS
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(RUNNER),
+        str(db_path),
+        emulator.base_url,
+        emulator.token,
+        "--rate=50",
+        f"--private-interval={limits.private_interval}",
+        f"--group-interval={limits.group_interval}",
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 20)
+    assert line.strip() == b"started", line
+    return process
+
+
+async def test_killed_sender_resumes_without_loss(
+    emulator: Emulator, db: Database, tmp_path: Path
+) -> None:
+    users = [emulator.add_user(f"reader {i}") for i in range(250)]
+    await outbox.enqueue(db, [NewMessage.text(u.id, f"for {u.id}", kind="digest") for u in users])
+
+    kills = 0
+    for kill_after in (60, 150):
+        process = await _start_runner(db.path, emulator)
+        await emulator.wait_for(delivered_at_least(emulator, kill_after), timeout=20)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        kills += 1
+        assert process.returncode == -signal.SIGKILL
+    process = await _start_runner(db.path, emulator)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()[-2000:]
+
+    per_chat = [len(texts(emulator, user.id)) for user in users]
+    assert min(per_chat) == 1, "every message was delivered"
+    duplicates = sum(n - 1 for n in per_chat)
+    assert duplicates <= kills, f"{duplicates} duplicates after {kills} kills"
+    assert await outbox.depth(db) == 0
+    states = await db.fetchall("SELECT DISTINCT state FROM outbox")
+    assert [row["state"] for row in states] == ["sent"]
