@@ -129,7 +129,10 @@ async def test_kill_9_mid_dispatch_then_restart(
     counts = [len(_digests(emulator, chat)) for chat in following]
     assert min(counts) >= 1
     assert max(counts) <= 2, "at most one duplicate per chat per crash"
-    assert emulator.stats().flood_429 == 0
+    # The restarted process does not remember what the killed one sent in its
+    # last second, so a message re-sent to the same chat may meet a 429, which
+    # the sender honours; at most one per message that was in flight.
+    assert emulator.stats().flood_429 <= 32
 
 
 def _digests(emulator: Emulator, chat_id: int) -> list[str]:
