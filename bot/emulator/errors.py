@@ -45,6 +45,8 @@ class ApiError(Exception):
         self.kind = kind
         self.parameters = parameters
         self.fault = fault
+        self.detail: str | None = None
+        """Why, when the description alone does not say (e.g. which flood limit)."""
 
     def payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -29,6 +29,8 @@ class RequestRecord:
     description: str | None
     kind: ErrorKind | None
     fault: str | None
+    detail: str | None
+    """Which flood limit refused the call, for 429s the limits caused."""
     duration: float
     result: Any = None
 
@@ -57,6 +59,7 @@ class RequestRecord:
             "description": self.description,
             "kind": self.kind.value if self.kind else None,
             "fault": self.fault,
+            "detail": self.detail,
             "duration": self.duration,
         }
 

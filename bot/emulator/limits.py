@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,12 @@ class FloodLimits:
     slack: float = 0.05
 
 
-def _retry_after(wait: float) -> int:
-    return max(1, math.ceil(wait))
+class Refusal(NamedTuple):
+    retry_after: int
+    """Whole seconds until the message would be admitted, at least 1."""
+    limit: str
+    """The limit that bit hardest: per_bot_per_second, per_chat_interval or
+    per_group_per_minute."""
 
 
 class FloodGate:
@@ -45,23 +50,23 @@ class FloodGate:
         self._last_by_chat.clear()
         self._by_group.clear()
 
-    def admit(self, chat_id: int, is_group: bool) -> int | None:
-        """Record the message and return None, or return `retry_after` without recording."""
+    def admit(self, chat_id: int, is_group: bool) -> Refusal | None:
+        """Record the message and return None, or refuse without recording it."""
         limits = self.limits
         now = self._clock()
-        waits: list[float] = []
+        waits: list[tuple[float, str]] = []
 
         bot = self._bot
         bot_window = 1.0 - limits.slack
         while bot and now - bot[0] >= bot_window:
             bot.popleft()
         if len(bot) >= limits.per_bot_per_second:
-            waits.append(bot[0] + bot_window - now)
+            waits.append((bot[0] + bot_window - now, "per_bot_per_second"))
 
         last = self._last_by_chat.get(chat_id)
         interval = limits.per_chat_interval - limits.slack
         if last is not None and now - last < interval:
-            waits.append(last + interval - now)
+            waits.append((last + interval - now, "per_chat_interval"))
 
         group: deque[float] | None = None
         if is_group:
@@ -70,10 +75,11 @@ class FloodGate:
             while group and now - group[0] >= group_window:
                 group.popleft()
             if len(group) >= limits.per_group_per_minute:
-                waits.append(group[0] + group_window - now)
+                waits.append((group[0] + group_window - now, "per_group_per_minute"))
 
         if waits:
-            return _retry_after(max(waits))
+            wait, limit = max(waits)
+            return Refusal(max(1, math.ceil(wait)), limit)
         bot.append(now)
         self._last_by_chat[chat_id] = now
         if group is not None:

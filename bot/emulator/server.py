@@ -94,6 +94,7 @@ class BotApi:
                 description=error.description if error else None,
                 kind=error.kind if error else None,
                 fault=error.fault if error else None,
+                detail=error.detail if error else None,
                 duration=time.perf_counter() - started,
                 result=result,
             )

@@ -20,12 +20,17 @@ class Clock:
         return self.now
 
 
+def retry(gate: FloodGate, chat_id: int, is_group: bool) -> int | None:
+    refusal = gate.admit(chat_id, is_group)
+    return None if refusal is None else refusal.retry_after
+
+
 def test_one_message_per_second_per_chat() -> None:
     clock = Clock()
     gate = FloodGate(FloodLimits(), clock)
     assert gate.admit(1, is_group=False) is None
     clock.now += 0.5
-    assert gate.admit(1, is_group=False) == 1
+    assert retry(gate, 1, is_group=False) == 1
     assert gate.admit(2, is_group=False) is None
     clock.now += 0.46
     assert gate.admit(1, is_group=False) is None
@@ -36,7 +41,7 @@ def test_thirty_messages_per_second_per_bot() -> None:
     gate = FloodGate(FloodLimits(), clock)
     for chat_id in range(30):
         assert gate.admit(chat_id, is_group=False) is None
-    assert gate.admit(99, is_group=False) == 1
+    assert retry(gate, 99, is_group=False) == 1
     clock.now += 0.96
     assert gate.admit(99, is_group=False) is None
 
@@ -47,8 +52,10 @@ def test_twenty_messages_per_minute_per_group() -> None:
     for _ in range(20):
         assert gate.admit(-5, is_group=True) is None
         clock.now += 1.0
-    retry_after = gate.admit(-5, is_group=True)
-    assert retry_after == 40
+    refusal = gate.admit(-5, is_group=True)
+    assert refusal is not None
+    assert refusal == (40, "per_group_per_minute")
+    retry_after = refusal.retry_after
     clock.now += retry_after
     assert gate.admit(-5, is_group=True) is None
 
@@ -58,7 +65,7 @@ def test_refused_messages_do_not_use_up_the_window() -> None:
     gate = FloodGate(FloodLimits(per_chat_interval=1.0), clock)
     assert gate.admit(1, is_group=False) is None
     for _ in range(5):
-        assert gate.admit(1, is_group=False) == 1
+        assert retry(gate, 1, is_group=False) == 1
     clock.now += 1.0
     assert gate.admit(1, is_group=False) is None
 
@@ -73,6 +80,7 @@ async def test_flood_limit_answers_retry_after(emulator: Emulator, bot: telegram
     assert [m.text for m in emulator.bot_messages(user.id)] == ["first"]
     assert emulator.stats().flood_429 == 1
     assert emulator.calls("sendMessage")[-1].status == 429
+    assert emulator.calls("sendMessage")[-1].detail == "per_chat_interval"
     other = emulator.add_user()
     await bot.send_message(other.id, "to someone else")
 

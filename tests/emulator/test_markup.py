@@ -6,7 +6,7 @@ import contextlib
 import html
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.emulator.checks import message_text
@@ -146,12 +146,14 @@ def test_legacy_markdown() -> None:
         parse_markdown("snake_case")
 
 
+@settings(deadline=None)
 @given(st.text())
 def test_html_parser_never_crashes(source: str) -> None:
     with contextlib.suppress(EntityParseError):
         parse_html(source)
 
 
+@settings(deadline=None)
 @given(st.text())
 def test_escaped_text_is_accepted_verbatim(source: str) -> None:
     parsed = parse_html(html.escape(source))
@@ -159,6 +161,7 @@ def test_escaped_text_is_accepted_verbatim(source: str) -> None:
     assert parsed.entities == ()
 
 
+@settings(deadline=None)
 @given(st.text(), st.sampled_from(["b", "i", "u", "s", "code", "tg-spoiler", "blockquote"]))
 def test_wrapped_escaped_text_has_one_entity(source: str, tag: str) -> None:
     parsed = parse_html(f"<{tag}>{html.escape(source)}</{tag}>")
