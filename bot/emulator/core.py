@@ -127,10 +127,12 @@ class Core:
     def admit(self, method: Method, chat: ChatRecord) -> None:
         if not (method.sends and self.enforce_limits):
             return
-        retry_after = self.flood.admit(chat.id, chat.is_group)
-        if retry_after is not None:
+        refusal = self.flood.admit(chat.id, chat.is_group)
+        if refusal is not None:
             self.journal.flood_429 += 1
-            raise too_many_requests(retry_after, kind=ErrorKind.FLOOD)
+            error = too_many_requests(refusal.retry_after, kind=ErrorKind.FLOOD)
+            error.detail = refusal.limit
+            raise error
 
     async def pause(self, seconds: float) -> None:
         """Sleep, but end at once when the emulator stops."""
