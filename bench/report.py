@@ -115,15 +115,19 @@ def _cells(row: Row, note_number: int | None) -> tuple[str, ...]:
 
 
 def _numbered(rows: Sequence[Row]) -> list[tuple[Row, int | None]]:
+    """Each row with its note's number; rows with the same note share one."""
+    numbers: dict[str, int] = {}
     numbered: list[tuple[Row, int | None]] = []
-    count = 0
     for row in rows:
         if row.note:
-            count += 1
-            numbered.append((row, count))
+            numbered.append((row, numbers.setdefault(row.note, len(numbers) + 1)))
         else:
             numbered.append((row, None))
     return numbered
+
+
+def _notes(rows: Sequence[Row]) -> list[tuple[int, str]]:
+    return sorted({number: row.note for row, number in _numbered(rows) if number}.items())
 
 
 def text_table(rows: Sequence[Row]) -> str:
@@ -134,9 +138,7 @@ def text_table(rows: Sequence[Row]) -> str:
     out = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True))]
     out.append("  ".join("-" * w for w in widths))
     out += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in plain]
-    for row, number in _numbered(rows):
-        if number is not None:
-            out.append(f"({number}) {row.note}")
+    out += [f"({number}) {note}" for number, note in _notes(rows)]
     return "\n".join(out)
 
 
@@ -159,10 +161,9 @@ def markdown(rows: Sequence[Row], *, machine: Machine, command: str, date: str) 
     for row, number in numbered:
         cells = (cell.replace("|", "\\|") for cell in _cells(row, number))
         out.append("| " + " | ".join(cells) + " |")
-    notes = [(row, number) for row, number in numbered if number is not None]
-    if notes:
+    if notes := _notes(rows):
         out += ["", "## Notes", ""]
-        out += [f"{number}. {row.note}" for row, number in notes]
+        out += [f"{number}. {note}" for number, note in notes]
     details = [row for row in rows if row.detail]
     if details:
         out += ["", "## Details"]

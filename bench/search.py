@@ -20,9 +20,10 @@ import json
 import random
 import re
 import sqlite3
+import statistics
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from bot.runtime import sync_catalogue
 from bot.search.query import parse_query
 from bot.search.service import find
 from bot.store import articles
+from bot.store.articles import RANK, SEARCH_WINDOW
 from bot.store.db import Database, bundled_migrations
 
 BATCH = 5_000
@@ -199,6 +201,12 @@ class Timing:
     matches: int
     project_ms: list[float]
     reference_ms: list[float]
+    window_ms: float  # diagnostic: the newest SEARCH_WINDOW matches, unscored
+    scored_ms: float  # diagnostic: the same rows scored with the project's bm25
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.project_ms, 0.5)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -206,6 +214,26 @@ def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[index]
+
+
+def _best_of(connection: sqlite3.Connection, sql: str, expression: str, runs: int = 3) -> float:
+    """Fastest of a few runs: a diagnostic of cost, not a latency figure."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        connection.execute(sql, (expression, SEARCH_WINDOW)).fetchall()
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return best
+
+
+WINDOW_SQL = (
+    "SELECT count(*) FROM (SELECT rowid FROM article_search WHERE article_search MATCH ?"
+    " ORDER BY rowid DESC LIMIT ?)"
+)
+SCORED_SQL = (
+    f"SELECT count(*) FROM (SELECT rowid, {RANK} FROM article_search"
+    " WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)"
+)
 
 
 async def measure(
@@ -216,15 +244,20 @@ async def measure(
     rng = random.Random(seed)
     reference = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        counts = {}
+        counts: dict[str, int] = {}
+        diagnostics: dict[str, tuple[float, float]] = {}
+        count_sql = "SELECT count(*) FROM article_search WHERE article_search MATCH ?"
         for query in chosen:
-            project_expression = parse_query(query.text).fts()
-            count_sql = "SELECT count(*) FROM article_search WHERE article_search MATCH ?"
-            ours = reference.execute(count_sql, (project_expression,)).fetchone()[0]
+            ours = parse_query(query.text).fts() or ""
+            ours_count = reference.execute(count_sql, (ours,)).fetchone()[0]
             theirs = reference.execute(count_sql, (reference_match(query.text),)).fetchone()[0]
-            if ours != theirs:
-                raise RuntimeError(f"{query.text!r}: project {ours} rows, reference {theirs}")
-            counts[query.text] = ours
+            if ours_count != theirs:
+                raise RuntimeError(f"{query.text!r}: project {ours_count} rows, reference {theirs}")
+            counts[query.text] = ours_count
+            diagnostics[query.text] = (
+                _best_of(reference, WINDOW_SQL, ours),
+                _best_of(reference, SCORED_SQL, ours),
+            )
         project: dict[str, list[float]] = {q.text: [] for q in chosen}
         raw: dict[str, list[float]] = {q.text: [] for q in chosen}
         for round_number in range(rounds + 1):  # round 0 warms the caches, untimed
@@ -247,23 +280,74 @@ async def measure(
             await asyncio.sleep(0)
     finally:
         reference.close()
-    return [Timing(q, counts[q.text], project[q.text], raw[q.text]) for q in chosen]
+    return [
+        Timing(q, counts[q.text], project[q.text], raw[q.text], *diagnostics[q.text])
+        for q in chosen
+    ]
 
 
 def _detail(timings: list[Timing]) -> str:
     lines = [
-        f"{'query':<30} {'kind':<28} {'matches':>9}  {'find p50':>9} {'p99':>8}"
-        f"  {'raw p50':>8} {'p99':>8}  {'ratio':>6}",
+        f"{'query':<26} {'kind':<27} {'matches':>8} {'find p50':>9} {'p99':>6}"
+        f" {'raw p50':>8} {'p99':>6} {'ratio':>6} {'window':>7} {'scored':>7}",
     ]
     for t in timings:
-        p50, p99 = percentile(t.project_ms, 0.5), percentile(t.project_ms, 0.99)
-        r50, r99 = percentile(t.reference_ms, 0.5), percentile(t.reference_ms, 0.99)
+        r50 = percentile(t.reference_ms, 0.5)
         lines.append(
-            f"{t.query.text:<30} {t.query.kind:<28} {t.matches:>9,}  {p50:>9.2f} {p99:>8.2f}"
-            f"  {r50:>8.2f} {r99:>8.2f}  {p50 / r50:>6.2f}"
+            f"{t.query.text:<26} {t.query.kind:<27} {t.matches:>8,} {t.p50:>9.2f}"
+            f" {percentile(t.project_ms, 0.99):>6.1f} {r50:>8.2f}"
+            f" {percentile(t.reference_ms, 0.99):>6.1f} {t.p50 / r50:>6.2f}"
+            f" {t.window_ms:>7.2f} {t.scored_ms:>7.2f}"
         )
-    lines.append("(ms; ratio = find p50 ÷ raw p50 for that query)")
+    lines += [
+        "ms. ratio: find p50 ÷ raw p50 for that query. Diagnostics, best of 3 on sqlite3:",
+        f"window: the newest {SEARCH_WINDOW:,} matches, unscored;"
+        " scored: the same rows with the project's bm25 (which first counts every match",
+        "of every phrase for its IDF). find minus scored is the project's own work:"
+        " filters, article and topic reads, snippets, thread hops.",
+    ]
     return "\n".join(lines)
+
+
+# What profiling this benchmark found would close the gaps; the notes' figures
+# come from each run, this part only changes when bot/store/articles.py does.
+CLOSE_LATENCY = (
+    "What would close it: (a) in articles.search, join articles and test language/topics"
+    " only when a filter is given, and read articles only for hits scoring at least as well"
+    " as the page's last (same results; on a copy of the 1M archive it roughly halved"
+    " queries with 300–25,000 matches);"
+    " (b) the IDF scan is inside FTS5's bm25 itself, so common words need a ranking that"
+    " does not call bm25 when the window is full, e.g. newest title matches first"
+    " (about 0.3 ms for the commonest words here) — a product decision, not a tuning."
+)
+
+
+def _notes(timings: list[Timing]) -> tuple[str, str, str]:
+    """Why each search target was missed, from this run's own figures."""
+    slow = sorted((t for t in timings if t.p50 > P50_TARGET.bound), key=lambda t: -t.p50)
+    scoring = statistics.median([t.scored_ms for t in slow]) if slow else 0.0
+    find_slow = statistics.median([t.p50 for t in slow]) if slow else 0.0
+    overhead = statistics.median([max(t.p50 - t.scored_ms, 0.0) for t in timings])
+    p50 = (
+        f"{len(slow)} of {len(timings)} queries take over {P50_TARGET.bound:g} ms at p50, all"
+        f" with at least {min((t.matches for t in slow), default=0):,} matches; for them the"
+        f" project's bm25 over the window alone costs {scoring:.1f} ms (median) of find's"
+        f" {find_slow:.1f} ms, mostly FTS5 counting every match of every phrase for the IDF,"
+        " a cost that grows with the archive, not with the window."
+    )
+    ratio = (
+        f"find's own work beyond SQLite's scoring is {overhead:.1f} ms median per query: the"
+        " join to articles and the json_each topic test run for every row of the window even"
+        " without a filter, every windowed article is read to sort, plus two thread hops,"
+        " topics and snippets. For common words find beats the reference, which ranks every"
+        " match."
+    )
+    worst = ", ".join(
+        f"{t.query.text} ({t.matches:,} matches, p99 {percentile(t.project_ms, 0.99):.0f} ms)"
+        for t in sorted(timings, key=lambda t: -percentile(t.project_ms, 0.99))[:3]
+    )
+    p99 = f"Slowest: {worst}."
+    return p50, ratio, p99
 
 
 async def run(options: Options) -> list[Row]:
@@ -280,7 +364,6 @@ async def run(options: Options) -> list[Row]:
     project = [ms for t in timings for ms in t.project_ms]
     raw = [ms for t in timings for ms in t.reference_ms]
     n = f"{built.articles:,}"
-    detail = _detail(timings)
     build_how = (
         f"{built.articles / built.seconds:,.0f} articles/s through pipeline.prepare +"
         f" articles.insert, {BATCH:,} per transaction; built {built.built_on}"
@@ -288,26 +371,43 @@ async def run(options: Options) -> list[Row]:
     )
     reference = "raw FTS5 MATCH, ORDER BY rank LIMIT 5 (sqlite3)"
     figure = f"search, {n} articles (service.find)"
+    p50 = Row(
+        f"{figure} p50",
+        percentile(project, 0.5),
+        "ms",
+        reference=f"{reference} p50",
+        reference_value=percentile(raw, 0.5),
+        target=P50_TARGET,
+        ratio_target=RATIO_TARGET,
+        detail=_detail(timings),
+    )
+    p99 = Row(
+        f"{figure} p99",
+        percentile(project, 0.99),
+        "ms",
+        reference=f"{reference} p99",
+        reference_value=percentile(raw, 0.99),
+        target=P99_TARGET,
+        ratio_target=RATIO_TARGET,
+    )
+    p50_note, ratio_note, p99_note = _notes(timings)
+    p50 = replace(p50, note=_why(p50, p50_note, ratio_note, CLOSE_LATENCY))
+    closing = "What would close it: the changes in the p50 note." if p50.note else CLOSE_LATENCY
+    p99 = replace(p99, note=_why(p99, p99_note, ratio_note, closing))
     return [
         Row(f"database build, {n} articles", built.seconds, "s", detail=build_how),
         Row(f"database size, {n} articles", built.size_bytes / 1e6, "MB"),
-        Row(
-            f"{figure} p50",
-            percentile(project, 0.5),
-            "ms",
-            reference=f"{reference} p50",
-            reference_value=percentile(raw, 0.5),
-            target=P50_TARGET,
-            ratio_target=RATIO_TARGET,
-            detail=detail,
-        ),
-        Row(
-            f"{figure} p99",
-            percentile(project, 0.99),
-            "ms",
-            reference=f"{reference} p99",
-            reference_value=percentile(raw, 0.99),
-            target=P99_TARGET,
-            ratio_target=RATIO_TARGET,
-        ),
+        p50,
+        p99,
     ]
+
+
+def _why(row: Row, value_note: str, ratio_note: str, closing: str) -> str:
+    """The note for whichever of the row's targets it missed (none if it met them)."""
+    ratio = row.ratio
+    reasons = []
+    if row.target is not None and not row.target.met(row.value):
+        reasons.append(value_note)
+    if row.ratio_target is not None and ratio is not None and not row.ratio_target.met(ratio):
+        reasons.append(ratio_note)
+    return " ".join([*reasons, closing]) if reasons else ""
