@@ -34,6 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate-slow", type=float, default=0.0)
     parser.add_argument("--slow-latency", type=float, default=FaultPlan().slow_latency)
     parser.add_argument("--log-limit", type=int, default=50_000, help="request log size")
+    parser.add_argument("--history", type=int, default=None, help="messages kept per chat")
     return parser.parse_args(argv)
 
 
@@ -47,6 +48,7 @@ async def serve(args: argparse.Namespace) -> None:
         limits=FloodLimits(slack=args.slack),
         privacy_mode=not args.no_privacy,
         request_log_limit=args.log_limit,
+        history_limit=args.history,
         faults=FaultPlan(
             seed=args.seed,
             rate_429=args.rate_429,

@@ -53,6 +53,7 @@ class Core:
         fault_plan: FaultPlan | None,
         request_log_limit: int | None,
         webhook_retry_delay: float,
+        history_limit: int | None = None,
     ) -> None:
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
@@ -62,7 +63,7 @@ class Core:
             id=int(bot_id), first_name=bot_first_name, username=bot_username, is_bot=True
         )
         self.privacy_mode = privacy_mode
-        self.world = World(self.bot)
+        self.world = World(self.bot, history_limit)
         self.files = FileStore()
         self.updates = UpdateQueue()
         self.webhook = WebhookPusher(self.updates, webhook_retry_delay, on_push=self.notify)

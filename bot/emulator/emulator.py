@@ -73,8 +73,11 @@ class Emulator:
         privacy_mode: bool = True,
         request_log_limit: int | None = 50_000,
         webhook_retry_delay: float = 0.2,
+        history_limit: int | None = None,
         control_api: bool = True,
     ) -> None:
+        """`history_limit` keeps only the newest messages per chat (None: all of them);
+        `request_log_limit` likewise bounds the request log."""
         self.core = Core(
             token=token,
             bot_username=bot_username,
@@ -85,6 +88,7 @@ class Emulator:
             fault_plan=faults,
             request_log_limit=request_log_limit,
             webhook_retry_delay=webhook_retry_delay,
+            history_limit=history_limit,
         )
         self.host = host
         self.port = port

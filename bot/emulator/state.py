@@ -28,8 +28,10 @@ FIRST_SUPERGROUP_ID = 1_000_000_001
 
 
 class World:
-    def __init__(self, bot: UserRecord) -> None:
+    def __init__(self, bot: UserRecord, history_limit: int | None = None) -> None:
         self.bot = bot
+        self.history_limit = history_limit
+        """Messages kept per chat; long benchmarks bound memory with it."""
         self.users: dict[int, UserRecord] = {bot.id: bot}
         self.chats: dict[int, ChatRecord] = {}
         self._usernames: dict[str, int] = {}
@@ -157,7 +159,10 @@ class World:
             sender=sender,
             **fields,
         )
-        chat.messages[message.message_id] = message
+        messages = chat.messages
+        messages[message.message_id] = message
+        if self.history_limit is not None and len(messages) > self.history_limit:
+            del messages[next(iter(messages))]
         return message
 
     def add_topic(self, chat: ChatRecord, name: str, creator: UserRecord | None) -> MessageRecord:

@@ -33,3 +33,11 @@ async def test_thousands_of_send_message_per_second(emulator: Emulator) -> None:
         rate = total / (time.perf_counter() - started)
     assert emulator.stats().delivered == total
     assert rate > 700, f"only {rate:.0f} sendMessage/s"
+
+
+async def test_history_limit_bounds_memory() -> None:
+    async with Emulator(history_limit=2) as emulator:
+        user = emulator.add_user()
+        for n in range(4):
+            emulator.send_user_message(user.id, user.id, f"m{n}")
+        assert [m.text for m in emulator.messages(user.id)] == ["m2", "m3"]
