@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .faults import ChatFault, FaultPlan
-from .limits import FloodLimits
+from .faults import ChatFault
 from .models import EmulatorError, MessageRecord
 from .params import decode_json_object
 
@@ -127,10 +126,11 @@ class ControlApi:
         )
 
     async def put_config(self, request: web.Request) -> web.Response:
+        """Change the named fields of the limits and the fault plan; others keep their values."""
         body = await _body(request)
         emulator = self.emulator
         if "limits" in body:
-            emulator.limits = FloodLimits(**body["limits"])
+            emulator.limits = dataclasses.replace(emulator.limits, **body["limits"])
         if "enforce_limits" in body:
             emulator.enforce_limits = bool(body["enforce_limits"])
         if "faults" in body:
@@ -139,7 +139,7 @@ class ControlApi:
                 plan["methods"] = frozenset(m.lower() for m in plan["methods"])
             if "retry_after" in plan:
                 plan["retry_after"] = tuple(plan["retry_after"])
-            emulator.fault_plan = FaultPlan(**plan)
+            emulator.fault_plan = dataclasses.replace(emulator.fault_plan, **plan)
         return await self.get_config(request)
 
     async def add_user(self, request: web.Request) -> web.Response:

@@ -55,6 +55,9 @@ async def test_control_api_drives_the_emulator(emulator: Emulator, bot: telegram
         )
         assert config["enforce_limits"] is True
         assert config["limits"]["per_chat_interval"] == 5.0
+        config = await control.configure(faults={"rate_slow": 0.0})
+        assert config["faults"]["seed"] == 3
+        assert config["limits"]["per_chat_interval"] == 5.0
         await bot.send_message(user["id"], "one")
         with pytest.raises(telegram.error.RetryAfter):
             await bot.send_message(user["id"], "two")
