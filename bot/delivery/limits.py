@@ -163,6 +163,10 @@ class FloodPlanner:
         if chat is not None:
             self._last_grant[chat] = max(self._last_grant.get(chat, float("-inf")), now)
 
+    def note_sent(self, chat: ChatKey, at: float) -> None:
+        """A message went to `chat` at `at` outside this planner (an earlier process)."""
+        self._last_grant[chat] = max(self._last_grant.get(chat, float("-inf")), at)
+
     def _record(self, chat: ChatKey | None, now: float) -> None:
         self._next_global = now + self.limits.global_interval
         if chat is not None:

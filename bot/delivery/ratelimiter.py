@@ -155,6 +155,10 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         """Chats that cannot send within `within` seconds from now."""
         return self.planner.busy_chats(self._now() + within)
 
+    def note_sent(self, chat: ChatKey, seconds_ago: float) -> None:
+        """Pace `chat` as if a message went to it `seconds_ago` (sent by an earlier process)."""
+        self.planner.note_sent(chat, self._now() - max(0.0, seconds_ago))
+
     def backlog(self, within: float = 0.0) -> int:
         """Requests waiting that may go within `within` seconds (not those held by a
         chat's pause): how much a newly queued message would wait behind."""

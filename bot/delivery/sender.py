@@ -99,11 +99,22 @@ class OutboxSender:
         """Resume from the table: rows a previous process left in flight are retried."""
         if self._runner is not None:
             raise RuntimeError("the sender is already running")
+        await self._remember_recent_sends()
         reset = await outbox.reset_in_flight(self.db)
         if reset:
             log.warning("%d outbox rows were in flight at the last stop; sending them again", reset)
         self._stopping = False
         self._runner = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def _remember_recent_sends(self) -> None:
+        """A new process knows nothing of what the last one sent in its final seconds:
+        pace those chats (and those it left in flight) as if they had just been written
+        to, or a prompt restart would meet 429s from Telegram's per-chat limits."""
+        limits = self.limiter.limits
+        now = self.clock()
+        memory = max(limits.private_interval, limits.group_interval)
+        for chat, at in (await outbox.recent_sends(self.db, since=now - memory - 1)).items():
+            self.limiter.note_sent(chat, seconds_ago=now - min(at, now))
 
     async def stop(self, grace: float = 10.0) -> None:
         """Claim nothing more; let requests in flight finish for up to `grace` seconds,

@@ -276,6 +276,21 @@ async def retry_later(db: Database, row_id: int, not_before: float, error: str |
     return changed > 0
 
 
+async def recent_sends(db: Database, since: float) -> dict[int, float]:
+    """When each chat was last written to, for a sender starting after another stopped:
+    'sent' rows finished since `since` (their second's end, as finished_at is whole
+    seconds), and `inf` for chats with a row left 'sending' (it may just have gone)."""
+    rows = await db.fetchall(
+        "SELECT chat_id, max(finished_at) + 1 AS at FROM outbox"
+        " WHERE finished_at >= ? AND state = 'sent' GROUP BY chat_id",
+        (int(since),),
+    )
+    recent = {row["chat_id"]: float(row["at"]) for row in rows}
+    in_flight = await db.fetchall("SELECT DISTINCT chat_id FROM outbox WHERE state = 'sending'")
+    recent.update((row["chat_id"], float("inf")) for row in in_flight)
+    return recent
+
+
 async def reset_in_flight(db: Database) -> int:
     """At start-up: rows left 'sending' by a stopped process are pending again.
     Only correct while one sender works on the database."""

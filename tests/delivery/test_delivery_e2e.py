@@ -294,6 +294,7 @@ async def test_killed_sender_resumes_without_loss(
     duplicates = sum(n - 1 for n in per_chat)
     print(f"\n{duplicates} duplicate(s) after {kills} kills")
     assert duplicates <= kills, f"{duplicates} duplicates after {kills} kills"
+    assert emulator.stats().flood_429 == 0
     assert await outbox.depth(db) == 0
     states = await db.fetchall("SELECT DISTINCT state FROM outbox")
     assert [row["state"] for row in states] == ["sent"]

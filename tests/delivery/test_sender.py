@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from telegram.ext import ExtBot
 
 from bot.delivery.limits import Limits
+from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender, Outcome, drain
 from bot.store import outbox
 from bot.store.chats import ensure_target, get_chat, get_target, save_chat
@@ -356,3 +358,23 @@ def test_backoff_grows_to_a_cap_with_jitter(bot: ExtBot[Any]) -> None:
         delays = [sender.backoff(attempts) for _ in range(50)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 1
+
+
+async def test_a_restart_paces_chats_the_last_process_just_wrote_to(
+    db: Database, telegram: FakeTelegram
+) -> None:
+    bot = fake_bot(telegram, Limits(private_interval=1.05))
+    await outbox.enqueue(db, [NewMessage.text(chat, "x", kind="digest") for chat in (1, 2, 3)])
+    done, in_flight, old = await outbox.claim(db, limit=3, now=1e12)
+    await outbox.mark_sent(db, done.id, 1, now=time.time())  # the killed process sent this
+    await outbox.mark_sent(db, old.id, 1, now=time.time() - 3600)  # and this, long ago
+    sender = OutboxSender(db, bot, idle_poll=30)
+    limiter = bot.rate_limiter
+    assert isinstance(limiter, TelegramRateLimiter)
+    limiter.planner.pause_all(asyncio.get_running_loop().time() + 60)  # hold sending still
+    await sender.start()
+    try:
+        assert limiter.busy_chats(within=0.5) >= {done.chat_id, in_flight.chat_id}
+        assert old.chat_id not in limiter.busy_chats(within=0.0)
+    finally:
+        await sender.stop(grace=0)

@@ -278,3 +278,12 @@ async def test_random_claiming_delivers_each_row_once_in_chat_order(
     for chat in range(1, 9):
         ids = [row_id for c, row_id in delivered if c == chat]
         assert ids == sorted(ids)
+
+
+async def test_recent_sends_name_chats_written_to_lately_or_left_in_flight(db: Database) -> None:
+    await outbox.enqueue(db, [text(chat) for chat in (1, 2, 3, 4)])
+    one, two, three, _ = await outbox.claim(db, limit=4, now=1e12)
+    await outbox.mark_sent(db, one.id, 1, now=100.4)
+    await outbox.mark_sent(db, two.id, 1, now=50)
+    await outbox.mark_failed(db, three.id, "x", now=100)
+    assert await outbox.recent_sends(db, since=90) == {1: 101.0, 4: float("inf")}
