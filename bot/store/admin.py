@@ -1,0 +1,160 @@
+"""What admins read and leave behind: the audit log and the statistics queries.
+
+Every admin action is one `audit_log` row (who, when, what, how many
+recipients). Statistics are plain aggregates over the existing tables; each
+query reads only a window of rows through an index, so /stats stays cheap
+whatever the archive's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.store.db import Database
+
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    admin_id: int
+    action: str
+    detail: str
+    recipients: int | None
+    at: int
+
+
+@dataclass(frozen=True)
+class ChatCount:
+    type: str
+    active: bool
+    count: int
+
+
+@dataclass(frozen=True)
+class DeliveryCount:
+    kind: str
+    state: str
+    count: int
+
+
+async def audit_tx(
+    tx: aiosqlite.Connection,
+    admin_id: int,
+    action: str,
+    *,
+    detail: str = "",
+    recipients: int | None = None,
+    now: int,
+) -> None:
+    """Record an admin action inside the caller's transaction (with what it changed)."""
+    await tx.execute(
+        "INSERT INTO audit_log (admin_id, action, detail, recipients, at) VALUES (?, ?, ?, ?, ?)",
+        (admin_id, action, detail, recipients, now),
+    )
+
+
+async def audit(
+    db: Database,
+    admin_id: int,
+    action: str,
+    *,
+    detail: str = "",
+    recipients: int | None = None,
+    now: int,
+) -> None:
+    async with db.transaction() as tx:
+        await audit_tx(tx, admin_id, action, detail=detail, recipients=recipients, now=now)
+
+
+async def audit_entries(db: Database, *, limit: int = 100) -> list[AuditEntry]:
+    """The newest audit entries first."""
+    rows = await db.fetchall(
+        "SELECT id, admin_id, action, detail, recipients, at FROM audit_log"
+        " ORDER BY id DESC LIMIT ?",
+        (limit,),
+    )
+    return [AuditEntry(*row) for row in rows]
+
+
+async def chat_counts(db: Database) -> list[ChatCount]:
+    rows = await db.fetchall(
+        "SELECT type, active, count(*) FROM chats GROUP BY type, active ORDER BY type, active"
+    )
+    return [ChatCount(row[0], bool(row[1]), row[2]) for row in rows]
+
+
+async def language_counts(db: Database) -> dict[str, int]:
+    """Active targets per interface language."""
+    rows = await db.fetchall(
+        "SELECT t.ui_language, count(*) FROM targets AS t"
+        " JOIN chats AS c ON c.chat_id = t.chat_id"
+        " WHERE t.active AND c.active GROUP BY t.ui_language"
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def delivery_counts(db: Database, *, since: int) -> list[DeliveryCount]:
+    """Outbox rows finished since `since`, by kind and final state."""
+    rows = await db.fetchall(
+        "SELECT kind, state, count(*) FROM outbox WHERE finished_at >= ?"
+        " GROUP BY kind, state ORDER BY kind, state",
+        (since,),
+    )
+    return [DeliveryCount(row[0], row[1], row[2]) for row in rows]
+
+
+async def sent_per_day(db: Database, *, since: int) -> dict[str, int]:
+    """Messages delivered per UTC day ('YYYY-MM-DD') since a time."""
+    rows = await db.fetchall(
+        "SELECT date(finished_at, 'unixepoch') AS day, count(*) FROM outbox"
+        " WHERE finished_at >= ? AND state = 'sent' GROUP BY day",
+        (since,),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def subscribers_before(db: Database, moment: int) -> int:
+    """Active targets that subscribed to something before `moment` (and still do)."""
+    value = await db.fetchval(
+        "SELECT count(*) FROM (SELECT s.target_id FROM subscriptions AS s"
+        " JOIN targets AS t ON t.id = s.target_id WHERE t.active"
+        " GROUP BY s.target_id HAVING min(s.created_at) < ?)",
+        (moment,),
+    )
+    return int(value)
+
+
+async def new_subscribers_per_day(db: Database, *, since: int) -> dict[str, int]:
+    """Active targets by the UTC day of their first (surviving) subscription."""
+    rows = await db.fetchall(
+        "SELECT date(first, 'unixepoch') AS day, count(*) FROM"
+        " (SELECT min(s.created_at) AS first FROM subscriptions AS s"
+        "  JOIN targets AS t ON t.id = s.target_id WHERE t.active GROUP BY s.target_id)"
+        " WHERE first >= ? GROUP BY day",
+        (since,),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def articles_per_feed(db: Database) -> dict[int, int]:
+    rows = await db.fetchall(
+        "SELECT feed_id, count(*) FROM articles WHERE feed_id IS NOT NULL GROUP BY feed_id"
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def make_feeds_due(db: Database, now: int) -> int:
+    """Every polled feed is due now (for /ingest). Returns how many."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "UPDATE feeds SET next_poll_at = min(next_poll_at, ?) WHERE removed_at IS NULL", (now,)
+        )
+        return cursor.rowcount
+
+
+async def feeds_polled(db: Database) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM feeds WHERE removed_at IS NULL"))
