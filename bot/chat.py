@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from telegram import Update
 
 from bot.config import Settings
+from bot.delivery.limits import Limits
 from bot.emulator import Emulator, MessageRecord
 from bot.i18n import language_of
 from bot.telegram.app import App, build_application
@@ -27,11 +28,15 @@ QUIT = ("/quit", "/exit", "/salir")
 
 @asynccontextmanager
 async def bot_on_emulator(
-    emulator: Emulator, settings: Settings, *, services: Services | None = None
+    emulator: Emulator,
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    limits: Limits | None = None,
 ) -> AsyncIterator[App]:
     """Start the Application polling the emulator; stop it cleanly on exit."""
     settings = settings.model_copy(update={"telegram_base_url": emulator.base_url})
-    application = build_application(settings, emulator.token, services=services)
+    application = build_application(settings, emulator.token, services=services, limits=limits)
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)
@@ -45,6 +50,8 @@ async def bot_on_emulator(
     finally:
         await application.updater.stop()
         await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
         await application.shutdown()

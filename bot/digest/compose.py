@@ -19,7 +19,7 @@ from bot.digest.schedule import zone
 from bot.digest.select import Selection
 from bot.i18n import long_date, t
 from bot.store.articles import Article
-from bot.telegram.format import article_block, escape, pack, truncate
+from bot.telegram.format import article_block, article_post, escape, pack, truncate
 
 Heading = Literal["daily", "weekly", "instant", "now", "more"]
 
@@ -137,3 +137,10 @@ def compose(
         }
         messages[-1] = DigestMessage(messages[-1].text, {"inline_keyboard": [[button]]})
     return messages
+
+
+def channel_posts(selection: Selection, articles: Mapping[int, Article]) -> list[DigestMessage]:
+    """Instant mode in a channel: one post per article, oldest first, so the
+    channel reads in publication order."""
+    ids = sorted({article_id for group in selection.groups for article_id in group.article_ids})
+    return [DigestMessage(article_post(articles[article_id])) for article_id in ids]

@@ -13,10 +13,17 @@ import bisect
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from bot.digest import schedule
-from bot.digest.compose import DigestMessage, Heading, PageRef, compose, parse_callback
+from bot.digest.compose import (
+    DigestMessage,
+    Heading,
+    PageRef,
+    channel_posts,
+    compose,
+    parse_callback,
+)
 from bot.digest.select import select
 from bot.ingest.topics import Catalogue
 from bot.search.query import QueryError, parse_query
@@ -148,8 +155,10 @@ def digest_messages(
     *,
     heading: Heading,
     now: int,
+    as_posts: bool = False,
 ) -> list[NewMessage]:
-    """The target's digest over what is new to it in the window, as outbox rows."""
+    """The target's digest over what is new to it in the window, as outbox rows
+    (`as_posts`: one post per article, for instant channels)."""
     start = window.start_for(target)
     selection = select(
         window.since(start),
@@ -160,6 +169,11 @@ def digest_messages(
     )
     if not selection:
         return []
+    if as_posts:
+        return [
+            _outbox_message(target, post, kind="post")
+            for post in channel_posts(selection, window.by_id)
+        ]
     pages = compose(
         selection,
         window.by_id,
@@ -174,17 +188,20 @@ def digest_messages(
     return [_outbox_message(target, page) for page in pages]
 
 
-def _outbox_message(target: Target, message: DigestMessage) -> NewMessage:
+def _outbox_message(
+    target: Target, message: DigestMessage, *, kind: Literal["digest", "post"] = "digest"
+) -> NewMessage:
     extra: dict[str, Any] = (
         {} if message.reply_markup is None else {"reply_markup": message.reply_markup}
     )
+    if kind == "digest":
+        extra["link_preview_options"] = NO_PREVIEW
     return NewMessage.text(
         target.chat_id,
         message.text,
-        kind="digest",
+        kind=kind,
         thread_id=target.thread_id,
         target_id=target.id,
-        link_preview_options=NO_PREVIEW,
         **extra,
     )
 
@@ -199,10 +216,14 @@ async def _run_batch(
     report = DispatchReport(targets=len(targets))
     subscriptions = await digests.subscriptions_of(services.db, [t.id for t in targets])
     matches = await window.matches(_queries(subscriptions))
+    channels = await digests.channel_ids(services.db, [t.chat_id for t in targets])
     commits: list[DigestCommit] = []
     for target in targets:
         try:
-            commits.append(commit_for(target, subscriptions.get(target.id, []), matches))
+            commit = commit_for(
+                target, subscriptions.get(target.id, []), matches, target.chat_id in channels
+            )
+            commits.append(commit)
         except Exception:
             report.failed += 1
             log.exception("digest for target %d (chat %d) failed", target.id, target.chat_id)
@@ -235,6 +256,7 @@ class _CommitFor:
         target: Target,
         subscriptions: Sequence[Subscription],
         matches: Mapping[str, frozenset[int]],
+        channel: bool = False,
     ) -> DigestCommit:
         next_at = reschedule(target, self.now)
         scheduled = target.digest_mode in schedule.SCHEDULED_MODES
@@ -260,6 +282,7 @@ class _CommitFor:
                 matches,
                 heading=heading,
                 now=self.now,
+                as_posts=channel and heading == "instant",
             )
         # Inactive targets move on too: a chat that comes back gets news from
         # then on, not a backlog of everything it missed.

@@ -42,16 +42,19 @@ class Catalogue:
                 self._spanish.append((topic.slug, tuple(stem_spanish(words(keyword)))))
             for alias in (topic.slug, topic.name_en, topic.name_es):
                 self._aliases[_alias_key(alias)] = topic.slug
+        self._keywords: dict[str, str] = {}
         for topic in topics:
             for keyword in topic.keywords_en + topic.keywords_es:
-                self._aliases.setdefault(_alias_key(keyword), topic.slug)
+                self._keywords.setdefault(_alias_key(keyword), topic.slug)
 
     def get(self, slug: str) -> Topic | None:
         return next((topic for topic in self.topics if topic.slug == slug), None)
 
-    def resolve(self, name: str) -> Topic | None:
-        """A topic by slug or by either language's name or keyword, accent-insensitive."""
-        slug = self._aliases.get(_alias_key(name))
+    def resolve(self, name: str, *, keywords: bool = True) -> Topic | None:
+        """A topic by slug or by either language's name (or, with `keywords`, one of
+        its keywords), accent- and case-insensitive."""
+        key = _alias_key(name)
+        slug = self._aliases.get(key) or (self._keywords.get(key) if keywords else None)
         return None if slug is None else self.get(slug)
 
     def tag(self, text: IndexedText, categories: tuple[str, ...] = ()) -> list[str]:

@@ -151,6 +151,14 @@ async def list_chats(db: Database, *, active: bool | None = None) -> list[Chat]:
     return [chat_from_row(row) for row in rows]
 
 
+async def list_channels(db: Database) -> list[Chat]:
+    """Active channels, in the order they were added (their /channel numbers)."""
+    rows = await db.fetchall(
+        "SELECT * FROM chats WHERE type = 'channel' AND active ORDER BY created_at, chat_id"
+    )
+    return [chat_from_row(row) for row in rows]
+
+
 async def get_target(db: Database, chat_id: int, thread_id: int = 0) -> Target | None:
     row = await db.fetchone(
         "SELECT * FROM targets WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)

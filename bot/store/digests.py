@@ -203,6 +203,16 @@ async def keyword_matches(
     return frozenset(row[0] for row in rows)
 
 
+async def channel_ids(db: Database, chat_ids: Sequence[int]) -> set[int]:
+    """Which of these chats are channels (they get one post per article when instant)."""
+    rows = await db.fetchall(
+        "SELECT chat_id FROM chats WHERE type = 'channel'"
+        " AND chat_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(set(chat_ids))),),
+    )
+    return {row[0] for row in rows}
+
+
 async def subscriptions_of(
     db: Database, target_ids: Sequence[int]
 ) -> dict[int, list[Subscription]]:

@@ -33,6 +33,7 @@ from bot.i18n import LANGUAGES, t
 from bot.runtime import open_content
 from bot.telegram.handlers import (
     buttons,
+    channels,
     digest,
     errors,
     inline,
@@ -67,9 +68,15 @@ def file_url(base_url: str) -> str:
     return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
 
 
-def build_application(settings_: Settings, token: str, *, services: Services | None = None) -> App:
+def build_application(
+    settings_: Settings,
+    token: str,
+    *,
+    services: Services | None = None,
+    limits: Limits | None = None,
+) -> App:
     """The configured Application; `services` may be given (tests), else opened at start."""
-    limiter = TelegramRateLimiter(Limits(rate_per_second=settings_.send_rate_per_second))
+    limiter = TelegramRateLimiter(limits or Limits(rate_per_second=settings_.send_rate_per_second))
     application: App = (
         ApplicationBuilder()
         .token(token)
@@ -79,6 +86,7 @@ def build_application(settings_: Settings, token: str, *, services: Services | N
         .rate_limiter(limiter)
         .concurrent_updates(32)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -89,8 +97,18 @@ def build_application(settings_: Settings, token: str, *, services: Services | N
     return application
 
 
+CHANNEL_POST_COMMANDS = {
+    "subscribe": subscriptions.subscribe,
+    "unsubscribe": subscriptions.unsubscribe,
+    "mysubs": subscriptions.mysubs,
+    "settings": settings.settings_command,
+    "help": reader.help_command,
+}
+
+
 def add_handlers(application: App) -> None:
     command = CommandHandler
+    private = filters.ChatType.PRIVATE
     application.add_handler(command("start", reader.start))
     application.add_handler(command("help", reader.help_command))
     application.add_handler(command("latest", reader.latest))
@@ -102,6 +120,14 @@ def add_handlers(application: App) -> None:
     application.add_handler(command("mysubs", subscriptions.mysubs))
     application.add_handler(command("settings", settings.settings_command))
     application.add_handler(command("digest", digest.digest_command))
+    application.add_handler(command("channel", channels.list_channels, private))
+    application.add_handler(command("channel_subscribe", channels.channel_subscribe, private))
+    application.add_handler(command("channel_unsubscribe", channels.channel_unsubscribe, private))
+    application.add_handler(command("channel_settings", channels.channel_settings, private))
+    # Commands an admin posts in the channel itself configure that channel.
+    in_channel = filters.UpdateType.CHANNEL_POST
+    for name, callback in CHANNEL_POST_COMMANDS.items():
+        application.add_handler(command(name, callback, in_channel))
     application.add_handler(CallbackQueryHandler(buttons.on_button))
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(
@@ -112,7 +138,8 @@ def add_handlers(application: App) -> None:
             filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, reader.plain_text
         )
     )
-    application.add_handler(MessageHandler(filters.COMMAND, reader.unknown_command))
+    unknown = filters.COMMAND & filters.UpdateType.MESSAGES
+    application.add_handler(MessageHandler(unknown, reader.unknown_command))
     application.add_error_handler(errors.on_error)
 
 
@@ -141,10 +168,15 @@ async def _post_init(application: App) -> None:
         install_jobs(application, services)
 
 
-async def _post_shutdown(application: App) -> None:
+async def _post_stop(application: App) -> None:
+    """Let in-flight sends finish while the bot can still make requests."""
     services = services_of_app(application)
     if services.sender is not None:
         await services.sender.stop()
+
+
+async def _post_shutdown(application: App) -> None:
+    services = services_of_app(application)
     if services.owns_db:
         await services.db.close()
 

@@ -110,6 +110,23 @@ def article_block(
     return "\n".join(lines)
 
 
+POST_SUMMARY_LIMIT = 700
+
+
+def article_post(article: Article) -> str:
+    """One article as a channel post: title, summary, link and topics as hashtags.
+
+    Channel readers expect a post per article, with the link previewed."""
+    lines = [f"<b>{link(article.url, truncate(article.title, TITLE_LIMIT))}</b>"]
+    if article.summary:
+        lines.append(escape(truncate(article.summary, POST_SUMMARY_LIMIT)))
+    if article.url and article.url.startswith(("http://", "https://")):
+        lines.append(link(article.url, truncate(article.url, 120)))
+    if article.topics:
+        lines.append(" ".join(hashtag(slug) for slug in article.topics))
+    return "\n\n".join(lines)
+
+
 def pack(
     blocks: Iterable[str],
     *,

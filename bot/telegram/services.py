@@ -41,6 +41,9 @@ class Services:
     def now(self) -> int:
         return int(self.clock())
 
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.admin_ids
+
     def topic_names(self, language: str) -> dict[str, str]:
         return {topic.slug: topic.name(language) for topic in self.catalogue.topics}
 

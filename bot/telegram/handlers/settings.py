@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
@@ -21,7 +23,7 @@ from bot.store.chats import Target
 from bot.telegram import keyboards
 from bot.telegram.format import escape, truncate
 from bot.telegram.handlers.common import edit_or_reply, refuse_non_admin, reply, target_for
-from bot.telegram.services import services_of
+from bot.telegram.services import Services, services_of
 
 PICK_KEYS = {
     "mode": "pick_mode",
@@ -67,14 +69,22 @@ def valid_values(field: str, language: str) -> str:
     return "any, en, es"
 
 
-async def apply(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target, change: Change
-) -> Target:
-    services = services_of(context)
+async def apply(services: Services, target: Target, change: Change) -> Target:
     target = await chats.update_target(services.db, target.id, **{change.column: change.value})
     if change.column in SCHEDULE_COLUMNS:
         target = await services.schedule(target)
     return target
+
+
+async def change_by_arguments(
+    services: Services, target: Target, args: Sequence[str]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`/settings <field> <value>`: the answer, with the menu when it worked."""
+    change = parse_change(args[0], " ".join(args[1:]))
+    if isinstance(change, Invalid):
+        return invalid_text(change, target.ui_language), None
+    target = await apply(services, target, change)
+    return summary(target), keyboards.settings_keyboard(target.ui_language)
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -85,15 +95,10 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             update, context, summary(target), keyboards.settings_keyboard(target.ui_language)
         )
         return
-    language = target.ui_language
     if await refuse_non_admin(update, context, target):
         return
-    change = parse_change(args[0], " ".join(args[1:]))
-    if isinstance(change, Invalid):
-        await reply(update, context, invalid_text(change, language))
-        return
-    target = await apply(update, context, target, change)
-    await reply(update, context, summary(target), keyboards.settings_keyboard(target.ui_language))
+    text, markup = await change_by_arguments(services_of(context), target, args)
+    await reply(update, context, text, markup)
 
 
 def invalid_text(problem: Invalid, language: str) -> str:
@@ -144,7 +149,7 @@ async def set_button(
     if isinstance(change, Invalid):
         await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
         return
-    target = await apply(update, context, target, change)
+    target = await apply(services_of(context), target, change)
     await query.answer(t(target.ui_language, "settings.saved", what=value))
     await edit_or_reply(
         update, context, summary(target), keyboards.settings_keyboard(target.ui_language)

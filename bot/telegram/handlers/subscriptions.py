@@ -20,7 +20,8 @@ from bot.telegram.services import Services, services_of
 MAX_SUBSCRIPTIONS = 50
 
 
-def _argument(update: Update) -> str:
+def argument(update: Update) -> str:
+    """Everything after the command, whitespace collapsed."""
     message = update.effective_message
     text = message.text if message and message.text else ""
     parts = text.split(maxsplit=1)
@@ -29,7 +30,7 @@ def _argument(update: Update) -> str:
 
 def resolve(services: Services, text: str) -> tuple[SubscriptionKind, str] | QueryError:
     """A topic when the text names one, else keywords in search syntax."""
-    topic = services.catalogue.resolve(text)
+    topic = services.catalogue.resolve(text, keywords=False)
     if topic is not None:
         return "topic", topic.slug
     try:
@@ -60,53 +61,55 @@ def mode_name(target: Target) -> str:
     return t(target.ui_language, f"settings.mode_{target.digest_mode}")
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
-    target = await target_for(update, context)
+async def subscribe_to(services: Services, target: Target, text: str) -> str:
+    """Subscribe a target to a topic or keywords; the answer to show (HTML)."""
     language = target.ui_language
-    text = _argument(update)
-    if not text:
-        await reply(update, context, t(language, "subs.usage"))
-        return
-    if await refuse_non_admin(update, context, target):
-        return
     resolved = resolve(services, text)
     if isinstance(resolved, QueryError):
-        result = SearchResult(text, 0, problem=resolved.problem)
-        await reply(update, context, problem_text(result, language))
-        return
+        return problem_text(SearchResult(text, 0, problem=resolved.problem), language)
     kind, value = resolved
     if len(await subscriptions.list_for_target(services.db, target.id)) >= MAX_SUBSCRIPTIONS:
-        await reply(update, context, t(language, "subs.too_many", limit=MAX_SUBSCRIPTIONS))
-        return
+        return t(language, "subs.too_many", limit=MAX_SUBSCRIPTIONS)
     what = _what(services, kind, value, language)
     if not await subscriptions.add(services.db, target.id, kind, value, services.now()):
-        await reply(update, context, t(language, "subs.already", what=what))
-        return
+        return t(language, "subs.already", what=what)
     key = "subs.subscribed_topic" if kind == "topic" else "subs.subscribed_query"
-    await reply(update, context, t(language, key, topic=what, query=what, mode=mode_name(target)))
+    return t(language, key, topic=what, query=what, mode=mode_name(target))
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
-    target = await target_for(update, context)
-    language = target.ui_language
-    text = _argument(update)
-    if not text:
-        await mysubs(update, context)
-        return
-    if await refuse_non_admin(update, context, target):
-        return
+async def unsubscribe_from(services: Services, target: Target, text: str) -> str:
     resolved = resolve(services, text)
     kind: SubscriptionKind
     if isinstance(resolved, QueryError):
         kind, value = "query", text
     else:
         kind, value = resolved
-    what = _what(services, kind, value, language)
+    what = _what(services, kind, value, target.ui_language)
     removed = await subscriptions.remove(services.db, target.id, kind, value)
     key = "subs.unsubscribed" if removed else "subs.not_subscribed"
-    await reply(update, context, t(language, key, what=what))
+    return t(target.ui_language, key, what=what)
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    target = await target_for(update, context)
+    text = argument(update)
+    if not text:
+        await reply(update, context, t(target.ui_language, "subs.usage"))
+        return
+    if await refuse_non_admin(update, context, target):
+        return
+    await reply(update, context, await subscribe_to(services_of(context), target, text))
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    target = await target_for(update, context)
+    text = argument(update)
+    if not text:
+        await mysubs(update, context)
+        return
+    if await refuse_non_admin(update, context, target):
+        return
+    await reply(update, context, await unsubscribe_from(services_of(context), target, text))
 
 
 async def _mysubs_view(

@@ -1,0 +1,126 @@
+"""Channels as digest targets, configured by the bot's admins from a private chat.
+
+The channel's target goes through the very same subscription and settings
+code as any chat (`subscribe_to`, `change_by_arguments`); only finding the
+target differs.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.channels import find_channel, label
+from bot.i18n import t
+from bot.store import chats, subscriptions
+from bot.store.chats import Chat, Target
+from bot.telegram.format import escape, truncate
+from bot.telegram.handlers.common import reply, user_language
+from bot.telegram.handlers.settings import change_by_arguments
+from bot.telegram.handlers.subscriptions import argument, mode_name, subscribe_to, unsubscribe_from
+from bot.telegram.handlers.subscriptions import label as subscription_label
+from bot.telegram.services import Services, services_of
+
+
+async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The admin's language, or None after refusing a non-admin."""
+    services = services_of(context)
+    user = update.effective_user
+    language = user_language(update, services)
+    if user is None or not services.is_admin(user.id):
+        await reply(update, context, t(language, "channels.admins_only"))
+        return None
+    return language
+
+
+async def channel_target(services: Services, channel: Chat) -> Target:
+    target = await chats.ensure_target(
+        services.db,
+        channel.chat_id,
+        ui_language=services.settings.default_language,
+        timezone=services.settings.default_timezone,
+        now=services.now(),
+    )
+    return await services.schedule(target)
+
+
+async def list_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language = await _admin_language(update, context)
+    if language is None:
+        return
+    services = services_of(context)
+    channels = await chats.list_channels(services.db)
+    if not channels:
+        await reply(update, context, t(language, "channels.list_empty"))
+        return
+    lines = [t(language, "channels.list_header"), ""]
+    for number, channel in enumerate(channels, start=1):
+        target = await channel_target(services, channel)
+        follows = [
+            subscription_label(services, s, language)
+            for s in await subscriptions.list_for_target(services.db, target.id)
+        ]
+        lines.append(
+            t(
+                language,
+                "channels.list_item",
+                number=number,
+                channel=escape(label(channel)),
+                mode=mode_name(target),
+                follows=escape(truncate("; ".join(follows), 300))
+                or t(language, "channels.nothing"),
+            )
+        )
+    await reply(update, context, "\n".join(lines))
+
+
+async def _resolve(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str
+) -> tuple[Chat, Target, str] | None:
+    """The channel named first in the arguments, its target and the rest."""
+    language = await _admin_language(update, context)
+    if language is None:
+        return None
+    services = services_of(context)
+    reference, _, rest = argument(update).partition(" ")
+    if not reference or not rest.strip():
+        await reply(update, context, t(language, usage))
+        return None
+    channel = find_channel(await chats.list_channels(services.db), reference)
+    if channel is None:
+        unknown = t(language, "channels.unknown", channel=escape(truncate(reference, 60)))
+        await reply(update, context, unknown)
+        return None
+    return channel, await channel_target(services, channel), rest.strip()
+
+
+async def channel_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    found = await _resolve(update, context, "channels.usage_subscribe")
+    if found is not None:
+        channel, target, text = found
+        answer = await subscribe_to(services_of(context), target, text)
+        await _answer(update, context, channel, answer)
+
+
+async def channel_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    found = await _resolve(update, context, "channels.usage_unsubscribe")
+    if found is not None:
+        channel, target, text = found
+        answer = await unsubscribe_from(services_of(context), target, text)
+        await _answer(update, context, channel, answer)
+
+
+async def channel_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    found = await _resolve(update, context, "channels.usage_settings")
+    if found is not None:
+        channel, target, text = found
+        answer, _ = await change_by_arguments(services_of(context), target, text.split())
+        await _answer(update, context, channel, answer)
+
+
+async def _answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, channel: Chat, answer: str
+) -> None:
+    language = user_language(update, services_of(context))
+    text = t(language, "channels.for_channel", channel=escape(label(channel)), answer=answer)
+    await reply(update, context, text)

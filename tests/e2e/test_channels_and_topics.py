@@ -1,0 +1,157 @@
+"""Channels and forum topics as digest targets, end to end through the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.chat import bot_on_emulator
+from bot.config import Settings
+from bot.delivery.limits import Limits
+from bot.digest.dispatch import dispatch_instant
+from bot.emulator import Emulator, FloodLimits, MessageRecord
+from bot.ingest.entry import Entry
+from bot.ingest.pipeline import ingest
+from bot.runtime import open_content
+from bot.store import chats, subscriptions
+from bot.telegram.services import Services
+from tests.harness import Harness, eventually
+
+ADMIN_ID = 4242
+
+
+@pytest.fixture
+async def admin_harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
+    configured = settings.model_copy(update={"admin_ids": [ADMIN_ID]})
+    content = await open_content(configured)
+    services = Services(configured, content.db, content.catalogue, run_jobs=False)
+    try:
+        # The emulator does not enforce limits here: no need to wait 3 s per group message.
+        quick = Limits(group_interval=0.05, private_interval=0.05)
+        async with bot_on_emulator(emulator, configured, services=services, limits=quick) as app:
+            yield Harness(emulator, services, app)
+    finally:
+        await content.db.close()
+
+
+async def _publish(services: Services, *titles: str) -> None:
+    entries = [
+        Entry(title=title, summary=f"About {title}.", url=f"https://example.org/{n}")
+        for n, title in enumerate(titles)
+    ]
+    await ingest(
+        services.db,
+        entries,
+        source="https://example.org/feed",
+        catalogue=services.catalogue,
+        now=services.now(),
+    )
+    await dispatch_instant(services, services.now())
+
+
+def _posts(emulator: Emulator, chat_id: int, thread_id: int | None = None) -> list[MessageRecord]:
+    return [m for m in emulator.bot_messages(chat_id, thread_id=thread_id) if m.text]
+
+
+async def test_channel_added_configured_and_posted_to(admin_harness: Harness) -> None:
+    harness = admin_harness
+    emulator = harness.emulator
+    admin = emulator.add_user("Editor", user_id=ADMIN_ID)
+    stranger = emulator.add_user("Stranger")
+    channel = emulator.add_channel(
+        "Magazine", username="magazine", admins=[admin.id, stranger.id], bot_status="member"
+    )
+    await harness.say(admin.id, admin.id, "/start")
+
+    emulator.bot_membership_changed(channel.id, admin.id, "administrator")
+    told = await emulator.wait_for_bot_message(admin.id, lambda m: "Magazine" in (m.text or ""))
+    assert "/channel_subscribe @magazine" in (told.text or "")
+
+    refused = await harness.say(stranger.id, stranger.id, "/channel_subscribe @magazine migration")
+    assert refused.text == "This command is for the bot's admins."
+    reply = await harness.say(admin.id, admin.id, "/channel_subscribe @magazine migration")
+    assert "Subscribed to Migration" in (reply.text or "")
+    reply = await harness.say(admin.id, admin.id, "/channel_settings 1 digest instant")
+    assert "Digest: instant" in (reply.text or "")
+    listing = await harness.say(admin.id, admin.id, "/channel")
+    assert "Magazine (@magazine)" in (listing.text or "")
+    assert "instant" in (listing.text or "")
+
+    await _publish(harness.services, "Migrants stranded at the border", "A new video on history")
+    post = await emulator.wait_for_bot_message(channel.id, timeout=10)
+    assert (post.text or "").startswith("Migrants stranded at the border")
+    assert "#migration" in (post.text or "")
+    assert harness.services.sender is not None
+    await harness.services.sender.wait_empty()
+    assert len(_posts(emulator, channel.id)) == 1  # once, and nothing off-topic
+
+    emulator.bot_membership_changed(channel.id, admin.id, "member")  # demoted
+
+    async def inactive() -> bool:
+        found = await chats.get_chat(harness.services.db, channel.id)
+        return found is not None and not found.active
+
+    await eventually(inactive)
+
+
+async def test_commands_posted_in_the_channel_configure_it(admin_harness: Harness) -> None:
+    emulator = admin_harness.emulator
+    channel = emulator.add_channel("Notes")
+    emulator.channel_post(channel.id, "/subscribe femicide")
+    reply = await emulator.wait_for_bot_message(channel.id)
+    assert "Subscribed to the keywords femicide" in (reply.text or "")
+
+
+async def test_forum_topics_get_their_own_subscriptions(admin_harness: Harness) -> None:
+    harness = admin_harness
+    emulator = harness.emulator
+    admin = emulator.add_user("Mod")
+    forum = emulator.add_supergroup("Forum", forum=True, members=[admin.id], admins=[admin.id])
+    migration = emulator.add_topic(forum.id, "Migration news")
+    history = emulator.add_topic(forum.id, "History club")
+    for thread, command in ((migration, "/subscribe migration"), (history, "/subscribe history")):
+        await harness.say(forum.id, admin.id, command, thread_id=thread)
+        await harness.say(forum.id, admin.id, "/settings digest instant", thread_id=thread)
+
+    await _publish(harness.services, "Migrants at the border", "Aztec history revisited")
+    assert harness.services.sender is not None
+    await harness.services.sender.wait_empty()
+    in_migration = " ".join(m.text or "" for m in _posts(emulator, forum.id, migration))
+    in_history = " ".join(m.text or "" for m in _posts(emulator, forum.id, history))
+    assert "Migrants at the border" in in_migration
+    assert "Aztec history" not in in_migration
+    assert "Aztec history revisited" in in_history
+    assert "Migrants at the border" not in in_history
+
+
+async def test_a_burst_of_100_articles_keeps_the_channel_limit_and_order(
+    emulator: Emulator, settings: Settings
+) -> None:
+    """Telegram's 20 posts a minute per channel, with time scaled ×50 on both sides."""
+    emulator.enforce_limits = True
+    emulator.limits = FloodLimits(
+        per_group_per_minute=20, group_window=1.2, per_chat_interval=0.02, slack=0.0
+    )
+    limits = Limits(group_interval=0.063, private_interval=0.021)
+    content = await open_content(settings)
+    services = Services(settings, content.db, content.catalogue, run_jobs=False)
+    channel = emulator.add_channel("Wire")
+    try:
+        await chats.save_chat(
+            services.db, chat_id=channel.id, type="channel", title="Wire", now=services.now()
+        )
+        target = await chats.ensure_target(
+            services.db, channel.id, ui_language="en", timezone="UTC", now=services.now()
+        )
+        await chats.update_target(services.db, target.id, digest_mode="instant")
+        await subscriptions.add(services.db, target.id, "query", "bulletin", services.now())
+        async with bot_on_emulator(emulator, settings, services=services, limits=limits):
+            await _publish(services, *(f"Bulletin {n:03d}" for n in range(100)))
+            assert services.sender is not None
+            await services.sender.wait_empty()
+        titles = [(m.text or "").split("\n")[0] for m in _posts(emulator, channel.id)]
+        assert titles == [f"Bulletin {n:03d}" for n in range(100)]
+        assert emulator.stats().flood_429 == 0
+    finally:
+        await content.db.close()
