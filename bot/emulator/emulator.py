@@ -384,13 +384,22 @@ class Emulator:
         index: int | tuple[int, int] | None = None,
         text: str | None = None,
         user_id: int | None = None,
+        forged_data: str | None = None,
     ) -> str:
-        """Press an inline button by its data, its flat index or (row, column), or its text.
+        """Press an inline button by its data, its flat index or (row, column), or its text;
+        or, with `forged_data`, send any data at all, as a modified client could.
 
         Returns the callback query id, for `callback_answer`.
         """
         query_id = simulate.press_button(
-            self.core, chat_id, message_id, callback_data, index=index, text=text, user_id=user_id
+            self.core,
+            chat_id,
+            message_id,
+            callback_data,
+            index=index,
+            text=text,
+            user_id=user_id,
+            forged_data=forged_data,
         )
         self._poke()
         return query_id

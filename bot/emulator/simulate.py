@@ -206,16 +206,22 @@ def press_button(
     index: int | tuple[int, int] | None = None,
     text: str | None = None,
     user_id: int | None = None,
+    forged_data: str | None = None,
 ) -> str:
-    """A user presses an inline button; returns the callback query id."""
+    """A user presses an inline button; returns the callback query id.
+
+    `forged_data` is what a modified client can do: send any data with a press
+    on one of the bot's messages, whatever its buttons say."""
     chat = core.world.chat(chat_id)
     message = chat.messages.get(message_id)
     if message is None:
         raise EmulatorError(f"chat {chat_id} has no message {message_id}")
-    button = _pick_button(message, callback_data, index, text)
     user = core.world.user(user_id if user_id is not None else _default_user(chat))
     query_id = core.new_query_id()
-    data = button["callback_data"]
+    if forged_data is not None:
+        data = forged_data
+    else:
+        data = _pick_button(message, callback_data, index, text)["callback_data"]
     core.callback_queries[query_id] = CallbackQueryRecord(
         query_id, user.id, chat.id, message_id, data
     )

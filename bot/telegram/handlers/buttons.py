@@ -13,6 +13,7 @@ from bot.i18n import t
 from bot.telegram import keyboards
 from bot.telegram.handlers import digest, reader, settings, subscriptions
 from bot.telegram.handlers.common import target_for
+from bot.telegram.services import services_of
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -32,6 +33,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         await reader.latest(update, context)
     elif callback.kind == "topic":
+        if services_of(context).catalogue.get(args["slug"]) is None:
+            await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
+            return
         await query.answer()
         await reader.show_topic(update, context, target, args["slug"])
     elif callback.kind == "toggle":

@@ -92,7 +92,7 @@ async def show_topic(
     topic = services.catalogue.get(slug)
     language = target.ui_language
     if topic is None:
-        await edit_or_reply(update, context, t(language, "reader.button_expired"))
+        await reply(update, context, t(language, "reader.button_expired"))
         return
     found = await articles.latest(services.db, topics=[slug], limit=LATEST_COUNT)
     subscribed = any(

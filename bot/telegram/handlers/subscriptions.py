@@ -146,6 +146,8 @@ async def remove_button(
         return
     removed = await subscriptions.remove_by_id(services.db, target.id, subscription_id)
     await query.answer(t(target.ui_language, "subs.removed" if removed else "subs.gone"))
+    if removed is None:
+        return
     text, markup = await _mysubs_view(services, target)
     await edit_or_reply(update, context, text, markup)
 
