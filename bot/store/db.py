@@ -114,12 +114,19 @@ class Database:
 
     async def migrate(self, migrations: Iterable[Migration]) -> list[int]:
         """Apply the migrations newer than the database, each in its own transaction."""
+        migrations = list(migrations)
         async with self.transaction() as conn:
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
             )
         current = await self.schema_version()
+        known = max((migration.version for migration in migrations), default=0)
+        if current > known:
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this program knows"
+                f" ({known}); upgrade the bot before using this database"
+            )
         applied = []
         for migration in migrations:
             if migration.version <= current:
@@ -147,13 +154,18 @@ class Database:
                 raise StoreError(f"database is busy or unwritable: {exc}") from exc
             try:
                 yield conn
+            except sqlite3.OperationalError as exc:
+                await _rollback(conn)
+                if _is_environmental(exc):
+                    raise StoreError(f"could not save to the database: {exc}") from exc
+                raise
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await _rollback(conn)
                 raise
             try:
                 await conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                await conn.execute("ROLLBACK")
+                await _rollback(conn)
                 raise StoreError(f"could not save to the database: {exc}") from exc
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
@@ -177,6 +189,20 @@ class Database:
                 await self._writer.backup(target)
             finally:
                 await target.close()
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    """Roll back unless SQLite already did (it does on a full disk, for one)."""
+    if conn.in_transaction:
+        await conn.execute("ROLLBACK")
+
+
+def _is_environmental(exc: sqlite3.OperationalError) -> bool:
+    """Failures of the machine, not of the SQL: full disk, locks, read-only files."""
+    text = str(exc).lower()
+    return any(
+        marker in text for marker in ("full", "locked", "readonly", "read-only", "disk i/o", "busy")
+    )
 
 
 def _split_statements(script: str) -> list[str]:
