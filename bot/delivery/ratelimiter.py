@@ -25,11 +25,14 @@ from collections.abc import Callable, Coroutine, Hashable, Iterable
 from datetime import timedelta
 from typing import Any, Final, TypedDict
 
-from telegram.error import RetryAfter
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.limits import ChatKey, FloodPlanner, Limits
+
+INTERACTIVE_RETRIES: Final = 3
+INTERACTIVE_BACKOFF: Final = 0.3  # seconds, times the attempt number
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +128,25 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
         seq = self.planner.next_seq()
         retries = 0
+        hiccups = 0
         while True:
             if metered:
                 await self._acquire(chat, bulk, seq)
             try:
                 return await callback(*args, **kwargs)
+            except NetworkError as exc:
+                # A person is waiting for this reply: ride out a brief 5xx or a
+                # dropped connection. Bulk rows have the sender's persistent
+                # backoff; a timeout may have been delivered, so it is not repeated.
+                if bulk or isinstance(exc, TimedOut) or endpoint == "getUpdates":
+                    raise
+                if hiccups == INTERACTIVE_RETRIES:
+                    raise
+                hiccups += 1
+                log.info(
+                    "%s failed (%s); retry %d of an interactive request", endpoint, exc, hiccups
+                )
+                await asyncio.sleep(INTERACTIVE_BACKOFF * hiccups)
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
                 self.flood_waits += 1
