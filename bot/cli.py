@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -177,6 +178,16 @@ async def cmd_ingest(content: Content, args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failures else 0
 
 
+async def cmd_backup(content: Content, args: argparse.Namespace) -> int:
+    """An online copy: safe while the bot runs, consistent to one transaction."""
+    destination = Path(args.destination)
+    if destination.exists():
+        raise CommandError(f"{destination} exists; choose a new file name")
+    await content.db.backup(destination)
+    print(f"Backed up {content.db.path} to {destination}")
+    return 0
+
+
 Command = Callable[[Content, argparse.Namespace], Awaitable[int]]
 
 
@@ -211,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     topics_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     add("retag", cmd_retag, "Re-tag every article after editing data/topics.toml.")
+
+    backup = add("backup", cmd_backup, "Copy the database while the bot runs (online backup).")
+    backup.add_argument("destination", help="a new file, e.g. backups/bot-2026-11-25.sqlite3")
 
     add(
         "run",

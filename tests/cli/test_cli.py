@@ -33,7 +33,7 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         parser.parse_args(["--help"])
     assert caught.value.code == 0
     listing = capsys.readouterr().out
-    for name in ("ingest", "search", "latest", "topics", "retag"):
+    for name in ("ingest", "search", "latest", "topics", "retag", "backup", "run", "chat"):
         assert name in listing
         with pytest.raises(SystemExit):
             parser.parse_args([name, "--help"])
@@ -129,3 +129,15 @@ async def test_ingest_from_url_and_clear_errors(
         assert "Traceback" not in err
     code, out, _ = await cli("search", "juarez", "--json")
     assert len(json.loads(out)["results"]) == 2
+
+
+def test_backup_while_in_use(
+    settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.sqlite3"
+    code, out, err = run(capsys, "backup", str(copy))
+    assert code == 0, err
+    assert copy.exists()
+    code, out, err = run(capsys, "backup", str(copy))
+    assert code == 1
+    assert "exists" in err
