@@ -181,7 +181,7 @@ async def cmd_ingest(content: Content, args: argparse.Namespace) -> int:
 async def cmd_backup(content: Content, args: argparse.Namespace) -> int:
     """An online copy: safe while the bot runs, consistent to one transaction."""
     destination = Path(args.destination)
-    if destination.exists():
+    if await asyncio.to_thread(destination.exists):
         raise CommandError(f"{destination} exists; choose a new file name")
     await content.db.backup(destination)
     print(f"Backed up {content.db.path} to {destination}")

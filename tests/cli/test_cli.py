@@ -135,9 +135,9 @@ def test_backup_while_in_use(
     settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     copy = tmp_path / "copy.sqlite3"
-    code, out, err = run(capsys, "backup", str(copy))
+    code, _, err = run(capsys, "backup", str(copy))
     assert code == 0, err
     assert copy.exists()
-    code, out, err = run(capsys, "backup", str(copy))
+    code, _, err = run(capsys, "backup", str(copy))
     assert code == 1
     assert "exists" in err
