@@ -60,10 +60,12 @@ class Term:
     words: tuple[str, ...]
     prefix: bool = False
 
-    def fts(self) -> str:
+    def fts(self, *, titles_only: bool = False) -> str:
         star = "*" if self.prefix else ""
         english = _quote(stem_english(list(self.words)))
         spanish = _quote(stem_spanish(list(self.words)))
+        if titles_only:
+            return f"({{title_en}} : {english}{star} OR {{title_es}} : {spanish}{star})"
         return (
             f"({{title_en summary_en}} : {english}{star}"
             f" OR {{title_es summary_es}} : {spanish}{star})"
@@ -90,6 +92,14 @@ class ParsedQuery:
         for term in self.excluded:
             expression = f"({expression}) NOT {term.fts()}"
         return expression
+
+    def fts_in_title(self) -> str | None:
+        """The matches that have at least one of the terms in their title: these rank first."""
+        match = self.fts()
+        if match is None:
+            return None
+        titles = " OR ".join(term.fts(titles_only=True) for term in self.terms)
+        return f"({match}) AND ({titles})"
 
     def highlight_stems(self) -> frozenset[str]:
         stems: set[str] = set()

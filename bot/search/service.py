@@ -46,6 +46,7 @@ async def find(
     found = await articles.search(
         db,
         query.fts(),
+        in_title=query.fts_in_title(),
         topics=slugs,
         language=query.language,
         limit=page_size + 1,

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 from bot.store.db import Database, Row
 
-# Title columns weigh ten times the summary in bm25 (lower is better).
-RANK = "bm25(article_search, 10.0, 10.0, 1.0, 1.0)"
-# Ranking looks at the newest matches only: cost stays bounded on a large
-# archive and recent articles win over old ones of similar relevance.
+# Ranking looks at the newest matches only: the cost stays bounded on a large
+# archive (no bm25, whose IDF pass reads every match of a common word), and
+# among them articles with a query word in the title come first, newest first.
 SEARCH_WINDOW = 2_000
 
 
@@ -154,6 +153,7 @@ async def search(
     db: Database,
     match: str | None,
     *,
+    in_title: str | None = None,
     topics: Sequence[str] = (),
     language: str | None = None,
     limit: int = 5,
@@ -161,30 +161,18 @@ async def search(
 ) -> list[Article]:
     """Articles matching an FTS5 expression (from `bot.search`), best first.
 
-    With no expression, the filters alone select the newest articles.
+    `in_title` is the same expression narrowed to matches with a query word in
+    their title; those rank first. With no expression, the filters alone select
+    the newest articles.
     """
     if match is None:
         return await latest(db, topics=topics, language=language, limit=limit, offset=offset)
+    filtered = bool(topics) or language is not None
     rows = await db.fetchall(
-        f"""
-        WITH hits AS (
-            SELECT article_search.rowid AS id, {RANK} AS score
-            FROM article_search
-            JOIN articles AS a ON a.id = article_search.rowid
-            WHERE article_search MATCH :match
-              AND (:language IS NULL OR a.language = :language)
-              AND (SELECT count(*) FROM json_each(:topics) AS wanted
-                   WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
-                                     WHERE at.article_id = a.id AND at.topic = wanted.value)) = 0
-            ORDER BY article_search.rowid DESC
-            LIMIT :window
-        )
-        SELECT {ARTICLE_COLUMNS} FROM hits JOIN articles AS a ON a.id = hits.id
-        ORDER BY hits.score, a.published_at DESC, a.id DESC
-        LIMIT :limit OFFSET :offset
-        """,
+        SEARCH_FILTERED if filtered else SEARCH,
         {
             "match": match,
+            "in_title": in_title or match,
             "language": language,
             "topics": _json_strings(topics),
             "window": SEARCH_WINDOW,
@@ -192,7 +180,57 @@ async def search(
             "offset": offset,
         },
     )
-    return await _with_topics(db, rows)
+    return [_article_with_topics(row) for row in rows]
+
+
+_RANKED = f"""
+floor AS (SELECT min(id) AS low FROM hits),
+titled AS (
+    SELECT rowid AS id FROM article_search
+    WHERE article_search MATCH :in_title AND rowid >= (SELECT low FROM floor)
+),
+ranked AS (
+    SELECT hits.id, hits.id IN (SELECT id FROM titled) AS in_title FROM hits
+    ORDER BY in_title DESC, hits.id DESC
+    LIMIT :limit OFFSET :offset
+)
+SELECT {ARTICLE_COLUMNS},
+       (SELECT group_concat(topic, ' ') FROM (
+            SELECT at.topic FROM article_topics AS at JOIN topics AS t ON t.slug = at.topic
+            WHERE at.article_id = a.id ORDER BY t.position)) AS topic_list
+FROM ranked JOIN articles AS a ON a.id = ranked.id
+ORDER BY ranked.in_title DESC, ranked.id DESC
+"""
+
+SEARCH = (
+    """
+WITH hits AS (
+    SELECT rowid AS id FROM article_search WHERE article_search MATCH :match
+    ORDER BY rowid DESC LIMIT :window
+),"""
+    + _RANKED
+)
+
+SEARCH_FILTERED = (
+    """
+WITH hits AS (
+    SELECT article_search.rowid AS id
+    FROM article_search JOIN articles AS a ON a.id = article_search.rowid
+    WHERE article_search MATCH :match
+      AND (:language IS NULL OR a.language = :language)
+      AND NOT EXISTS (SELECT 1 FROM json_each(:topics) AS wanted
+                      WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
+                                        WHERE at.article_id = a.id AND at.topic = wanted.value))
+    ORDER BY article_search.rowid DESC
+    LIMIT :window
+),"""
+    + _RANKED
+)
+
+
+def _article_with_topics(row: Row) -> Article:
+    slugs = tuple((row["topic_list"] or "").split())
+    return _article(row, {row["id"]: slugs})
 
 
 async def latest(
