@@ -31,7 +31,10 @@ QUICK_ARTICLES = 100_000
 
 
 def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Run the benchmarks, print one table and rewrite BENCHMARKS.md.",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="100k articles and fewer rounds (about 2 minutes)"
     )
