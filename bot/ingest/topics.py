@@ -42,6 +42,11 @@ class Catalogue:
                 self._spanish.append((topic.slug, tuple(stem_spanish(words(keyword)))))
             for alias in (topic.slug, topic.name_en, topic.name_es):
                 self._aliases[_alias_key(alias)] = topic.slug
+        # One-word keywords are a set lookup; only phrases need a scan.
+        self._single_english = _by_stem(self._english)
+        self._single_spanish = _by_stem(self._spanish)
+        self._english = [(slug, stems) for slug, stems in self._english if len(stems) > 1]
+        self._spanish = [(slug, stems) for slug, stems in self._spanish if len(stems) > 1]
         self._keywords: dict[str, str] = {}
         for topic in topics:
             for keyword in topic.keywords_en + topic.keywords_es:
@@ -60,17 +65,31 @@ class Catalogue:
     def tag(self, text: IndexedText, categories: tuple[str, ...] = ()) -> list[str]:
         """The slugs of the topics whose keywords occur in the text or its categories."""
         found: set[str] = set()
-        for slug, stems in self._english:
-            if stems and slug not in found and _contains(text.english, stems):
-                found.add(slug)
-        for slug, stems in self._spanish:
-            if stems and slug not in found and _contains(text.spanish, stems):
-                found.add(slug)
+        for words_, single, phrases in (
+            (text.english, self._single_english, self._english),
+            (text.spanish, self._single_spanish, self._spanish),
+        ):
+            present = set(words_)
+            for stem in single.keys() & present:
+                found.update(single[stem])
+            for slug, stems in phrases:
+                if slug in found or not all(stem in present for stem in stems):
+                    continue
+                if _contains(words_, stems):
+                    found.add(slug)
         for category in categories:
             topic = self.resolve(category)
             if topic is not None:
                 found.add(topic.slug)
         return [topic.slug for topic in self.topics if topic.slug in found]
+
+
+def _by_stem(keywords: list[tuple[str, tuple[str, ...]]]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for slug, stems in keywords:
+        if len(stems) == 1:
+            found.setdefault(stems[0], set()).add(slug)
+    return found
 
 
 def _alias_key(text: str) -> str:

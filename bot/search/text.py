@@ -9,9 +9,10 @@ either of its stems does, so `migrantes` finds "Migrants" and "Migrantes".
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import Stemmer
 
@@ -25,12 +26,17 @@ _english.maxCacheSize = 50_000
 _spanish.maxCacheSize = 50_000
 
 
-@lru_cache(maxsize=65_536)
+@cache
+def _combining_marks() -> dict[int, None]:
+    """Every combining mark, for str.translate (built once, on first accented text)."""
+    return {code: None for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code))}
+
+
 def fold(text: str) -> str:
     """Lower-case without accents: `Migración` → `migracion`, `Ñandú` → `nandu`."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return stripped.casefold()
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text).translate(_combining_marks()).casefold()
 
 
 def words(text: str) -> list[str]:
