@@ -166,12 +166,8 @@ def _note(n: int, parse: float, prep: float, insert: float, bare: float, xml: fl
         f" ({n / bare:,.0f} entries/s): feedparser by itself is "
         + ("over" if n / bare < RATE_TARGET.bound else "most of")
         + f" the budget, while the XML itself parses in {xml * 1000:,.0f} ms."
-        f" prepare takes {prep * 1000:,.0f} ms (topic tagging scans the word lists once per"
-        " keyword; fold() rebuilds every text character by character) and insert"
-        f" {insert * 1000:,.0f} ms (three aiosqlite round trips per article)."
+        f" prepare takes {prep * 1000:,.0f} ms and insert {insert * 1000:,.0f} ms."
         " What would close it: an RSS 2.0/Atom fast path on ElementTree or expat in"
-        " bot/ingest/feeds.py, keeping feedparser for anything unusual; in"
-        " bot/ingest/topics.py, testing single-word keywords against a set of the stems;"
-        " in bot/search/text.py, skipping the NFKD pass for ASCII text; in articles.insert,"
-        " one statement per table for the whole batch instead of three per article."
+        " bot/ingest/feeds.py, keeping feedparser for anything unusual; then whichever of"
+        " prepare and insert is larger."
     )
