@@ -27,7 +27,7 @@ from bot.digest.compose import (
 from bot.digest.select import select
 from bot.ingest.topics import Catalogue
 from bot.search.query import QueryError, parse_query
-from bot.store import digests
+from bot.store import articles, digests
 from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
@@ -97,7 +97,7 @@ class Window:
     @classmethod
     async def load(cls, db: Database, catalogue: Catalogue, after_id: int, upto_id: int) -> Window:
         after_id = max(after_id, upto_id - MAX_BACKLOG, 0)
-        found = await digests.new_articles(db, after_id, upto_id) if after_id < upto_id else []
+        found = await articles.between(db, after_id, upto_id) if after_id < upto_id else []
         return cls(db, catalogue, after_id, upto_id, found)
 
     def start_for(self, target: Target) -> int:
@@ -329,7 +329,7 @@ async def dispatch_due(services: Services, now: int, *, batch: int = BATCH) -> D
     oldest = await digests.oldest_due_cursor(services.db, now)
     if oldest is None:
         return report
-    upto = await digests.newest_article_id(services.db)
+    upto = await articles.newest_id(services.db)
     window = await Window.load(services.db, services.catalogue, oldest, upto)
     commit_for = _CommitFor(services, window, now, heading=None)
     after: tuple[int, int] = (-1, 0)
@@ -347,7 +347,7 @@ async def dispatch_instant(services: Services, now: int, *, batch: int = BATCH) 
     """Queue new matching articles for instant targets (one message batch per
     target per run, however many articles arrived)."""
     report = DispatchReport()
-    upto = await digests.newest_article_id(services.db)
+    upto = await articles.newest_id(services.db)
     oldest = await digests.oldest_instant_cursor(services.db, upto)
     if oldest is None:
         return report
@@ -369,7 +369,7 @@ async def send_pending_now(services: Services, target: Target, now: int) -> int:
     fresh = await get_target_by_id(services.db, target.id)
     if fresh is None:
         return 0
-    upto = await digests.newest_article_id(services.db)
+    upto = await articles.newest_id(services.db)
     if fresh.cursor_article_id >= upto:
         return 0
     window = await Window.load(services.db, services.catalogue, fresh.cursor_article_id, upto)

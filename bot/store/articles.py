@@ -282,6 +282,27 @@ async def latest(
     return await _with_topics(db, rows)
 
 
+async def between(db: Database, after_id: int, upto_id: int) -> list[Article]:
+    """Articles with after_id < id <= upto_id, in id order (what a digest cursor has not seen)."""
+    rows = await db.fetchall(
+        f"SELECT {ARTICLE_COLUMNS} FROM articles AS a WHERE a.id > ? AND a.id <= ? ORDER BY a.id",
+        (after_id, upto_id),
+    )
+    tags = await db.fetchall(
+        """
+        SELECT at.article_id, at.topic FROM article_topics AS at
+        JOIN topics AS t ON t.slug = at.topic
+        WHERE at.article_id > ? AND at.article_id <= ?
+        ORDER BY at.article_id, t.position
+        """,
+        (after_id, upto_id),
+    )
+    topics: dict[int, list[str]] = {}
+    for article_id, slug in tags:
+        topics.setdefault(article_id, []).append(slug)
+    return [_article(row, {row["id"]: tuple(topics.get(row["id"], ()))}) for row in rows]
+
+
 async def count(db: Database) -> int:
     return int(await db.fetchval("SELECT count(*) FROM articles"))
 

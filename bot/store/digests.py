@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from bot.store import outbox
-from bot.store.articles import Article
 from bot.store.chats import Target, target_from_row
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
@@ -122,45 +121,6 @@ async def oldest_instant_cursor(db: Database, upto_id: int) -> int | None:
         (upto_id,),
     )
     return None if value is None else int(value)
-
-
-async def newest_article_id(db: Database) -> int:
-    return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM articles"))
-
-
-async def new_articles(db: Database, after_id: int, upto_id: int) -> list[Article]:
-    """Articles with after_id < id <= upto_id, in id order, with their topics in
-    catalogue order."""
-    rows = await db.fetchall(
-        "SELECT id, feed_id, url, title, summary, language, published_at FROM articles"
-        " WHERE id > ? AND id <= ? ORDER BY id",
-        (after_id, upto_id),
-    )
-    tags = await db.fetchall(
-        """
-        SELECT at.article_id, at.topic FROM article_topics AS at
-        JOIN topics AS tp ON tp.slug = at.topic
-        WHERE at.article_id > ? AND at.article_id <= ?
-        ORDER BY at.article_id, tp.position
-        """,
-        (after_id, upto_id),
-    )
-    topics: dict[int, list[str]] = {}
-    for article_id, slug in tags:
-        topics.setdefault(article_id, []).append(slug)
-    return [
-        Article(
-            id=row["id"],
-            feed_id=row["feed_id"],
-            url=row["url"],
-            title=row["title"],
-            summary=row["summary"],
-            language=row["language"],
-            published_at=row["published_at"],
-            topics=tuple(topics.get(row["id"], ())),
-        )
-        for row in rows
-    ]
 
 
 async def keyword_matches(

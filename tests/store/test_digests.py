@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.search import parse_query
-from bot.store import digests
+from bot.store import articles, digests
 from bot.store.chats import get_target_by_id
 from bot.store.db import Database
 from bot.store.digests import DigestCommit
@@ -87,7 +87,7 @@ async def test_unscheduled_daily_and_weekly_targets_get_a_time(db: Database) -> 
 async def test_instant_targets_are_those_behind_the_newest_article(db: Database) -> None:
     behind = await add_target(db, 1, digest_mode="instant")
     await add_article(db, "Border news", ["migration"])
-    newest = await digests.newest_article_id(db)
+    newest = await articles.newest_id(db)
     level = await add_target(db, 2, digest_mode="instant")  # starts at the newest article
     await add_target(db, 3)  # daily
     assert level.cursor_article_id == newest
@@ -103,11 +103,11 @@ async def test_new_articles_come_with_their_topics_in_catalogue_order(db: Databa
         db,
         [("A", "", ["students", "migration"]), ("B", "", []), ("C", "", ["history"])],
     )
-    found = await digests.new_articles(db, first, ids[-1])
+    found = await articles.between(db, first, ids[-1])
     assert [a.id for a in found] == ids
     assert found[0].topics == ("migration", "students")
     assert found[1].topics == ()
-    assert await digests.new_articles(db, ids[-1], ids[-1]) == []
+    assert await articles.between(db, ids[-1], ids[-1]) == []
 
 
 async def test_keyword_matches_within_the_range_and_the_querys_own_filters(db: Database) -> None:

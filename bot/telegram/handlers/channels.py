@@ -7,6 +7,8 @@ target differs.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -94,28 +96,33 @@ async def _resolve(
     return channel, await channel_target(services, channel), rest.strip()
 
 
-async def channel_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await _resolve(update, context, "channels.usage_subscribe")
+Action = Callable[[Services, Target, str], Awaitable[str]]
+
+
+async def _on_channel(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, action: Action
+) -> None:
+    found = await _resolve(update, context, usage)
     if found is not None:
         channel, target, text = found
-        answer = await subscribe_to(services_of(context), target, text)
-        await _answer(update, context, channel, answer)
+        await _answer(update, context, channel, await action(services_of(context), target, text))
+
+
+async def _change_settings(services: Services, target: Target, text: str) -> str:
+    answer, _ = await change_by_arguments(services, target, text.split())
+    return answer
+
+
+async def channel_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _on_channel(update, context, "channels.usage_subscribe", subscribe_to)
 
 
 async def channel_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await _resolve(update, context, "channels.usage_unsubscribe")
-    if found is not None:
-        channel, target, text = found
-        answer = await unsubscribe_from(services_of(context), target, text)
-        await _answer(update, context, channel, answer)
+    await _on_channel(update, context, "channels.usage_unsubscribe", unsubscribe_from)
 
 
 async def channel_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await _resolve(update, context, "channels.usage_settings")
-    if found is not None:
-        channel, target, text = found
-        answer, _ = await change_by_arguments(services_of(context), target, text.split())
-        await _answer(update, context, channel, answer)
+    await _on_channel(update, context, "channels.usage_settings", _change_settings)
 
 
 async def _answer(
