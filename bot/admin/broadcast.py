@@ -1,0 +1,154 @@
+"""Broadcasts without Telegram: draft, confirm, cancel, and the progress report.
+
+The handlers turn a message into a draft and show the preview; everything
+after that lives in the store, so the progress report is a pure function of
+the tables and resumes after a restart by itself: each run of the progress
+job looks at every confirmed broadcast whose final summary is not shown yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.admin.audience import Audience, describe
+from bot.admin.progress import RateMeter, finished, progress_text, summary_text
+from bot.ingest.topics import Catalogue
+from bot.store import broadcasts, chats, outbox
+from bot.store.broadcasts import Broadcast, Recipients
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+Show = Callable[[Broadcast, str, bool, str], Awaitable[bool]]
+"""Put a report on the admin's progress message: (broadcast, HTML, final, the
+admin's language) → whether it is shown."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    broadcast: Broadcast
+    size: int
+
+
+def recipients(audience: Audience) -> Recipients:
+    return Recipients(audience.topics, audience.language)
+
+
+def topic_names(catalogue: Catalogue, language: str) -> dict[str, str]:
+    return {topic.slug: topic.name(language) for topic in catalogue.topics}
+
+
+async def draft(
+    db: Database,
+    audience: Audience,
+    *,
+    admin_id: int,
+    admin_chat_id: int,
+    method: str,
+    params: Mapping[str, Any],
+    now: int,
+) -> Draft | None:
+    """A draft for the audience and its current size; None when nobody is in it."""
+    size = await broadcasts.count_recipients(db, recipients(audience))
+    if size == 0:
+        return None
+    stored = await broadcasts.create_draft(
+        db,
+        admin_id=admin_id,
+        admin_chat_id=admin_chat_id,
+        audience=audience.key(),
+        method=method,
+        params=params,
+        now=now,
+    )
+    return Draft(stored, size)
+
+
+async def confirm(db: Database, broadcast: Broadcast, *, admin_id: int, now: int) -> int | None:
+    """Queue the broadcast for its audience as it is now; None if it was not a draft."""
+    audience = Audience.from_key(broadcast.audience)
+    return await broadcasts.confirm(
+        db, broadcast.id, recipients(audience), admin_id=admin_id, now=now
+    )
+
+
+async def cancel(
+    db: Database, broadcast_id: int | None, *, admin_id: int, now: int
+) -> tuple[Broadcast, int] | None:
+    """Stop a broadcast (the newest one being sent when no id is given).
+    Returns it and how many copies will not go, or None if there was none to stop."""
+    if broadcast_id is None:
+        going = await broadcasts.sending(db)
+        if not going:
+            return None
+        found: Broadcast | None = going[0]
+    else:
+        found = await broadcasts.get(db, broadcast_id)
+    if found is None or found.state not in ("draft", "sending"):
+        return None
+    return found, await broadcasts.cancel(db, found.id, admin_id=admin_id, now=now)
+
+
+async def admin_language(db: Database, chat_id: int, default: str) -> str:
+    target = await chats.get_target(db, chat_id)
+    return target.ui_language if target is not None else default
+
+
+async def report_progress(
+    db: Database,
+    catalogue: Catalogue,
+    *,
+    now: float,
+    meter: RateMeter,
+    show: Show,
+    default_language: str,
+) -> int:
+    """Update every unfinished report once; returns how many were looked at.
+    A broadcast whose copies all ended is marked done here."""
+    pending = await broadcasts.unreported(db)
+    for broadcast in pending:
+        try:
+            await _report(db, catalogue, broadcast, now, meter, show, default_language)
+        except Exception:
+            log.exception("broadcast %d: could not report progress", broadcast.id)
+    return len(pending)
+
+
+async def _report(
+    db: Database,
+    catalogue: Catalogue,
+    broadcast: Broadcast,
+    now: float,
+    meter: RateMeter,
+    show: Show,
+    default_language: str,
+) -> None:
+    progress = await outbox.broadcast_progress(db, broadcast.id)
+    state, ended_at = broadcast.state, broadcast.finished_at
+    if state == "sending" and progress.done:
+        await broadcasts.finish(db, broadcast.id, now=int(now))
+        state, ended_at = "done", int(now)
+    language = await admin_language(db, broadcast.admin_chat_id, default_language)
+    audience = describe(
+        Audience.from_key(broadcast.audience), language, topic_names(catalogue, language)
+    )
+    final = state in ("done", "cancelled") and progress.done
+    if final:
+        started = broadcast.confirmed_at or now
+        text = summary_text(
+            language,
+            broadcast.id,
+            audience,
+            progress,
+            elapsed=(ended_at or now) - started,
+            cancelled=state == "cancelled",
+        )
+    else:
+        rate = meter.observe(broadcast.id, now, finished(progress))
+        text = progress_text(language, broadcast.id, audience, progress, rate=rate)
+    if await show(broadcast, text, final, language) and final:
+        await broadcasts.mark_reported(db, broadcast.id, now=int(now))
+        meter.forget(broadcast.id)
