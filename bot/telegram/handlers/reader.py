@@ -53,35 +53,32 @@ def _latest_messages(
         article_block(a, language=target.ui_language, topic_names=names, timezone=target.timezone)
         for a in found
     ]
-    return (
-        pack(blocks, header=header)
-        if blocks
-        else [header, t(target.ui_language, "reader.no_articles")]
-    )
+    if not blocks:
+        return [f"{header}\n\n{t(target.ui_language, 'reader.no_articles')}"]
+    return pack(blocks, header=header)
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     target = await target_for(update, context)
-    language = target.ui_language
     name = " ".join(context.args or ())
     if name:
-        topic = services.catalogue.resolve(name)
-        if topic is None:
-            await reply(
-                update,
-                context,
-                t(language, "reader.topic_unknown", topic=escape(truncate(name, 60))),
-            )
-            return
-        await show_topic(update, context, target, topic.slug)
+        await _topic_by_name(update, context, target, name)
         return
     found = await articles.latest(services.db, language=target.article_language, limit=LATEST_COUNT)
-    await reply(
-        update,
-        context,
-        _latest_messages(found, t(language, "reader.latest_header"), target, services),
-    )
+    header = t(target.ui_language, "reader.latest_header")
+    await reply(update, context, _latest_messages(found, header, target, services))
+
+
+async def _topic_by_name(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target, name: str
+) -> None:
+    topic = services_of(context).catalogue.resolve(name)
+    if topic is None:
+        unknown = escape(truncate(name, 60))
+        await reply(update, context, t(target.ui_language, "reader.topic_unknown", topic=unknown))
+        return
+    await show_topic(update, context, target, topic.slug)
 
 
 async def show_topic(
@@ -109,21 +106,12 @@ async def show_topic(
 
 
 async def topic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
     target = await target_for(update, context)
     name = " ".join(context.args or ())
     if not name:
         await reply(update, context, t(target.ui_language, "reader.topic_usage"))
         return
-    topic = services.catalogue.resolve(name)
-    if topic is None:
-        await reply(
-            update,
-            context,
-            t(target.ui_language, "reader.topic_unknown", topic=escape(truncate(name, 60))),
-        )
-        return
-    await show_topic(update, context, target, topic.slug)
+    await _topic_by_name(update, context, target, name)
 
 
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
