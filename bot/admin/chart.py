@@ -10,6 +10,7 @@ import io
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.admin.stats import Series
 from bot.i18n import t
@@ -35,6 +36,8 @@ def render_chart(series: Series, language: str) -> bytes:
     bottom.set_title(t(language, "admin.chart_deliveries"))
     bottom.grid(True, axis="y", alpha=0.3)
     step = max(1, len(labels) // 10)
+    for axes in (top, bottom):
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # chats and messages are whole
     bottom.set_xticks(positions[::step], labels[::step], rotation=45, fontsize=8)
 
     buffer = io.BytesIO()

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
@@ -20,34 +19,14 @@ from bot.config import Settings
 from bot.emulator import Emulator
 from bot.runtime import open_content
 from bot.store import chats
-from bot.telegram.app import App, build_application
-from bot.telegram.handlers.admin import add_admin_handlers, set_admin_commands
+from bot.telegram.app import build_application
 from bot.telegram.services import Services
+from tests.admin.wiring import with_admin_tools
 from tests.harness import Harness
 
 ADMIN = 900_001
 READER = 900_002
 FIXTURES = Path(__file__).resolve().parents[1] / "ingest" / "fixtures"
-
-
-def with_admin_tools(build: Callable[..., App]) -> Callable[..., App]:
-    """`build_application` plus `add_admin_handlers` and `set_admin_commands`,
-    as app.py wires them; harmless once app.py does it itself."""
-
-    def build_with_admin(*args: Any, **kwargs: Any) -> App:
-        application = build(*args, **kwargs)
-        add_admin_handlers(application)
-        post_init = application.post_init
-
-        async def init(app: App) -> None:
-            if post_init is not None:
-                await post_init(app)
-            await set_admin_commands(app)
-
-        application.post_init = init
-        return application
-
-    return build_with_admin
 
 
 @pytest.fixture
@@ -72,8 +51,9 @@ def _admin_tools(monkeypatch: pytest.MonkeyPatch) -> None:
 @asynccontextmanager
 async def running(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
     """The bot on its own store, with the admin and a Spanish-speaking reader."""
-    emulator.add_user("Ada", user_id=ADMIN, language_code="en")
-    emulator.add_user("Rita", user_id=READER, language_code="es")
+    for user_id, name, language in ((ADMIN, "Ada", "en"), (READER, "Rita", "es")):
+        if user_id not in emulator.core.world.users:  # a second bot run in one test
+            emulator.add_user(name, user_id=user_id, language_code=language)
     content = await open_content(settings)
     services = Services(settings, content.db, content.catalogue, run_jobs=False)
     try:

@@ -146,7 +146,8 @@ async def test_cancel_button_on_a_draft_and_confirm_only_once(admin_harness: Har
     again = emulator.press_button(ADMIN, second.message_id, "ab:c:2")
     await emulator.wait_for_callback_answer(query)
     answer = await emulator.wait_for_callback_answer(again)
-    await harness.edited(second, "finished")
+    assert harness.services.sender is not None
+    await harness.services.sender.wait_empty()
     assert "already" in (answer.text or "") or answer.text is None
     entries = [e for e in await admin.audit_entries(db) if e.action == "broadcast"]
     assert len(entries) == 1

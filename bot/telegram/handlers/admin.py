@@ -535,13 +535,13 @@ async def stats_command(update: Update, context: Context) -> None:
     assert chat is not None
     now = services.now()
     snapshot = await collect.snapshot(services.db, now)
+    await admin_store.audit(services.db, _admin_id(update), "stats", now=now)
     await reply(update, context, stats_text(snapshot, language, services.topic_names(language)))
     series = await collect.chart_series(services.db, now)
     png = await asyncio.to_thread(render_chart, series, language)
     await context.bot.send_photo(
         chat.id, photo=png, caption=t(language, "admin.chart_caption"), parse_mode=ParseMode.HTML
     )
-    await admin_store.audit(services.db, _admin_id(update), "stats", now=now)
 
 
 # -- wiring ----------------------------------------------------------------------
