@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 
 from bot.digest.dispatch import dispatch_due, dispatch_instant, more_page
 from bot.store.db import Database
@@ -94,13 +93,10 @@ async def test_every_target_gets_exactly_its_matching_articles(services: Service
             and (topics & plan["topics"] or words & plan["words"])  # type: ignore[operator]
         }
 
-    started = time.perf_counter()
     due = await dispatch_due(services, NOW)
     instant = await dispatch_instant(services, NOW)
-    elapsed = time.perf_counter() - started
     assert due.targets + instant.targets == TARGETS
     assert due.failed == instant.failed == 0
-    assert elapsed < 20
 
     found = await db.fetchall("SELECT target_id, chat_id, payload FROM outbox ORDER BY id")
     listed: dict[int, list[int]] = {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,16 +73,6 @@ def test_no_evidence_gives_the_default(text: str) -> None:
 )
 def test_normalize_language(code: str | None, expected: str | None) -> None:
     assert normalize_language(code) == expected
-
-
-def test_fast_enough_for_every_entry() -> None:
-    texts = [f"{entry.title}\n{entry.summary}" for entry in ARTICLES] * 500
-    started = time.perf_counter()
-    for text in texts:
-        detect_language(text)
-    per_second = len(texts) / (time.perf_counter() - started)
-
-    assert per_second > 20_000  # leaves the pipeline its 5,000 entries/s with room to spare
 
 
 @settings(max_examples=300, deadline=None)
