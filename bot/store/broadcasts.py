@@ -9,13 +9,15 @@ Why rows at confirm time rather than lazily, batch by batch: the outbox
 already gives everything a broadcast needs (pacing behind interactive
 replies, per-chat order, retries, crash recovery with at most one duplicate
 per chat, cancel as one UPDATE, progress as one indexed GROUP BY). Measured
-on a laptop-class machine: 10,000 recipients are queued in 0.4 s and 100,000
-in 2.5 s (about 23 MB of rows), while a 100,000-row broadcast takes an hour
-to send at Telegram's 30 messages a second. A lazy feeder would need a
-cursor, a job to top up the queue and its own crash recovery, to save a
-two-second write once per broadcast. The cost paid: writes wait for that one
-transaction, and the audience is fixed at confirm time (chats that join
-later do not get it, which is what an admin who saw the count expects).
+(2-core EPYC VM, SQLite WAL): confirming for 10,000 chats takes 0.11 s and
+for 100,000 chats 1.2 s (23 MB of rows); with those 100,000 rows pending,
+claiming the next 30 takes about 1 ms and the progress query 5 ms. Sending
+100,000 messages at Telegram's 30 a second takes almost an hour. A lazy
+feeder would need a cursor, a job topping up the queue and crash recovery
+of its own, to save a one-second write once per broadcast. The cost paid:
+other writes wait for that transaction, and the audience is fixed at
+confirm time (chats that arrive later do not get it, which is what an admin
+who saw the count expects).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -365,6 +365,8 @@ async def _show_progress(
             if "not modified" in exc.message.lower():
                 return True
             log.info("broadcast %d: progress message not editable (%s)", found.id, exc)
+        except Forbidden:
+            return True  # the admin blocked the bot: nobody left to report to
         except TelegramError as exc:
             log.info("broadcast %d: could not show progress (%s)", found.id, exc)
             return False
@@ -372,6 +374,8 @@ async def _show_progress(
         sent = await context.bot.send_message(
             found.admin_chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
         )
+    except Forbidden:
+        return True
     except TelegramError as exc:
         log.info("broadcast %d: could not post progress (%s)", found.id, exc)
         return False
