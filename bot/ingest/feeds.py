@@ -98,7 +98,7 @@ def _entry(raw: Mapping[str, Any], *, base: str | None, feed_language: str | Non
         url=_link(raw.get("link"), base),
         guid=str(raw.get("id") or "").strip() or None,
         published_at=_timestamp(raw.get("published_parsed") or raw.get("updated_parsed")),
-        language=_declared_language(raw, summary_detail) or feed_language,
+        language=_own_language(raw, summary_detail, feed_language),
         categories=_categories(raw.get("tags") or ()),
     )
 
@@ -150,6 +150,16 @@ def _declared_language(raw: Mapping[str, Any], detail: Mapping[str, Any] | None)
         if candidate and (language := normalize_language(candidate.get("language"))):
             return language
     return None
+
+
+def _own_language(
+    raw: Mapping[str, Any], detail: Mapping[str, Any] | None, feed_language: str | None
+) -> str | None:
+    """An entry's language only when the entry itself declares one. The feed's
+    <language> is often one value for everything a CMS publishes, so it stays a
+    hint (ParsedFeed.language) for detection rather than the answer."""
+    declared = _declared_language(raw, detail)
+    return declared if declared != feed_language else None
 
 
 def _categories(tags: Any) -> tuple[str, ...]:

@@ -43,16 +43,21 @@ def prepare(
     now: int,
     feed_id: int | None = None,
     feed_language: str | None = None,
+    language_override: str | None = None,
     position: int = 0,
 ) -> articles.NewArticle:
     """An entry made ready to store. Undated entries keep the source's order
-    (the first is the newest) by counting back one second per position."""
+    (the first is the newest) by counting back one second per position.
+
+    Language: the entry's own declaration, else the operator's setting for the
+    feed (`language_override`), else detection from the text, with the feed's
+    declared language (`feed_language`) deciding only when the text is silent."""
     title_text = index_text(entry.title)
     summary_text = index_text(entry.summary)
     language = (
         entry.language
-        or feed_language
-        or detect_language(f"{entry.title}\n{entry.summary}", default="en")
+        or language_override
+        or detect_language(f"{entry.title}\n{entry.summary}", default=feed_language or "en")
     )
     return articles.NewArticle(
         source=source,
@@ -90,6 +95,7 @@ async def ingest(
     now: int,
     feed_id: int | None = None,
     feed_language: str | None = None,
+    language_override: str | None = None,
 ) -> IngestReport:
     prepared = [
         prepare(
@@ -99,6 +105,7 @@ async def ingest(
             now=now,
             feed_id=feed_id,
             feed_language=feed_language,
+            language_override=language_override,
             position=position,
         )
         for position, entry in enumerate(entries)

@@ -169,7 +169,8 @@ async def _succeed(
             catalogue=services.catalogue,
             now=now,
             feed_id=feed.id,
-            feed_language=feed.language or parsed.language,
+            feed_language=parsed.language,
+            language_override=feed.language,
         )
         new_ids = ingested.new_ids
     recovered = (
