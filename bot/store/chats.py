@@ -17,6 +17,19 @@ from bot.store.db import Database, Row
 ChatType = Literal["private", "group", "supergroup", "channel"]
 DigestMode = Literal["off", "instant", "daily", "weekly"]
 
+CHAT_TYPES: dict[str, ChatType] = {
+    "private": "private",
+    "group": "group",
+    "supergroup": "supergroup",
+    "channel": "channel",
+}
+
+
+def chat_type(telegram_type: str) -> ChatType:
+    """Telegram's chat type as stored ("sender" and unknown kinds count as groups)."""
+    return CHAT_TYPES.get(telegram_type, "group")
+
+
 SETTING_COLUMNS = frozenset(
     {
         "ui_language",

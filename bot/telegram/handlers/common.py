@@ -51,7 +51,7 @@ async def target_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Targ
     await chats.save_chat(
         services.db,
         chat_id=chat.id,
-        type=chat.type if chat.type in ("private", "group", "supergroup", "channel") else "group",  # type: ignore[arg-type]
+        type=chats.chat_type(chat.type),
         title=chat.title or chat.full_name,
         username=chat.username,
         is_forum=bool(chat.is_forum),

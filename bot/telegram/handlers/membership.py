@@ -46,7 +46,7 @@ async def my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     saved = await chats.save_chat(
         services.db,
         chat_id=chat.id,
-        type=chat.type,  # type: ignore[arg-type]
+        type=chats.chat_type(chat.type),
         title=chat.title or chat.full_name,
         username=chat.username,
         is_forum=bool(chat.is_forum),
