@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault
+from telegram import BotCommandScopeAllGroupChats, BotCommandScopeDefault
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -29,8 +29,9 @@ from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
 from bot.digest.jobs import install_jobs
-from bot.i18n import LANGUAGES, t
+from bot.i18n import LANGUAGES
 from bot.runtime import open_content
+from bot.telegram.commands import READER_COMMANDS, menu
 from bot.telegram.handlers import (
     buttons,
     channels,
@@ -42,25 +43,12 @@ from bot.telegram.handlers import (
     settings,
     subscriptions,
 )
+from bot.telegram.handlers.admin import add_admin_handlers, set_admin_commands
 from bot.telegram.services import Services, attach
 
 log = logging.getLogger(__name__)
 
 App = Application[Any, Any, Any, Any, Any, Any]
-
-READER_COMMANDS = (
-    "start",
-    "help",
-    "latest",
-    "search",
-    "topics",
-    "topic",
-    "subscribe",
-    "unsubscribe",
-    "mysubs",
-    "digest",
-    "settings",
-)
 
 
 def file_url(base_url: str) -> str:
@@ -94,6 +82,7 @@ def build_application(
     if services is not None:
         attach(application, services)
     add_handlers(application)
+    add_admin_handlers(application)
     return application
 
 
@@ -148,7 +137,7 @@ async def set_commands(application: App) -> None:
     bot = application.bot
     for language in (None, *LANGUAGES):
         texts = language or "en"
-        commands = [BotCommand(name, t(texts, f"commands.{name}")) for name in READER_COMMANDS]
+        commands = menu(texts, READER_COMMANDS)
         for scope in (BotCommandScopeDefault(), BotCommandScopeAllGroupChats()):
             await bot.set_my_commands(commands, scope=scope, language_code=language)
 
@@ -162,6 +151,7 @@ async def _post_init(application: App) -> None:
     services = services_of_app(application)
     services.bot_username = application.bot.username
     await set_commands(application)
+    await set_admin_commands(application)
     services.sender = OutboxSender(services.db, application.bot)
     await services.sender.start()
     if services.run_jobs:

@@ -19,9 +19,7 @@ from bot.config import Settings
 from bot.emulator import Emulator
 from bot.runtime import open_content
 from bot.store import chats
-from bot.telegram.app import build_application
 from bot.telegram.services import Services
-from tests.admin.wiring import with_admin_tools
 from tests.harness import Harness
 
 ADMIN = 900_001
@@ -40,12 +38,6 @@ def admin_settings(settings: Settings, tmp_path: Path) -> Settings:
             "feeds_path": tmp_path / "no-feeds.toml",
         }
     )
-
-
-@pytest.fixture(autouse=True)
-def _admin_tools(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every bot these tests start has the admin tools."""
-    monkeypatch.setattr(chat_mode, "build_application", with_admin_tools(build_application))
 
 
 @asynccontextmanager

@@ -15,7 +15,6 @@ from bot.runtime import open_content
 from bot.telegram.services import Services
 from tests.admin.conftest import ADMIN, add_readers
 
-RUNNER = Path(__file__).with_name("bot_process.py")
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = "Crash-proof announcement"
 
@@ -38,7 +37,9 @@ def _env(settings: Settings, emulator: Emulator) -> dict[str, str]:
 async def _start(settings: Settings, emulator: Emulator, cwd: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
-        str(RUNNER),
+        "-m",
+        "bot",
+        "run",
         cwd=cwd,
         env=_env(settings, emulator),
         stdin=asyncio.subprocess.DEVNULL,

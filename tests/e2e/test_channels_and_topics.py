@@ -24,6 +24,7 @@ ADMIN_ID = 4242
 @pytest.fixture
 async def admin_harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
     configured = settings.model_copy(update={"admin_ids": [ADMIN_ID]})
+    emulator.add_user("Editor", user_id=ADMIN_ID)  # gets the admin menu at start-up
     content = await open_content(configured)
     services = Services(configured, content.db, content.catalogue, run_jobs=False)
     try:
@@ -57,7 +58,7 @@ def _posts(emulator: Emulator, chat_id: int, thread_id: int | None = None) -> li
 async def test_channel_added_configured_and_posted_to(admin_harness: Harness) -> None:
     harness = admin_harness
     emulator = harness.emulator
-    admin = emulator.add_user("Editor", user_id=ADMIN_ID)
+    admin = emulator.user(ADMIN_ID)
     stranger = emulator.add_user("Stranger")
     channel = emulator.add_channel(
         "Magazine", username="magazine", admins=[admin.id, stranger.id], bot_status="member"
@@ -69,7 +70,7 @@ async def test_channel_added_configured_and_posted_to(admin_harness: Harness) ->
     assert "/channel_subscribe @magazine" in (told.text or "")
 
     refused = await harness.say(stranger.id, stranger.id, "/channel_subscribe @magazine migration")
-    assert refused.text == "This command is for the bot's admins."
+    assert refused.text == "⛔ This command is for the bot's admins."
     reply = await harness.say(admin.id, admin.id, "/channel_subscribe @magazine migration")
     assert "Subscribed to Migration" in (reply.text or "")
     reply = await harness.say(admin.id, admin.id, "/channel_settings 1 digest instant")

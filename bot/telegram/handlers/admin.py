@@ -18,7 +18,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import (
-    BotCommand,
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -49,6 +48,7 @@ from bot.store import admin as admin_store
 from bot.store import broadcasts, feeds
 from bot.store.broadcasts import Broadcast
 from bot.store.outbox import BroadcastProgress
+from bot.telegram.commands import ADMIN_COMMANDS, READER_COMMANDS, menu
 from bot.telegram.format import MESSAGE_LIMIT, escape, link, pack, truncate, visible_length
 from bot.telegram.handlers.common import (
     NO_PREVIEW,
@@ -69,17 +69,6 @@ ADMIN_GROUP = -1
 PROGRESS_EVERY = 3.0  # seconds between edits of a progress message
 INSTALLED_KEY = "admin_handlers_installed"
 METER_KEY = "admin_rate_meter"
-ADMIN_COMMANDS = (
-    "broadcast",
-    "broadcast_cancel",
-    "feeds",
-    "feed_add",
-    "feed_remove",
-    "ingest",
-    "import",
-    "export",
-    "stats",
-)
 # ab:c:<id> confirms a broadcast draft, ab:x:<id> cancels a draft or stops a broadcast.
 BUTTON = re.compile(r"^ab:(?P<action>[cx]):(?P<id>\d{1,12})$")
 IMPORT_CAPTION = re.compile(r"^/import(@\w+)?(\s|$)", re.IGNORECASE)
@@ -602,14 +591,11 @@ def add_admin_handlers(application: App) -> None:
 async def set_admin_commands(application: App) -> None:
     """Each admin's command menu: the reader's commands and the admin ones, in
     both languages, scoped to that admin's private chat only."""
-    from bot.telegram.app import READER_COMMANDS  # app.py imports this module
-
     settings = application.bot_data["settings"]
     bot = application.bot
     for language in (None, *LANGUAGES):
         texts = language or "en"
-        commands = [BotCommand(name, t(texts, f"commands.{name}")) for name in READER_COMMANDS]
-        commands += [BotCommand(name, t(texts, f"admin.cmd_{name}")) for name in ADMIN_COMMANDS]
+        commands = menu(texts, READER_COMMANDS + ADMIN_COMMANDS)
         for admin_id in settings.admin_ids:
             try:
                 await bot.set_my_commands(

@@ -30,7 +30,7 @@ async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     language = user_language(update, services)
     if user is None or not services.is_admin(user.id):
-        await reply(update, context, t(language, "channels.admins_only"))
+        await reply(update, context, t(language, "admin.not_admin"))
         return None
     return language
 
