@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.emulator import MessageRecord
 from bot.store import admin, broadcasts, chats, outbox, subscriptions
-from bot.telegram.handlers.admin import PROGRESS_EVERY
+from bot.telegram.handlers.admin.broadcasts import PROGRESS_EVERY
 from tests.admin.conftest import ADMIN, add_readers
 from tests.harness import Harness
 

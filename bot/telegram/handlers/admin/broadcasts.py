@@ -1,0 +1,288 @@
+"""/broadcast: draft, preview, confirm, live progress, stop."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.admin import broadcast
+from bot.admin.audience import Audience, AudienceError, body_html, describe
+from bot.admin.audience import parse as parse_audience
+from bot.admin.progress import RateMeter, progress_text
+from bot.i18n import t
+from bot.store import broadcasts
+from bot.store.broadcasts import Broadcast
+from bot.store.outbox import BroadcastProgress
+from bot.telegram.format import MESSAGE_LIMIT, escape, truncate, visible_length
+from bot.telegram.handlers.admin.access import Context, admin_id, arguments
+from bot.telegram.handlers.common import (
+    NO_PREVIEW,
+    edit_or_reply,
+    reply,
+    target_for,
+)
+from bot.telegram.services import SERVICES_KEY, Services, services_of
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 3.0  # seconds between edits of a progress message
+METER_KEY = "admin_rate_meter"
+# ab:c:<id> confirms a broadcast draft, ab:x:<id> cancels a draft or stops a broadcast.
+BUTTON = re.compile(r"^ab:(?P<action>[cx]):(?P<id>\d{1,12})$")
+
+
+def _button(language: str, key: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t(language, key), callback_data=data)
+
+
+def confirm_keyboard(broadcast_id: int, language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(language, "admin.btn_confirm", f"ab:c:{broadcast_id}"),
+                _button(language, "admin.btn_cancel", f"ab:x:{broadcast_id}"),
+            ]
+        ]
+    )
+
+
+def stop_keyboard(broadcast_id: int, language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(language, "admin.btn_stop", f"ab:x:{broadcast_id}")]])
+
+
+async def broadcast_command(update: Update, context: Context) -> None:
+    """/broadcast [audience] [text]: store a draft, show the preview and ask."""
+    services = services_of(context)
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None
+    assert chat is not None
+    language = (await target_for(update, context)).ui_language
+    text = message.text or ""
+    command_end = len(text.split(maxsplit=1)[0]) if text.strip() else 0
+
+    def resolve(name: str) -> str | None:
+        topic = services.catalogue.resolve(name)
+        return None if topic is None else topic.slug
+
+    try:
+        request = parse_audience(text[command_end:], resolve)
+    except AudienceError as exc:
+        values = {key: escape(truncate(value, 60)) for key, value in exc.values.items()}
+        await reply(update, context, t(language, exc.key, **values))
+        return
+    source = message.reply_to_message
+    if source is not None and request.body:
+        await reply(update, context, t(language, "admin.broadcast_reply_or_text"))
+        return
+    if source is None and not request.body:
+        await reply(update, context, t(language, "admin.broadcast_usage"))
+        return
+    if source is not None:
+        method = "copyMessage"
+        params: dict[str, Any] = {"from_chat_id": chat.id, "message_id": source.message_id}
+    else:
+        body = body_html(text, message.text_html, command_end + request.body_start)
+        if visible_length(body) > MESSAGE_LIMIT:
+            await reply(
+                update, context, t(language, "admin.broadcast_too_long", limit=MESSAGE_LIMIT)
+            )
+            return
+        method, params = "sendMessage", {"text": body, "parse_mode": ParseMode.HTML}
+    audience = describe(request.audience, language, services.topic_names(language))
+    made = await broadcast.draft(
+        services.db,
+        request.audience,
+        admin_id=admin_id(update),
+        admin_chat_id=chat.id,
+        method=method,
+        params=params,
+        now=services.now(),
+    )
+    if made is None:
+        await reply(update, context, t(language, "admin.broadcast_nobody", audience=audience))
+        return
+    if not await _preview(update, context, made.broadcast, language):
+        return
+    asked = await reply(
+        update,
+        context,
+        t(
+            language,
+            "admin.broadcast_confirm",
+            id=made.broadcast.id,
+            audience=audience,
+            count=made.size,
+        ),
+        confirm_keyboard(made.broadcast.id, language),
+    )
+    if asked is not None:
+        await broadcasts.set_progress_message(services.db, made.broadcast.id, asked.message_id)
+
+
+async def _preview(update: Update, context: Context, draft: Broadcast, language: str) -> bool:
+    """The message exactly as recipients will get it, sent to the admin."""
+    services = services_of(context)
+    chat_id = draft.admin_chat_id
+    try:
+        if draft.method == "copyMessage":
+            await context.bot.copy_message(
+                chat_id, draft.params["from_chat_id"], draft.params["message_id"]
+            )
+        else:
+            await context.bot.send_message(chat_id, draft.params["text"], parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        await broadcasts.cancel(services.db, draft.id, admin_id=draft.admin_id, now=services.now())
+        error = escape(truncate(str(exc), 200))
+        await reply(update, context, t(language, "admin.broadcast_preview_failed", error=error))
+        return False
+    return True
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Confirm or cancel a draft, or stop a broadcast being sent."""
+    services = services_of(context)
+    query = update.callback_query
+    assert query is not None
+    language = (await target_for(update, context)).ui_language
+    match = BUTTON.match(query.data or "")
+    found = None if match is None else await broadcasts.get(services.db, int(match["id"]))
+    chat = update.effective_chat
+    if match is None or found is None or chat is None or found.admin_chat_id != chat.id:
+        await query.answer(t(language, "admin.button_expired"), show_alert=True)
+        return
+    if match["action"] == "c":
+        await _confirm(update, context, found, language)
+        return
+    stopped = await broadcast.cancel(
+        services.db, found.id, admin_id=admin_id(update), now=services.now()
+    )
+    if stopped is None:
+        await query.answer(t(language, "admin.broadcast_not_draft"), show_alert=True)
+    elif stopped[0].state == "draft":
+        await query.answer()
+        await edit_or_reply(
+            update, context, t(language, "admin.broadcast_draft_cancelled", id=found.id)
+        )
+    else:
+        # The progress job turns the message into the final summary.
+        await query.answer(
+            t(language, "admin.broadcast_stopped", id=found.id, count=stopped[1]), show_alert=True
+        )
+
+
+async def _confirm(update: Update, context: Context, draft: Broadcast, language: str) -> None:
+    services = services_of(context)
+    query = update.callback_query
+    assert query is not None
+    count = await broadcast.confirm(
+        services.db, draft, admin_id=admin_id(update), now=services.now()
+    )
+    if count is None:
+        await query.answer(t(language, "admin.broadcast_not_draft"), show_alert=True)
+        return
+    services.wake_sender()
+    # The first sample, so the first progress report already has a rate.
+    _meter(context).observe(draft.id, services.clock(), 0)
+    await query.answer()
+    audience = describe(Audience.from_key(draft.audience), language, services.topic_names(language))
+    text = progress_text(
+        language, draft.id, audience, BroadcastProgress(remaining=count), rate=None
+    )
+    await edit_or_reply(update, context, text, stop_keyboard(draft.id, language))
+
+
+async def broadcast_cancel_command(update: Update, context: Context) -> None:
+    services = services_of(context)
+    language = (await target_for(update, context)).ui_language
+    argument = arguments(update).strip().lstrip("#")
+    if argument and not argument.isdigit():
+        await reply(update, context, t(language, "admin.broadcast_cancel_usage"))
+        return
+    stopped = await broadcast.cancel(
+        services.db,
+        int(argument) if argument else None,
+        admin_id=admin_id(update),
+        now=services.now(),
+    )
+    if stopped is None:
+        await reply(update, context, t(language, "admin.broadcast_nothing_to_cancel"))
+        return
+    found, count = stopped
+    key = "admin.broadcast_draft_cancelled" if found.state == "draft" else "admin.broadcast_stopped"
+    await reply(update, context, t(language, key, id=found.id, count=count))
+
+
+def _meter(context: Context) -> RateMeter:
+    meter: RateMeter = context.bot_data.setdefault(METER_KEY, RateMeter())
+    return meter
+
+
+async def progress_tick(context: Context) -> None:
+    """The repeating job: refresh every unfinished broadcast's progress message."""
+    services: Services | None = context.bot_data.get(SERVICES_KEY)
+    if services is None:
+        return
+    meter = _meter(context)
+
+    async def show(found: Broadcast, text: str, final: bool, language: str) -> bool:
+        keyboard = None if final else stop_keyboard(found.id, language)
+        return await _show_progress(context, services, found, text, keyboard)
+
+    await broadcast.report_progress(
+        services.db,
+        services.catalogue,
+        now=services.clock(),
+        meter=meter,
+        show=show,
+        default_language=services.settings.default_language,
+    )
+
+
+async def _show_progress(
+    context: Context,
+    services: Services,
+    found: Broadcast,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None,
+) -> bool:
+    """Edit the progress message; if it is gone, post a new one and follow that."""
+    if found.progress_message_id is not None:
+        try:
+            await context.bot.edit_message_text(
+                text,
+                chat_id=found.admin_chat_id,
+                message_id=found.progress_message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                link_preview_options=NO_PREVIEW,
+            )
+            return True
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True
+            log.info("broadcast %d: progress message not editable (%s)", found.id, exc)
+        except Forbidden:
+            return True  # the admin blocked the bot: nobody left to report to
+        except TelegramError as exc:
+            log.info("broadcast %d: could not show progress (%s)", found.id, exc)
+            return False
+    try:
+        sent = await context.bot.send_message(
+            found.admin_chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
+    except Forbidden:
+        return True
+    except TelegramError as exc:
+        log.info("broadcast %d: could not post progress (%s)", found.id, exc)
+        return False
+    await broadcasts.set_progress_message(services.db, found.id, sent.message_id)
+    return True
