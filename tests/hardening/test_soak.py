@@ -83,6 +83,16 @@ class Feeds:
         return app
 
 
+async def _broadcast(harness: Harness, admin_id: int, text: str) -> None:
+    """The admin announces to every active chat: preview, then Send."""
+    preview = await harness.say(admin_id, admin_id, f"/broadcast {text}")
+    while not any(data.startswith("ab:c:") for data in preview.callback_data):
+        preview = await harness.emulator.wait_for_bot_message(admin_id)
+    confirm = next(data for data in preview.callback_data if data.startswith("ab:c:"))
+    query_id = harness.emulator.press_button(admin_id, preview.message_id, confirm)
+    await harness.emulator.wait_for_callback_answer(query_id)
+
+
 @pytest.fixture
 async def site() -> AsyncIterator[Feeds]:
     feeds_site = Feeds()
@@ -101,7 +111,11 @@ async def test_thirty_minutes_of_use(
 ) -> None:
     emulator.fault_plan = FaultPlan(seed=9, rate_429=0.03, retry_after=(1, 1), rate_5xx=0.02)
     now = [float(START)]
-    configured = settings.model_copy(update={"feed_poll_minutes": 1, "feed_timeout_seconds": 5.0})
+    admin_id = 7_000_001
+    configured = settings.model_copy(
+        update={"feed_poll_minutes": 1, "feed_timeout_seconds": 5.0, "admin_ids": [admin_id]}
+    )
+    emulator.add_user("Editor", user_id=admin_id)
     content = await open_content(configured)
     services = Services(
         configured, content.db, content.catalogue, clock=lambda: now[0], run_jobs=False
@@ -133,6 +147,8 @@ async def test_thirty_minutes_of_use(
                             emulator.send_user_message(user.id, user.id, action)
                         else:
                             await harness.say(user.id, user.id, action)
+                    if minute == 15:
+                        await _broadcast(harness, admin_id, "Soak announcement")
                     await jobs.feeds(int(now[0]))
                     await jobs.instant(int(now[0]))
                     await jobs.due(int(now[0]))
@@ -142,6 +158,9 @@ async def test_thirty_minutes_of_use(
                 await services.sender.wait_empty()
             grown = tracemalloc.get_traced_memory()[0] - baseline
             tracemalloc.stop()
+        for user in users:  # every reader had written to the bot by minute 15
+            copies = [m for m in emulator.bot_messages(user.id) if m.text == "Soak announcement"]
+            assert len(copies) == 1, user.id
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert errors == [], [r.getMessage() for r in errors]
         rows = await services.db.fetchall("SELECT state, count(*) FROM outbox GROUP BY state")
