@@ -92,12 +92,13 @@ async def chat_in_terminal(settings: Settings) -> int:
                             buttons["last"] = (message.message_id, positions)
                     print("> ", end="", flush=True)
 
+            print("> ", end="", flush=True)
             printer = asyncio.create_task(show_replies())
             emulator.send_user_message(user.id, user.id, "/start")
             try:
                 while True:
                     try:
-                        line = (await asyncio.to_thread(input, "> ")).strip()
+                        line = (await asyncio.to_thread(input)).strip()
                     except EOFError:
                         break
                     if line.lower() in QUIT:
