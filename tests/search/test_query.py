@@ -28,9 +28,9 @@ def _runs(conn: sqlite3.Connection, text: str) -> bool:
         query = parse_query(text)
     except QueryError:
         return False
-    match = query.fts()
-    if match is not None:
-        conn.execute("SELECT rowid FROM article_search WHERE article_search MATCH ?", (match,))
+    for match in (query.fts(), query.fts_in_title()):
+        if match is not None:
+            conn.execute("SELECT rowid FROM article_search WHERE article_search MATCH ?", (match,))
     return True
 
 
