@@ -42,7 +42,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     target = await target_for(update, context)
-    await reply(update, context, t(target.ui_language, "reader.help", bot=services.bot_username))
+    text = t(target.ui_language, "reader.help", bot=services.bot_username)
+    user = update.effective_user
+    if user is not None and services.is_admin(user.id) and target.chat_id == user.id:
+        text += "\n" + t(target.ui_language, "reader.help_admin")
+    await reply(update, context, text)
 
 
 def _latest_messages(
