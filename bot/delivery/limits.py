@@ -134,11 +134,14 @@ class FloodPlanner:
     def poll(self, now: float) -> list[Hashable]:
         """Grant what may go at `now`, best first; the caller sends them at once."""
         granted: list[Hashable] = []
-        while self._waiting and self.global_ready_at() <= now:
-            waiter = next((w for w in self._waiting if self.chat_ready_at(w.chat) <= now), None)
-            if waiter is None:
+        waiting = self._waiting
+        while waiting and self.global_ready_at() <= now:
+            index = next(
+                (i for i, w in enumerate(waiting) if self.chat_ready_at(w.chat) <= now), None
+            )
+            if index is None:
                 break
-            self._waiting.remove(waiter)
+            waiter = waiting.pop(index)
             del self._keys[waiter.key]
             self._record(waiter.chat, now)
             granted.append(waiter.key)
@@ -152,8 +155,14 @@ class FloodPlanner:
         """
         if not self._waiting:
             return None
-        earliest_chat = min(self.chat_ready_at(w.chat) for w in self._waiting)
-        return max(self.global_ready_at(), earliest_chat)
+        overall = self.global_ready_at()
+        earliest_chat = float("inf")
+        for waiter in self._waiting:
+            ready = self.chat_ready_at(waiter.chat)
+            if ready <= overall:  # nothing can go before the overall budget allows
+                return overall
+            earliest_chat = min(earliest_chat, ready)
+        return max(overall, earliest_chat)
 
     def completed(self, chat: ChatKey | None, now: float) -> None:
         """A message to `chat` got its answer at `now`: space the next one from here.

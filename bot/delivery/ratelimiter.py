@@ -172,6 +172,13 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         """Chats that cannot send within `within` seconds from now."""
         return self.planner.busy_chats(self._now() + within)
 
+    def busy_within(self, within: float = 0.0) -> Callable[[ChatKey], bool]:
+        """Whether a chat cannot send within `within` seconds from now, asked chat by
+        chat: cheaper than `busy_chats` when only a few chats are in question."""
+        before = self._now() + within
+        ready_at = self.planner.chat_ready_at
+        return lambda chat: ready_at(chat) > before
+
     def note_sent(self, chat: ChatKey, seconds_ago: float) -> None:
         """Pace `chat` as if a message went to it `seconds_ago` (sent by an earlier process)."""
         self.planner.note_sent(chat, self._now() - max(0.0, seconds_ago))
@@ -221,7 +228,10 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
             raise
 
     def _tick(self) -> None:
-        self._timer = None
+        """Grant what may go now, then set the one timer for the next grant. Called by
+        that timer and on every new request; the timer is replaced, never left behind:
+        each one left running would tick again for nothing, and at a high rate they
+        pile up to several idle ticks per message."""
         for key in self.planner.poll(self._now()):
             grant = self._grants.pop(key, None)
             if grant is not None and not grant.done():

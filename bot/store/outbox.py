@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
@@ -196,34 +196,71 @@ def _row(row: Row) -> OutboxRow:
     )
 
 
+# A chat's head rows after (priority, id), in that order. Two arms, the rest of
+# this priority and every later one, so both are index seeks (SQLite does not
+# seek on a row-value comparison): a later page never rescans the earlier ones.
+_HEAD = """
+    SELECT o.id, o.chat_id, o.priority FROM outbox AS o
+    WHERE o.state = 'pending' AND {position} AND o.not_before <= :now
+      AND o.chat_id NOT IN (SELECT value FROM json_each(:exclude))
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox AS e
+          WHERE e.chat_id = o.chat_id AND e.id < o.id AND e.state IN ('pending', 'sending'))
+"""
+_CANDIDATES = (
+    "SELECT id, chat_id, priority FROM ("
+    + _HEAD.format(position="o.priority = :priority AND o.id > :id")
+    + " UNION ALL "
+    + _HEAD.format(position="o.priority > :priority")
+    + ") ORDER BY priority, id LIMIT :page"
+)
+
+
 async def claim(
-    db: Database, *, limit: int, now: float, exclude_chats: Collection[int] = ()
+    db: Database,
+    *,
+    limit: int,
+    now: float,
+    exclude_chats: Collection[int] = (),
+    skip: Callable[[int], bool] | None = None,
 ) -> list[OutboxRow]:
     """Mark up to `limit` due rows 'sending' and return them, best (priority, id) first.
 
     Only a chat's oldest unfinished row can be claimed, so a chat's messages go
     in the order they were queued, one at a time, and a chat waiting for a
-    retry holds back its later messages. `exclude_chats`: chats the caller
-    knows cannot send soon (rate limits), left for a later claim.
+    retry holds back its later messages. Chats the caller knows cannot send
+    soon (rate limits) are left for a later claim: `exclude_chats` names them,
+    or `skip(chat_id)` says so for each candidate met, which costs a call per
+    candidate instead of a set of every chat recently written to.
     """
     if limit <= 0:
         return []
     async with db.transaction() as tx:
-        cursor = await tx.execute(
-            """
-            SELECT o.id FROM outbox AS o
-            WHERE o.state = 'pending' AND o.not_before <= :now
-              AND o.chat_id NOT IN (SELECT value FROM json_each(:exclude))
-              AND NOT EXISTS (
-                  SELECT 1 FROM outbox AS e
-                  WHERE e.chat_id = o.chat_id AND e.id < o.id
-                    AND e.state IN ('pending', 'sending'))
-            ORDER BY o.priority, o.id
-            LIMIT :limit
-            """,
-            {"now": now, "exclude": json.dumps(list(exclude_chats)), "limit": limit},
-        )
-        ids = [row[0] for row in await cursor.fetchall()]
+        ids: list[int] = []
+        after: tuple[int, int] = (-(2**62), 0)
+        page = limit + 16
+        exclude = json.dumps(list(exclude_chats))
+        while len(ids) < limit:
+            cursor = await tx.execute(
+                _CANDIDATES,
+                {
+                    "now": now,
+                    "priority": after[0],
+                    "id": after[1],
+                    "exclude": exclude,
+                    "page": page,
+                },
+            )
+            candidates = list(await cursor.fetchall())
+            for row_id, chat_id, _ in candidates:
+                if skip is None or not skip(chat_id):
+                    ids.append(row_id)
+                    if len(ids) == limit:
+                        break
+            if len(candidates) < page:
+                break
+            after = (candidates[-1][2], candidates[-1][0])
+            page *= 2  # the skipped ones were many: look further in fewer steps
         if not ids:
             return []
         cursor = await tx.execute(
@@ -252,6 +289,20 @@ async def mark_sent(db: Database, row_id: int, message_id: int | None, now: floa
         {"id": row_id, "message_id": message_id, "now": int(now)},
     )
     return changed > 0
+
+
+async def mark_sent_many(db: Database, sent: Sequence[tuple[int, int | None]], now: float) -> int:
+    """`mark_sent` for many rows (row id, Telegram message id) in one transaction: the
+    sender's group commit. Returns how many rows changed."""
+    if not sent:
+        return 0
+    async with db.transaction() as tx:
+        cursor = await tx.executemany(
+            "UPDATE outbox SET state = 'sent', telegram_message_id = ?, finished_at = ?"
+            " WHERE id = ? AND state IN ('sending', 'dropped', 'cancelled')",
+            [(message_id, int(now), row_id) for row_id, message_id in sent],
+        )
+        return cursor.rowcount
 
 
 async def mark_failed(db: Database, row_id: int, reason: str, now: float) -> bool:
