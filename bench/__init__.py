@@ -23,6 +23,15 @@ class Options:
     rounds: int = 30  # timed repetitions of each search query
     ingest_entries: int = 5_000
     ingest_runs: int = 3
+    latency_rate: float = 30.0  # updates/s of the headline latency run
+    latency_seconds: float = 30.0  # its duration
+    latency_step_seconds: float = 8.0  # each step of the search for the highest rate
+    latency_users: int = 1_000  # distinct users the updates come from
+    delivery_messages: int = 10_000  # messages delivered under Telegram's limits
+    ceiling_messages: int = 10_000  # messages delivered with the limits lifted
+    digest_chats: int = 100_000
+    digest_articles: int = 1_000
+    idle_seconds: float = 20.0  # longest wait for the idle bot's memory to settle
     cache_dir: Path = CACHE_DIR
     verbose: bool = True
 

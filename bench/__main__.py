@@ -2,8 +2,7 @@
 
 Runs the chosen benchmarks, prints one table and rewrites BENCHMARKS.md.
 A benchmark is an entry in `BENCHMARKS`: a name and an `async run(options)`
-returning rows, so adding one (command latency, delivery rate, digest
-composition, idle memory) touches nothing else.
+returning rows, so adding one touches nothing else.
 """
 
 from __future__ import annotations
@@ -16,13 +15,29 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import CACHE_DIR, Options, ingest, machine, report, say, search
+from bench import (
+    CACHE_DIR,
+    Options,
+    delivery,
+    digests,
+    ingest,
+    latency,
+    machine,
+    memory,
+    report,
+    say,
+    search,
+)
 
 Benchmark = Callable[[Options], Awaitable[list[report.Row]]]
 
 BENCHMARKS: dict[str, Benchmark] = {
     "search": search.run,
     "ingest": ingest.run,
+    "latency": latency.run,
+    "delivery": delivery.run,
+    "digests": digests.run,
+    "memory": memory.run,
 }
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,15 +51,29 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
         description="Run the benchmarks, print one table and rewrite BENCHMARKS.md.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="100k articles and fewer rounds (about 2 minutes)"
+        "--quick", action="store_true", help="smaller sizes, shorter runs (under 2 minutes)"
     )
     parser.add_argument(
         "--only", default=",".join(BENCHMARKS), help=f"comma-separated: {', '.join(BENCHMARKS)}"
     )
-    parser.add_argument("--articles", type=int, help="archive size for the search benchmark")
+    parser.add_argument(
+        "--articles", type=int, help="archive size (search, latency, digests, memory)"
+    )
     parser.add_argument("--rounds", type=int, help="timed repetitions of each search query")
     parser.add_argument("--ingest-entries", type=int, help="entries in the ingested RSS document")
     parser.add_argument("--ingest-runs", type=int, help="timed runs of the ingest benchmark")
+    parser.add_argument("--latency-seconds", type=float, help="length of the 30 updates/s run")
+    parser.add_argument("--latency-step-seconds", type=float, help="length of each rate step")
+    parser.add_argument("--latency-users", type=int, help="distinct users sending updates")
+    parser.add_argument(
+        "--delivery-messages", type=int, help="messages delivered under Telegram's limits"
+    )
+    parser.add_argument(
+        "--ceiling-messages", type=int, help="messages delivered with the limits lifted"
+    )
+    parser.add_argument("--digest-chats", type=int, help="due chats for dispatch_due")
+    parser.add_argument("--digest-articles", type=int, help="new articles for dispatch_due")
+    parser.add_argument("--idle-seconds", type=float, help="longest wait for an idle bot")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help=argparse.SUPPRESS)
     parser.add_argument(
         "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="report file to rewrite"
@@ -55,12 +84,21 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
     unknown = [name for name in only if name not in BENCHMARKS]
     if unknown or not only:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    quick = args.quick
     options = Options(
-        articles=args.articles or (QUICK_ARTICLES if args.quick else FULL_ARTICLES),
-        quick=args.quick,
-        rounds=args.rounds or (10 if args.quick else 30),
+        articles=args.articles or (QUICK_ARTICLES if quick else FULL_ARTICLES),
+        quick=quick,
+        rounds=args.rounds or (10 if quick else 30),
         ingest_entries=args.ingest_entries or 5_000,
-        ingest_runs=args.ingest_runs or (2 if args.quick else 3),
+        ingest_runs=args.ingest_runs or (2 if quick else 3),
+        latency_seconds=args.latency_seconds or (10.0 if quick else 30.0),
+        latency_step_seconds=args.latency_step_seconds or (2.5 if quick else 8.0),
+        latency_users=args.latency_users or (400 if quick else 1_000),
+        delivery_messages=args.delivery_messages or (1_000 if quick else 10_000),
+        ceiling_messages=args.ceiling_messages or (2_000 if quick else 10_000),
+        digest_chats=args.digest_chats or (10_000 if quick else 100_000),
+        digest_articles=args.digest_articles or 1_000,
+        idle_seconds=args.idle_seconds or (5.0 if quick else 20.0),
         cache_dir=args.cache_dir,
         verbose=not args.quiet,
     )

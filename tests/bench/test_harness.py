@@ -48,6 +48,7 @@ def test_harness_runs_at_toy_size(tmp_path: Path) -> None:
     output = tmp_path / "BENCHMARKS.md"
     status = main(
         [
+            "--only", "search,ingest",  # the others have smoke tests of their own
             "--articles", "300", "--rounds", "1", "--ingest-entries", "100",
             "--ingest-runs", "1", "--cache-dir", str(tmp_path / "cache"),
             "--output", str(output), "--quiet",

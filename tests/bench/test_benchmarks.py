@@ -1,0 +1,77 @@
+"""The latency, delivery, digest and memory benchmarks run end to end at toy sizes.
+
+As for the harness: how fast is never checked, only that each benchmark still
+drives the real bot, sender and emulator processes and turns what it saw into
+rows. Sizes are the smallest that exercise every step.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from bench import Options, delivery, digests, latency, memory
+from bench.latency import Load, Phase, kind_of
+
+
+@pytest.fixture(scope="module")
+def options(tmp_path_factory: pytest.TempPathFactory) -> Options:
+    """Toy sizes; one 300-article archive cached for the whole module."""
+    return Options(
+        articles=300,
+        latency_seconds=1.0,
+        latency_step_seconds=0.5,
+        latency_users=48,
+        delivery_messages=8,
+        ceiling_messages=8,
+        digest_chats=60,
+        digest_articles=30,
+        idle_seconds=0.5,
+        cache_dir=tmp_path_factory.mktemp("cache"),
+        verbose=False,
+    )
+
+
+def test_replies_are_matched_to_updates_in_order() -> None:
+    phase = Phase(rate=2, seconds=1)
+    phase.posted = [(1, 10.0, "/latest"), (2, 10.5, "war"), (1, 12.0, "/topics")]
+    Load._match(phase, {1: [10.2, 12.4, 13.0], 2: []})
+    assert [round(latency, 3) for latency in phase.latencies] == [0.2, 0.4]
+    assert phase.kinds == ["/latest", "/topics"]
+    assert (phase.missing, phase.extra_replies) == (1, 1)
+    assert [kind_of(text) for text in ("/search x", "x y")] == ["/search", "text"]
+
+
+async def test_latency_runs_the_bot_in_its_own_process(options: Options) -> None:
+    rows = await latency.run(options)
+    p50, p99, sustained = rows
+    assert p50.figure == "command latency, 30 updates/s, 300 articles, p50"
+    assert 0 < p50.value <= p99.value
+    assert "rates tried" in p50.detail
+    assert sustained.note.startswith("A floor"), "48 users cannot carry 60 updates/s"
+
+
+async def test_delivery_runs_through_the_outbox(options: Options) -> None:
+    limited, refusals, ceiling = await delivery.run(options)
+    assert limited.reference_value == 30
+    assert refusals.value == 0
+    assert ceiling.value > 0
+    assert "limits lifted, no outbox" in limited.detail
+
+
+async def test_digests_measure_dispatch_in_a_child_process(options: Options) -> None:
+    seconds, peak = await digests.run(options)
+    assert seconds.figure.startswith("digest composition, 60 chats × 30 new articles")
+    assert seconds.value > 0
+    assert "60 targets" in seconds.detail
+    assert "select" in seconds.detail
+    assert peak.unit == "MB"
+
+
+async def test_idle_memory_settles_on_a_steady_process() -> None:
+    started = time.monotonic()
+    found = await memory._settle(os.getpid(), started, at_least=0, at_most=5, stable_for=0.3)
+    assert found.rss_kib > 0
+    assert found.settled
