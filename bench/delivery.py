@@ -258,32 +258,34 @@ def _rows(limited: Delivery, lifted: Delivery, floor: Delivery) -> list[Row]:
 
 
 def _rate_note(run: Delivery) -> str:
+    kept = run.rate / run.budget
+    needed = RATIO_TARGET.bound * TELEGRAM_RATE / kept
     return (
-        f"The sender delivers {run.rate:.1f} msg/s, {run.rate / run.budget:.1%} of its budget of"
-        f" {run.budget:g} msg/s, with no 429; the default budget itself is"
-        f" {run.budget / TELEGRAM_RATE:.1%} of Telegram's 30 msg/s, below the 95% target by"
-        " design (a margin for the network's jitter). The rest is the planner's spacing:"
-        " each grant waits 1/budget after the previous one, and the event loop's timer wakes"
-        " up to a millisecond late (epoll's resolution), which at 28/s costs about 2%. What"
-        " would close it: a default budget of 29 msg/s (96.7%) in bot/config.py, measured"
-        " here first for 429s, rather than a sender change."
+        f"The sender delivers {run.rate:.1f} msg/s, {kept:.1%} of its budget of"
+        f" {run.budget:g} msg/s, with no 429: the default budget is itself"
+        f" {run.budget / TELEGRAM_RATE:.1%} of Telegram's 30 msg/s, under the 95% target by"
+        " design (a margin for jitter). The rest is the planner's spacing: each grant waits"
+        " 1/budget after the previous one, and the event loop's timer fires up to a"
+        " millisecond late (epoll's resolution). What would close it: a budget of at least"
+        f" {needed:.1f} msg/s, i.e. 30 (SEND_RATE_PER_SECOND's default in bot/config.py);"
+        " with grants spaced 1/30 s apart no second holds more than 30, which is what the"
+        " emulator enforces, but that leaves no margin if Telegram counts differently."
     )
 
 
 def _ceiling_note(run: Delivery, floor: Delivery) -> str:
     return (
-        f"This process spends {run.cpu_ms:.2f} ms of CPU per message and is CPU-bound; PTB"
-        f" making the same requests without the outbox spends {floor.cpu_ms:.2f} ms and"
-        f" reaches {floor.rate:,.0f} msg/s, so the outbox, sender and limiter cost"
-        f" {run.cpu_ms - floor.cpu_ms:.2f} ms. Profiled (py-spy, time holding the GIL), about"
-        " 70% is PTB's HTTP client: httpx and httpcore building, sending and parsing each"
-        " request, including a failed `import sniffio` that httpcore repeats on every lock"
-        " and event because the package is not installed (about 7%). What would close it:"
-        " an aiohttp-based telegram.request.BaseRequest for the Application's bot in"
-        " bot/telegram/app.py (aiohttp is already a dependency: a minimal one measured"
-        " 0.42-0.55 ms per message and 1,600-2,400 msg/s through this sender with the"
-        " budget above the cap); sniffio in the dependencies; and, to measure anything at"
-        " or above 1,000 msg/s, a SEND_RATE_PER_SECOND cap above 1,000 in bot/config.py:"
-        " the planner spaces grants 1/budget apart, so a ceiling measured at the cap can"
-        " only come out below it."
+        f"This process spends {run.cpu_ms:.2f} ms of CPU per message and is CPU-bound (PTB"
+        f" making the same requests from {DIRECT_TASKS} tasks without the outbox:"
+        f" {floor.cpu_ms:.2f} ms, {floor.rate:,.0f} msg/s). Profiled (py-spy, time holding the"
+        " GIL), about 70% is PTB's HTTP client, httpx and httpcore building, sending and"
+        " parsing each request, including a failed `import sniffio` that httpcore repeats on"
+        " every lock and event because the package is not installed (about 7%); the outbox,"
+        " sender and limiter are about 12%. What would close it: an aiohttp-based"
+        " telegram.request.BaseRequest for the Application's bot in bot/telegram/app.py"
+        " (aiohttp is already a dependency; a minimal one measured 0.42-0.55 ms per message"
+        " and 1,600-2,400 msg/s through this sender with the budget set above the cap);"
+        " sniffio in the dependencies; and a SEND_RATE_PER_SECOND cap above 1,000 in"
+        " bot/config.py, since the planner spaces grants 1/budget apart and a ceiling"
+        " measured at the cap can only come out below it."
     )

@@ -13,13 +13,14 @@ with the archive: the ratio says whether it does.
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import Options, say
-from bench.latency import bot_process, emulator_process, memory_kib, scratch_copy
+from bench.latency import ROOT, bot_process, emulator_process, memory_kib, scratch_copy
 from bench.report import Row, Target
 from bench.search import database
 from bot.config import DATA_DIR
@@ -77,6 +78,32 @@ async def idle(source: Path | None, folder: Path, options: Options) -> Idle:
     return Idle(found.rss_kib, found.peak_kib, polling, found.measured_at_s, found.settled)
 
 
+# What start-up imports cost, each alone in a fresh interpreter: most of an idle bot.
+IMPORTS = (
+    ("the interpreter alone", "pass"),
+    ("PTB (telegram.ext)", "import telegram.ext"),
+    ("matplotlib, as bot/admin/chart.py imports it", "import bot.admin.chart"),
+    ("the whole bot (bot.telegram.app)", "import bot.telegram.app"),
+)
+RSS_PROBE = "import re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"
+
+
+async def import_rss(statement: str) -> int:
+    """RSS in KiB of a fresh interpreter after `statement` (0 where /proc is missing)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        f"{statement}\n{RSS_PROBE}",
+        cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await process.communicate()
+    text = out.decode().strip()
+    return int(text) if process.returncode == 0 and text.isdigit() else 0
+
+
 async def run(options: Options) -> list[Row]:
     built = await database(options)
     n = f"{built.articles:,}"
@@ -87,6 +114,7 @@ async def run(options: Options) -> list[Row]:
             idle(built.path, folder / "archive", options), idle(None, folder / "seed", options)
         )
     say(options, f"  {large.rss_kib / 1024:.0f} MB vs {seed.rss_kib / 1024:.0f} MB")
+    imports = [(label, await import_rss(statement)) for label, statement in IMPORTS]
     detail = "\n".join(
         [
             f"{'database':<28} {'idle RSS MB':>12} {'peak MB':>8} {'polling after s':>16}"
@@ -101,6 +129,8 @@ async def run(options: Options) -> list[Row]:
             f" it held within {STABLE_KIB} KiB for {STABLE_FOR:g} s, at least"
             f" {min(options.idle_seconds, 3 * FIRST_DELAY + 1):g} s after start (the jobs' first"
             " runs come 5, 10 and 15 s after start).",
+            "RSS of a fresh interpreter after importing, for scale:",
+            *(f"  {label:<46} {kib / 1024:>6.1f} MB" for label, kib in imports),
         ]
     )
     return [
