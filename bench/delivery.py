@@ -233,8 +233,8 @@ def _rows(limited: Delivery, lifted: Delivery, floor: Delivery) -> list[Row]:
         detail=_detail([limited, lifted, floor]),
     )
     refusals = Row(
-        f"delivery, Telegram's limits enforced: 429 answers in {limited.messages:,} messages",
-        limited.flood_429,
+        "delivery, Telegram's limits enforced: 429 answers per 1,000 messages",
+        limited.flood_429 / limited.messages * 1000,
         "",
         target=Target("<=", 0),
     )

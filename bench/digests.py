@@ -314,8 +314,8 @@ def _rows(setup: Setup, result: dict[str, Any], options: Options) -> list[Row]:
 # What would make each stage cheaper; none of it is in the files this benchmark may change.
 REMEDIES = {
     "commit (outbox rows, cursors)": (
-        "commit_digests makes an UPDATE and an INSERT round trip to the database thread per"
-        " target: one executemany each for the whole batch"
+        "commit the batch with one executemany for its cursors and one for all its outbox"
+        " rows, instead of an UPDATE and an INSERT round trip to the database thread per target"
     ),
     "compose": "render each article's block once per (language, timezone) and reuse it",
     "pack (within compose)": "let pack add up block lengths instead of re-parsing the message",
@@ -337,9 +337,9 @@ def _time_note(setup: Setup, seconds: float, stages: dict[str, float]) -> str:
     remedies = "; ".join(REMEDIES[name] for name, _ in ranked[:3] if name in REMEDIES)
     return (
         f"{per_chat:,.0f} µs per chat against a budget of {budget:,.0f}. Of {seconds:.1f} s:"
-        f" {parts}. Each is per-target work that grows with the window or the digest, not"
-        " with what a chat follows. What would close it (bot/digest, bot/store/digests.py,"
-        f" bot/telegram/format.py): {remedies}."
+        f" {parts}. Every stage is paid per target, and select and compose in proportion to"
+        " the window and the digest rather than to what a chat follows. What would close it"
+        f" (bot/digest, bot/store/digests.py, bot/telegram/format.py): {remedies}."
     )
 
 

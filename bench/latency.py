@@ -37,13 +37,14 @@ from typing import Any
 from bench import Options, say
 from bench.report import Row, Target
 from bench.search import database, percentile, queries
+from bot.config import Settings
 from bot.digest.dispatch import reschedule
 from bot.emulator import DEFAULT_TOKEN, EmulatorClient
 from bot.store import chats
 from bot.store.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
-TELEGRAM_UPDATES_PER_SECOND = 30.0  # the rate Telegram's documentation plans bots for
+TELEGRAM_UPDATES_PER_SECOND = 30.0  # the reference: about what a bot may send a second
 P50_TARGET = Target("<=", 20.0, "ms")
 P99_TARGET = Target("<=", 100.0, "ms")
 SUSTAINED_P99 = 1.0  # s: above this p99 a rate is not sustained
@@ -51,11 +52,7 @@ REPLY_BUDGET = 1000.0  # SEND_RATE_PER_SECOND for the bot under test (its maximu
 MIN_USER_GAP = 1.5  # s between two updates of one user: above the bot's 1.05 s chat pacing
 GRACE = 5.0  # s after a phase's last update for its replies to arrive
 # Settings the bot would read from the caller's environment; the run sets its own.
-SETTINGS_ENV = (
-    "BOT_TOKEN", "TELEGRAM_BASE_URL", "DATABASE_PATH", "ADMIN_IDS", "WEBHOOK_URL",
-    "WEBHOOK_SECRET", "DEFAULT_TIMEZONE", "DEFAULT_LANGUAGE", "SEND_RATE_PER_SECOND",
-    "LOG_LEVEL", "FEEDS_PATH", "SEED_LISTING_PATH", "TOPICS_PATH",
-)  # fmt: skip
+SETTINGS_ENV = frozenset(name.upper() for name in Settings.model_fields)
 
 
 # --- processes ---------------------------------------------------------------
@@ -508,9 +505,10 @@ def _rows(result: Result, options: Options) -> list[Row]:
     figure = f"command latency, {main.rate:g} updates/s, {result.articles:,} articles"
     p50 = Row(f"{figure}, p50", main.p(0.5), "ms", target=P50_TARGET, detail=_detail(result))
     p99 = Row(f"{figure}, p99", main.p(0.99), "ms", target=P99_TARGET)
-    if p50.met is False or p99.met is False:
-        note = _note(result)
-        p50, p99 = replace(p50, note=note), replace(p99, note=note)
+    if p50.met is False:
+        p50 = replace(p50, note=_note(result))
+    if p99.met is False:
+        p99 = replace(p99, note=_note(result))
     sustained = Row(
         f"highest update rate sustained (p99 ≤ {SUSTAINED_P99:g} s, none lost), {result.articles:,}"
         " articles",

@@ -68,7 +68,10 @@ async def _settle(
 async def idle(source: Path | None, folder: Path, options: Options) -> Idle:
     """The bot idle on a copy of `source` (None: a new database it seeds itself)."""
     folder.mkdir()  # noqa: ASYNC240 - an empty folder, before anything runs
-    path = scratch_copy(source, folder) if source is not None else folder / "seed.sqlite3"
+    if source is None:
+        path = folder / "seed.sqlite3"
+    else:  # in a thread: the other bot is starting meanwhile
+        path = await asyncio.to_thread(scratch_copy, source, folder)
     async with emulator_process(folder) as emulator:
         started = time.monotonic()
         async with bot_process(emulator, path, folder) as bot:
