@@ -90,3 +90,22 @@ async def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
         assert await copy.fetchval("SELECT name_en FROM topics") == "B"
     finally:
         await copy.close()
+
+
+async def test_topic_counts_follow_the_tags(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "counts.sqlite3")
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO topics (slug, name_en, name_es) VALUES ('t', 'T', 'T')")
+            await tx.execute(
+                "INSERT INTO articles (source, title, language, published_at, fetched_at,"
+                " content_hash) VALUES ('s', 'a', 'en', 0, 0, 'h1'), ('s', 'b', 'en', 0, 0, 'h2')"
+            )
+            await tx.execute("INSERT INTO article_topics VALUES (1, 't'), (2, 't')")
+            await tx.execute("INSERT OR IGNORE INTO article_topics VALUES (1, 't')")
+        assert await db.fetchval("SELECT articles FROM topics WHERE slug = 't'") == 2
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM article_topics WHERE article_id = 1")
+        assert await db.fetchval("SELECT articles FROM topics WHERE slug = 't'") == 1
+    finally:
+        await db.close()
