@@ -547,8 +547,8 @@ def _detail(result: Result) -> str:
     lines = [
         f"{main.rate:g} updates/s for {main.seconds:g} s from distinct users (round robin),"
         f" {len(main.posted):,} updates, {main.missing} unanswered; bot CPU"
-        f" {_cpu_ms(main):.1f} ms per update; busiest thread besides the event loop (the"
-        f" store's reader) busy {main.busiest_worker:.0%} of the time",
+        f" {_cpu_ms(main):.1f} ms per update; busiest thread besides the event loop (here the"
+        f" store's reader connection) busy {main.busiest_worker:.0%} of the time",
         f"  {'command':<9} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}",
         *_by_kind(main),
         f"the same rate without /topics for {plain.seconds:g} s: p50 {plain.p(0.5):.1f} ms,"
