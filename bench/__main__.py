@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import shlex
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,13 +93,13 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
         ingest_entries=args.ingest_entries or 5_000,
         ingest_runs=args.ingest_runs or (2 if quick else 3),
         latency_seconds=args.latency_seconds or (10.0 if quick else 30.0),
-        latency_step_seconds=args.latency_step_seconds or (2.5 if quick else 8.0),
+        latency_step_seconds=args.latency_step_seconds or (2.0 if quick else 8.0),
         latency_users=args.latency_users or (400 if quick else 1_000),
         delivery_messages=args.delivery_messages or (1_000 if quick else 10_000),
-        ceiling_messages=args.ceiling_messages or (2_000 if quick else 10_000),
+        ceiling_messages=args.ceiling_messages or (1_000 if quick else 10_000),
         digest_chats=args.digest_chats or (10_000 if quick else 100_000),
         digest_articles=args.digest_articles or 1_000,
-        idle_seconds=args.idle_seconds or (5.0 if quick else 20.0),
+        idle_seconds=args.idle_seconds or (4.0 if quick else 20.0),
         cache_dir=args.cache_dir,
         verbose=not args.quiet,
     )
@@ -109,7 +110,9 @@ async def collect(options: Options, only: Sequence[str]) -> list[report.Row]:
     rows: list[report.Row] = []
     for name in only:
         say(options, f"== {name}")
+        started = time.perf_counter()
         rows += await BENCHMARKS[name](options)
+        say(options, f"== {name}: {time.perf_counter() - started:.0f} s")
     return rows
 
 

@@ -489,7 +489,7 @@ async def run(options: Options) -> list[Row]:
                 main = await load.run(rate, options.latency_seconds)
                 say(options, f"  p50 {main.p(0.5):.1f} ms, p99 {main.p(0.99):.1f} ms")
                 plain = await load.run(
-                    rate, options.latency_seconds / 3, without=frozenset({"/topics"})
+                    rate, options.latency_seconds / 5, without=frozenset({"/topics"})
                 )
                 say(options, f"  without /topics: p50 {plain.p(0.5):.1f}, p99 {plain.p(0.99):.1f}")
                 say(options, "stepping the rate until replies fall behind")

@@ -117,7 +117,8 @@ async def run(options: Options) -> list[Row]:
             idle(built.path, folder / "archive", options), idle(None, folder / "seed", options)
         )
     say(options, f"  {large.rss_kib / 1024:.0f} MB vs {seed.rss_kib / 1024:.0f} MB")
-    imports = [(label, await import_rss(statement)) for label, statement in IMPORTS]
+    sizes = await asyncio.gather(*(import_rss(statement) for _, statement in IMPORTS))
+    imports = [(label, kib) for (label, _), kib in zip(IMPORTS, sizes, strict=True)]
     detail = "\n".join(
         [
             f"{'database':<28} {'idle RSS MB':>12} {'peak MB':>8} {'polling after s':>16}"
