@@ -170,7 +170,10 @@ class EmulatorClient:
         index: int | tuple[int, int] | None = None,
         text: str | None = None,
         user_id: int | None = None,
+        forged_data: str | None = None,
     ) -> str:
+        """Press a button as `user_id` (anyone who can see the message, such as a
+        channel's reader); `forged_data` sends any data, as a modified client can."""
         body = {
             "chat_id": chat_id,
             "message_id": message_id,
@@ -178,6 +181,7 @@ class EmulatorClient:
             "index": list(index) if isinstance(index, tuple) else index,
             "text": text,
             "user_id": user_id,
+            "forged_data": forged_data,
         }
         result = await self._call("POST", "/callbacks", body)
         return str(result["callback_query_id"])

@@ -178,7 +178,9 @@ class ControlApi:
                 **common,
             )
         elif kind == "channel":
-            chat = emulator.add_channel(title, username=body.get("username"), **common)
+            chat = emulator.add_channel(
+                title, username=body.get("username"), members=members, **common
+            )
         else:
             raise EmulatorError("type must be group, supergroup or channel")
         return _ok(chat.to_api())
@@ -268,6 +270,7 @@ class ControlApi:
             index=tuple(index) if isinstance(index, list) else index,
             text=body.get("text"),
             user_id=body.get("user_id"),
+            forged_data=body.get("forged_data"),
         )
         return _ok({"callback_query_id": query_id})
 

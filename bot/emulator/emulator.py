@@ -285,16 +285,22 @@ class Emulator:
         *,
         username: str | None = None,
         admins: tuple[int, ...] | list[int] = (),
+        members: tuple[int, ...] | list[int] = (),
         owner_id: int | None = None,
         chat_id: int | None = None,
         bot_status: str = "administrator",
     ) -> ChatRecord:
+        """A channel; `members` are its subscribers, who read it and can press
+        the buttons of its messages but are not its admins (getChatMember says
+        "member"). Anyone else may press too, as a reader of a public channel
+        does without joining ("left")."""
         return self.core.world.add_chat(
             ChatType.CHANNEL,
             title,
             chat_id=chat_id,
             username=username,
             owner_id=owner_id,
+            members=members,
             admins=admins,
             bot_status=bot_status,
         )

@@ -106,3 +106,41 @@ async def test_standalone_process_prints_its_base_url() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 5) == 0
+
+
+async def test_a_channel_viewer_presses_buttons_but_is_no_admin(
+    emulator: Emulator, bot: telegram.Bot
+) -> None:
+    """A channel's reader sees its messages and can press their buttons (even with
+    data of their own); getChatMember tells them apart from the channel's admins."""
+    async with EmulatorClient(emulator.base_url) as control:
+        owner, editor, reader, passer_by = [
+            (await control.add_user(name))["id"] for name in ("Own", "Ed", "Rea", "Pas")
+        ]
+        channel = await control.add_chat(
+            "channel", "Notes", owner_id=owner, admins=[editor], members=[reader]
+        )
+        sent = await bot.send_message(
+            channel["id"],
+            "post",
+            reply_markup=telegram.InlineKeyboardMarkup.from_button(
+                telegram.InlineKeyboardButton("go", callback_data="go")
+            ),
+        )
+        pressed = await control.press_button(
+            channel["id"], sent.message_id, index=0, user_id=reader
+        )
+        forged = await control.press_button(
+            channel["id"], sent.message_id, user_id=passer_by, forged_data="lt"
+        )
+        presses = [u.callback_query for u in await bot.get_updates() if u.callback_query]
+        assert [(q.id, q.from_user.id, q.data) for q in presses] == [
+            (pressed, reader, "go"),
+            (forged, passer_by, "lt"),
+        ]
+        assert all(q.message is not None and q.message.chat.id == channel["id"] for q in presses)
+        statuses = [
+            (await bot.get_chat_member(channel["id"], user)).status
+            for user in (owner, editor, reader, passer_by)
+        ]
+        assert statuses == ["creator", "administrator", "member", "left"]
