@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,15 +19,50 @@ class Subscription:
     value: str
 
 
-async def add(db: Database, target_id: int, kind: SubscriptionKind, value: str, now: int) -> bool:
-    """Subscribe; False when the target already had exactly this subscription."""
+class Added(enum.Enum):
+    """How `add` went. Only ADDED is truthy, so `if await add(...)` still reads well."""
+
+    ADDED = "added"
+    EXISTS = "exists"  # the target already had exactly this subscription
+    FULL = "full"  # the target is at its limit
+
+    def __bool__(self) -> bool:
+        return self is Added.ADDED
+
+
+async def add(
+    db: Database,
+    target_id: int,
+    kind: SubscriptionKind,
+    value: str,
+    now: int,
+    *,
+    limit: int | None = None,
+) -> Added:
+    """Subscribe, unless the target already has `limit` subscriptions.
+
+    The count and the insert are one statement in one write transaction: a
+    check made on the reader beforehand let a burst of quick /subscribe each see
+    room for one more and store far more than the limit.
+    """
     async with db.transaction() as tx:
         cursor = await tx.execute(
-            "INSERT INTO subscriptions (target_id, kind, value, created_at) VALUES (?, ?, ?, ?)"
+            "INSERT INTO subscriptions (target_id, kind, value, created_at)"
+            " SELECT :target, :kind, :value, :now"
+            " WHERE :limit IS NULL"
+            "    OR (SELECT count(*) FROM subscriptions WHERE target_id = :target) < :limit"
             " ON CONFLICT (target_id, kind, value) DO NOTHING",
-            (target_id, kind, value, now),
+            {"target": target_id, "kind": kind, "value": value, "now": now, "limit": limit},
         )
-        return cursor.rowcount > 0
+        if cursor.rowcount > 0:
+            return Added.ADDED
+        exists = await (
+            await tx.execute(
+                "SELECT 1 FROM subscriptions WHERE target_id = ? AND kind = ? AND value = ?",
+                (target_id, kind, value),
+            )
+        ).fetchone()
+        return Added.EXISTS if exists is not None else Added.FULL
 
 
 async def remove(db: Database, target_id: int, kind: SubscriptionKind, value: str) -> bool:

@@ -10,7 +10,7 @@ from bot.search.query import QueryError, QueryProblem, parse_query
 from bot.search.service import SearchResult
 from bot.store import subscriptions
 from bot.store.chats import Target
-from bot.store.subscriptions import Subscription, SubscriptionKind
+from bot.store.subscriptions import Added, Subscription, SubscriptionKind
 from bot.telegram import keyboards
 from bot.telegram.format import escape, plain, truncate
 from bot.telegram.handlers.common import edit_or_reply, refuse_non_admin, reply, target_for
@@ -68,10 +68,13 @@ async def subscribe_to(services: Services, target: Target, text: str) -> str:
     if isinstance(resolved, QueryError):
         return problem_text(SearchResult(text, 0, problem=resolved.problem), language)
     kind, value = resolved
-    if len(await subscriptions.list_for_target(services.db, target.id)) >= MAX_SUBSCRIPTIONS:
-        return t(language, "subs.too_many", limit=MAX_SUBSCRIPTIONS)
     what = _what(services, kind, value, language)
-    if not await subscriptions.add(services.db, target.id, kind, value, services.now()):
+    added = await subscriptions.add(
+        services.db, target.id, kind, value, services.now(), limit=MAX_SUBSCRIPTIONS
+    )
+    if added is Added.FULL:
+        return t(language, "subs.too_many", limit=MAX_SUBSCRIPTIONS)
+    if added is Added.EXISTS:
         return t(language, "subs.already", what=what)
     key = "subs.subscribed_topic" if kind == "topic" else "subs.subscribed_query"
     return t(language, key, topic=what, query=what, mode=mode_name(target))
@@ -167,8 +170,14 @@ async def toggle_topic(update: Update, context: ContextTypes.DEFAULT_TYPE, slug:
     name = escape(topic.name(language))
     if await subscriptions.remove(services.db, target.id, "topic", slug):
         notice = t(language, "subs.unsubscribed", what=name)
+    elif (
+        await subscriptions.add(
+            services.db, target.id, "topic", slug, services.now(), limit=MAX_SUBSCRIPTIONS
+        )
+        is Added.FULL
+    ):
+        notice = t(language, "subs.too_many", limit=MAX_SUBSCRIPTIONS)
     else:
-        await subscriptions.add(services.db, target.id, "topic", slug, services.now())
         notice = t(language, "subs.subscribed_topic", topic=name, mode=mode_name(target))
     await query.answer(plain(notice))
     await show_topic(update, context, target, slug)
