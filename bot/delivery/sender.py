@@ -18,6 +18,8 @@ row in flight: still at most one duplicate per chat per crash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import math
 import random
@@ -89,6 +91,9 @@ class OutboxSender:
         backoff_cap: float = 600.0,
         idle_poll: float = 2.0,
         lookahead: float = 0.2,
+        lease: float = outbox.CLAIM_LEASE,
+        record_retry_base: float = 0.5,
+        record_retry_cap: float = 30.0,
         on_finished: RowFinished | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -108,6 +113,9 @@ class OutboxSender:
         self.backoff_cap = backoff_cap
         self.idle_poll = idle_poll
         self.lookahead = lookahead
+        self.lease = lease
+        self.record_retry_base = record_retry_base
+        self.record_retry_cap = record_retry_cap
         self.on_finished = on_finished
         self.clock = clock
         self.rng = rng or random.Random()
@@ -217,7 +225,14 @@ class OutboxSender:
                 return True
             return False
 
-        rows = await outbox.claim(self.db, limit=free, now=self.clock(), skip=skip)
+        rows = await outbox.claim(
+            self.db,
+            limit=free,
+            now=self.clock(),
+            skip=skip,
+            lease=self.lease,
+            in_flight=[row.id for row in self._in_flight.values()],
+        )
         for row in rows:
             task = asyncio.create_task(self._deliver(row), name=f"outbox-row-{row.id}")
             self._in_flight[task] = row
@@ -244,24 +259,18 @@ class OutboxSender:
     # -- sending ---------------------------------------------------------------
 
     async def _deliver(self, row: OutboxRow) -> None:
+        settle: Callable[[], Awaitable[Outcome]]
         try:
             message_id = await self._send(row)
         except asyncio.CancelledError:
             await outbox.retry_later(self.db, row.id, self.clock(), "interrupted by shutdown")
             raise
         except Exception as exc:
-            settle = self._settle_error(row, exc)
+            settle = functools.partial(self._settle_error, row, exc)
         else:
-            settle = self._settle_sent(row, message_id)
-        # Once Telegram has answered, the outcome is written even if we are being stopped.
-        recording = asyncio.ensure_future(settle)
-        try:
-            outcome = await asyncio.shield(recording)
-        except asyncio.CancelledError:
-            await recording
-            raise
-        except Exception:
-            log.exception("outbox row %d: could not record the outcome", row.id)
+            settle = functools.partial(self._settle_sent, row, message_id)
+        outcome = await self._record(row, settle)
+        if outcome is None:
             return
         self.counts[outcome] += 1
         if outcome != "retry" and self.on_finished is not None:
@@ -269,6 +278,39 @@ class OutboxSender:
                 await self.on_finished(row, outcome)
             except Exception:
                 log.exception("outbox row %d: the on_finished hook failed", row.id)
+
+    async def _record(
+        self, row: OutboxRow, settle: Callable[[], Awaitable[Outcome]]
+    ) -> Outcome | None:
+        """Write the outcome Telegram gave, trying again with backoff while the database
+        refuses (a full disk, a lock held too long): a row left 'sending' holds back
+        its chat's queue, and after a restart its message would go out twice.
+
+        Once Telegram has answered, a write under way finishes even if we are being
+        stopped. Only a stopping sender gives up (the row then waits for the next
+        start, or for its lease to expire); None then.
+        """
+        delay = self.record_retry_base
+        while True:
+            recording = asyncio.ensure_future(settle())
+            try:
+                return await asyncio.shield(recording)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await recording
+                raise
+            except Exception as exc:
+                if self._stopping:
+                    log.error("outbox row %d: could not record the outcome: %s", row.id, exc)
+                    return None
+                log.warning(
+                    "outbox row %d: could not record the outcome (%s); trying again in %.1fs",
+                    row.id,
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay * self.rng.uniform(0.5, 1.0))
+            delay = min(self.record_retry_cap, delay * 2)
 
     async def _send(self, row: OutboxRow) -> int | None:
         """Make the row's request; returns the id of the message Telegram created.

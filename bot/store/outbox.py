@@ -38,6 +38,10 @@ DEFAULT_PRIORITY: Final[Mapping[str, int]] = {
 METHODS: Final = frozenset({"sendMessage", "copyMessage", "forwardMessage"})
 """Bot API methods the sender knows how to make for a row."""
 
+CLAIM_LEASE: Final = 300.0
+"""Seconds after which a row still 'sending', with no request for it in flight,
+goes back to the queue (its outcome could not be written)."""
+
 
 @dataclass(frozen=True)
 class NewMessage:
@@ -223,6 +227,8 @@ async def claim(
     now: float,
     exclude_chats: Collection[int] = (),
     skip: Callable[[int], bool] | None = None,
+    lease: float | None = None,
+    in_flight: Collection[int] = (),
 ) -> list[OutboxRow]:
     """Mark up to `limit` due rows 'sending' and return them, best (priority, id) first.
 
@@ -232,10 +238,16 @@ async def claim(
     soon (rate limits) are left for a later claim: `exclude_chats` names them,
     or `skip(chat_id)` says so for each candidate met, which costs a call per
     candidate instead of a set of every chat recently written to.
+
+    With a `lease` (seconds), rows claimed longer ago than that go back to the
+    queue first, except the ids the caller still has `in_flight`: a row whose
+    outcome could not be written would otherwise hold its chat until a restart.
     """
     if limit <= 0:
         return []
     async with db.transaction() as tx:
+        if lease is not None:
+            await _expire_leases(tx, before=now - lease, in_flight=in_flight)
         ids: list[int] = []
         after: tuple[int, int] = (-(2**62), 0)
         page = limit + 16
@@ -264,13 +276,27 @@ async def claim(
         if not ids:
             return []
         cursor = await tx.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?"
             " WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
-            (json.dumps(ids),),
+            (now, json.dumps(ids)),
         )
         claimed = [_row(row) for row in await cursor.fetchall()]
     claimed.sort(key=lambda row: (row.priority, row.id))
     return claimed
+
+
+async def _expire_leases(
+    tx: aiosqlite.Connection, *, before: float, in_flight: Collection[int]
+) -> int:
+    """Rows 'sending' since before `before`, and not in flight here, are pending again.
+    Walks only the rows in flight (a partial index), a few dozen at most."""
+    cursor = await tx.execute(
+        "UPDATE outbox SET state = 'pending', last_error = 'claim expired'"
+        " WHERE state = 'sending' AND coalesce(claimed_at, 0) < ?"
+        " AND id NOT IN (SELECT value FROM json_each(?))",
+        (before, json.dumps(list(in_flight))),
+    )
+    return cursor.rowcount
 
 
 async def _update(db: Database, sql: str, params: Mapping[str, Any]) -> int:
