@@ -6,9 +6,16 @@ or channel. Staying a little under each limit is cheaper than recovering from
 429s, so every message waits here for a *grant*:
 
 * overall, grants are spaced ``1 / rate_per_second`` apart (one shared budget);
-* per chat, grants are spaced ``private_interval`` (private chats) or
-  ``group_interval`` (groups, supergroups and channels: negative ids or
-  ``@username``), so a chat never blocks the others while it waits;
+* per chat, a token bucket: a private chat may take ``private_burst`` replies
+  at once, then one every ``private_interval`` (Telegram asks for about one a
+  second per chat and allows short bursts, so a reader who searches, presses
+  More and searches again within a second waits for nothing); groups,
+  supergroups and channels (negative ids or ``@username``) get one every
+  ``group_interval``, no burst (their 20 a minute). A chat never blocks the
+  others while it waits;
+* bulk messages (digests, broadcasts) take no burst: each waits
+  ``chat_interval`` after the chat's previous message, so a digest run sends
+  at most one message a second to a chat however full its bucket is;
 * a pause (after a 429) is a deadline that only ever moves later, so nothing
   but the clock can end it early.
 
@@ -31,6 +38,10 @@ ChatKey = int | str
 class Limits:
     rate_per_second: float = 28.0
     private_interval: float = 1.05
+    """A private chat's bucket refills one message per this many seconds: a little
+    over Telegram's one a second, so a late arrival never meets a 429."""
+    private_burst: int = 3
+    """Replies a private chat may take at once (Telegram's "short bursts")."""
     group_interval: float = 3.15
     flood_window: float = 1.0
     flood_chats: int = 3
@@ -44,15 +55,22 @@ class Limits:
             raise ValueError("intervals must not be negative")
         if self.flood_chats < 1:
             raise ValueError("flood_chats must be at least 1")
+        if self.private_burst < 1:
+            raise ValueError("private_burst must be at least 1")
 
     @property
     def global_interval(self) -> float:
         return 1.0 / self.rate_per_second
 
     def chat_interval(self, chat: ChatKey) -> float:
+        """Seconds per message a chat's bucket refills (and bulk messages' spacing)."""
         if is_group_like(chat):
             return max(self.group_interval, self.private_interval)
         return self.private_interval
+
+    def chat_burst(self, chat: ChatKey) -> int:
+        """Interactive replies a chat may take at once when its bucket is full."""
+        return 1 if is_group_like(chat) else self.private_burst
 
 
 def is_group_like(chat: ChatKey) -> bool:
@@ -65,6 +83,10 @@ class _Waiter:
     rank: tuple[int, int]
     key: Hashable = field(compare=False)
     chat: ChatKey | None = field(compare=False)
+
+    @property
+    def bulk(self) -> bool:
+        return self.rank[0] == 1
 
 
 class FloodPlanner:
@@ -83,6 +105,10 @@ class FloodPlanner:
         self._waiting: list[_Waiter] = []
         self._keys: dict[Hashable, _Waiter] = {}
         self._last_grant: dict[ChatKey, float] = {}
+        self._full_at: dict[ChatKey, float] = {}
+        """Per chat, when its bucket would be full again if nothing more went: the
+        "theoretical arrival time" of the generic cell rate algorithm, one float a
+        chat for a token bucket."""
         self._chat_pause: dict[ChatKey, float] = {}
         self._global_pause = float("-inf")
         self._next_global = float("-inf")
@@ -120,13 +146,25 @@ class FloodPlanner:
 
     # -- granting --------------------------------------------------------------
 
-    def chat_ready_at(self, chat: ChatKey | None) -> float:
-        """Earliest time the chat's own limits (spacing, pause) allow a message."""
+    def chat_ready_at(self, chat: ChatKey | None, *, bulk: bool = True) -> float:
+        """Earliest time the chat's own limits (bucket, spacing, pause) allow a message.
+
+        An interactive reply needs a token; a bulk message (the default: what the
+        outbox sender asks about) also waits a whole interval after the chat's
+        last message, so bulk never bursts."""
         if chat is None:
             return float("-inf")
-        last = self._last_grant.get(chat)
-        spaced = float("-inf") if last is None else last + self.limits.chat_interval(chat)
-        return max(spaced, self._chat_pause.get(chat, float("-inf")))
+        limits = self.limits
+        interval = limits.chat_interval(chat)
+        full_at = self._full_at.get(chat)
+        ready = (
+            float("-inf") if full_at is None else full_at - (limits.chat_burst(chat) - 1) * interval
+        )
+        if bulk:
+            last = self._last_grant.get(chat)
+            if last is not None:
+                ready = max(ready, last + interval)
+        return max(ready, self._chat_pause.get(chat, float("-inf")))
 
     def global_ready_at(self) -> float:
         return max(self._next_global, self._global_pause)
@@ -137,7 +175,12 @@ class FloodPlanner:
         waiting = self._waiting
         while waiting and self.global_ready_at() <= now:
             index = next(
-                (i for i, w in enumerate(waiting) if self.chat_ready_at(w.chat) <= now), None
+                (
+                    i
+                    for i, w in enumerate(waiting)
+                    if self.chat_ready_at(w.chat, bulk=w.bulk) <= now
+                ),
+                None,
             )
             if index is None:
                 break
@@ -158,7 +201,7 @@ class FloodPlanner:
         overall = self.global_ready_at()
         earliest_chat = float("inf")
         for waiter in self._waiting:
-            ready = self.chat_ready_at(waiter.chat)
+            ready = self.chat_ready_at(waiter.chat, bulk=waiter.bulk)
             if ready <= overall:  # nothing can go before the overall budget allows
                 return overall
             earliest_chat = min(earliest_chat, ready)
@@ -170,16 +213,20 @@ class FloodPlanner:
         Telegram measures the gap between arrivals. Counting from the grant alone
         lets a slow request and a quick follower arrive closer than the limit."""
         if chat is not None:
-            self._last_grant[chat] = max(self._last_grant.get(chat, float("-inf")), now)
+            self.note_sent(chat, now)
 
     def note_sent(self, chat: ChatKey, at: float) -> None:
         """A message went to `chat` at `at` outside this planner (an earlier process)."""
         self._last_grant[chat] = max(self._last_grant.get(chat, float("-inf")), at)
+        full_at = at + self.limits.chat_interval(chat)
+        self._full_at[chat] = max(self._full_at.get(chat, float("-inf")), full_at)
 
     def _record(self, chat: ChatKey | None, now: float) -> None:
         self._next_global = now + self.limits.global_interval
         if chat is not None:
             self._last_grant[chat] = now
+            start = max(self._full_at.get(chat, float("-inf")), now)
+            self._full_at[chat] = start + self.limits.chat_interval(chat)
         self._grants += 1
         if self._grants % self._PRUNE_EVERY == 0:
             self._prune(now)
@@ -188,6 +235,7 @@ class FloodPlanner:
         """Drop per-chat state that no longer constrains anything."""
         interval = max(self.limits.private_interval, self.limits.group_interval)
         self._last_grant = {c: t for c, t in self._last_grant.items() if t + interval > now}
+        self._full_at = {c: t for c, t in self._full_at.items() if t > now}
         self._chat_pause = {c: t for c, t in self._chat_pause.items() if t > now}
 
     # -- pauses ----------------------------------------------------------------
@@ -222,10 +270,10 @@ class FloodPlanner:
 
     def backlog(self, before: float) -> int:
         """Waiters whose chat may send by `before`: the queue ahead of a new message."""
-        return sum(1 for w in self._waiting if self.chat_ready_at(w.chat) <= before)
+        return sum(1 for w in self._waiting if self.chat_ready_at(w.chat, bulk=w.bulk) <= before)
 
     def busy_chats(self, before: float) -> set[ChatKey]:
         """Chats that may not send until after `before`: worth not claiming now."""
-        busy = {c for c in self._last_grant if self.chat_ready_at(c) > before}
+        busy = {c for c in self._full_at if self.chat_ready_at(c) > before}
         busy.update(c for c, t in self._chat_pause.items() if t > before)
         return busy

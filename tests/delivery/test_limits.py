@@ -113,13 +113,21 @@ def assert_within_limits(limits: Limits, run: Run) -> None:
     for i, start in enumerate(times):
         assert sum(1 for t in times[i:] if t < start + 1.0 - EPS) <= per_second
 
-    by_chat: dict[ChatKey, list[float]] = defaultdict(list)
+    by_chat: dict[ChatKey, list[Grant]] = defaultdict(list)
     for grant in run.grants:
         if grant.chat is not None:
-            by_chat[grant.chat].append(grant.at)
-    for chat, chat_times in by_chat.items():
-        for earlier, later in pairwise(chat_times):
-            assert later - earlier >= limits.chat_interval(chat) - EPS
+            by_chat[grant.chat].append(grant)
+    for chat, chat_grants in by_chat.items():
+        interval, burst = limits.chat_interval(chat), limits.chat_burst(chat)
+        chat_times = [grant.at for grant in chat_grants]
+        for i, start in enumerate(chat_times):
+            for j in range(i, len(chat_times)):
+                # A token bucket: never more than the burst plus what refilled meanwhile.
+                refilled = (chat_times[j] - start) / interval if interval else math.inf
+                assert j - i + 1 <= burst + refilled + EPS, (chat, chat_times)
+        for earlier, later in pairwise(chat_grants):
+            if later.bulk:
+                assert later.at - earlier.at >= interval - EPS, "bulk never bursts"
         if is_group_like(chat) and limits.group_interval >= 3.0:
             for i, start in enumerate(chat_times):
                 assert sum(1 for t in chat_times[i:] if t < start + 60.0) <= 20
@@ -148,6 +156,7 @@ limit_sets = st.builds(
     Limits,
     rate_per_second=st.floats(min_value=0.5, max_value=100, allow_nan=False),
     private_interval=st.sampled_from([0.0, 1.05, 1.5]),
+    private_burst=st.sampled_from([1, 3]),
     group_interval=st.sampled_from([0.0, 3.15, 4.0]),
     flood_window=st.sampled_from([0.0, 1.0, 5.0]),
     flood_chats=st.integers(min_value=1, max_value=4),
@@ -335,3 +344,59 @@ def test_backlog_counts_only_waiters_whose_chat_may_send_soon() -> None:
 def test_groups_are_never_spaced_closer_than_private_chats() -> None:
     limits = Limits(private_interval=2.0, group_interval=1.0)
     assert limits.chat_interval(-5) == 2.0
+
+
+def test_a_private_chat_takes_three_replies_at_once_then_one_an_interval() -> None:
+    limits = Limits(rate_per_second=1000, private_interval=1.05, private_burst=3)
+    run = simulate(limits, [Submit(0.0, 7, False) for _ in range(6)])
+    assert [grant.at for grant in run.grants] == pytest.approx([0, 0, 0, 1.05, 2.1, 3.15], abs=0.01)
+
+
+def test_a_reader_searching_pressing_more_and_searching_again_waits_for_nothing() -> None:
+    """Each reply is asked for once the previous one has been answered, as a handler
+    chain does; all three go the moment they are asked for."""
+    planner = FloodPlanner(Limits(private_burst=3))
+    for key, at in enumerate([0.0, 0.3, 0.6]):
+        planner.submit(key, 7, bulk=False)
+        assert planner.poll(at) == [key]
+        planner.completed(7, at + 0.02)
+    planner.submit("fourth", 7, bulk=False)
+    assert planner.poll(0.9) == [], "the burst is spent"
+    assert planner.next_poll_at() == pytest.approx(0.02 + 1.05), (
+        "a token, counted from the first answer"
+    )
+
+
+def test_bulk_messages_never_burst_in_a_private_chat() -> None:
+    limits = Limits(rate_per_second=1000, private_interval=1.05, private_burst=3)
+    run = simulate(limits, [Submit(0.0, 7, True) for _ in range(4)])
+    assert [grant.at for grant in run.grants] == pytest.approx([0, 1.05, 2.1, 3.15])
+
+
+def test_a_digest_after_a_burst_of_replies_waits_for_a_token_and_a_full_interval() -> None:
+    limits = Limits(rate_per_second=1000, private_interval=1.05, private_burst=3)
+    events: list[Event] = [Submit(0.0, 7, False) for _ in range(3)]
+    events.append(Submit(0.5, 7, True))
+    run = simulate(limits, events)
+    digest = run.grants[-1]
+    assert digest.bulk
+    assert digest.at == pytest.approx(run.grants[2].at + 1.05)
+
+
+def test_groups_get_no_burst() -> None:
+    run = simulate(Limits(rate_per_second=1000), [Submit(0.0, -100, False) for _ in range(3)])
+    assert [grant.at for grant in run.grants] == pytest.approx([0, 3.15, 6.3])
+
+
+def test_a_slow_reply_counts_from_its_answer() -> None:
+    """Telegram counts arrivals: a reply answered late spends its token late."""
+    planner = FloodPlanner(Limits(private_burst=1, private_interval=1.0))
+    planner.submit("a", 7, bulk=False)
+    assert planner.poll(0.0) == ["a"]
+    planner.completed(7, 0.8)
+    assert planner.chat_ready_at(7, bulk=False) == pytest.approx(1.8)
+
+
+def test_burst_is_validated() -> None:
+    with pytest.raises(ValueError, match="private_burst"):
+        Limits(private_burst=0)

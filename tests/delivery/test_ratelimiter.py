@@ -92,7 +92,7 @@ def test_chat_keys() -> None:
 
 
 async def test_sends_are_spaced_overall_and_per_chat() -> None:
-    limiter = TelegramRateLimiter(Limits(rate_per_second=50, private_interval=0.3))
+    limiter = TelegramRateLimiter(Limits(rate_per_second=50, private_interval=0.3, private_burst=1))
     recorder = Recorder()
     await asyncio.gather(
         *(request(limiter, recorder, chat) for chat in range(1, 11)),
