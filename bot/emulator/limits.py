@@ -1,9 +1,12 @@
 """Telegram's documented flood limits for message-sending methods.
 
-Three sliding windows: messages per second for the whole bot, the interval
-between two messages to one chat, and messages per minute to one group,
-supergroup or channel. A small `slack` forgives loopback jitter: a timestamp
-leaves its window `slack` seconds early.
+Messages per second for the whole bot and messages per minute to one group,
+supergroup or channel are sliding windows. One chat gets "about one message a
+second, short bursts allowed" (Telegram's FAQ, which names no burst size): a
+token bucket of `per_chat_burst` messages refilled one per `per_chat_interval`
+seconds; a burst of 1 is a strict interval. A small `slack` forgives loopback
+jitter: a timestamp leaves its window `slack` seconds early, and the bucket
+refills `slack` seconds sooner.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import NamedTuple
 class FloodLimits:
     per_bot_per_second: int = 30
     per_chat_interval: float = 1.0
+    per_chat_burst: int = 3
     per_group_per_minute: int = 20
     group_window: float = 60.0
     slack: float = 0.05
@@ -42,12 +46,14 @@ class FloodGate:
         self.limits = limits or FloodLimits()
         self._clock = clock
         self._bot: deque[float] = deque()
-        self._last_by_chat: dict[int, float] = {}
+        self._full_at: dict[int, float] = {}
+        """Per chat, when its bucket would be full again (the generic cell rate
+        algorithm's theoretical arrival time)."""
         self._by_group: dict[int, deque[float]] = {}
 
     def reset(self) -> None:
         self._bot.clear()
-        self._last_by_chat.clear()
+        self._full_at.clear()
         self._by_group.clear()
 
     def admit(self, chat_id: int, is_group: bool) -> Refusal | None:
@@ -63,10 +69,11 @@ class FloodGate:
         if len(bot) >= limits.per_bot_per_second:
             waits.append((bot[0] + bot_window - now, "per_bot_per_second"))
 
-        last = self._last_by_chat.get(chat_id)
-        interval = limits.per_chat_interval - limits.slack
-        if last is not None and now - last < interval:
-            waits.append((last + interval - now, "per_chat_interval"))
+        interval = max(0.0, limits.per_chat_interval - limits.slack)
+        full_at = max(self._full_at.get(chat_id, now), now)
+        ready = full_at - max(0, limits.per_chat_burst - 1) * interval
+        if now < ready - 1e-9:  # a whole burst at one instant must not fail on rounding
+            waits.append((ready - now, "per_chat_interval"))
 
         group: deque[float] | None = None
         if is_group:
@@ -81,7 +88,7 @@ class FloodGate:
             wait, limit = max(waits)
             return Refusal(max(1, math.ceil(wait)), limit)
         bot.append(now)
-        self._last_by_chat[chat_id] = now
+        self._full_at[chat_id] = full_at + interval
         if group is not None:
             group.append(now)
         return None

@@ -51,7 +51,9 @@ async def test_control_api_drives_the_emulator(emulator: Emulator, bot: telegram
         assert [m["text"] for m in in_topic] == ["in topic"]
 
         config = await control.configure(
-            enforce_limits=True, limits={"per_chat_interval": 5.0}, faults={"seed": 3}
+            enforce_limits=True,
+            limits={"per_chat_interval": 5.0, "per_chat_burst": 1},
+            faults={"seed": 3},
         )
         assert config["enforce_limits"] is True
         assert config["limits"]["per_chat_interval"] == 5.0

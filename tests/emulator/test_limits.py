@@ -27,13 +27,28 @@ def retry(gate: FloodGate, chat_id: int, is_group: bool) -> int | None:
 
 def test_one_message_per_second_per_chat() -> None:
     clock = Clock()
-    gate = FloodGate(FloodLimits(), clock)
+    gate = FloodGate(FloodLimits(per_chat_burst=1), clock)
     assert gate.admit(1, is_group=False) is None
     clock.now += 0.5
     assert retry(gate, 1, is_group=False) == 1
     assert gate.admit(2, is_group=False) is None
     clock.now += 0.46
     assert gate.admit(1, is_group=False) is None
+
+
+def test_a_chat_may_take_a_short_burst_then_about_one_a_second() -> None:
+    clock = Clock()
+    gate = FloodGate(FloodLimits(), clock)
+    for _ in range(3):
+        assert gate.admit(1, is_group=False) is None
+    assert retry(gate, 1, is_group=False) == 1
+    clock.now += 0.96
+    assert gate.admit(1, is_group=False) is None
+    assert retry(gate, 1, is_group=False) == 1
+    clock.now += 5.0
+    for _ in range(3):
+        assert gate.admit(1, is_group=False) is None, "the bucket refilled, up to 3"
+    assert retry(gate, 1, is_group=False) == 1
 
 
 def test_thirty_messages_per_second_per_bot() -> None:
@@ -62,7 +77,7 @@ def test_twenty_messages_per_minute_per_group() -> None:
 
 def test_refused_messages_do_not_use_up_the_window() -> None:
     clock = Clock()
-    gate = FloodGate(FloodLimits(per_chat_interval=1.0), clock)
+    gate = FloodGate(FloodLimits(per_chat_interval=1.0, per_chat_burst=1), clock)
     assert gate.admit(1, is_group=False) is None
     for _ in range(5):
         assert retry(gate, 1, is_group=False) == 1
@@ -73,11 +88,12 @@ def test_refused_messages_do_not_use_up_the_window() -> None:
 async def test_flood_limit_answers_retry_after(emulator: Emulator, bot: telegram.Bot) -> None:
     emulator.enforce_limits = True
     user = emulator.add_user()
-    await bot.send_message(user.id, "first")
+    for text in ("first", "second", "third"):
+        await bot.send_message(user.id, text)
     with pytest.raises(RetryAfter) as caught:
-        await bot.send_message(user.id, "second")
+        await bot.send_message(user.id, "fourth")
     assert retry_seconds(caught.value) == 1
-    assert [m.text for m in emulator.bot_messages(user.id)] == ["first"]
+    assert [m.text for m in emulator.bot_messages(user.id)] == ["first", "second", "third"]
     assert emulator.stats().flood_429 == 1
     assert emulator.calls("sendMessage")[-1].status == 429
     assert emulator.calls("sendMessage")[-1].detail == "per_chat_interval"
