@@ -1,165 +1,47 @@
-"""Telegram HTML for articles and lists, always escaped, always within limits.
+"""The adapter's name for the shared formatting (`bot.formatting`).
 
-Telegram counts a message's length after entity parsing, in UTF-16 code
-units, up to 4096. Article text is cut *before* it is escaped (so an entity is
-never split), each article becomes one block of bounded size, and blocks are
-packed into messages at block boundaries.
+Formatting moved below the domain so digests and admin messages can use it
+without importing the Telegram adapter; handlers keep importing it from here.
 """
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from bot.formatting import (
+    MESSAGE_LIMIT,
+    POST_SUMMARY_LIMIT,
+    SUMMARY_LIMIT,
+    TITLE_LIMIT,
+    Segment,
+    article_block,
+    article_post,
+    escape,
+    hashtag,
+    link,
+    local_date,
+    pack,
+    plain,
+    snippet_html,
+    truncate,
+    utf16_len,
+    visible_length,
+)
 
-from bot.i18n import short_date
-from bot.search.snippet import Segment
-from bot.store.articles import Article
-
-MESSAGE_LIMIT = 4096
-TITLE_LIMIT = 300
-SUMMARY_LIMIT = 350
-_TAG = re.compile(r"<[^>]*>")
-
-
-def escape(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def plain(markup: str) -> str:
-    """Markup as plain text, for places without HTML (button alerts, inline titles)."""
-    return html.unescape(_TAG.sub("", markup))
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def visible_length(markup: str) -> int:
-    """Length Telegram measures: the text after tags and entities are parsed."""
-    return utf16_len(plain(markup))
-
-
-def truncate(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word boundary, with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:-") + "…"
-
-
-def link(url: str | None, text: str) -> str:
-    """A link only for http(s) URLs; anything else stays plain text."""
-    if url and url.startswith(("http://", "https://")):
-        return f'<a href="{html.escape(url, quote=True)}">{escape(text)}</a>'
-    return escape(text)
-
-
-def snippet_html(segments: Sequence[Segment], limit: int = SUMMARY_LIMIT) -> str:
-    parts: list[str] = []
-    used = 0
-    for segment in segments:
-        text = segment.text
-        if used + len(text) > limit:
-            text = truncate(text, max(limit - used, 2))
-        used += len(text)
-        parts.append(f"<b>{escape(text)}</b>" if segment.marked else escape(text))
-        if used >= limit:
-            break
-    return "".join(parts)
-
-
-def local_date(timestamp: int, timezone: str, language: str) -> str:
-    moment = datetime.fromtimestamp(timestamp, UTC).astimezone(ZoneInfo(timezone))
-    return short_date(moment, language)
-
-
-def hashtag(slug: str) -> str:
-    return "#" + re.sub(r"\W+", "_", slug).strip("_")
-
-
-def article_block(
-    article: Article,
-    *,
-    language: str,
-    topic_names: dict[str, str],
-    timezone: str = "UTC",
-    snippet: Sequence[Segment] | None = None,
-    number: int | None = None,
-    with_summary: bool = True,
-) -> str:
-    """One article: linked bold title, date and topics, then a snippet or summary."""
-    title = link(article.url, truncate(article.title, TITLE_LIMIT))
-    prefix = f"{number}. " if number is not None else ""
-    lines = [f"{prefix}<b>{title}</b>"]
-    details = [local_date(article.published_at, timezone, language)]
-    names = [topic_names.get(slug, slug) for slug in article.topics]
-    if names:
-        details.append(", ".join(names))
-    lines.append(f"<i>{escape(' · '.join(details))}</i>")
-    if snippet:
-        lines.append(snippet_html(snippet))
-    elif with_summary and article.summary:
-        lines.append(escape(truncate(article.summary, SUMMARY_LIMIT)))
-    return "\n".join(lines)
-
-
-POST_SUMMARY_LIMIT = 700
-
-
-def article_post(article: Article) -> str:
-    """One article as a channel post: title, summary, link and topics as hashtags.
-
-    Channel readers expect a post per article, with the link previewed."""
-    lines = [f"<b>{link(article.url, truncate(article.title, TITLE_LIMIT))}</b>"]
-    if article.summary:
-        lines.append(escape(truncate(article.summary, POST_SUMMARY_LIMIT)))
-    if article.url and article.url.startswith(("http://", "https://")):
-        lines.append(link(article.url, truncate(article.url, 120)))
-    if article.topics:
-        lines.append(" ".join(hashtag(slug) for slug in article.topics))
-    return "\n\n".join(lines)
-
-
-def pack(
-    blocks: Iterable[str],
-    *,
-    header: str = "",
-    footer: str = "",
-    separator: str = "\n\n",
-    limit: int = MESSAGE_LIMIT,
-) -> list[str]:
-    """Blocks packed into as few messages as fit, split only between blocks.
-
-    The header opens the first message and the footer closes the last. A block
-    that alone exceeds the limit is never produced by this module's builders;
-    if one comes, it is cut as plain text so the message is still valid.
-    """
-    messages: list[str] = []
-    current = header
-    for block in blocks:
-        if visible_length(block) > limit - 16:
-            block = escape(truncate(plain(block), limit // 2))
-        candidate = f"{current}{separator}{block}" if current else block
-        if visible_length(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            messages.append(current)
-        current = block
-    if footer:
-        candidate = f"{current}{separator}{footer}" if current else footer
-        if visible_length(candidate) <= limit:
-            current = candidate
-        else:
-            messages.append(current)
-            current = footer
-    if current:
-        messages.append(current)
-    return messages
+__all__ = [
+    "MESSAGE_LIMIT",
+    "POST_SUMMARY_LIMIT",
+    "SUMMARY_LIMIT",
+    "TITLE_LIMIT",
+    "Segment",
+    "article_block",
+    "article_post",
+    "escape",
+    "hashtag",
+    "link",
+    "local_date",
+    "pack",
+    "plain",
+    "snippet_html",
+    "truncate",
+    "utf16_len",
+    "visible_length",
+]
