@@ -16,10 +16,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # Telegram only pushes to HTTPS; plain HTTP is allowed for a local Bot API server.
 LOCAL_WEBHOOKS = ("http://127.0.0.1:", "http://localhost:")
+# Telegram's rule for secret_token is 1-256 characters of A-Z a-z 0-9 _ -; the secret is all
+# that stands between the public webhook URL and forged updates, so we also want it unguessable.
+WEBHOOK_SECRET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+WEBHOOK_SECRET_LENGTHS = range(32, 257)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Errors never repeat the offending value: it may be the token or the webhook secret.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     bot_token: SecretStr | None = Field(
         default=None,
@@ -106,6 +113,24 @@ class Settings(BaseSettings):
     def _known_language(cls, value: str) -> str:
         if value not in ("en", "es"):
             raise ValueError("default_language must be 'en' or 'es'")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _strong_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Empty means unset (`.env.example` has `WEBHOOK_SECRET=`); the value is never echoed."""
+        secret = value.get_secret_value() if value is not None else ""
+        if not secret:
+            return None
+        if not set(secret) <= WEBHOOK_SECRET_CHARS:
+            raise ValueError(
+                "WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+            )
+        if len(secret) not in WEBHOOK_SECRET_LENGTHS:
+            raise ValueError(
+                "WEBHOOK_SECRET must be 32 to 256 characters long; make one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return value
 
     @model_validator(mode="after")

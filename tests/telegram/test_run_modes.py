@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pty
 import select
@@ -10,7 +11,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -87,59 +91,172 @@ def _free_port() -> int:
         return port
 
 
-async def test_webhook_mode_checks_the_secret_and_never_logs_it(tmp_path: Path) -> None:
-    secret = "webhook-secret-1234"
+SECRET = "webhook-secret-0123456789-abcdefghij"  # Telegram's charset, at least 32 characters
+
+
+def _hostile_update(update_id: int, chat_id: int, text: str, padding: int = 0) -> dict[str, Any]:
+    """An update as an attacker who found the webhook URL would forge it."""
+    message: dict[str, Any] = {
+        "message_id": 10_000 + update_id,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private", "first_name": "Eve"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "Eve"},
+        "text": text,
+    }
+    if padding:
+        message["padding"] = "x" * padding
+    return {"update_id": update_id, "message": message}
+
+
+@asynccontextmanager
+async def _bot_on_a_webhook(
+    tmp_path: Path, emulator: Emulator, logs: list[str]
+) -> AsyncIterator[tuple[str, int]]:
+    """`python -m bot run` in webhook mode on the emulator; the hook's URL and the bot's pid."""
     port = _free_port()
-    async with Emulator() as emulator:
-        env = _env(
+    url = f"http://127.0.0.1:{port}/hook"
+    env = _env(
+        tmp_path,
+        BOT_TOKEN=emulator.token,
+        TELEGRAM_BASE_URL=emulator.base_url,
+        WEBHOOK_URL=url,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_PORT=str(port),
+        LOG_LEVEL="DEBUG",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    # Read the logs as they come, so a chatty DEBUG log never blocks the bot on a full pipe.
+    reading = asyncio.create_task(process.stdout.read())
+    try:
+        await emulator.wait_for(lambda: emulator.webhook, timeout=60)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        output = await asyncio.wait_for(reading, timeout=30)
+        await process.wait()
+        logs.append(output.decode(errors="replace"))
+
+
+async def test_webhook_mode_checks_the_secret_and_never_logs_it(tmp_path: Path) -> None:
+    logs: list[str] = []
+    async with Emulator() as emulator, _bot_on_a_webhook(tmp_path, emulator, logs) as (url, _):
+        assert emulator.webhook is not None
+        assert emulator.webhook.secret_token == SECRET
+        ann = emulator.add_user("Ann")
+        emulator.send_user_message(ann.id, ann.id, "/search juarez")
+        reply = await emulator.wait_for_bot_message(ann.id, timeout=30)
+        assert "Juárez" in (reply.text or "")
+
+        eve = emulator.add_user("Eve")
+        near_miss = SECRET[:-1] + ("a" if SECRET[-1] != "a" else "b")
+        header = SECRET_HEADER.encode()
+        forged: dict[str, dict[bytes, bytes]] = {
+            "guess": {header: b"guess"},
+            "missing": {},
+            "one character off": {header: near_miss.encode()},
+            "a prefix": {header: SECRET[:-1].encode()},
+            "longer": {header: SECRET.encode() + b"x"},
+            "not ASCII": {header: SECRET[:-1].encode() + "é".encode()},
+        }
+        async with httpx.AsyncClient() as client:
+            for number, (name, headers) in enumerate(forged.items(), start=900):
+                update = _hostile_update(number, eve.id, "/help")
+                answer = await client.post(url, json=update, headers=headers)
+                assert answer.status_code == 403, name
+        # The emulator delivers with the right secret: the bot answers those, and only those.
+        emulator.send_user_message(eve.id, eve.id, "/start")
+        await emulator.wait_for_bot_message(eve.id, timeout=30)
+        emulator.send_user_message(eve.id, eve.id, "/search juarez")
+        await emulator.wait_for_bot_message(eve.id, timeout=30)
+        assert len(emulator.bot_messages(eve.id)) == 2
+    output = logs[0]
+    assert " ERROR " not in output
+    assert "Traceback" not in output
+    assert emulator.token not in output
+    assert emulator.token.split(":")[1] not in output
+    assert SECRET not in output
+
+
+def _peak_rss(pid: int) -> int:
+    """The process's peak resident memory so far, in bytes (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+async def test_webhook_refuses_an_oversized_body_without_buffering_it(tmp_path: Path) -> None:
+    """Telegram's updates are kilobytes; a body past 1 MiB is cut off, not held in memory."""
+    logs: list[str] = []
+    async with Emulator() as emulator, _bot_on_a_webhook(tmp_path, emulator, logs) as (url, pid):
+        eve = emulator.add_user("Eve")
+        emulator.send_user_message(eve.id, eve.id, "/search juarez")  # warm the bot up
+        await emulator.wait_for_bot_message(eve.id, timeout=30)
+        headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+        announced = json.dumps(_hostile_update(800, eve.id, "/help", padding=2 << 20)).encode()
+
+        head, tail = json.dumps(_hostile_update(801, eve.id, "/help", padding=1)).split('"x"')
+
+        async def streamed() -> AsyncIterator[bytes]:
+            """64 MiB of valid JSON, chunked: no Content-Length to refuse it by."""
+            yield f'{head}"'.encode()
+            for _ in range(1024):
+                yield b"x" * (64 << 10)
+            yield f'"{tail}'.encode()
+
+        before = _peak_rss(pid)
+        async with httpx.AsyncClient(timeout=60) as client:
+            for request in (
+                client.build_request("POST", url, content=announced, headers=headers),
+                client.build_request("POST", url, content=streamed(), headers=headers),
+            ):
+                try:
+                    answer = await client.send(request)
+                except httpx.TransportError:
+                    pass  # the server may cut the connection while the body still streams in
+                else:
+                    assert answer.status_code == 413
+        grown = _peak_rss(pid) - before
+        # Neither update was handled: the next reply in Eve's chat is the one to /start.
+        emulator.send_user_message(eve.id, eve.id, "/start")
+        await emulator.wait_for_bot_message(eve.id, timeout=30)
+        emulator.send_user_message(eve.id, eve.id, "/search juarez")
+        await emulator.wait_for_bot_message(eve.id, timeout=30)
+        assert len(emulator.bot_messages(eve.id)) == 3
+    assert grown < 16 << 20, f"the bot's peak memory grew by {grown >> 20} MiB"
+    assert "Traceback" not in logs[0]
+
+
+def test_a_weak_webhook_secret_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=_env(
             tmp_path,
-            BOT_TOKEN=emulator.token,
-            TELEGRAM_BASE_URL=emulator.base_url,
-            WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
-            WEBHOOK_SECRET=secret,
-            WEBHOOK_PORT=str(port),
-            LOG_LEVEL="DEBUG",
-        )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            await emulator.wait_for(lambda: emulator.webhook, timeout=60)
-            user = emulator.add_user("Ann")
-            emulator.send_user_message(user.id, user.id, "/search juarez")
-            reply = await emulator.wait_for_bot_message(user.id, timeout=30)
-            assert "Juárez" in (reply.text or "")
-            async with httpx.AsyncClient() as client:
-                update = {
-                    "update_id": 999,
-                    "message": {
-                        "message_id": 1,
-                        "date": 0,
-                        "chat": {"id": 1, "type": "private"},
-                        "text": "/start",
-                    },
-                }
-                wrong = await client.post(
-                    f"http://127.0.0.1:{port}/hook", json=update, headers={SECRET_HEADER: "guess"}
-                )
-                missing = await client.post(f"http://127.0.0.1:{port}/hook", json=update)
-            assert wrong.status_code == 403
-            assert missing.status_code == 403
-        finally:
-            process.terminate()
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    logs = output.decode(errors="replace")
-    # At DEBUG, PTB logs each refused request with its HTTPError 403; nothing else may fail.
-    assert " ERROR " not in logs
-    assert logs.count("Traceback") == logs.count("HTTPError: HTTP 403")
-    assert emulator.token not in logs
-    assert emulator.token.split(":")[1] not in logs
-    assert secret not in logs
+            BOT_TOKEN="123:abc",
+            TELEGRAM_BASE_URL=f"http://127.0.0.1:{_free_port()}/bot",
+            WEBHOOK_URL="https://bot.example.org/hook",
+            WEBHOOK_SECRET="short-secret",
+        ),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "WEBHOOK_SECRET" in lines[0]
+    assert "32" in lines[0]
+    assert "short-secret" not in done.stderr
