@@ -9,7 +9,7 @@ from the store and pages on from `offset`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -19,7 +19,15 @@ from bot.digest.schedule import zone
 from bot.digest.select import Selection
 from bot.i18n import long_date, t
 from bot.store.articles import Article
-from bot.telegram.format import article_block, article_post, escape, pack, truncate
+from bot.formatting import (
+    article_block,
+    article_post,
+    escape,
+    pack,
+    pack_measured,
+    truncate,
+    visible_length,
+)
 
 Heading = Literal["daily", "weekly", "instant", "now", "more"]
 
@@ -95,10 +103,11 @@ def compose(
     heading: Heading,
     topic_names: Mapping[str, str],
     max_items: int,
-    ref: PageRef,
+    ref: PageRef | None,
     offset: int = 0,
 ) -> list[DigestMessage]:
-    """The messages for items `offset` … `offset + max_items` of the selection.
+    """The messages for items `offset` … `offset + max_items` of the selection,
+    the last with a "show more" button for the rest unless `ref` is None.
 
     Articles missing from `articles` (deleted since) are left out. Nothing to
     show gives no message at all: a digest is never empty.
@@ -130,13 +139,178 @@ def compose(
         footer=footer,
     )
     messages = [DigestMessage(text) for text in texts]
-    if rest > 0:
+    if rest > 0 and ref is not None:
         button = {
             "text": t(language, "digest.more_button", count=rest),
             "callback_data": ref.data(offset + len(page)),
         }
         messages[-1] = DigestMessage(messages[-1].text, {"inline_keyboard": [[button]]})
     return messages
+
+
+Measured = tuple[str, int]  # markup and its visible length
+
+
+class Composer:
+    """`compose` for the many targets of one run, giving the same messages.
+
+    Targets of a run share the window's articles, the run's time and a few
+    languages and zones, so what `compose` renders per target is rendered here
+    once and reused: an article's block per (language, zone), headings per
+    language, the digest header per (heading, language, zone). Each piece keeps
+    its visible length, so packing adds lengths instead of measuring every
+    candidate message. A digest made of topic groups only (what most targets
+    get) is the same for every target with the same selection, language and
+    zone: its texts are kept, and only the "show more" button, which names the
+    target, is made per target. Every cache is bounded.
+    """
+
+    _BLOCKS_KEPT: Final = 65_536
+    _DIGESTS_KEPT: Final = 4_096
+
+    def __init__(
+        self,
+        articles: Mapping[int, Article],
+        *,
+        now: int,
+        max_items: int,
+        topic_names: Callable[[str], Mapping[str, str]],
+    ) -> None:
+        self._articles = articles
+        self._now = now
+        self._max_items = max(max_items, 1)
+        self._topic_names_of = topic_names
+        self._names: dict[str, Mapping[str, str]] = {}
+        self._blocks: dict[tuple[int, str, str], Measured] = {}
+        self._headers: dict[tuple[str, str, str], Measured] = {}
+        self._group_headings: dict[tuple[str, str | None, tuple[str, ...]], Measured] = {}
+        self._footers: dict[tuple[str, int], Measured] = {}
+        self._digests: dict[tuple[Selection, str, str, str, int], tuple[tuple[str, ...], int, int]]
+        self._digests = {}
+
+    def compose(
+        self,
+        selection: Selection,
+        *,
+        language: str,
+        timezone: str,
+        heading: Heading,
+        ref: PageRef | None,
+        offset: int = 0,
+    ) -> list[DigestMessage]:
+        """What `compose(selection, articles, now=…, topic_names=…, max_items=…, …)`
+        gives with this composer's articles, time, names and page size."""
+        shared = all(group.topic is not None for group in selection.groups)
+        key = (selection, language, timezone, heading, offset)
+        found = self._digests.get(key) if shared else None
+        if found is None:
+            found = self._texts(selection, language, timezone, heading, offset)
+            if shared:
+                if len(self._digests) >= self._DIGESTS_KEPT:
+                    self._digests.clear()
+                self._digests[key] = found
+        texts, rest, next_offset = found
+        messages = [DigestMessage(text) for text in texts]
+        if messages and rest > 0 and ref is not None:
+            button = {
+                "text": t(language, "digest.more_button", count=rest),
+                "callback_data": ref.data(next_offset),
+            }
+            messages[-1] = DigestMessage(messages[-1].text, {"inline_keyboard": [[button]]})
+        return messages
+
+    def _texts(
+        self, selection: Selection, language: str, timezone: str, heading: Heading, offset: int
+    ) -> tuple[tuple[str, ...], int, int]:
+        """The packed texts, how many items are left after them, and where the
+        next page starts."""
+        articles = self._articles
+        present = articles.__contains__
+        end = offset + self._max_items
+        total = 0
+        page: list[tuple[int, int]] = []  # (group index, article id) in reading order
+        for index, group in enumerate(selection.groups):
+            ids = group.article_ids
+            if not all(map(present, ids)):
+                ids = tuple(filter(present, ids))  # deleted since
+            if total < end and total + len(ids) > offset:
+                start = max(offset - total, 0)
+                page += ((index, i) for i in ids[start : start + end - max(total, offset)])
+            total += len(ids)
+        if not page:
+            return (), 0, offset
+        blocks: list[Measured] = []
+        previous_group: int | None = None
+        for number, (index, article_id) in enumerate(page, start=offset + 1):
+            text, length = self._block(article_id, language, timezone)
+            prefix = f"{number}. "
+            text, length = prefix + text, len(prefix) + length
+            if index != previous_group:
+                group = selection.groups[index]
+                title, title_length = self._group_heading(language, group.topic, group.keywords)
+                text, length = f"{title}\n\n{text}", title_length + 2 + length
+                previous_group = index
+            blocks.append((text, length))
+        rest = total - offset - len(page)
+        texts = pack_measured(
+            blocks,
+            header=self._header(heading, language, timezone),
+            footer=self._footer(language, rest) if rest > 0 else ("", 0),
+        )
+        return tuple(texts), rest, offset + len(page)
+
+    def _topic_names(self, language: str) -> Mapping[str, str]:
+        names = self._names.get(language)
+        if names is None:
+            names = self._names[language] = self._topic_names_of(language)
+        return names
+
+    def _block(self, article_id: int, language: str, timezone: str) -> Measured:
+        key = (article_id, language, timezone)
+        found = self._blocks.get(key)
+        if found is None:
+            text = article_block(
+                self._articles[article_id],
+                language=language,
+                topic_names=dict(self._topic_names(language)),
+                timezone=timezone,
+            )
+            found = (text, visible_length(text))
+            if len(self._blocks) >= self._BLOCKS_KEPT:
+                self._blocks.clear()
+            self._blocks[key] = found
+        return found
+
+    def _group_heading(
+        self, language: str, topic: str | None, keywords: tuple[str, ...]
+    ) -> Measured:
+        key = (language, topic, keywords)
+        found = self._group_headings.get(key)
+        if found is None:
+            text = group_heading(
+                topic, keywords, language=language, topic_names=self._topic_names(language)
+            )
+            found = (text, visible_length(text))
+            if len(self._group_headings) >= self._BLOCKS_KEPT:
+                self._group_headings.clear()
+            self._group_headings[key] = found
+        return found
+
+    def _header(self, heading: Heading, language: str, timezone: str) -> Measured:
+        key = (heading, language, timezone)
+        found = self._headers.get(key)
+        if found is None:
+            text = heading_text(heading, language=language, timezone=timezone, now=self._now)
+            found = self._headers[key] = (text, visible_length(text))
+        return found
+
+    def _footer(self, language: str, rest: int) -> Measured:
+        key = (language, rest)
+        found = self._footers.get(key)
+        if found is None:
+            text = t(language, "digest.more", count=rest)
+            found = self._footers[key] = (text, visible_length(text))
+        return found
 
 
 def channel_posts(selection: Selection, articles: Mapping[int, Article]) -> list[DigestMessage]:

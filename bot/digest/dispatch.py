@@ -156,9 +156,12 @@ def digest_messages(
     heading: Heading,
     now: int,
     as_posts: bool = False,
+    paging: bool = True,
 ) -> list[NewMessage]:
     """The target's digest over what is new to it in the window, as outbox rows
-    (`as_posts`: one post per article, for instant channels)."""
+    (`as_posts`: one post per article, for instant channels; `paging`: a "show
+    more" button under a long digest, which channels go without, as pressing it
+    would make the bot post there at any reader's request)."""
     start = window.start_for(target)
     selection = select(
         window.since(start),
@@ -183,7 +186,7 @@ def digest_messages(
         heading=heading,
         topic_names=services.topic_names(target.ui_language),
         max_items=services.settings.digest_max_items,
-        ref=PageRef(target.id, start, window.upto_id),
+        ref=PageRef(target.id, start, window.upto_id) if paging else None,
     )
     return [_outbox_message(target, page) for page in pages]
 
@@ -283,6 +286,7 @@ class _CommitFor:
                 heading=heading,
                 now=self.now,
                 as_posts=channel and heading == "instant",
+                paging=not channel,
             )
         # Inactive targets move on too: a chat that comes back gets news from
         # then on, not a backlog of everything it missed.
