@@ -4,6 +4,10 @@ Callback data is short text (Telegram allows 64 bytes) of the form
 `<kind>:<arg>[:<arg>]`. Every button press is parsed back by `parse` against
 a fixed pattern, so forged or stale data is recognised and refused instead of
 reaching a handler.
+
+`KINDS` is the one table of what a button may be: its pattern, who may press
+it and whether all it does is post new messages. The handler of each kind is
+in `handlers/buttons.py`, under the same name.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -22,19 +27,45 @@ from bot.store.topics import TopicCount
 
 MAX_CALLBACK_BYTES = 64
 
-# kind → pattern for the whole data string
-_PATTERNS = {
-    "topics": re.compile(r"^tl$"),
-    "latest": re.compile(r"^lt$"),
-    "topic": re.compile(r"^t:(?P<slug>[a-z0-9-]{1,40})$"),
-    "toggle": re.compile(r"^ts:(?P<slug>[a-z0-9-]{1,40})$"),
-    "search": re.compile(r"^s:(?P<page>\d{1,3}):(?P<query>.+)$", re.DOTALL),
-    "search_key": re.compile(r"^sk:(?P<page>\d{1,3}):(?P<key>[0-9a-f]{1,16})$"),
-    "unsubscribe": re.compile(r"^u:(?P<id>\d{1,12})$"),
-    "digest_page": re.compile(r"^dg:[0-9:]{7,45}$"),
-    "settings_menu": re.compile(r"^sm:(?P<menu>main|mode|time|day|tz|lang|alang|done)$"),
-    "settings_set": re.compile(
-        r"^st:(?P<field>digest|time|day|timezone|language|articles):(?P<value>.{1,50})$"
+Who = Literal["reader", "configurer"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of button.
+
+    `who`: "reader" buttons only show things, so anyone in the chat may press
+    them; "configurer" buttons change the chat's settings or subscriptions, so
+    only those who may configure the chat may. In a channel every press speaks
+    for the channel (its readers cannot post there), so only its admins may
+    press any button. `posts`: the button's only effect is to post new
+    messages, so it is not offered in channels.
+    """
+
+    pattern: re.Pattern[str]
+    who: Who = "reader"
+    posts: bool = False
+
+
+def _kind(pattern: str, who: Who = "reader", *, posts: bool = False, flags: int = 0) -> Kind:
+    return Kind(re.compile(pattern, flags), who, posts)
+
+
+# kind → what its whole data string looks like, who may press it, whether it posts
+KINDS = {
+    "topics": _kind(r"^tl$"),
+    "latest": _kind(r"^lt$", posts=True),
+    "topic": _kind(r"^t:(?P<slug>[a-z0-9-]{1,40})$"),
+    "toggle": _kind(r"^ts:(?P<slug>[a-z0-9-]{1,40})$", "configurer"),
+    "search": _kind(r"^s:(?P<page>\d{1,3}):(?P<query>.+)$", posts=True, flags=re.DOTALL),
+    "search_key": _kind(r"^sk:(?P<page>\d{1,3}):(?P<key>[0-9a-f]{1,16})$", posts=True),
+    "unsubscribe": _kind(r"^u:(?P<id>\d{1,12})$", "configurer"),
+    "digest_page": _kind(r"^dg:[0-9:]{7,45}$", posts=True),
+    "settings_view": _kind(r"^sm:(?P<menu>main|done)$"),
+    "settings_menu": _kind(r"^sm:(?P<menu>mode|time|day|tz|lang|alang)$", "configurer"),
+    "settings_set": _kind(
+        r"^st:(?P<field>digest|time|day|timezone|language|articles):(?P<value>.{1,50})$",
+        "configurer",
     ),
 }
 
@@ -49,11 +80,28 @@ def parse(data: str | None) -> Callback | None:
     """The button's meaning, or None for data this bot never made."""
     if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
         return None
-    for kind, pattern in _PATTERNS.items():
-        match = pattern.match(data)
+    for kind, rule in KINDS.items():
+        match = rule.pattern.match(data)
         if match is not None:
             return Callback(kind, match.groupdict())
     return None
+
+
+def without_posting(keyboard: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The keyboard less its buttons whose only effect is to post (for channels)."""
+    if keyboard is None:
+        return None
+    rows = [
+        kept
+        for row in keyboard.inline_keyboard
+        if (kept := [b for b in row if not _posts(b.callback_data)])
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _posts(data: object) -> bool:
+    callback = parse(data) if isinstance(data, str) else None
+    return callback is not None and KINDS[callback.kind].posts
 
 
 def fits(data: str) -> bool:

@@ -7,6 +7,7 @@ and tests can move time by replacing `clock`.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,45 @@ if TYPE_CHECKING:
     from bot.delivery.sender import OutboxSender
 
 SERVICES_KEY = "services"
+RIGHTS_SECONDS = 60.0
+RIGHTS_KEPT = 10_000
+
+
+class RightsCache:
+    """Whether a user may configure a chat, as Telegram last said (getChatMember).
+
+    Anyone who can see a group's or channel's message can press its buttons, and
+    each press needs the answer: kept for `ttl` seconds, a reader pressing again
+    and again costs one request a minute, not one a press. A demoted admin keeps
+    their rights as long at most. At most `size` answers are kept, the oldest
+    dropped first (all live equally long, so insertion order is expiry order).
+    """
+
+    def __init__(self, ttl: float = RIGHTS_SECONDS, size: int = RIGHTS_KEPT) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._answers: OrderedDict[tuple[int, int], tuple[float, bool]] = OrderedDict()
+
+    def get(self, chat_id: int, user_id: int, now: float) -> bool | None:
+        """The answer still fresh at `now`, or None: ask Telegram."""
+        found = self._answers.get((chat_id, user_id))
+        if found is None:
+            return None
+        expires, may = found
+        if now >= expires:
+            del self._answers[(chat_id, user_id)]
+            return None
+        return may
+
+    def put(self, chat_id: int, user_id: int, may: bool, now: float) -> None:
+        key = (chat_id, user_id)
+        self._answers.pop(key, None)
+        self._answers[key] = (now + self.ttl, may)
+        while len(self._answers) > self.size:
+            self._answers.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._answers)
 
 
 @dataclass
@@ -36,6 +76,7 @@ class Services:
     bot_username: str = ""
     owns_db: bool = False
     run_jobs: bool = True  # tests drive the jobs themselves, with their own clock
+    rights: RightsCache = field(default_factory=RightsCache)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> int:

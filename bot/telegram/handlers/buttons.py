@@ -1,10 +1,13 @@
 """Every inline button press, routed by its parsed callback data.
 
 Data this bot never made (forged, stale, truncated) is answered with a short
-notice and changes nothing.
+notice and changes nothing. Who may press each kind is checked here, once, by
+`may_press` against `keyboards.KINDS`, before any handler runs.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -12,44 +15,69 @@ from telegram.ext import ContextTypes
 from bot.i18n import t
 from bot.telegram import keyboards
 from bot.telegram.handlers import digest, reader, settings, subscriptions
-from bot.telegram.handlers.common import target_for
+from bot.telegram.handlers.common import may_press, target_for
 from bot.telegram.services import services_of
 
+Context = ContextTypes.DEFAULT_TYPE
+ButtonHandler = Callable[[Update, Context, keyboards.Callback], Awaitable[None]]
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+
+async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
     callback = keyboards.parse(query.data)
-    target = await target_for(update, context)
     if callback is None:
+        target = await target_for(update, context)
         await query.answer(t(target.ui_language, "reader.button_expired"))
         return
-    args = callback.args
-    if callback.kind == "topics":
-        await query.answer()
-        await reader.topics_command(update, context)
-    elif callback.kind == "latest":
-        await query.answer()
-        await reader.latest(update, context)
-    elif callback.kind == "topic":
-        if services_of(context).catalogue.get(args["slug"]) is None:
-            await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
-            return
-        await query.answer()
-        await reader.show_topic(update, context, target, args["slug"])
-    elif callback.kind == "toggle":
-        await subscriptions.toggle_topic(update, context, args["slug"])
-    elif callback.kind == "unsubscribe":
-        await subscriptions.remove_button(update, context, int(args["id"]))
-    elif callback.kind in ("search", "search_key"):
-        await _more_results(update, context, callback)
-    elif callback.kind == "digest_page":
-        await digest.more_button(update, context, query.data or "")
-    elif callback.kind == "settings_menu":
-        await settings.menu_button(update, context, args["menu"])
-    elif callback.kind == "settings_set":
-        await settings.set_button(update, context, args["field"], args["value"])
+    if await may_press(update, context, callback.kind):
+        await HANDLERS[callback.kind](update, context, callback)
+
+
+async def _topics(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await reader.topics_command(update, context)
+
+
+async def _latest(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await reader.latest(update, context)
+
+
+async def _topic(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    query = update.callback_query
+    assert query is not None
+    target = await target_for(update, context)
+    slug = callback.args["slug"]
+    if services_of(context).catalogue.get(slug) is None:
+        await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
+        return
+    await query.answer()
+    await reader.show_topic(update, context, target, slug)
+
+
+async def _toggle(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    await subscriptions.toggle_topic(update, context, callback.args["slug"])
+
+
+async def _unsubscribe(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    await subscriptions.remove_button(update, context, int(callback.args["id"]))
+
+
+async def _digest_page(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    assert update.callback_query is not None
+    await digest.more_button(update, context, update.callback_query.data or "")
+
+
+async def _settings_menu(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    await settings.menu_button(update, context, callback.args["menu"])
+
+
+async def _settings_set(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    await settings.set_button(update, context, callback.args["field"], callback.args["value"])
 
 
 async def _more_results(
@@ -68,3 +96,19 @@ async def _more_results(
         return
     await query.answer()
     await reader.run_search(update, context, text, page)
+
+
+# kind (as in keyboards.KINDS) → what pressing it does
+HANDLERS: dict[str, ButtonHandler] = {
+    "topics": _topics,
+    "latest": _latest,
+    "topic": _topic,
+    "toggle": _toggle,
+    "search": _more_results,
+    "search_key": _more_results,
+    "unsubscribe": _unsubscribe,
+    "digest_page": _digest_page,
+    "settings_view": _settings_menu,
+    "settings_menu": _settings_menu,
+    "settings_set": _settings_set,
+}

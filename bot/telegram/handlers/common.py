@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import language_of, t
 from bot.store import chats
 from bot.store.chats import Target
+from bot.telegram import keyboards
 from bot.telegram.services import Services, services_of
 
 log = logging.getLogger(__name__)
@@ -70,22 +71,70 @@ async def target_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Targ
 
 
 async def may_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Private chats configure themselves; in groups only administrators may."""
+    """Private chats configure themselves; in groups and channels only their
+    administrators may.
+
+    A command posted in a channel needs no check, as only its admins can post
+    there; but anyone who can see a channel's message can press its buttons, so
+    a press is checked like any group member's.
+    """
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return False
     if chat.type == ChatType.PRIVATE:
         return True
-    if chat.type == ChatType.CHANNEL:
-        return True  # only a channel's admins can post in it
+    if chat.type == ChatType.CHANNEL and (update.channel_post or update.edited_channel_post):
+        return True
     if user is None:
         return False
+    return await _is_admin(context, chat.id, user.id)
+
+
+async def _is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """getChatMember says creator or administrator; the answer is kept a minute.
+
+    A failed check counts as "no" and is kept as long, so presses cannot turn
+    into a stream of requests while Telegram is refusing them.
+    """
+    services = services_of(context)
+    rights = services.rights
+    known = rights.get(chat_id, user_id, services.clock())
+    if known is not None:
+        return known
     try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
+        member = await context.bot.get_chat_member(chat_id, user_id)
+        may = member.status in ADMIN_STATUSES
     except TelegramError as exc:
-        log.info("could not check admin rights in %s: %s", chat.id, exc)
+        log.info("could not check admin rights in %s: %s", chat_id, exc)
+        may = False
+    rights.put(chat_id, user_id, may, services.clock())
+    return may
+
+
+async def may_press(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> bool:
+    """Whether the presser may use a button of `kind` here (see `keyboards.Kind`);
+    when not, the presser alone is told so, briefly, and nothing else happens."""
+    chat = update.effective_chat
+    query = update.callback_query
+    if chat is None or query is None:
         return False
-    return member.status in ADMIN_STATUSES
+    in_channel = chat.type == ChatType.CHANNEL
+    if keyboards.KINDS[kind].who == "reader" and not in_channel:
+        return True
+    if await may_configure(update, context):
+        return True
+    key = "reader.channel_admins_only" if in_channel else "reader.admins_only"
+    await query.answer(t(user_language(update, services_of(context)), key))
+    return False
+
+
+def offered(update: Update, keyboard: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The keyboard as shown where the update came from: in a channel, without
+    the buttons that only post (its readers could make the bot post there)."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.CHANNEL:
+        return keyboards.without_posting(keyboard)
+    return keyboard
 
 
 async def reply(
@@ -103,6 +152,7 @@ async def reply(
         return None
     parts = [texts] if isinstance(texts, str) else list(texts)
     thread = thread_of(update.effective_message)
+    keyboard = offered(update, keyboard)
     sent: Message | None = None
     for index, text in enumerate(parts):
         last = index == len(parts) - 1
@@ -124,6 +174,7 @@ async def edit_or_reply(
     keyboard: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Replace the message a button belongs to; send anew if it cannot be edited."""
+    keyboard = offered(update, keyboard)
     query = update.callback_query
     if query is not None and query.message is not None and isinstance(query.message, Message):
         try:
@@ -144,12 +195,9 @@ async def edit_or_reply(
 async def refuse_non_admin(
     update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target
 ) -> bool:
-    """Answer the polite refusal and return True when the user may not configure."""
+    """Answer the polite refusal to a command and return True when the user may
+    not configure. (Buttons are checked by `may_press`, before their handler.)"""
     if await may_configure(update, context):
         return False
-    text = t(target.ui_language, "reader.admins_only")
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    else:
-        await reply(update, context, text)
+    await reply(update, context, t(target.ui_language, "reader.admins_only"))
     return True

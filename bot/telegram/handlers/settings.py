@@ -123,8 +123,6 @@ async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE, menu: 
         await query.answer()
         await edit_or_reply(update, context, summary(target))
         return
-    if menu != "main" and await refuse_non_admin(update, context, target):
-        return
     await query.answer()
     if menu == "main":
         await edit_or_reply(update, context, summary(target), keyboards.settings_keyboard(language))
@@ -143,8 +141,6 @@ async def set_button(
     target = await target_for(update, context)
     query = update.callback_query
     assert query is not None
-    if await refuse_non_admin(update, context, target):
-        return
     change = parse_change(field, value)
     if isinstance(change, Invalid):
         await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
