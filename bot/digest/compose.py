@@ -17,8 +17,6 @@ from typing import Any, Final, Literal
 
 from bot.digest.schedule import zone
 from bot.digest.select import Selection
-from bot.i18n import long_date, t
-from bot.store.articles import Article
 from bot.formatting import (
     article_block,
     article_post,
@@ -28,6 +26,8 @@ from bot.formatting import (
     truncate,
     visible_length,
 )
+from bot.i18n import long_date, t
+from bot.store.articles import Article
 
 Heading = Literal["daily", "weekly", "instant", "now", "more"]
 

@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 from bot.digest import schedule
 from bot.digest.compose import (
+    Composer,
     DigestMessage,
     Heading,
     PageRef,
@@ -24,7 +25,7 @@ from bot.digest.compose import (
     compose,
     parse_callback,
 )
-from bot.digest.select import select
+from bot.digest.select import Index, select
 from bot.ingest.topics import Catalogue
 from bot.search.query import QueryError, parse_query
 from bot.store import articles, digests
@@ -142,6 +143,21 @@ class Window:
         return result
 
 
+class Builder:
+    """What the targets of one run share: the window indexed for selection and
+    a composer that renders each piece once (`select.Index`, `compose.Composer`).
+    It gives the messages `select` and `compose` give target by target."""
+
+    def __init__(self, services: Services, window: Window, now: int) -> None:
+        self.index = Index(window.articles, [topic.slug for topic in services.catalogue.topics])
+        self.composer = Composer(
+            window.by_id,
+            now=now,
+            max_items=services.settings.digest_max_items,
+            topic_names=services.topic_names,
+        )
+
+
 def _queries(subscriptions: Mapping[int, Sequence[Subscription]]) -> set[str]:
     return {sub.value for subs in subscriptions.values() for sub in subs if sub.kind == "query"}
 
@@ -157,19 +173,32 @@ def digest_messages(
     now: int,
     as_posts: bool = False,
     paging: bool = True,
+    builder: Builder | None = None,
 ) -> list[NewMessage]:
     """The target's digest over what is new to it in the window, as outbox rows
     (`as_posts`: one post per article, for instant channels; `paging`: a "show
     more" button under a long digest, which channels go without, as pressing it
-    would make the bot post there at any reader's request)."""
+    would make the bot post there at any reader's request).
+
+    With a run's `builder` the work shared with other targets is done once;
+    without, the target's digest is built on its own with `select` and
+    `compose` (one target, or the reference the builder is checked against)."""
     start = window.start_for(target)
-    selection = select(
-        window.since(start),
-        subscriptions,
-        article_language=target.article_language,
-        keyword_matches=matches,
-        topic_order=[topic.slug for topic in services.catalogue.topics],
-    )
+    if builder is not None:
+        selection = builder.index.select(
+            subscriptions,
+            article_language=target.article_language,
+            keyword_matches=matches,
+            after_id=start,
+        )
+    else:
+        selection = select(
+            window.since(start),
+            subscriptions,
+            article_language=target.article_language,
+            keyword_matches=matches,
+            topic_order=[topic.slug for topic in services.catalogue.topics],
+        )
     if not selection:
         return []
     if as_posts:
@@ -177,17 +206,27 @@ def digest_messages(
             _outbox_message(target, post, kind="post")
             for post in channel_posts(selection, window.by_id)
         ]
-    pages = compose(
-        selection,
-        window.by_id,
-        language=target.ui_language,
-        timezone=target.timezone,
-        now=now,
-        heading=heading,
-        topic_names=services.topic_names(target.ui_language),
-        max_items=services.settings.digest_max_items,
-        ref=PageRef(target.id, start, window.upto_id) if paging else None,
-    )
+    ref = PageRef(target.id, start, window.upto_id) if paging else None
+    if builder is not None:
+        pages = builder.composer.compose(
+            selection,
+            language=target.ui_language,
+            timezone=target.timezone,
+            heading=heading,
+            ref=ref,
+        )
+    else:
+        pages = compose(
+            selection,
+            window.by_id,
+            language=target.ui_language,
+            timezone=target.timezone,
+            now=now,
+            heading=heading,
+            topic_names=services.topic_names(target.ui_language),
+            max_items=services.settings.digest_max_items,
+            ref=ref,
+        )
     return [_outbox_message(target, page) for page in pages]
 
 
@@ -248,11 +287,20 @@ async def _run_batch(
 class _CommitFor:
     """Builds one target's commit; the mode-specific part of a run."""
 
-    def __init__(self, services: Services, window: Window, now: int, heading: Heading | None):
+    def __init__(
+        self,
+        services: Services,
+        window: Window,
+        now: int,
+        heading: Heading | None,
+        *,
+        reference: bool = False,
+    ):
         self.services = services
         self.window = window
         self.now = now
         self.heading = heading  # None: take it from the target's mode
+        self.builder = None if reference else Builder(services, window, now)
 
     def __call__(
         self,
@@ -287,6 +335,7 @@ class _CommitFor:
                 now=self.now,
                 as_posts=channel and heading == "instant",
                 paging=not channel,
+                builder=self.builder,
             )
         # Inactive targets move on too: a chat that comes back gets news from
         # then on, not a backlog of everything it missed.
@@ -320,13 +369,19 @@ async def schedule_new_targets(services: Services, now: int, *, batch: int = BAT
     return done
 
 
-async def dispatch_due(services: Services, now: int, *, batch: int = BATCH) -> DispatchReport:
+async def dispatch_due(
+    services: Services, now: int, *, batch: int = BATCH, reference: bool = False
+) -> DispatchReport:
     """Queue the digests of every daily and weekly target due at `now`.
 
     Only due targets are read (through the targets_due index), so the cost
     follows them, not the number of chats. A target whose time passed while the
     bot was down is simply due: it gets one digest and its next time is
     computed from `now`, so downtime never produces a second one.
+
+    `reference` builds each target's digest on its own, as /digest does,
+    instead of sharing the work across the run: the same messages, slower;
+    the tests and the benchmark compare the two.
     """
     await schedule_new_targets(services, now, batch=batch)
     report = DispatchReport()
@@ -335,7 +390,7 @@ async def dispatch_due(services: Services, now: int, *, batch: int = BATCH) -> D
         return report
     upto = await articles.newest_id(services.db)
     window = await Window.load(services.db, services.catalogue, oldest, upto)
-    commit_for = _CommitFor(services, window, now, heading=None)
+    commit_for = _CommitFor(services, window, now, heading=None, reference=reference)
     after: tuple[int, int] = (-1, 0)
     while targets := await digests.due_targets(services.db, now, after=after, limit=batch):
         last = targets[-1]
@@ -347,16 +402,19 @@ async def dispatch_due(services: Services, now: int, *, batch: int = BATCH) -> D
     return report
 
 
-async def dispatch_instant(services: Services, now: int, *, batch: int = BATCH) -> DispatchReport:
+async def dispatch_instant(
+    services: Services, now: int, *, batch: int = BATCH, reference: bool = False
+) -> DispatchReport:
     """Queue new matching articles for instant targets (one message batch per
-    target per run, however many articles arrived)."""
+    target per run, however many articles arrived); `reference` as in
+    `dispatch_due`."""
     report = DispatchReport()
     upto = await articles.newest_id(services.db)
     oldest = await digests.oldest_instant_cursor(services.db, upto)
     if oldest is None:
         return report
     window = await Window.load(services.db, services.catalogue, oldest, upto)
-    commit_for = _CommitFor(services, window, now, heading="instant")
+    commit_for = _CommitFor(services, window, now, heading="instant", reference=reference)
     after = (-1, 0)
     while targets := await digests.instant_targets(services.db, upto, after=after, limit=batch):
         after = (targets[-1].cursor_article_id, targets[-1].id)

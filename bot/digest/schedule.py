@@ -41,11 +41,16 @@ def local_instant(day: date, minute: int, timezone: str) -> int:
     return int(wall.timestamp())
 
 
+@lru_cache(maxsize=4096)
 def next_digest_at(
     mode: str, minute: int, weekday: int, timezone: str, *, after: int
 ) -> int | None:
     """The first digest time strictly after `after` (UTC seconds); None for
-    'instant' and 'off', which have no schedule."""
+    'instant' and 'off', which have no schedule.
+
+    Kept per arguments: a run reschedules every due target at the same `after`,
+    and targets share a few times and zones, so each distinct one is computed
+    once instead of walking the calendar per target."""
     if mode not in SCHEDULED_MODES:
         return None
     if not 0 <= minute < MINUTES_PER_DAY:

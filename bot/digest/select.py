@@ -105,3 +105,142 @@ def select(
         keywords = tuple(query for query in queries if query in keywords_used)
         groups.append(Group(None, _ids_newest_first(by_keyword), keywords))
     return Selection(tuple(groups))
+
+
+class Index:
+    """`select` for every target of one run, over one window of new articles.
+
+    A run serves thousands of targets from the same few hundred articles, and
+    `select` walks all of them for each target. Here the window is sorted
+    newest first once, each article's topics become a bit mask, and each
+    keyword's matches a sorted list of positions: a target's topic groups are
+    then shared by every target that follows the same topics in the same
+    language from the same cursor, and its keyword group costs what its
+    keywords match. The result equals `select`'s for the same inputs (a test
+    compares them on random populations).
+    """
+
+    _TOPIC_GROUPS_KEPT = 4_096  # distinct (topics followed, language, cursor) combinations
+
+    def __init__(self, articles: Iterable[Candidate], topic_order: Sequence[str]) -> None:
+        self._rank = {slug: position for position, slug in enumerate(topic_order)}
+        ordered = sorted(articles, key=lambda article: (-article.published_at, -article.id))
+        self._ids = [article.id for article in ordered]
+        self._languages = [article.language for article in ordered]
+        self._position = {article_id: p for p, article_id in enumerate(self._ids)}
+        self._bits: dict[str, int] = {}
+        self._masks = [self._mask(article.topics, add=True) for article in ordered]
+        self._topic_groups: dict[tuple[tuple[str, ...], str | None, int], tuple[Group, ...]] = {}
+        self._matched: dict[str, list[int]] = {}  # per query text
+
+    def _mask(self, slugs: Iterable[str], *, add: bool = False) -> int:
+        mask = 0
+        for slug in slugs:
+            bit = self._bits.get(slug)
+            if bit is None:
+                if not add:
+                    continue  # no article of the window has it
+                bit = self._bits[slug] = 1 << len(self._bits)
+            mask |= bit
+        return mask
+
+    def select(
+        self,
+        subscriptions: Sequence[Subscription],
+        *,
+        article_language: str | None,
+        keyword_matches: Mapping[str, Collection[int]],
+        after_id: int = 0,
+    ) -> Selection:
+        """What `select(articles with id > after_id, …)` gives, `topic_order` being
+        the index's. `keyword_matches` must map a query to the same ids every
+        time it is asked within one index's life (one run's window)."""
+        followed = tuple(
+            sorted(
+                {sub.value for sub in subscriptions if sub.kind == "topic"},
+                key=lambda slug: (self._rank.get(slug, len(self._rank)), slug),
+            )
+        )
+        groups = self._groups_for_topics(followed, article_language, after_id)
+        queries = list(dict.fromkeys(sub.value for sub in subscriptions if sub.kind == "query"))
+        if queries:
+            keyword_group = self._keyword_group(
+                queries, self._mask(followed), article_language, after_id, keyword_matches
+            )
+            if keyword_group is not None:
+                groups = (*groups, keyword_group)
+        return Selection(groups)
+
+    def _groups_for_topics(
+        self, followed: tuple[str, ...], language: str | None, after_id: int
+    ) -> tuple[Group, ...]:
+        """The topic groups, each article under the first followed topic it has;
+        shared by the run's targets with the same topics, language and cursor."""
+        key = (followed, language, after_id)
+        found = self._topic_groups.get(key)
+        if found is not None:
+            return found
+        ids, languages, masks = self._ids, self._languages, self._masks
+        groups: list[Group] = []
+        earlier = 0
+        for slug in followed:
+            bit = self._bits.get(slug, 0)
+            if bit:
+                chosen = tuple(
+                    ids[p]
+                    for p, mask in enumerate(masks)
+                    if mask & bit
+                    and not mask & earlier
+                    and (language is None or languages[p] == language)
+                    and ids[p] > after_id
+                )
+                if chosen:
+                    groups.append(Group(slug, chosen))
+                earlier |= bit
+        found = tuple(groups)
+        if len(self._topic_groups) >= self._TOPIC_GROUPS_KEPT:
+            self._topic_groups.clear()  # bounded: an unusual population only recomputes
+        self._topic_groups[key] = found
+        return found
+
+    def _positions(self, query: str, keyword_matches: Mapping[str, Collection[int]]) -> list[int]:
+        """Positions (newest first) of a query's matches within the window."""
+        found = self._matched.get(query)
+        if found is None:
+            position = self._position
+            matched = keyword_matches.get(query, ())
+            found = sorted(position[i] for i in matched if i in position)
+            self._matched[query] = found
+        return found
+
+    def _keyword_group(
+        self,
+        queries: list[str],
+        followed: int,
+        language: str | None,
+        after_id: int,
+        keyword_matches: Mapping[str, Collection[int]],
+    ) -> Group | None:
+        """Articles only the keywords matched: none of the followed topics'."""
+        ids, languages, masks = self._ids, self._languages, self._masks
+        lists = [self._positions(query, keyword_matches) for query in queries]
+        candidates = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
+        kept = [
+            p
+            for p in candidates
+            if not masks[p] & followed
+            and (language is None or languages[p] == language)
+            and ids[p] > after_id
+        ]
+        if not kept:
+            return None
+        if len(lists) == 1:
+            keywords = tuple(queries)
+        else:
+            kept_set = set(kept)
+            keywords = tuple(
+                query
+                for query, positions in zip(queries, lists, strict=True)
+                if not kept_set.isdisjoint(positions)
+            )
+        return Group(None, tuple(ids[p] for p in kept), keywords)
