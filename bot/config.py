@@ -78,6 +78,15 @@ class Settings(BaseSettings):
         le=1000,
         description="Messages per second over all chats (Telegram allows 30/s).",
     )
+    outbox_retention_days: int = Field(
+        default=30,
+        ge=8,
+        description="Days sent messages stay in the outbox before a daily job deletes them "
+        "(/stats keeps its daily counts); at least 8.",
+    )
+    audit_retention_days: int = Field(
+        default=365, ge=1, description="Days admin actions stay in the audit log."
+    )
     webhook_url: str | None = Field(
         default=None, description="Public HTTPS URL for webhook mode; polling when unset."
     )

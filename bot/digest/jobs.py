@@ -1,9 +1,10 @@
-"""The repeating jobs: due digests, instant digests and feed polling.
+"""The repeating jobs: due digests, instant digests, feed polling and pruning.
 
 Three PTB JobQueue jobs (APScheduler underneath) run every minute whatever
 the number of chats: each scans an index for the work that is due instead of
-scheduling one job per chat. The job bodies are plain methods taking an
-optional `now`, so tests call them directly and move time instead of sleeping.
+scheduling one job per chat. A fourth, daily, deletes what is past its
+retention. The job bodies are plain methods taking an optional `now`, so tests
+call them directly and move time instead of sleeping.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from telegram.ext import Application, ContextTypes, Job
 
 from bot.digest.dispatch import DispatchReport, dispatch_due, dispatch_instant
 from bot.ingest.poller import PollReport, poll_due, sync_feeds
+from bot.store.retention import PruneReport, prune
 from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 60.0
 FIRST_DELAY = 5.0
+PRUNE_INTERVAL = 24 * 3600.0
 
 
 @dataclass
@@ -82,6 +85,24 @@ class DigestJobs:
             await self.instant(at)
         return report
 
+    async def prune(self, now: int | None = None) -> PruneReport | None:
+        """Delete finished outbox rows and audit entries past their retention."""
+        at = self._now(now)
+        settings = self.services.settings
+        try:
+            report = await prune(
+                self.services.db,
+                at,
+                outbox_days=settings.outbox_retention_days,
+                audit_days=settings.audit_retention_days,
+            )
+        except Exception:
+            log.exception("pruning failed (now=%d)", at)
+            return None
+        if report.outbox or report.audit or report.broadcasts:
+            log.info("pruned: %s", report)
+        return report
+
 
 def install_jobs(
     application: Application[Any, Any, Any, Any, Any, Any],
@@ -90,9 +111,11 @@ def install_jobs(
     interval: float = INTERVAL,
     first: float = FIRST_DELAY,
 ) -> DigestJobs:
-    """Add the three repeating jobs to the application's JobQueue. The first runs
-    come `first`, 2×`first` and 3×`first` seconds after start: the bot is up
-    before work begins, and the jobs do not hit the database at the same moment."""
+    """Add the repeating jobs to the application's JobQueue. The first runs come
+    `first`, 2×`first`, 3×`first` (and the daily prune 4×`first`) seconds after
+    start: the bot is up before work begins, and the jobs do not hit the database
+    at the same moment. Pruning at start too means a bot restarted more often than
+    daily still prunes."""
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
@@ -107,13 +130,21 @@ def install_jobs(
     async def poll(context: ContextTypes.DEFAULT_TYPE) -> None:
         await jobs.feeds()
 
+    async def prune_(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await jobs.prune()
+
     # One run at a time per job, and a run missed while the previous one was
     # still busy is dropped rather than queued up.
     options = {"coalesce": True, "max_instances": 1}
-    bodies = (("digests-due", due), ("digests-instant", instant), ("feeds-poll", poll))
-    for step, (name, callback) in enumerate(bodies, start=1):
+    bodies = (
+        ("digests-due", due, interval),
+        ("digests-instant", instant, interval),
+        ("feeds-poll", poll, interval),
+        ("prune", prune_, PRUNE_INTERVAL),
+    )
+    for step, (name, callback, every) in enumerate(bodies, start=1):
         job: Job[Any] = queue.run_repeating(
-            callback, interval, first=first * step, name=name, job_kwargs=options
+            callback, every, first=first * step, name=name, job_kwargs=options
         )
-        log.debug("installed job %s every %gs", job.name, interval)
+        log.debug("installed job %s every %gs", job.name, every)
     return jobs

@@ -98,21 +98,33 @@ async def language_counts(db: Database) -> dict[str, int]:
 
 
 async def delivery_counts(db: Database, *, since: int) -> list[DeliveryCount]:
-    """Outbox rows finished since `since`, by kind and final state."""
+    """Outbox rows finished since `since`, by kind and final state: the rows still
+    kept, plus the pruned ones counted in `outbox_daily` for the UTC days that
+    start at or after `since` (retention keeps far more than the windows /stats
+    shows, so those are whole days)."""
     rows = await db.fetchall(
-        "SELECT kind, state, count(*) FROM outbox WHERE finished_at >= ?"
+        "SELECT kind, state, sum(n) FROM ("
+        " SELECT kind, state, count(*) AS n FROM outbox WHERE finished_at >= :since"
+        " GROUP BY kind, state"
+        " UNION ALL"
+        " SELECT kind, state, count AS n FROM outbox_daily WHERE day >= :since)"
         " GROUP BY kind, state ORDER BY kind, state",
-        (since,),
+        {"since": since},
     )
     return [DeliveryCount(row[0], row[1], row[2]) for row in rows]
 
 
 async def sent_per_day(db: Database, *, since: int) -> dict[str, int]:
-    """Messages delivered per UTC day ('YYYY-MM-DD') since a time."""
+    """Messages delivered per UTC day ('YYYY-MM-DD') since a time, kept or pruned."""
     rows = await db.fetchall(
-        "SELECT date(finished_at, 'unixepoch') AS day, count(*) FROM outbox"
-        " WHERE finished_at >= ? AND state = 'sent' GROUP BY day",
-        (since,),
+        "SELECT day, sum(n) FROM ("
+        " SELECT date(finished_at, 'unixepoch') AS day, count(*) AS n FROM outbox"
+        " WHERE finished_at >= :since AND state = 'sent' GROUP BY day"
+        " UNION ALL"
+        " SELECT date(day, 'unixepoch') AS day, count AS n FROM outbox_daily"
+        " WHERE day >= :since AND state = 'sent')"
+        " GROUP BY day",
+        {"since": since},
     )
     return {row[0]: row[1] for row in rows}
 

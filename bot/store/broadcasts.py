@@ -3,14 +3,16 @@
 A broadcast is a draft until the admin confirms it. Confirming writes one
 outbox row per recipient in the same transaction that marks it 'sending' and
 audits it, so a broadcast is either fully queued or not at all, and a restart
-finds every unsent copy in the outbox.
+finds every unsent copy in the outbox. The rows refer to the broadcast's
+request rather than each holding a copy: a 4 KB announcement to 100,000 chats
+took 466 MB of rows that way, and takes 11 MB now.
 
 Why rows at confirm time rather than lazily, batch by batch: the outbox
 already gives everything a broadcast needs (pacing behind interactive
 replies, per-chat order, retries, crash recovery with at most one duplicate
 per chat, cancel as one UPDATE, progress as one indexed GROUP BY). Measured
 (2-core EPYC VM, SQLite WAL): confirming for 10,000 chats takes 0.11 s and
-for 100,000 chats 1.2 s (23 MB of rows); with those 100,000 rows pending,
+for 100,000 chats 1.2 s; with those 100,000 rows pending,
 claiming the next 30 takes about 1 ms and the progress query 5 ms. Sending
 100,000 messages at Telegram's 30 a second takes almost an hour. A lazy
 feeder would need a cursor, a job topping up the queue and crash recovery
@@ -171,14 +173,8 @@ async def confirm(
         broadcast = _broadcast(row)
         chats = await _recipients_tx(tx, recipients)
         messages = (
-            NewMessage(
-                chat_id,
-                "broadcast",
-                broadcast.method,
-                broadcast.params,
-                thread_id=thread_id,
-                target_id=target_id,
-                broadcast_id=broadcast_id,
+            NewMessage.of_broadcast(
+                chat_id, broadcast_id, broadcast.method, thread_id=thread_id, target_id=target_id
             )
             for chat_id, thread_id, target_id in chats
         )

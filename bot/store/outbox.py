@@ -46,12 +46,13 @@ goes back to the queue (its outcome could not be written)."""
 @dataclass(frozen=True)
 class NewMessage:
     """A message to queue. `payload` holds the Bot API parameters except the chat and
-    topic, which are columns so a chat can be migrated or dropped in SQL."""
+    topic, which are columns so a chat can be migrated or dropped in SQL. A payload
+    of None stands for the broadcast's own request (see `of_broadcast`)."""
 
     chat_id: int
     kind: Kind
     method: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, Any] | None
     thread_id: int = 0
     target_id: int | None = None
     broadcast_id: int | None = None
@@ -95,6 +96,33 @@ class NewMessage:
         return cls(
             chat_id, kind, "copyMessage", payload, thread_id, target_id, broadcast_id, priority
         )
+
+    @classmethod
+    def of_broadcast(
+        cls,
+        chat_id: int,
+        broadcast_id: int,
+        method: str,
+        *,
+        thread_id: int = 0,
+        target_id: int | None = None,
+    ) -> NewMessage:
+        """One recipient's copy of a broadcast. The row refers to the broadcast's request
+        instead of holding it: a 4 KB announcement to 100,000 chats is stored once, not
+        100,000 times. The sender reads it from the broadcast when it claims the row."""
+        return cls(
+            chat_id,
+            "broadcast",
+            method,
+            None,
+            thread_id=thread_id,
+            target_id=target_id,
+            broadcast_id=broadcast_id,
+        )
+
+
+SHARED_PAYLOAD: Final = ""
+"""The `payload` of a row whose request is its broadcast's."""
 
 
 @dataclass(frozen=True)
@@ -143,9 +171,15 @@ def _params(message: NewMessage, now: float) -> dict[str, Any]:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
     if message.method not in METHODS:
         raise ValueError(f"the sender cannot make {message.method!r} requests")
-    misplaced = {"chat_id", "message_thread_id"} & set(message.payload)
-    if misplaced:
-        raise ValueError(f"give {', '.join(sorted(misplaced))} as fields, not in the payload")
+    if message.payload is None:
+        if message.broadcast_id is None:
+            raise ValueError("only a broadcast's copy may leave its payload to the broadcast")
+        payload = SHARED_PAYLOAD
+    else:
+        misplaced = {"chat_id", "message_thread_id"} & set(message.payload)
+        if misplaced:
+            raise ValueError(f"give {', '.join(sorted(misplaced))} as fields, not in the payload")
+        payload = json.dumps(message.payload, ensure_ascii=False, separators=(",", ":"))
     priority = DEFAULT_PRIORITY[message.kind] if message.priority is None else message.priority
     return {
         "chat_id": message.chat_id,
@@ -154,7 +188,7 @@ def _params(message: NewMessage, now: float) -> dict[str, Any]:
         "kind": message.kind,
         "priority": priority,
         "method": message.method,
-        "payload": json.dumps(message.payload, ensure_ascii=False, separators=(",", ":")),
+        "payload": payload,
         "broadcast_id": message.broadcast_id,
         "not_before": message.not_before,
         "created_at": int(now),
@@ -185,7 +219,10 @@ async def enqueue(db: Database, messages: Iterable[NewMessage], *, now: float | 
         return await enqueue_tx(tx, messages, now=now)
 
 
-def _row(row: Row) -> OutboxRow:
+def _row(row: Row, shared: Mapping[int, str]) -> OutboxRow:
+    payload = row["payload"]
+    if payload == SHARED_PAYLOAD:
+        payload = shared[row["broadcast_id"]]
     return OutboxRow(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -194,7 +231,7 @@ def _row(row: Row) -> OutboxRow:
         kind=row["kind"],
         priority=row["priority"],
         method=row["method"],
-        payload=json.loads(row["payload"]),
+        payload=json.loads(payload),
         broadcast_id=row["broadcast_id"],
         attempts=row["attempts"],
     )
@@ -280,9 +317,25 @@ async def claim(
             " WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
             (now, json.dumps(ids)),
         )
-        claimed = [_row(row) for row in await cursor.fetchall()]
+        found = list(await cursor.fetchall())
+        shared = await _broadcast_requests(
+            tx, {row["broadcast_id"] for row in found if row["payload"] == SHARED_PAYLOAD}
+        )
+    claimed = [_row(row, shared) for row in found]
     claimed.sort(key=lambda row: (row.priority, row.id))
     return claimed
+
+
+async def _broadcast_requests(tx: aiosqlite.Connection, ids: Collection[int]) -> dict[int, str]:
+    """The Bot API parameters (JSON) of each broadcast, for the copies that share them."""
+    if not ids:
+        return {}
+    cursor = await tx.execute(
+        "SELECT id, json_extract(payload, '$.params') FROM broadcasts"
+        " WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(ids)),),
+    )
+    return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
 async def _expire_leases(

@@ -45,13 +45,13 @@ async def feed_url() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def test_install_adds_three_repeating_jobs(services: Services) -> None:
+async def test_install_adds_the_repeating_jobs(services: Services) -> None:
     app = ApplicationBuilder().token("123456:TEST").build()
     jobs = install_jobs(app, services, interval=30.0, first=1.0)
     assert isinstance(jobs, DigestJobs)
     assert app.job_queue is not None
     names = sorted(job.name or "" for job in app.job_queue.jobs())
-    assert names == ["digests-due", "digests-instant", "feeds-poll"]
+    assert names == ["digests-due", "digests-instant", "feeds-poll", "prune"]
 
 
 async def test_the_jobs_run_on_the_job_queue(

@@ -1,0 +1,117 @@
+"""Forgetting on schedule: finished outbox rows, old audit entries, spent broadcasts.
+
+Without it the outbox grows by every message the bot ever sent. Deletes go in
+batches, each its own short write transaction, so a prune after a month of
+100,000-chat broadcasts never holds the writer (and every reply waiting on it)
+for long. What /stats reads of the deleted rows, how many ended each way on
+each day, moves to `outbox_daily` in the very transaction that deletes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.store.db import Database
+
+DAY = 24 * 3600
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    outbox: int = 0  # finished outbox rows deleted
+    audit: int = 0  # audit entries deleted
+    broadcasts: int = 0  # drafts and finished broadcasts deleted
+
+
+def day_start(moment: int) -> int:
+    """UTC midnight at or before `moment` (Unix seconds)."""
+    return moment - moment % DAY
+
+
+async def prune_outbox_batch(db: Database, before: int, limit: int = BATCH) -> int:
+    """Delete up to `limit` finished rows that finished before `before`, oldest first,
+    counting them into `outbox_daily`. Returns how many went."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "DELETE FROM outbox WHERE id IN ("
+            " SELECT id FROM outbox WHERE finished_at IS NOT NULL AND finished_at < ?"
+            " AND state NOT IN ('pending', 'sending') ORDER BY finished_at LIMIT ?)"
+            " RETURNING finished_at, kind, state",
+            (before, limit),
+        )
+        counts = Counter(
+            (day_start(finished_at), kind, state)
+            for finished_at, kind, state in await cursor.fetchall()
+        )
+        await tx.executemany(
+            "INSERT INTO outbox_daily (day, kind, state, count) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (day, kind, state) DO UPDATE SET count = count + excluded.count",
+            [(day, kind, state, count) for (day, kind, state), count in counts.items()],
+        )
+    return sum(counts.values())
+
+
+async def prune_audit_batch(db: Database, before: int, limit: int = BATCH) -> int:
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "DELETE FROM audit_log WHERE id IN"
+            " (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)",
+            (before, limit),
+        )
+        return cursor.rowcount
+
+
+async def prune_broadcasts(db: Database, before: int) -> int:
+    """Drafts never confirmed, and broadcasts finished and reported, from before
+    `before` once none of their copies is left in the outbox."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "DELETE FROM broadcasts AS b WHERE ("
+            "  (b.state = 'draft' AND b.created_at < :before)"
+            "  OR (b.state IN ('done', 'cancelled') AND b.finished_at < :before"
+            "      AND (b.reported_at IS NOT NULL OR b.confirmed_at IS NULL)))"
+            " AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.broadcast_id = b.id)",
+            {"before": before},
+        )
+        return cursor.rowcount
+
+
+async def _in_batches(
+    prune_batch: Callable[[Database, int, int], Awaitable[int]],
+    db: Database,
+    before: int,
+    batch: int,
+) -> int:
+    """Batch after batch until one comes back short, letting other writers in between."""
+    total = 0
+    while True:
+        deleted = await prune_batch(db, before, batch)
+        total += deleted
+        if deleted < batch:
+            return total
+        await asyncio.sleep(0)
+
+
+async def prune(
+    db: Database,
+    now: int,
+    *,
+    outbox_days: int,
+    audit_days: int,
+    batch: int = BATCH,
+) -> PruneReport:
+    """Delete what is past its retention at `now`. Cut-offs fall on UTC midnight, so
+    the days rolled up into `outbox_daily` are whole days."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    outbox_before = day_start(now - outbox_days * DAY)
+    audit_before = now - audit_days * DAY
+    return PruneReport(
+        outbox=await _in_batches(prune_outbox_batch, db, outbox_before, batch),
+        audit=await _in_batches(prune_audit_batch, db, audit_before, batch),
+        broadcasts=await prune_broadcasts(db, outbox_before),
+    )

@@ -1,0 +1,190 @@
+"""Nothing unbounded: broadcast copies share one payload, finished rows are pruned in
+batches with their daily counts kept, and the audit log has its own retention."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.digest.jobs import DigestJobs
+from bot.store import admin, broadcasts, chats, outbox, retention
+from bot.store.broadcasts import Recipients
+from bot.store.db import Database, bundled_migrations
+from bot.store.outbox import NewMessage
+from bot.store.retention import DAY, day_start, prune, prune_outbox_batch
+from bot.telegram.services import Services
+from tests.digest.helpers import CATALOGUE
+
+NOW = 1_750_000_000  # a Unix time well after the rows below
+ANNOUNCEMENT = "<b>Announcement</b> " + "word " * 800  # about 4 KB
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def _chats(db: Database, count: int) -> None:
+    for chat_id in range(1, count + 1):
+        await chats.save_chat(db, chat_id=chat_id, type="private", title=None, now=0)
+        await chats.ensure_target(db, chat_id, ui_language="en", timezone="UTC", now=0)
+
+
+async def _broadcast(db: Database, text: str = ANNOUNCEMENT) -> int:
+    draft = await broadcasts.create_draft(
+        db,
+        admin_id=1,
+        admin_chat_id=1,
+        audience="all",
+        method="sendMessage",
+        params={"text": text, "parse_mode": "HTML"},
+        now=0,
+    )
+    return draft.id
+
+
+async def _finished(db: Database, rows: list[tuple[str, str, int]]) -> None:
+    """Outbox rows (kind, final state, finished_at) as the sender leaves them."""
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO outbox (chat_id, kind, method, payload, state, created_at, finished_at)"
+            " VALUES (?, ?, 'sendMessage', '{\"text\":\"x\"}', ?, ?, ?)",
+            [(n, kind, state, at, at) for n, (kind, state, at) in enumerate(rows, start=1)],
+        )
+
+
+async def test_broadcast_copies_refer_to_the_broadcast_instead_of_copying_it(
+    db: Database,
+) -> None:
+    await _chats(db, 100)
+    broadcast_id = await _broadcast(db)
+    assert await broadcasts.confirm(db, broadcast_id, Recipients(), admin_id=1, now=0) == 100
+    stored = await db.fetchval("SELECT sum(length(payload)) FROM outbox")
+    assert stored == 0, "the 4 KB text is stored once, in the broadcast"
+    claimed = await outbox.claim(db, limit=100, now=NOW)
+    assert len(claimed) == 100
+    assert {row.payload["text"] for row in claimed} == {ANNOUNCEMENT}
+    assert {row.method for row in claimed} == {"sendMessage"}
+
+
+async def test_only_a_broadcast_s_copy_may_leave_out_its_payload() -> None:
+    with pytest.raises(ValueError, match="broadcast"):
+        await outbox.enqueue_tx(None, [NewMessage(1, "digest", "sendMessage", None)])  # type: ignore[arg-type]
+
+
+async def test_the_migration_empties_copies_queued_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    older = [m for m in bundled_migrations() if m.version < 10]
+    db = await Database.open(path, migrations=older)
+    try:
+        await _chats(db, 2)
+        broadcast_id = await _broadcast(db, "Hello ✓")
+        request = (await broadcasts.get(db, broadcast_id)).params  # type: ignore[union-attr]
+        await outbox.enqueue(
+            db,
+            [
+                NewMessage(c, "broadcast", "sendMessage", request, broadcast_id=broadcast_id)
+                for c in (1, 2)
+            ]
+            + [NewMessage.text(3, "a digest", kind="digest")],
+        )
+        await db.migrate(bundled_migrations())
+        payloads = [row[0] for row in await db.fetchall("SELECT payload FROM outbox ORDER BY id")]
+        assert payloads[:2] == ["", ""]
+        assert json.loads(payloads[2])["text"] == "a digest"
+        claimed = await outbox.claim(db, limit=5, now=NOW)
+        assert sorted(row.payload["text"] for row in claimed) == ["Hello ✓", "Hello ✓", "a digest"]
+    finally:
+        await db.close()
+
+
+async def test_prune_deletes_only_old_finished_rows_in_batches(db: Database) -> None:
+    old = NOW - 40 * DAY
+    await _finished(db, [("digest", "sent", old + n) for n in range(25)])
+    await _finished(db, [("digest", "failed", old + 30), ("broadcast", "dropped", old + 30)])
+    await _finished(db, [("digest", "sent", NOW - 2 * DAY)])  # recent: kept
+    await outbox.enqueue(db, [NewMessage.text(900, "still to send", kind="digest")], now=old)
+    before = day_start(NOW - 30 * DAY)
+
+    assert await prune_outbox_batch(db, before, limit=10) == 10
+    oldest = await db.fetchval("SELECT min(finished_at) FROM outbox WHERE state = 'sent'")
+    assert oldest == old + 10, "a batch takes the oldest rows"
+
+    report = await prune(db, NOW, outbox_days=30, audit_days=365, batch=10)
+    assert report.outbox == 17
+    left = await db.fetchall("SELECT state, finished_at FROM outbox ORDER BY id")
+    assert [(row[0], row[1]) for row in left] == [("sent", NOW - 2 * DAY), ("pending", None)]
+    assert await outbox.depth(db) == 1
+    assert (await prune(db, NOW, outbox_days=30, audit_days=365)).outbox == 0
+
+
+async def test_stats_counts_are_the_same_after_pruning(db: Database) -> None:
+    start = day_start(NOW - 60 * DAY)
+    rows = []
+    for day in range(60):
+        at = start + day * DAY + 3600 * (day % 24)
+        rows += [("digest", "sent", at)] * (1 + day % 3)
+        rows += [("broadcast", "sent", at), ("digest", "failed", at + 60)]
+        if day % 7 == 0:
+            rows.append(("broadcast", "dropped", at + 120))
+    await _finished(db, rows)
+    windows = (start, start + 20 * DAY, day_start(NOW - 7 * DAY), NOW - DAY, NOW - 7 * DAY)
+    counts_before = [await admin.delivery_counts(db, since=since) for since in windows]
+    per_day_before = [await admin.sent_per_day(db, since=since) for since in windows]
+
+    report = await prune(db, NOW, outbox_days=30, audit_days=365, batch=50)
+    assert report.outbox > len(rows) // 3
+    assert await db.fetchval("SELECT count(*) FROM outbox") == len(rows) - report.outbox
+
+    assert [await admin.delivery_counts(db, since=since) for since in windows] == counts_before
+    assert [await admin.sent_per_day(db, since=since) for since in windows] == per_day_before
+    await prune(db, NOW + 10 * DAY, outbox_days=30, audit_days=365, batch=7)
+    assert [await admin.sent_per_day(db, since=since) for since in windows] == per_day_before
+
+
+async def test_the_audit_log_has_its_own_retention(db: Database) -> None:
+    for at in (NOW - 400 * DAY, NOW - 366 * DAY, NOW - 364 * DAY, NOW - DAY):
+        await admin.audit(db, 1, "feed_add", detail=str(at), now=at)
+    report = await prune(db, NOW, outbox_days=30, audit_days=365, batch=1)
+    assert report.audit == 2
+    assert [int(e.detail) for e in await admin.audit_entries(db)] == [NOW - DAY, NOW - 364 * DAY]
+
+
+async def test_spent_broadcasts_go_once_their_copies_have(db: Database) -> None:
+    await _chats(db, 3)
+    old = NOW - 40 * DAY
+    spent, running, draft = await _broadcast(db), await _broadcast(db), await _broadcast(db)
+    for broadcast_id in (spent, running):
+        await broadcasts.confirm(db, broadcast_id, Recipients(), admin_id=1, now=old)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE outbox SET state = 'sent', finished_at = ? WHERE broadcast_id = ?",
+            (old, spent),
+        )
+    await broadcasts.finish(db, spent, now=old)
+    await broadcasts.mark_reported(db, spent, now=old)
+    report = await prune(db, NOW, outbox_days=30, audit_days=365)
+    assert report.broadcasts == 2, "the spent one and the old draft"
+    assert await broadcasts.get(db, spent) is None
+    assert await broadcasts.get(db, draft) is None
+    assert await broadcasts.get(db, running) is not None
+    assert await outbox.depth(db) == 3, "the running broadcast's copies are all there"
+
+
+async def test_the_daily_job_prunes_with_the_configured_retention(
+    settings: Settings, db: Database
+) -> None:
+    settings.outbox_retention_days = 10
+    await _finished(db, [("digest", "sent", NOW - 12 * DAY), ("digest", "sent", NOW - 5 * DAY)])
+    jobs = DigestJobs(Services(settings=settings, db=db, catalogue=CATALOGUE))
+    report = await jobs.prune(NOW)
+    assert report == retention.PruneReport(outbox=1)
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 1
