@@ -19,7 +19,9 @@ Defaults worth knowing: flood limits are off (`enforce_limits=True` switches
 them on), the bot runs in group privacy mode like a fresh BotFather bot, and
 every user has already opened the private chat (`add_user(started=False)` for
 one who has not). Standalone: `python -m bot.emulator --port 8081` prints the
-base URL; `EmulatorClient` drives it from another process.
+base URL; `EmulatorClient` drives it from another process. Beside the API it
+serves web feeds for the bot to fetch (`emulator.feeds`, `emulator.feed_url`),
+hostile ones too: redirects into the private network, gzip bombs.
 """
 
 from .client import ControlError, EmulatorClient
@@ -27,6 +29,7 @@ from .emulator import DEFAULT_TOKEN, Emulator, Stats
 from .errors import ApiError, ErrorKind
 from .events import Event, Subscription
 from .faults import ChatFault, FaultPlan
+from .feeds import FeedSite
 from .journal import ProtocolError, RequestRecord
 from .limits import FloodLimits
 from .models import (
@@ -58,6 +61,7 @@ __all__ = [
     "ErrorKind",
     "Event",
     "FaultPlan",
+    "FeedSite",
     "FileRecord",
     "FloodLimits",
     "FormattedText",

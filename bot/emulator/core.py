@@ -23,6 +23,7 @@ from .dispatch import Delivery, Method
 from .errors import ErrorKind, bad_request, chat_not_found, too_many_requests
 from .events import Event, EventHub
 from .faults import FaultInjector, FaultPlan
+from .feeds import FeedSite
 from .files import FileStore
 from .journal import Journal
 from .limits import FloodGate, FloodLimits
@@ -65,6 +66,7 @@ class Core:
         self.privacy_mode = privacy_mode
         self.world = World(self.bot, history_limit)
         self.files = FileStore()
+        self.feeds = FeedSite()
         self.updates = UpdateQueue()
         self.webhook = WebhookPusher(self.updates, webhook_retry_delay, on_push=self.notify)
         self.faults = FaultInjector(fault_plan or FaultPlan())

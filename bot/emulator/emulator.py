@@ -21,6 +21,7 @@ from .control import add_control_routes
 from .core import Core
 from .events import Subscription
 from .faults import ChatFault, FaultPlan
+from .feeds import FeedSite
 from .journal import ProtocolError, RequestRecord
 from .limits import FloodLimits
 from .models import (
@@ -146,6 +147,16 @@ class Emulator:
     @property
     def base_file_url(self) -> str:
         return f"{self.url}/file/bot"
+
+    @property
+    def feeds(self) -> FeedSite:
+        """The web feeds served beside the Bot API (see `FeedSite`)."""
+        return self.core.feeds
+
+    def feed_url(self, name: str, *, host: str | None = None) -> str:
+        """Where `feeds` serves `name`; `host` names this server another way
+        (`localhost`), as a feed's own host name would."""
+        return f"http://{host or self.host}:{self.port}/feeds/{name}"
 
     @property
     def token(self) -> str:

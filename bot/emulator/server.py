@@ -18,6 +18,7 @@ from . import api_bot, api_chats, api_files, api_messages, api_queries, api_upda
 from .core import Core
 from .dispatch import METHODS, Delivery, Method
 from .errors import ApiError, ErrorKind, not_found, unauthorized
+from .feeds import add_feed_routes
 from .journal import RequestRecord
 from .params import Params, Upload, decode_json_object
 
@@ -137,4 +138,5 @@ def build_app(core: Core) -> web.Application:
     api = BotApi(core)
     app.router.add_route("*", "/bot{token}/{method}", api.handle)
     app.router.add_get("/file/bot{token}/{path:.+}", api.download)
+    add_feed_routes(app, core.feeds)
     return app
