@@ -2,7 +2,8 @@
 
 feedparser does the XML work. It only ever sees bytes already in memory: given
 a string it would happily open URLs and local files itself, which is the
-fetcher's job (with its limits) and nobody else's.
+fetcher's job (with its limits) and nobody else's. It is imported on the first
+parse, not with this module: a bot without feeds never needs its few MB.
 """
 
 from __future__ import annotations
@@ -12,20 +13,22 @@ import html
 import io
 import re
 import time
-import xml.sax
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-
-import feedparser
 
 from bot.ingest.entry import Entry, ParsedFeed, SourceError
 from bot.ingest.language import normalize_language
 from bot.ingest.text import clean_text, clean_title, html_to_text
 
-__all__ = ["MAX_FEED_BYTES", "describe_size", "parse_feed"]
+__all__ = ["MAX_FEED_BYTES", "MAX_FEED_ENTRIES", "describe_size", "parse_feed"]
 
 MAX_FEED_BYTES = 10_000_000
+MAX_FEED_ENTRIES = 1_000
+"""Entries read from one fetched feed, first first (feeds list the newest first).
+Real feeds carry tens; a 10 MB feed of tiny entries could otherwise add a
+hundred thousand articles at every poll. Local files named by the operator
+(archive exports) are read whole."""
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=", re.IGNORECASE)
@@ -39,19 +42,23 @@ def parse_feed(
     url: str | None = None,
     content_type: str | None = None,
     max_bytes: int = MAX_FEED_BYTES,
+    max_entries: int | None = MAX_FEED_ENTRIES,
 ) -> ParsedFeed:
     """Entries of an RSS or Atom document; SourceError when `body` is not one.
 
     `url` is where the document came from: relative links are resolved against
     it. `content_type` is the HTTP header; its charset is used only when the
     document does not declare its own encoding, because the XML declaration
-    travels with the bytes while servers often mislabel them.
+    travels with the bytes while servers often mislabel them. Only the first
+    `max_entries` entries are read (None: all of them).
     """
     source = _describe(url)
     if len(body) > max_bytes:
         raise SourceError(f"{source} is larger than {describe_size(max_bytes)}")
     if not body.strip():
         raise SourceError(f"{source} is empty")
+    import feedparser
+
     try:
         parsed = feedparser.parse(
             io.BytesIO(body),
@@ -68,9 +75,10 @@ def parse_feed(
     title = _text(feed.get("title"), feed.get("title_detail"), title=True) or None
     language = normalize_language(feed.get("language"))
     base = url if url and _is_web_url(url) else None
+    raws = parsed.get("entries") or []
     entries = [
         entry
-        for raw in parsed.get("entries") or ()
+        for raw in (raws if max_entries is None else raws[:max_entries])
         if (entry := _entry(raw, base=base, feed_language=language)) is not None
     ]
     if not entries and (not parsed.get("version") or (_is_malformed(parsed) and not title)):
@@ -181,6 +189,8 @@ def _response_headers(body: bytes, content_type: str | None) -> dict[str, str]:
 def _is_malformed(parsed: Mapping[str, Any]) -> bool:
     # feedparser also sets `bozo` for harmless things such as an encoding
     # override; only an XML syntax error says the document may not be a feed.
+    import xml.sax
+
     return bool(parsed.get("bozo")) and isinstance(
         parsed.get("bozo_exception"), xml.sax.SAXException
     )
@@ -218,7 +228,7 @@ def _describe(url: str | None) -> str:
 
 def describe_size(size: int) -> str:
     """A byte count as people read it in a message: '10 MB', '10.5 MB', '500 kB'."""
-    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
+    for unit, scale in (("GB", 1_000_000_000), ("MB", 1_000_000), ("kB", 1_000)):
         if size >= scale:
             return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{size} bytes"

@@ -1,7 +1,11 @@
 """From entries to stored, tagged, searchable articles.
 
-`prepare` is pure (language, dedup hash, index columns, topics); `ingest`
-stores a batch in one transaction and reports how many were new.
+`prepare` is pure (size caps, language, dedup hash, index columns, topics);
+`ingest` stores a batch in one transaction and reports how many were new.
+
+The caps are the one place where a source's sizes are bounded, whatever the
+source: a hostile feed can put megabytes in one title, and nothing a reader
+sees needs more than the first lines of a summary.
 """
 
 from __future__ import annotations
@@ -9,13 +13,27 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from bot.ingest.entry import Entry
 from bot.ingest.language import detect_language
+from bot.ingest.text import clip
 from bot.ingest.topics import Catalogue
 from bot.search.text import IndexedText, fold, index_text
 from bot.store import articles, topics
 from bot.store.db import Database
+
+MAX_TITLE_CHARS: Final = 300
+"""Longer than any real headline; a longer one is cut at a word, with an ellipsis."""
+MAX_SUMMARY_CHARS: Final = 2_000
+"""A lede or two: what excerpts, digests and the search index use. Full-text
+feeds keep their opening, cut at a word, with an ellipsis."""
+MAX_URL_CHARS: Final = 2_048
+"""Longer links are dropped (the article is kept): browsers and Telegram balk at them."""
+MAX_GUID_CHARS: Final = 512
+"""Longer identifiers are stored as their hash, which still tells articles apart."""
+MAX_CATEGORIES: Final = 50
+"""Categories a source may give one entry; only the first ones are matched to topics."""
 
 
 @dataclass(frozen=True)
@@ -52,23 +70,25 @@ def prepare(
     Language: the entry's own declaration, else the operator's setting for the
     feed (`language_override`), else detection from the text, with the feed's
     declared language (`feed_language`) deciding only when the text is silent."""
-    title_text = index_text(entry.title)
-    summary_text = index_text(entry.summary)
+    title = clip(entry.title, MAX_TITLE_CHARS)
+    summary = clip(entry.summary, MAX_SUMMARY_CHARS)
+    title_text = index_text(title)
+    summary_text = index_text(summary)
     language = (
         entry.language
         or language_override
-        or detect_language(f"{entry.title}\n{entry.summary}", default=feed_language or "en")
+        or detect_language(f"{title}\n{summary}", default=feed_language or "en")
     )
     return articles.NewArticle(
         source=source,
-        guid=entry.guid,
-        url=entry.url,
-        title=entry.title,
-        summary=entry.summary,
+        guid=_bounded_guid(entry.guid),
+        url=entry.url if entry.url is None or len(entry.url) <= MAX_URL_CHARS else None,
+        title=title,
+        summary=summary,
         language=language,
         published_at=entry.published_at if entry.published_at is not None else now - position,
         fetched_at=now,
-        content_hash=content_hash(entry.title, entry.summary),
+        content_hash=content_hash(title, summary),
         title_en=title_text.column("en"),
         title_es=title_text.column("es"),
         summary_en=summary_text.column("en"),
@@ -79,11 +99,17 @@ def prepare(
                     title_text.english + summary_text.english,
                     title_text.spanish + summary_text.spanish,
                 ),
-                entry.categories,
+                entry.categories[:MAX_CATEGORIES],
             )
         ),
         feed_id=feed_id,
     )
+
+
+def _bounded_guid(guid: str | None) -> str | None:
+    if guid is None or len(guid) <= MAX_GUID_CHARS:
+        return guid
+    return "sha256:" + hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 async def ingest(

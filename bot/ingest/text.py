@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-__all__ = ["clean_text", "clean_title", "html_to_text"]
+__all__ = ["clean_text", "clean_title", "clip", "html_to_text"]
 
 # Elements whose content is never text a reader should see.
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "iframe", "title"})
@@ -90,6 +90,19 @@ def clean_title(title: str, *, html: bool = False) -> str:
     """One line of tidy text for a title; `html=True` when the title may carry markup."""
     text = html_to_text(title) if html else _translate(title)
     return _ANY_SPACE.sub(" ", text).strip()
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters: cut at the last space or line break before the
+    limit (unless that loses more than half), ending in an ellipsis. Line breaks
+    are kept, unlike a display truncation, since this is what gets stored."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" \n,.;:-") + "…"
 
 
 def _translate(text: str) -> str:

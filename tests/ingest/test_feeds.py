@@ -209,7 +209,13 @@ def test_size_guard() -> None:
 
 @pytest.mark.parametrize(
     ("size", "text"),
-    [(10_000_000, "10 MB"), (10 * 1024 * 1024, "10.5 MB"), (1_500, "1.5 kB"), (999, "999 bytes")],
+    [
+        (1 << 30, "1.1 GB"),
+        (10_000_000, "10 MB"),
+        (10 * 1024 * 1024, "10.5 MB"),
+        (1_500, "1.5 kB"),
+        (999, "999 bytes"),
+    ],
 )
 def test_sizes_read_naturally(size: int, text: str) -> None:
     assert describe_size(size) == text

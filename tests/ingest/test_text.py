@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ingest.text import _TABLE, _translate, clean_text, clean_title, html_to_text
+from bot.ingest.text import _TABLE, _translate, clean_text, clean_title, clip, html_to_text
 
 
 @pytest.mark.parametrize(
@@ -96,3 +96,18 @@ def test_any_markup_soup_is_safe(html: str) -> None:
 def test_the_fast_check_notices_every_character_the_table_changes() -> None:
     for code, replacement in _TABLE.items():
         assert _translate(f"a{chr(code)}b") == f"a{replacement or ''}b", hex(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "clipped"),
+    [
+        ("short", 10, "short"),
+        ("exactly ten", 11, "exactly ten"),
+        ("Strike news. Strike news. Strike news.", 20, "Strike news…"),
+        ("First paragraph.\n\nSecond one goes on", 24, "First paragraph…"),
+        ("x" * 50, 10, "xxxxxxxxx…"),  # no word to cut at: a hard cut
+    ],
+)
+def test_clip_cuts_at_a_word_within_the_limit(text: str, limit: int, clipped: str) -> None:
+    assert clip(text, limit) == clipped
+    assert len(clip(text, limit)) <= limit
