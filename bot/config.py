@@ -6,6 +6,8 @@ configuration table are generated from (and tested against) this class.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -72,6 +74,11 @@ class Settings(BaseSettings):
         default=10 * 1024 * 1024, ge=1024, description="Largest feed body accepted, in bytes."
     )
     feed_concurrency: int = Field(default=4, ge=1, description="Feeds fetched at the same time.")
+    feed_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated hosts, IPs or CIDR ranges on a private network that feeds "
+        "may be fetched from (all other private addresses are refused).",
+    )
     send_rate_per_second: float = Field(
         default=28.0,
         gt=0,
@@ -107,6 +114,18 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    @field_validator("feed_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("feed_allowed_hosts")
+    @classmethod
+    def _valid_hosts(cls, value: list[str]) -> list[str]:
+        return [_allowed_host(entry) for entry in value]
 
     @field_validator("default_timezone")
     @classmethod
@@ -149,6 +168,34 @@ class Settings(BaseSettings):
         if self.webhook_url and not self.webhook_url.startswith((*LOCAL_WEBHOOKS, "https://")):
             raise ValueError("WEBHOOK_URL must be an https:// URL")
         return self
+
+
+# Labels of letters, digits, '-' and '_' (container names on a private network use it).
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*")
+
+
+def _allowed_host(entry: str) -> str:
+    """One FEED_ALLOWED_HOSTS entry in a canonical form: a CIDR range (an address
+    is a range of one) or a lower-case ASCII host name; anything else is refused
+    at start-up rather than silently allowing nothing."""
+    text = entry.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        pass
+    else:
+        single = network.prefixlen == network.max_prefixlen
+        return str(network.network_address) if single else str(network)
+    try:
+        name = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        name = ""
+    if not _HOST_NAME.fullmatch(name):
+        raise ValueError(
+            f"FEED_ALLOWED_HOSTS: {entry!r} is not a host name, an IP address or a CIDR range "
+            "(no scheme, no port)"
+        )
+    return name
 
 
 def _default_text(name: str) -> str:

@@ -23,6 +23,9 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for name in ("BOT_TOKEN", "ADMIN_IDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "DEFAULT_TIMEZONE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "bot.sqlite3"))
+    # The tests' feed servers (and the emulator's feeds) listen on 127.0.0.1, a
+    # private address: allowed here as an operator would allow a local source.
+    monkeypatch.setenv("FEED_ALLOWED_HOSTS", "127.0.0.1")
     return Settings(_env_file=None)  # type: ignore[call-arg]
 
 

@@ -72,7 +72,7 @@ async def add_feed(
     if existing is not None and existing.removed_at is None:
         raise AlreadyPolled(existing)
     if client is None:
-        async with make_client() as own:
+        async with make_client(settings.feed_allowed_hosts) as own:
             return await add_feed(services, url, admin_id=admin_id, client=own)
     result = await fetch(
         client, url, timeout=settings.feed_timeout_seconds, max_bytes=settings.feed_max_bytes

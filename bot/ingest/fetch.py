@@ -1,9 +1,11 @@
 """Fetching feeds over HTTP(S) with the limits a poller of other people's servers needs.
 
 `fetch` follows redirects itself so that every hop is checked (no `file:` or
-other schemes), bounds the whole exchange by one deadline (a server trickling
-bytes cannot hold a poll forever), and stops reading past a byte cap. Failures
-become `SourceError` with one short line a person can act on.
+other schemes; no private address, see `bot.ingest.addresses`), bounds the
+whole exchange by one deadline (a server trickling bytes cannot hold a poll
+forever), and stops reading past a byte cap, counted as the body is inflated
+so that a small gzip bomb never grows past the cap in memory. Failures become
+`SourceError` with one short line a person can act on.
 
 `load_source` is the convenience on top: a URL or a local file in, entries out.
 """
@@ -14,7 +16,8 @@ import asyncio
 import re
 import socket
 import ssl
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -22,9 +25,10 @@ from typing import Final
 
 import httpx
 
+from bot.ingest.addresses import AddressPolicy, GuardedTransport
 from bot.ingest.entry import ParsedFeed, SourceError
 from bot.ingest.feeds import describe_size, parse_feed
-from bot.ingest.listing import read_listing
+from bot.ingest.listing import MAX_FILE_BYTES, read_listing
 
 __all__ = [
     "ACCEPT",
@@ -49,6 +53,9 @@ ACCEPT: Final = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 )
+# Only what `_Inflater` decodes with a bounded output: brotli and zstd are left
+# out even where httpx could decode them, since it would do so unbounded.
+ACCEPT_ENCODING: Final = "gzip, deflate"
 LISTING_SUFFIXES: Final = (".txt",)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -70,13 +77,21 @@ class FetchResult:
     not_modified: bool
 
 
-def make_client() -> httpx.AsyncClient:
-    """The client feeds are fetched with; share one for the whole process."""
+def make_client(allowed_hosts: Iterable[str] = ()) -> httpx.AsyncClient:
+    """The client feeds are fetched with; share one for the whole process.
+
+    It connects to public addresses only, and to the private sources named in
+    `allowed_hosts` (FEED_ALLOWED_HOSTS). Proxy variables from the environment
+    are not used: through a proxy, the address connected to would be the
+    proxy's choice, not one this process checked.
+    """
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=10)
     return httpx.AsyncClient(
+        transport=GuardedTransport(AddressPolicy.allowing(allowed_hosts), limits=limits),
+        trust_env=False,
         follow_redirects=False,  # fetch() follows them itself, checking each hop
         timeout=httpx.Timeout(20.0, connect=10.0),
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
     )
 
 
@@ -94,6 +109,8 @@ async def fetch(
 
     Raises SourceError for anything but a 2xx or 304 answer within `timeout`
     seconds (all redirects and the whole body included) and `max_bytes`.
+    `client` comes from `make_client`: the private-address check lives in its
+    transport, so it holds for every hop (PrivateAddressError, a SourceError).
     """
     target = _web_url(url.strip())
     hop = _Hop(target)
@@ -118,13 +135,16 @@ async def load_source(
     timeout: float = 20.0,  # noqa: ASYNC109 - handed to fetch()
     max_bytes: int = 10_000_000,
     max_redirects: int = 5,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> ParsedFeed:
     """Entries from a feed URL, a local feed file, or a local `.txt` listing.
 
     Anything with a URL scheme goes through `fetch` (so `file:` URLs are
     refused like any other non-web scheme); anything else is a local path.
-    Local paths are trusted configuration, never text typed by chat users.
-    Parsing runs in a worker thread: a large feed takes a noticeable moment.
+    Local paths are trusted configuration, never text typed by chat users:
+    they are read whole, up to `max_file_bytes`, where a URL's body is capped
+    at `max_bytes` and its first entries. Parsing runs in a worker thread: a
+    large feed takes a noticeable moment.
     """
     if _is_url(location):
         result = await fetch(
@@ -137,7 +157,7 @@ async def load_source(
             content_type=result.content_type,
             max_bytes=max_bytes,
         )
-    return await asyncio.to_thread(_load_file, Path(location), max_bytes)
+    return await asyncio.to_thread(_load_file, Path(location), max_file_bytes)
 
 
 class _Hop:
@@ -184,7 +204,7 @@ async def _follow(
                 )
             if not 200 <= status < 300:
                 raise SourceError(f"HTTP {status} from {hop.host}")
-            body = await _read_body(response, max_bytes)
+            body = await _read_body(response, max_bytes, hop.host)
             return FetchResult(
                 url=str(hop.url),
                 status=status,
@@ -201,19 +221,85 @@ async def _follow(
     raise SourceError(f"too many redirects (more than {max_redirects}) from {hop.host}")
 
 
-async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
+async def _read_body(response: httpx.Response, max_bytes: int, host: str) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise SourceError(f"feed is larger than {describe_size(max_bytes)}")
+    too_large = SourceError(f"feed is larger than {describe_size(max_bytes)}")
+    inflater = _Inflater.for_encoding(response.headers.get("content-encoding", ""), host)
     chunks: list[bytes] = []
-    received = 0
-    # Counted after decompression, so a small gzip bomb is cut off as well.
-    async for chunk in response.aiter_bytes():
-        received += len(chunk)
+    received = inflated = 0
+    # The raw bytes are inflated here, a bounded step at a time, rather than by
+    # httpx: it inflates each network chunk whole, and 64 kB of a gzip bomb
+    # become 64 MB before anything could count them.
+    async for raw in response.aiter_raw():
+        received += len(raw)
         if received > max_bytes:
-            raise SourceError(f"feed is larger than {describe_size(max_bytes)}")
-        chunks.append(chunk)
+            raise too_large
+        for chunk in inflater.inflate(raw):
+            inflated += len(chunk)
+            if inflated > max_bytes:
+                raise too_large
+            chunks.append(chunk)
     return b"".join(chunks)
+
+
+class _Inflater:
+    """Content-Encoding undone at most `STEP` bytes of output at a time."""
+
+    STEP: Final = 64 * 1024
+
+    def __init__(self, wbits: int | None, host: str) -> None:
+        self._wbits = wbits  # None: identity
+        self._host = host
+        self._zlib = zlib.decompressobj(wbits) if wbits is not None else None
+        self._started = False  # some input decoded: no more guessing about "deflate"
+        self._finished = False  # the stream ended; whatever follows is ignored
+
+    @classmethod
+    def for_encoding(cls, header: str, host: str) -> _Inflater:
+        codings = [part.strip().lower() for part in header.split(",") if part.strip()]
+        codings = [coding for coding in codings if coding != "identity"]
+        if not codings:
+            return cls(None, host)
+        if codings in (["gzip"], ["x-gzip"]):
+            return cls(zlib.MAX_WBITS | 16, host)
+        if codings == ["deflate"]:
+            return cls(zlib.MAX_WBITS, host)
+        raise SourceError(
+            f"{host} sent a body in an encoding the bot does not read ({header.strip()[:40]})"
+        )
+
+    def inflate(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            if data:
+                yield data
+            return
+        pending = bool(data)
+        while pending and not self._finished:
+            try:
+                out = self._zlib.decompress(data, self.STEP)
+            except zlib.error:
+                if not self._started and self._wbits == zlib.MAX_WBITS:
+                    # "deflate" is zlib-wrapped by the standard, raw from some servers.
+                    self._wbits = -zlib.MAX_WBITS
+                    self._zlib = zlib.decompressobj(self._wbits)
+                    continue
+                raise SourceError(f"{self._host} sent a body that cannot be decompressed") from None
+            self._started = True
+            if out:
+                yield out
+            if self._zlib.eof:
+                data = self._zlib.unused_data
+                if self._wbits == zlib.MAX_WBITS | 16 and data.startswith(b"\x1f\x8b"):
+                    self._zlib = zlib.decompressobj(self._wbits)  # the next gzip member
+                else:
+                    self._finished = True
+                pending = bool(data)
+            else:
+                data = self._zlib.unconsumed_tail
+                # A full step may leave output waiting inside zlib with no input left.
+                pending = bool(data) or len(out) == self.STEP
 
 
 def _redirect_target(response: httpx.Response, hop: _Hop) -> httpx.URL:
@@ -253,6 +339,7 @@ def _request_headers(
         headers["User-Agent"] = USER_AGENT
     if client.headers.get("accept", "*/*") == "*/*":
         headers["Accept"] = ACCEPT
+    headers["Accept-Encoding"] = ACCEPT_ENCODING  # what _read_body can inflate, bounded
     # Validators are echoed from a previous response; a mangled one must not
     # break the request, it only costs a full download.
     if etag and _is_header_safe(etag):
@@ -319,9 +406,16 @@ def _is_url(location: str) -> bool:
 def _load_file(path: Path, max_bytes: int) -> ParsedFeed:
     path = path.expanduser()
     if path.suffix.lower() in LISTING_SUFFIXES:
-        return ParsedFeed(title=None, language=None, entries=read_listing(path))
+        return ParsedFeed(
+            title=None, language=None, entries=read_listing(path, max_bytes=max_bytes)
+        )
     # A file: URL names the file in errors; parse_feed resolves links only against web URLs.
-    return parse_feed(_read_file(path, max_bytes), url=path.resolve().as_uri(), max_bytes=max_bytes)
+    return parse_feed(
+        _read_file(path, max_bytes),
+        url=path.resolve().as_uri(),
+        max_bytes=max_bytes,
+        max_entries=None,
+    )
 
 
 def _read_file(path: Path, max_bytes: int) -> bytes:

@@ -58,10 +58,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.ingest.entry import Entry, SourceError
+from bot.ingest.feeds import describe_size
 from bot.ingest.language import normalize_language
 from bot.ingest.text import clean_title
 
-__all__ = ["parse_listing", "read_listing"]
+__all__ = ["MAX_FILE_BYTES", "parse_listing", "read_listing"]
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ _KEYS = {
     "guid": "guid",
 }
 _LIST_SEPARATOR = re.compile(r"[,;]")
-_MAX_FILE_BYTES = 50_000_000
+MAX_FILE_BYTES = 1 << 30
+"""Largest local file (listing or feed) the operator may load: an archive export
+loads whole. The feed cap (FEED_MAX_BYTES) is for other people's servers."""
 
 
 def parse_listing(text: str) -> list[Entry]:
@@ -95,20 +98,20 @@ def parse_listing(text: str) -> list[Entry]:
     return entries
 
 
-def read_listing(path: str | os.PathLike[str]) -> list[Entry]:
+def read_listing(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> list[Entry]:
     """Entries from a listing file; SourceError when it cannot be read as text."""
     name = Path(path).name or str(path)
     try:
         with open(path, "rb") as file:
-            data = file.read(_MAX_FILE_BYTES + 1)
+            data = file.read(max_bytes + 1)
     except FileNotFoundError:
         raise SourceError(f"listing {name} does not exist") from None
     except IsADirectoryError:
         raise SourceError(f"listing {name} is a folder, not a file") from None
     except OSError as exc:
         raise SourceError(f"cannot read listing {name}: {exc.strerror or exc}") from None
-    if len(data) > _MAX_FILE_BYTES:
-        raise SourceError(f"listing {name} is larger than {_MAX_FILE_BYTES // 1_000_000} MB")
+    if len(data) > max_bytes:
+        raise SourceError(f"listing {name} is larger than {describe_size(max_bytes)}")
     return parse_listing(_decode(data, name))
 
 

@@ -271,6 +271,6 @@ async def poll_due(
     if client is not None:
         await run_all(client)
     else:
-        async with make_client() as own:
+        async with make_client(services.settings.feed_allowed_hosts) as own:
             await run_all(own)
     return report

@@ -12,7 +12,7 @@ from bot.store.db import Database
 async def ingest_location(
     db: Database, catalogue: Catalogue, location: str, *, settings: Settings, now: int
 ) -> IngestReport:
-    async with make_client() as client:
+    async with make_client(settings.feed_allowed_hosts) as client:
         feed = await load_source(
             client,
             location,

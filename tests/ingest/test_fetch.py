@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 
-from bot.config import DATA_DIR
+from bot.config import DATA_DIR, Settings
+from bot.emulator import Emulator
 from bot.ingest.entry import SourceError
 from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import USER_AGENT, FetchResult, fetch, load_source, make_client
@@ -18,8 +23,9 @@ from tests.ingest.conftest import FIXTURES, HUGE_BYTES, FeedServer
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as http:
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The feed client as the bot builds it, allowing the test servers' 127.0.0.1."""
+    async with make_client(settings.feed_allowed_hosts) as http:
         yield http
 
 
@@ -269,6 +275,74 @@ async def test_load_source_failures(client: httpx.AsyncClient, location: str, me
         await load_source(client, location)
 
 
-async def test_load_source_caps_local_files(client: httpx.AsyncClient) -> None:
+async def test_load_source_caps_local_files_with_their_own_cap(client: httpx.AsyncClient) -> None:
+    feed = await load_source(client, str(FIXTURES / "rss20.xml"), max_bytes=1000)
+    assert len(feed.entries) == 3  # the feed cap is for servers, not for the operator's files
+
     with pytest.raises(SourceError, match=r"^rss20\.xml is larger than 1 kB$"):
-        await load_source(client, str(FIXTURES / "rss20.xml"), max_bytes=1000)
+        await load_source(client, str(FIXTURES / "rss20.xml"), max_file_bytes=1000)
+
+
+async def test_a_gzip_bomb_never_inflates_past_the_cap_in_memory(
+    client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    """Four at once, as the poller fetches: each holds at most the cap plus a
+    small margin, not the tens of megabytes a network chunk inflates to."""
+    cap, margin = 2_000_000, 500_000
+    wire = emulator.feeds.gzip_bomb("bomb.xml", inflated=100_000_000)
+    assert wire < 200_000
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        results = await asyncio.gather(
+            *(fetch(client, emulator.feed_url("bomb.xml"), max_bytes=cap) for _ in range(4)),
+            return_exceptions=True,
+        )
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+    assert [str(result) for result in results] == ["feed is larger than 2 MB"] * 4
+    assert peak < 4 * (cap + margin), f"peak {peak:,} bytes"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", lambda data: gzip.compress(data[:900]) + gzip.compress(data[900:])),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),  # raw, as some send
+        ("identity", lambda data: data),
+    ],
+)
+async def test_compressed_bodies_are_read_whole(
+    client: httpx.AsyncClient,
+    emulator: Emulator,
+    encoding: str,
+    encode: Callable[[bytes], bytes],
+) -> None:
+    body = (FIXTURES / "rss20.xml").read_bytes()
+    emulator.feeds.publish("feed.xml", encode(body), content_encoding=encoding)
+
+    result = await fetch(client, emulator.feed_url("feed.xml"))
+
+    assert result.body == body
+
+
+async def test_only_encodings_that_can_be_inflated_bounded_are_asked_for(
+    client: httpx.AsyncClient, server: FeedServer, emulator: Emulator
+) -> None:
+    await fetch(client, server.url("/feeds/rss20.xml"))
+    assert server.requests[-1].headers["Accept-Encoding"] == "gzip, deflate"
+
+    emulator.feeds.publish("feed.br", b"\x0b\x02\x80hello\x03", content_encoding="br")
+    with pytest.raises(
+        SourceError, match=r"sent a body in an encoding the bot does not read \(br\)$"
+    ):
+        await fetch(client, emulator.feed_url("feed.br"))
+
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+    emulator.feeds.publish("broken.gz", header + b"\xff" * 20, content_encoding="gzip")
+    with pytest.raises(SourceError, match=r"sent a body that cannot be decompressed$"):
+        await fetch(client, emulator.feed_url("broken.gz"))
