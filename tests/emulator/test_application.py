@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from bot.emulator import Emulator
+from bot.telegram.webhook import WebhookServer
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -70,35 +71,32 @@ async def test_application_answers_over_polling(
 
 
 async def test_application_answers_over_its_webhook(emulator: Emulator) -> None:
-    """PTB's own webhook server checks the secret header the emulator sends."""
+    """The bot's webhook endpoint checks the secret header the emulator sends."""
+    secret = "digest-secret-" + "x" * 32
     application = (
         ApplicationBuilder()
         .token(emulator.token)
         .base_url(emulator.base_url)
         .base_file_url(emulator.base_file_url)
+        .updater(None)
         .build()
     )
     application.add_handler(CommandHandler("start", start))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    server = WebhookServer(application, path="hook", secret=secret)
     async with application:
-        assert application.updater is not None
-        await application.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="hook",
-            webhook_url=f"http://127.0.0.1:{port}/hook",
-            secret_token="digest-secret",
-        )
+        await server.start("127.0.0.1", port)
+        await application.bot.set_webhook(url=f"http://127.0.0.1:{port}/hook", secret_token=secret)
         await application.start()
         try:
             assert emulator.webhook is not None
-            assert emulator.webhook.secret_token == "digest-secret"
+            assert emulator.webhook.secret_token == secret
             user = emulator.add_user()
             emulator.send_user_message(user.id, user.id, "/start")
             reply = await emulator.wait_for_bot_message(user.id)
             assert reply.text == "Welcome! Pick a topic."
         finally:
-            await application.updater.stop()
+            await server.stop()
             await application.stop()
