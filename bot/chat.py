@@ -39,7 +39,11 @@ async def bot_on_emulator(
     application = build_application(settings, emulator.token, services=services, limits=limits)
     await application.initialize()
     if application.post_init is not None:
-        await application.post_init(application)
+        try:
+            await application.post_init(application)
+        except BaseException:
+            await application.shutdown()  # post_init let go of what it had taken
+            raise
     assert application.updater is not None
     await application.updater.start_polling(
         poll_interval=0.0, timeout=5, allowed_updates=Update.ALL_TYPES

@@ -31,6 +31,7 @@ from bot.delivery.sender import OutboxSender
 from bot.digest.jobs import install_jobs
 from bot.i18n import LANGUAGES
 from bot.runtime import open_content
+from bot.store.lock import InstanceLock
 from bot.telegram.commands import READER_COMMANDS, menu
 from bot.telegram.handlers import (
     buttons,
@@ -47,6 +48,8 @@ from bot.telegram.handlers.admin import add_admin_handlers, set_admin_commands
 from bot.telegram.services import Services, attach
 
 log = logging.getLogger(__name__)
+
+LOCK_KEY = "instance_lock"
 
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -143,6 +146,24 @@ async def set_commands(application: App) -> None:
 
 
 async def _post_init(application: App) -> None:
+    """Start the bot: one bot per database, its store, its sender and its jobs."""
+    given = application.bot_data.get("services")
+    database = (
+        given.db.path if given is not None else application.bot_data["settings"].database_path
+    )
+    # Before the store opens: a second bot must neither migrate nor seed the first's database.
+    application.bot_data[LOCK_KEY] = InstanceLock.acquire(database)
+    try:
+        await _start(application)
+    except BaseException:
+        started: Services | None = application.bot_data.get("services")
+        if started is not None and started.sender is not None:
+            await started.sender.stop(grace=0)
+        await _post_shutdown(application)
+        raise
+
+
+async def _start(application: App) -> None:
     if "services" not in application.bot_data:
         content = await open_content(application.bot_data["settings"])
         services = Services(application.bot_data["settings"], content.db, content.catalogue)
@@ -166,9 +187,14 @@ async def _post_stop(application: App) -> None:
 
 
 async def _post_shutdown(application: App) -> None:
-    services = services_of_app(application)
-    if services.owns_db:
+    """Close what `_post_init` opened, however far it got (PTB calls this even when
+    `post_init` failed)."""
+    services: Services | None = application.bot_data.get("services")
+    if services is not None and services.owns_db:
         await services.db.close()
+    lock: InstanceLock | None = application.bot_data.pop(LOCK_KEY, None)
+    if lock is not None:
+        lock.release()
 
 
 def services_of_app(application: App) -> Services:
