@@ -32,6 +32,7 @@ from bot.digest.jobs import install_jobs
 from bot.i18n import LANGUAGES
 from bot.runtime import open_content
 from bot.store.lock import InstanceLock
+from bot.telegram.admission import AdmissionProcessor
 from bot.telegram.commands import READER_COMMANDS, menu
 from bot.telegram.handlers import (
     buttons,
@@ -75,7 +76,7 @@ def build_application(
         .base_file_url(file_url(settings_.telegram_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(limiter)
-        .concurrent_updates(32)
+        .concurrent_updates(AdmissionProcessor(default_language=settings_.default_language))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
