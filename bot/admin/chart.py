@@ -2,15 +2,15 @@
 
 Built on a bare `Figure` with the Agg canvas instead of pyplot: pyplot keeps
 global state and is not safe to use from the worker threads this runs in.
+
+matplotlib (with numpy, Pillow and fontTools) is imported on the first chart,
+not with this module: it is some 70 MB of a process that otherwise idles
+at a fraction of that, for a picture an admin asks for now and then.
 """
 
 from __future__ import annotations
 
 import io
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from bot.admin.stats import Series
 from bot.i18n import t
@@ -20,7 +20,12 @@ DPI = 100
 
 
 def render_chart(series: Series, language: str) -> bytes:
-    """PNG bytes; slow enough (~0.1 s) to belong in `asyncio.to_thread`."""
+    """PNG bytes; slow enough (~0.1 s, the first call ~1 s more for the imports)
+    to belong in `asyncio.to_thread`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     top, bottom = figure.subplots(2, 1, sharex=True)
