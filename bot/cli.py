@@ -29,6 +29,7 @@ from bot.runtime import Content, open_content
 from bot.search.query import QueryProblem
 from bot.search.service import Hit, find
 from bot.store import articles, topics
+from bot.store.backup import backup
 from bot.store.db import StoreError
 
 EXIT_FAILURE = 1
@@ -178,13 +179,12 @@ async def cmd_ingest(content: Content, args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failures else 0
 
 
-async def cmd_backup(content: Content, args: argparse.Namespace) -> int:
-    """An online copy: safe while the bot runs, consistent to one transaction."""
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """An online copy: safe while the bot runs, consistent to one transaction. The
+    database is only read (not opened as the bot opens it, which would migrate it)."""
     destination = Path(args.destination)
-    if await asyncio.to_thread(destination.exists):
-        raise CommandError(f"{destination} exists; choose a new file name")
-    await content.db.backup(destination)
-    print(f"Backed up {content.db.path} to {destination}")
+    backup(settings.database_path, destination)
+    print(f"Backed up {settings.database_path} to {destination}")
     return 0
 
 
@@ -223,8 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("retag", cmd_retag, "Re-tag every article after editing data/topics.toml.")
 
-    backup = add("backup", cmd_backup, "Copy the database while the bot runs (online backup).")
-    backup.add_argument("destination", help="a new file, e.g. backups/bot-2026-11-25.sqlite3")
+    backup_cmd = add("backup", None, "Copy the database while the bot runs (online backup).")
+    backup_cmd.add_argument("destination", help="a new file, e.g. backups/bot-2026-11-25.sqlite3")
 
     add(
         "run",
@@ -290,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("run", "chat"):
             return run_bot(settings, chat=args.command == "chat")
+        if args.command == "backup":
+            return cmd_backup(settings, args)
         return asyncio.run(_run_with_content(settings, args))
     except (CommandError, SourceError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -134,6 +134,7 @@ async def test_ingest_from_url_and_clear_errors(
 def test_backup_while_in_use(
     settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    assert run(capsys, "topics")[0] == 0  # the bot's database, created and seeded
     copy = tmp_path / "copy.sqlite3"
     code, _, err = run(capsys, "backup", str(copy))
     assert code == 0, err
