@@ -36,7 +36,7 @@ async def sync_catalogue(db: Database, catalogue: Catalogue) -> None:
 
 async def seed_if_empty(db: Database, listing: Path, catalogue: Catalogue) -> IngestReport | None:
     """Load the bundled listing into an empty database, so a new install has content."""
-    if await articles.count(db) > 0:
+    if await articles.any_stored(db):
         return None
     try:
         entries = await asyncio.to_thread(read_listing, listing)

@@ -307,6 +307,12 @@ async def count(db: Database) -> int:
     return int(await db.fetchval("SELECT count(*) FROM articles"))
 
 
+async def any_stored(db: Database) -> bool:
+    """Whether there is an article at all: a page or two, where `count` reads a whole
+    index (tens of MB on a large archive, and a full page cache kept afterwards)."""
+    return bool(await db.fetchval("SELECT EXISTS (SELECT 1 FROM articles)"))
+
+
 async def newest_id(db: Database) -> int:
     return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM articles"))
 
