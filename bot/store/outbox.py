@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, get_args
 
 import aiosqlite
@@ -58,6 +58,9 @@ class NewMessage:
     broadcast_id: int | None = None
     priority: int | None = None  # None: the kind's default
     not_before: float = 0.0
+    encoded: str | None = field(default=None, compare=False)
+    """`payload` as `encode_payload` gives it, when the caller has it already: a
+    digest run queues the same texts for many chats and encodes each once."""
 
     @classmethod
     def text(
@@ -166,6 +169,11 @@ class DeliveryCounts:
     cancelled: int = 0
 
 
+def encode_payload(payload: Mapping[str, Any]) -> str:
+    """A payload as a row stores it: compact JSON, text as is (not \\u-escaped)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
 def _params(message: NewMessage, now: float) -> dict[str, Any]:
     if message.kind not in KINDS:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
@@ -179,7 +187,7 @@ def _params(message: NewMessage, now: float) -> dict[str, Any]:
         misplaced = {"chat_id", "message_thread_id"} & set(message.payload)
         if misplaced:
             raise ValueError(f"give {', '.join(sorted(misplaced))} as fields, not in the payload")
-        payload = json.dumps(message.payload, ensure_ascii=False, separators=(",", ":"))
+        payload = encode_payload(message.payload) if message.encoded is None else message.encoded
     priority = DEFAULT_PRIORITY[message.kind] if message.priority is None else message.priority
     return {
         "chat_id": message.chat_id,
