@@ -73,12 +73,27 @@ class NewMessage:
         target_id: int | None = None,
         broadcast_id: int | None = None,
         priority: int | None = None,
+        encoded_text: str | None = None,
         **params: Any,
     ) -> NewMessage:
-        """A sendMessage in HTML (extra Bot API parameters go in `params`)."""
+        """A sendMessage in HTML (extra Bot API parameters go in `params`).
+        `encoded_text` is `encode_text(text)`, for a caller that queues one text
+        many times and encodes it once."""
         payload = {"text": text, "parse_mode": "HTML", **params}
+        encoded = None
+        if encoded_text is not None and "text" not in params:
+            rest = encode_payload({"parse_mode": "HTML", **params})
+            encoded = f'{{"text":{encoded_text},{rest[1:]}'
         return cls(
-            chat_id, kind, "sendMessage", payload, thread_id, target_id, broadcast_id, priority
+            chat_id,
+            kind,
+            "sendMessage",
+            payload,
+            thread_id,
+            target_id,
+            broadcast_id,
+            priority,
+            encoded=encoded,
         )
 
     @classmethod
@@ -172,6 +187,11 @@ class DeliveryCounts:
 def encode_payload(payload: Mapping[str, Any]) -> str:
     """A payload as a row stores it: compact JSON, text as is (not \\u-escaped)."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_text(text: str) -> str:
+    """A string as `encode_payload` writes it inside a payload."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _params(message: NewMessage, now: float) -> dict[str, Any]:
