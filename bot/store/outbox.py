@@ -184,14 +184,18 @@ class DeliveryCounts:
     cancelled: int = 0
 
 
+# One encoder for every row: json.dumps with options builds a new one per call.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_payload(payload: Mapping[str, Any]) -> str:
     """A payload as a row stores it: compact JSON, text as is (not \\u-escaped)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(payload)
 
 
 def encode_text(text: str) -> str:
     """A string as `encode_payload` writes it inside a payload."""
-    return json.dumps(text, ensure_ascii=False)
+    return _ENCODER.encode(text)
 
 
 def _params(message: NewMessage, now: float) -> dict[str, Any]:
