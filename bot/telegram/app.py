@@ -23,6 +23,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.delivery.limits import Limits
@@ -46,6 +47,7 @@ from bot.telegram.handlers import (
     subscriptions,
 )
 from bot.telegram.handlers.admin import add_admin_handlers, set_admin_commands
+from bot.telegram.request import AiohttpRequest
 from bot.telegram.services import Services, attach
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,17 @@ def build_application(
     *,
     services: Services | None = None,
     limits: Limits | None = None,
+    request: BaseRequest | None = None,
 ) -> App:
-    """The configured Application; `services` may be given (tests), else opened at start."""
+    """The configured Application; `services` may be given (tests), else opened at start.
+
+    `request` carries the bot's own requests (replies, the sender): aiohttp unless
+    given (bot/telegram/request.py says why); getUpdates keeps PTB's httpx client."""
     limiter = TelegramRateLimiter(limits or Limits(rate_per_second=settings_.send_rate_per_second))
     application: App = (
         ApplicationBuilder()
         .token(token)
+        .request(request or AiohttpRequest())
         .base_url(settings_.telegram_base_url)
         .base_file_url(file_url(settings_.telegram_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
