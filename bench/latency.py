@@ -15,6 +15,12 @@ overall send budget is raised above the offered rate (SEND_RATE_PER_SECOND;
 the emulator's flood limits are off): what is measured is the bot's own work,
 not a queue for a budget. With the default 28 msg/s, 30 updates/s that each
 need a reply cannot be answered in time by construction.
+
+Two abuse figures follow, with the emulator's flood limits on: the other
+users' reply latency while one user posts 50 messages a second (beside the
+same load without the flood), and three searches 300 ms apart in one chat
+(beside single searches by other fresh users, trial by trial), which a
+per-chat burst allowance must leave as quick as one search.
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ from bench import Options, say
 from bench.report import Row, Target
 from bench.search import database, percentile, queries
 from bot.config import Settings
+from bot.delivery.limits import Limits
 from bot.digest.dispatch import reschedule
-from bot.emulator import DEFAULT_TOKEN, EmulatorClient
+from bot.emulator import DEFAULT_TOKEN, ControlError, EmulatorClient
 from bot.store import chats
 from bot.store.db import Database
+from bot.telegram.admission import QUEUE_SIZE
 
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_UPDATES_PER_SECOND = 30.0  # the reference: about what a bot may send a second
@@ -51,6 +59,14 @@ SUSTAINED_P99 = 1.0  # s: above this p99 a rate is not sustained
 REPLY_BUDGET = 1000.0  # SEND_RATE_PER_SECOND for the bot under test (its maximum)
 MIN_USER_GAP = 1.5  # s between two updates of one user: above the bot's 1.05 s chat pacing
 GRACE = 5.0  # s after a phase's last update for its replies to arrive
+FLOOD_RATE = 50.0  # messages/s from the one flooding user
+FLOOD_OTHERS_RATE = 10.0  # updates/s from everyone else meanwhile
+BURST = 3  # searches in a row in one chat
+BURST_GAP = 0.3  # s between them
+BURST_ALLOWANCE = 50.0  # ms each may take above a single search
+SLOW = "Slow down"  # how the bot's notice to a flooding chat begins (English)
+# s: the longest a chat's queue (and its notice) takes to drain at its reply pacing
+FLOOD_DRAIN = (QUEUE_SIZE + 2) * Limits().private_interval
 # Settings the bot would read from the caller's environment; the run sets its own.
 SETTINGS_ENV = frozenset(name.upper() for name in Settings.model_fields)
 
@@ -309,14 +325,21 @@ class Load:
         self._next_text = 0
 
     async def run(
-        self, rate: float, seconds: float, *, without: frozenset[str] = frozenset()
+        self,
+        rate: float,
+        seconds: float,
+        *,
+        without: frozenset[str] = frozenset(),
+        flood: Flood | None = None,
     ) -> Phase:
         """`rate` updates a second for `seconds`, the mix less the command kinds in
-        `without`, then wait for the replies."""
+        `without`, then wait for the replies. With `flood`, one more user sends
+        plain-text searches at its rate meanwhile; their replies are not matched."""
         client = self.emulator.client
         phase = Phase(rate, seconds)
         since = (await client.stats())["requests"]
         count = max(2, round(rate * seconds))
+        flooding = None if flood is None else asyncio.create_task(flood.send(client, seconds))
         cpu_before = cpu_seconds(self.bot_pid)
         threads_before = thread_cpu_seconds(self.bot_pid)
         start = time.perf_counter() + 0.05
@@ -335,8 +358,13 @@ class Load:
             phase.posted.append((chat, time.time(), text))
             tasks.append(asyncio.create_task(client.send_user_message(chat, chat, text)))
         await asyncio.gather(*tasks)
+        if flooding is not None:
+            await flooding
         phase.post_span = phase.posted[-1][1] - phase.posted[0][1]
-        replies = await self._replies(since, len(phase.posted))
+        chats = {chat for chat, _, _ in phase.posted}
+        replies = await self._replies(since, len(phase.posted), chats)
+        if flood is not None:
+            replies.pop(flood.chat, None)  # tallied by the caller, once its queue has drained
         wall = time.perf_counter() - start
         phase.bot_cpu = cpu_seconds(self.bot_pid) - cpu_before
         threads = thread_cpu_seconds(self.bot_pid)
@@ -349,14 +377,19 @@ class Load:
         self._match(phase, replies)
         return phase
 
-    async def _replies(self, since: int, expected: int) -> dict[int, list[float]]:
+    async def _replies(self, since: int, expected: int, chats: set[int]) -> dict[int, list[float]]:
         """sendMessage calls accepted since request number `since`, per chat, waiting up
-        to GRACE seconds for as many as updates were posted."""
+        to GRACE seconds for as many as updates were posted to `chats` (a flooder's queue
+        still draining must not stand in for a reply that has not come)."""
         client = self.emulator.client
         deadline = time.monotonic() + GRACE
+
+        def counted(found: list[dict[str, Any]]) -> int:
+            return sum(1 for r in found if int(r["params"]["chat_id"]) in chats)
+
         base = (await client.stats())["by_method"].get("sendMessage", 0)
         records = await client.requests(since=since, method="sendMessage")
-        while len(records) < expected and time.monotonic() < deadline:
+        while counted(records) < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
             count = (await client.stats())["by_method"].get("sendMessage", 0)
             if count != base:
@@ -387,6 +420,135 @@ class Load:
         if answered:
             phase.reply_span = max(answered) - min(answered)
         phase.extra_replies = sum(len(a) for a in replies.values()) - sum(taken.values())
+
+
+@dataclass
+class Flood:
+    """One user sending plain-text searches as fast as a script can, `rate` a second:
+    what the bot answers them, and whether the other users notice."""
+
+    chat: int
+    rate: float
+    texts: Sequence[str]
+    posted: int = 0
+    since: int = 0  # request number before the first post
+    answered: int = 0
+    notices: int = 0
+    flood_429: int = 0
+
+    async def send(self, client: EmulatorClient, seconds: float) -> None:
+        self.since = (await client.stats())["requests"]
+        count = max(1, round(self.rate * seconds))
+        start = time.perf_counter()
+        tasks: list[asyncio.Task[Any]] = []
+        for number in range(count):
+            delay = start + number / self.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            text = self.texts[number % len(self.texts)]
+            tasks.append(asyncio.create_task(client.send_user_message(self.chat, self.chat, text)))
+        await asyncio.gather(*tasks)
+        self.posted += count
+
+    async def tally(self, client: EmulatorClient, quiet: float = 2.0) -> None:
+        """Once the flooder's queue has drained (no reply for `quiet` seconds, or GRACE
+        past the longest drain), count what it got and the 429s since the flood began."""
+        deadline = time.monotonic() + GRACE + 2 * FLOOD_DRAIN
+        seen, settled_at = -1, time.monotonic()
+        while True:
+            records = await client.requests(since=self.since)
+            mine = [
+                r
+                for r in records
+                if r["method"] == "sendMessage"
+                and r["status"] == 200
+                and int(r["params"]["chat_id"]) == self.chat
+            ]
+            if len(mine) != seen:
+                seen, settled_at = len(mine), time.monotonic()
+            if time.monotonic() - settled_at >= quiet or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        self.notices = sum(1 for r in mine if str(r["params"].get("text", "")).startswith(SLOW))
+        self.answered = len(mine) - self.notices
+        self.flood_429 = sum(1 for r in records if r["status"] == 429)
+
+
+@dataclass
+class Bursts:
+    """Searches in one chat, `gap` seconds apart, against single searches in the same run."""
+
+    gap: float
+    single: list[float] = field(default_factory=list)  # s, one per trial
+    by_position: list[list[float]] = field(default_factory=list)  # s, [position][trial]
+    missing: int = 0
+
+    def p(self, samples: Sequence[float], fraction: float) -> float:
+        return percentile(list(samples), fraction) * 1000
+
+    @property
+    def slowest_p50(self) -> float:
+        """The p50 of the slowest position: "each of the three" within the goal."""
+        return max(self.p(position, 0.5) for position in self.by_position)
+
+
+async def searches(
+    client: EmulatorClient, chat: int, texts: Sequence[str], gap: float
+) -> tuple[list[float], int]:
+    """Post `texts` to `chat` `gap` seconds apart; each one's latency (s), and how many
+    got no reply within GRACE (counted as GRACE)."""
+    since = (await client.stats())["requests"]
+
+    async def replies() -> None:
+        """Follow the replies as they come, with a long poll: reading the emulator's log
+        (or catching up on several replies) right when a search is being answered
+        would slow the emulator down for exactly that search."""
+        after = 0
+        with contextlib.suppress(ControlError):  # no reply within GRACE: counted missing
+            for _ in texts:
+                reply = await client.wait_for_bot_message(chat, after_seq=after, timeout=GRACE)
+                after = reply["seq"]
+
+    following = asyncio.create_task(replies())
+    posted: list[float] = []
+    start = time.perf_counter()
+    for number, text in enumerate(texts):
+        delay = start + number * gap - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        posted.append(time.time())
+        await client.send_user_message(chat, chat, text)
+    await following
+    records = await client.requests(since=since, method="sendMessage")
+    answers = [
+        r["at"] for r in records if r["status"] == 200 and int(r["params"]["chat_id"]) == chat
+    ]
+    latencies = [max(0.0, at - sent) for at, sent in zip(answers, posted, strict=False)]
+    missing = len(texts) - len(latencies)
+    return latencies + [GRACE] * missing, missing
+
+
+async def run_bursts(
+    client: EmulatorClient,
+    singles: Sequence[int],
+    triples: Sequence[int],
+    words: Sequence[str],
+    gap: float = BURST_GAP,
+) -> Bursts:
+    """Trial by trial, one user searches once, then another searches three times `gap`
+    apart (the same words, so the two differ only in the pacing). Users are fresh, so
+    their chats' buckets are full, as a reader's are when they start."""
+    result = Bursts(gap, by_position=[[] for _ in range(BURST)])
+    for number, (one, three) in enumerate(zip(singles, triples, strict=True)):
+        word = words[number % len(words)]
+        latencies, missing = await searches(client, one, [word], gap)
+        result.single += latencies
+        result.missing += missing
+        latencies, missing = await searches(client, three, [word] * BURST, gap)
+        for position, latency in enumerate(latencies):
+            result.by_position[position].append(latency)
+        result.missing += missing
+    return result
 
 
 # --- the benchmark -------------------------------------------------------------
@@ -469,6 +631,10 @@ class Result:
     main: Phase
     without_topics: Phase  # the same rate and users, /topics left out of the mix
     ceiling: Ceiling
+    quiet: Phase  # the other users' load with no flood: the flood's reference
+    flooded: Phase  # the same load while one user floods
+    flood: Flood
+    bursts: Bursts
 
 
 async def run(options: Options) -> list[Row]:
@@ -477,9 +643,12 @@ async def run(options: Options) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
         folder = Path(tmp)
         async with emulator_process(folder, "--log-limit", "500000", "--history", "4") as emu:
-            users = await add_users(emu.client, options.latency_users)
+            trials = max(3, round(options.latency_seconds))  # 10 quick, 30 full
+            everyone = await add_users(emu.client, options.latency_users + 1 + 2 * trials)
+            users, flooder = everyone[: options.latency_users], everyone[options.latency_users]
+            fresh = everyone[options.latency_users + 1 :]
             path = scratch_copy(built.path, folder)
-            tags = await prepare_chats(path, users)
+            tags = await prepare_chats(path, everyone)
             say(options, f"{len(users):,} users; the bot on a copy of {built.path.name}")
             budget = {"SEND_RATE_PER_SECOND": f"{REPLY_BUDGET:g}"}
             async with bot_process(emu, path, folder, settings=budget) as bot:
@@ -492,12 +661,34 @@ async def run(options: Options) -> list[Row]:
                     rate, options.latency_seconds / 5, without=frozenset({"/topics"})
                 )
                 say(options, f"  without /topics: p50 {plain.p(0.5):.1f}, p99 {plain.p(0.99):.1f}")
+                # Telegram's flood limits on from here: a burst of replies must not meet 429s.
+                await emu.client.configure(enforce_limits=True)
+                seconds = options.latency_seconds / 2
+                quiet = await load.run(FLOOD_OTHERS_RATE, seconds)
+                flood = Flood(flooder, FLOOD_RATE, [w for w in load.mix if kind_of(w) == "text"])
+                flooded = await load.run(FLOOD_OTHERS_RATE, seconds, flood=flood)
+                say(
+                    options,
+                    f"  one user flooding at {FLOOD_RATE:g}/s: others' p50 {flooded.p(0.5):.1f}"
+                    f" (quiet {quiet.p(0.5):.1f}), p99 {flooded.p(0.99):.1f} ms"
+                    f" (quiet {quiet.p(0.99):.1f})",
+                )
+                words = [query.text for query in queries()]
+                bursts = await run_bursts(emu.client, fresh[:trials], fresh[trials:], words)
+                await flood.tally(emu.client)
+                await emu.client.configure(enforce_limits=False)
+                say(
+                    options,
+                    f"  {BURST} searches {BURST_GAP * 1000:.0f} ms apart: slowest p50"
+                    f" {bursts.slowest_p50:.1f} ms (single {bursts.p(bursts.single, 0.5):.1f})",
+                )
                 say(options, "stepping the rate until replies fall behind")
                 ceiling = await find_ceiling(load, options, main)
             errors = await emu.client.protocol_errors()
     if errors:
         raise RuntimeError(f"the bot made invalid requests: {errors[:3]}")
-    return _rows(Result(built.articles, tags, main, plain, ceiling), options)
+    result = Result(built.articles, tags, main, plain, ceiling, quiet, flooded, flood, bursts)
+    return _rows(result, options) + _abuse_rows(result)
 
 
 def _rows(result: Result, options: Options) -> list[Row]:
@@ -613,3 +804,65 @@ def _by_kind_ms(phase: Phase, fraction: float) -> dict[str, float]:
     for latency, kind in zip(phase.latencies, phase.kinds, strict=True):
         kinds.setdefault(kind, []).append(latency)
     return {kind: percentile(samples, fraction) * 1000 for kind, samples in kinds.items()}
+
+
+def _abuse_rows(result: Result) -> list[Row]:
+    """A flooding user against everyone else, and a reader's short burst in one chat."""
+    quiet, flooded, flood, bursts = result.quiet, result.flooded, result.flood, result.bursts
+    figure = f"another user's reply latency while one user sends {FLOOD_RATE:g} messages/s"
+    reference = f"no flood, same run ({FLOOD_OTHERS_RATE:g} updates/s from others)"
+    detail = "\n".join(
+        [
+            f"{FLOOD_OTHERS_RATE:g} updates/s from distinct users for {flooded.seconds:g} s,"
+            f" first alone, then while one user posts {FLOOD_RATE:g} plain-text searches a"
+            f" second; emulator flood limits on (bucket of 3 per chat, 1/s).",
+            f"  {'':<8} {'updates':>8} {'missing':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}",
+            *(
+                f"  {name:<8} {len(phase.posted):>8} {phase.missing:>8} {phase.p(0.5):>8.1f}"
+                f" {phase.p(0.99):>8.1f} {phase.p(1.0):>8.1f}"
+                for name, phase in (("quiet", quiet), ("flooded", flooded))
+            ),
+            f"the flooder: {flood.posted:,} messages, {flood.answered} answered (one in"
+            f" flight and a short queue per chat; the rest dropped), {flood.notices}"
+            f" slow-down notice(s); 429s during the flood and the bursts: {flood.flood_429}",
+            f"{BURST} searches {BURST_GAP * 1000:.0f} ms apart in one chat, {len(bursts.single)}"
+            f" trials, each beside a single search of the same words by another fresh user"
+            f" ({bursts.missing} replies missing):",
+            f"  {'search':<8} {'p50 ms':>8} {'p99 ms':>8}",
+            f"  {'single':<8} {bursts.p(bursts.single, 0.5):>8.1f}"
+            f" {bursts.p(bursts.single, 0.99):>8.1f}",
+            *(
+                f"  {f'#{n + 1} of {BURST}':<8} {bursts.p(position, 0.5):>8.1f}"
+                f" {bursts.p(position, 0.99):>8.1f}"
+                for n, position in enumerate(bursts.by_position)
+            ),
+        ]
+    )
+    single = bursts.p(bursts.single, 0.5)
+    return [
+        Row(
+            f"{figure}, p50",
+            flooded.p(0.5),
+            "ms",
+            reference=reference,
+            reference_value=quiet.p(0.5),
+            target=P50_TARGET,
+            detail=detail,
+        ),
+        Row(
+            f"{figure}, p99",
+            flooded.p(0.99),
+            "ms",
+            reference=reference,
+            reference_value=quiet.p(0.99),
+            target=P99_TARGET,
+        ),
+        Row(
+            f"{BURST} searches {BURST_GAP * 1000:.0f} ms apart in one chat, p50 of the slowest",
+            bursts.slowest_p50,
+            "ms",
+            reference="a single search, p50, same run",
+            reference_value=single,
+            target=Target("<=", round(single + BURST_ALLOWANCE, 1), "ms"),
+        ),
+    ]

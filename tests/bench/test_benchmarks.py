@@ -46,11 +46,19 @@ def test_replies_are_matched_to_updates_in_order() -> None:
 
 async def test_latency_runs_the_bot_in_its_own_process(options: Options) -> None:
     rows = await latency.run(options)
-    p50, p99, sustained = rows
+    p50, p99, sustained, flooded_p50, flooded_p99, bursts = rows
     assert p50.figure == "command latency, 30 updates/s, 300 articles, p50"
     assert 0 < p50.value <= p99.value
     assert "rates tried" in p50.detail
     assert sustained.note.startswith("A floor"), "48 users cannot carry 60 updates/s"
+    assert flooded_p50.figure.startswith("another user's reply latency while one user sends")
+    assert flooded_p50.reference_value is not None
+    assert flooded_p99.reference_value is not None
+    assert "429s during the flood and the bursts: 0" in flooded_p50.detail
+    assert "0 replies missing" in flooded_p50.detail
+    assert bursts.reference_value is not None
+    assert bursts.target is not None
+    assert bursts.target.bound == pytest.approx(bursts.reference_value + 50, abs=0.1)
 
 
 async def test_delivery_runs_through_the_outbox(options: Options) -> None:
