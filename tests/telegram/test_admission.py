@@ -141,7 +141,10 @@ async def test_the_slow_down_notice_speaks_the_users_language(
 
 
 async def test_three_commands_in_a_row_are_all_answered_in_order(harness: Harness) -> None:
+    """At human speed nothing is dropped, and the replies come as fast as Telegram allows
+    a short burst (the emulator enforces its limits here: no 429)."""
     emulator = harness.emulator
+    emulator.enforce_limits = True
     user = emulator.add_user("Ann")
     for text in ("/search juarez", "/help", "/topics"):
         emulator.send_user_message(user.id, user.id, text)
@@ -152,6 +155,7 @@ async def test_three_commands_in_a_row_are_all_answered_in_order(harness: Harnes
     assert HELP in (second.text or "")
     assert third.buttons, "the topics, as buttons"
     assert processor_of(harness).dropped == 0
+    assert emulator.stats().flood_429 == 0
 
 
 async def test_inline_queries_are_throttled_per_user_newest_first(harness: Harness) -> None:
