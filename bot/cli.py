@@ -26,7 +26,7 @@ from bot.ingest.pipeline import retag
 from bot.ingest.sources import ingest_location
 from bot.logs import configure_logging
 from bot.runtime import Content, open_content
-from bot.search.query import QueryProblem
+from bot.search.query import MAX_PREFIXES, MIN_PREFIX_CHARS, QueryProblem
 from bot.search.service import Hit, find
 from bot.store import articles, topics
 from bot.store.backup import backup
@@ -41,6 +41,9 @@ PROBLEM_TEXT = {
     QueryProblem.ONLY_EXCLUDED: "Add a word to look for, not only words to exclude.",
     QueryProblem.UNKNOWN_LANGUAGE: "Unknown language: use lang:en or lang:es.",
     QueryProblem.UNKNOWN_TOPIC: "Unknown topic {topic!r}: see `topics`.",
+    QueryProblem.SHORT_PREFIX: f"A prefix needs at least {MIN_PREFIX_CHARS} letters before the *.",
+    QueryProblem.TOO_MANY_PREFIXES: f"Use at most {MAX_PREFIXES} prefixes (word*) in one search.",
+    QueryProblem.TOO_BROAD: "That search is too broad: add a word.",
 }
 
 

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         default=10 * 1024 * 1024, ge=1024, description="Largest feed body accepted, in bytes."
     )
     feed_concurrency: int = Field(default=4, ge=1, description="Feeds fetched at the same time.")
+    search_time_budget_ms: int = Field(
+        default=250,
+        ge=0,
+        le=60_000,
+        description="Longest a reader's search (/search, plain text, inline) may keep the "
+        "database busy; past it the search stops and the reader is asked to add a word.",
+    )
     feed_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated hosts, IPs or CIDR ranges on a private network that feeds "

@@ -2,7 +2,9 @@
 
 Every entry point (the bot, the CLI, the local chat mode, the benchmarks)
 starts here, so a fresh install always has an upgraded schema, the topic
-table in step with `topics.toml`, and the bundled articles to search.
+table in step with `topics.toml`, and the bundled articles to search; and an
+upgraded one has finished what its migrations left to code (re-indexing
+articles, settling keyword subscriptions) before anything is served.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from bot.ingest.entry import SourceError
 from bot.ingest.listing import read_listing
 from bot.ingest.pipeline import IngestReport, ingest
 from bot.ingest.topics import Catalogue, load_catalogue
+from bot.search.keywords import check_keyword_subscriptions
+from bot.search.reindex import rebuild_index
 from bot.store import articles, topics
 from bot.store.db import Database
 
@@ -58,6 +62,10 @@ async def open_content(settings: Settings, *, seed: bool = True) -> Content:
     catalogue = load_catalogue(settings.topics_path)
     db = await Database.open(settings.database_path)
     try:
+        await rebuild_index(db)
+        await check_keyword_subscriptions(
+            db, admin_ids=settings.admin_ids, default_language=settings.default_language
+        )
         await sync_catalogue(db, catalogue)
         if seed:
             await seed_if_empty(db, settings.seed_listing_path, catalogue)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from .checks import check_callback_answer_text, check_inline_results
 from .core import Core
 from .dispatch import api_method
@@ -32,9 +35,7 @@ async def answer_inline_query(core: Core, params: Params) -> bool:
     next_offset = params.optional_string("next_offset")
     if next_offset is not None and len(next_offset.encode("utf-8")) > 64:
         raise bad_request("NEXT_OFFSET_INVALID")
-    button = params.optional_json("button")
-    if button is not None and (not isinstance(button, dict) or "text" not in button):
-        raise bad_request("can't parse InlineQueryResultsButton")
+    button = _check_results_button(params.optional_json("button"))
     query.answered = True
     query.results = results
     query.next_offset = next_offset
@@ -43,3 +44,21 @@ async def answer_inline_query(core: Core, params: Params) -> bool:
     query.button = button
     core.publish("inline_answered", None, query_id=query.id, results=len(results))
     return True
+
+
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _check_results_button(button: Any) -> Any:
+    """An InlineQueryResultsButton: a text and exactly one of web_app or a
+    start_parameter of 1-64 characters A-Z, a-z, 0-9, _ and -."""
+    if button is None:
+        return None
+    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+        raise bad_request("can't parse InlineQueryResultsButton")
+    if ("web_app" in button) == ("start_parameter" in button):
+        raise bad_request("BUTTON_TYPE_INVALID")
+    start = button.get("start_parameter")
+    if start is not None and not (isinstance(start, str) and _START_PARAMETER.fullmatch(start)):
+        raise bad_request("START_PARAM_INVALID")
+    return button

@@ -3,18 +3,27 @@
 Supported: words (all must match), `"exact phrase"`, `-excluded`, `prefix*`,
 `topic:slug` and `lang:es`. Every word reaches FTS5 only inside a quoted
 string built here, so no user text can be an FTS5 operator or a syntax error.
+
+The rules on what may be asked live here too, for every way in (/search, plain
+text, inline mode, keyword subscriptions): a prefix expands to every indexed
+word that starts with it, so it needs `MIN_PREFIX_CHARS` letters (the index
+keeps prefixes of those lengths ready) and a query holds at most
+`MAX_PREFIXES` of them.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.search.text import fold, stem_english, stem_spanish, words
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
+MIN_PREFIX_CHARS = 3
+MAX_PREFIXES = 2
 LANGUAGES = ("en", "es")
 
 # Function words dropped from queries (not from phrases) so that
@@ -45,6 +54,9 @@ class QueryProblem(enum.Enum):
     ONLY_EXCLUDED = "only_excluded"
     UNKNOWN_LANGUAGE = "unknown_language"
     UNKNOWN_TOPIC = "unknown_topic"
+    SHORT_PREFIX = "short_prefix"
+    TOO_MANY_PREFIXES = "too_many_prefixes"
+    TOO_BROAD = "too_broad"  # not the parser's: the search ran out of its time budget
 
 
 class QueryError(ValueError):
@@ -62,14 +74,31 @@ class Term:
 
     def fts(self, *, titles_only: bool = False) -> str:
         star = "*" if self.prefix else ""
-        english = _quote(stem_english(list(self.words)))
-        spanish = _quote(stem_spanish(list(self.words)))
+        english = _quote(self._stems(stem_english))
+        spanish = _quote(self._stems(stem_spanish))
+        if english == spanish:
+            # The same phrase in every column matches exactly what the pair
+            # matches (the index's only other column holds `_en`/`_es`, which no
+            # query word can be), and FTS5 then need not read positions to check
+            # columns: an AND of common words costs a quarter as much.
+            if titles_only:
+                return f"({{title_en title_es}} : {english}{star})"
+            return f"{english}{star}"
         if titles_only:
             return f"({{title_en}} : {english}{star} OR {{title_es}} : {spanish}{star})"
         return (
             f"({{title_en summary_en}} : {english}{star}"
             f" OR {{title_es summary_es}} : {spanish}{star})"
         )
+
+    def _stems(self, stemmer: Callable[[list[str]], list[str]]) -> list[str]:
+        """The stems to match; a prefix the stemmer cuts below MIN_PREFIX_CHARS
+        (English `ies` → `ie`) stays as typed, so no prefix is broader than the
+        rules allow and each one has its index of ready prefixes."""
+        stems = stemmer(list(self.words))
+        if self.prefix and len(stems[-1]) < MIN_PREFIX_CHARS:
+            stems[-1] = self.words[-1]
+        return stems
 
 
 @dataclass(frozen=True)
@@ -157,7 +186,65 @@ def parse_query(text: str) -> ParsedQuery:
         raise QueryError(QueryProblem.ONLY_EXCLUDED)
     if not terms and not topics and language is None:
         raise QueryError(QueryProblem.EMPTY)
-    return ParsedQuery(tuple(_unique(terms)), tuple(_unique(excluded)), tuple(topics), language)
+    terms, excluded = _unique(terms), _unique(excluded)
+    _check_prefixes([*terms, *excluded])
+    return ParsedQuery(tuple(terms), tuple(excluded), tuple(topics), language)
+
+
+def _check_prefixes(terms: list[Term]) -> None:
+    prefixes = [term for term in terms if term.prefix]
+    if any(len(term.words[-1]) < MIN_PREFIX_CHARS for term in prefixes):
+        raise QueryError(QueryProblem.SHORT_PREFIX)
+    if len(prefixes) > MAX_PREFIXES:
+        raise QueryError(QueryProblem.TOO_MANY_PREFIXES)
+
+
+def parse_subscription(text: str) -> ParsedQuery:
+    """A keyword subscription's query: a search with words or topics to follow
+    (a language alone would follow everything in it)."""
+    query = parse_query(text)
+    if not query.has_text and not query.topics:
+        raise QueryError(QueryProblem.EMPTY)
+    return query
+
+
+PREFIX_PROBLEMS = frozenset({QueryProblem.SHORT_PREFIX, QueryProblem.TOO_MANY_PREFIXES})
+
+
+def within_prefix_rules(text: str) -> str | None:
+    """A keyword subscription written before the prefix rules, brought within
+    them: prefixes too short, and those after the MAX_PREFIXES-th, are left out
+    and everything else is kept as written. The text itself when it already
+    complies (or fails for another reason, which these rules do not change);
+    None when nothing that can be followed is left."""
+    try:
+        parse_subscription(text)
+    except QueryError as exc:
+        if exc.problem not in PREFIX_PROBLEMS:
+            return text
+    else:
+        return text
+    pieces: list[str] = []
+    kept: set[str] = set()
+    for match in _TOKEN.finditer(text):
+        raw = match["word"]
+        found = words(raw) if raw is not None and raw.endswith("*") else []
+        if not found:
+            pieces.append(match[0])
+            continue
+        prefix = found[-1]
+        if len(prefix) >= MIN_PREFIX_CHARS and (prefix in kept or len(kept) < MAX_PREFIXES):
+            kept.add(prefix)
+            pieces.append(match[0])
+            continue
+        negate = "-" if match["negate"] else ""
+        pieces += [negate + word for word in found[:-1]]
+    repaired = " ".join(pieces)
+    try:
+        parse_subscription(repaired)
+    except QueryError:
+        return None
+    return repaired
 
 
 def _drop_stopwords(terms: list[Term]) -> list[Term]:

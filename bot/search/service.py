@@ -8,9 +8,32 @@ from bot.ingest.topics import Catalogue
 from bot.search.query import ParsedQuery, QueryError, QueryProblem, parse_query
 from bot.search.snippet import Segment, make_snippet
 from bot.store import articles
-from bot.store.db import Database
+from bot.store.db import Database, OverBudget
 
 PAGE_SIZE = 5
+MAX_RESULTS = 200
+"""Results reachable by paging (More, inline scrolling): a deep page would make
+SQLite step over every result before it with OFFSET."""
+MAX_OFFSET_BYTES = 64  # Telegram's limit on an inline answer's next_offset
+
+
+def page_from_offset(offset: str) -> int:
+    """A page number from a paging token (an inline query's offset): ASCII digits
+    only — `'²'.isdigit()` is true, yet `int('²')` raises — else the first page.
+    A page out of reach is still a number: `find` answers it with nothing."""
+    if offset.isascii() and offset.isdigit() and len(offset) <= MAX_OFFSET_BYTES:
+        return int(offset)
+    return 0
+
+
+def page_in_reach(page: int, page_size: int) -> bool:
+    """Whether a page starts within the first MAX_RESULTS results."""
+    return page >= 0 and page * page_size < MAX_RESULTS
+
+
+def more_after(page: int, page_size: int, has_more: bool) -> bool:
+    """Whether to offer the page after this one."""
+    return has_more and page_in_reach(page + 1, page_size)
 
 
 @dataclass(frozen=True)
@@ -30,33 +53,69 @@ class SearchResult:
 
 
 async def find(
-    db: Database, catalogue: Catalogue, text: str, *, page: int = 0, page_size: int = PAGE_SIZE
+    db: Database,
+    catalogue: Catalogue,
+    text: str,
+    *,
+    page: int = 0,
+    page_size: int = PAGE_SIZE,
+    budget: float | None = None,
 ) -> SearchResult:
-    """One page of results for what a person typed; problems are answers, not errors."""
+    """One page of results for what a person typed; problems are answers, not errors.
+
+    `budget` (seconds) bounds the time the database spends on it: past it the
+    answer is the TOO_BROAD problem and the database is free for the next one.
+    Pages past MAX_RESULTS are empty."""
     try:
         query = parse_query(text)
     except QueryError as exc:
         return SearchResult(text, page, problem=exc.problem)
+    if not page_in_reach(page, page_size):
+        return SearchResult(text, page)
     slugs = []
     for name in query.topics:
         topic = catalogue.resolve(name)
         if topic is None:
             return SearchResult(text, page, problem=QueryProblem.UNKNOWN_TOPIC, unknown_topic=name)
         slugs.append(topic.slug)
-    found = await articles.search(
-        db,
-        query.fts(),
-        in_title=query.fts_in_title(),
-        topics=slugs,
-        language=query.language,
-        limit=page_size + 1,
-        offset=max(page, 0) * page_size,
-    )
+    try:
+        found = await articles.search(
+            db,
+            query.fts(),
+            in_title=query.fts_in_title(),
+            topics=slugs,
+            language=query.language,
+            limit=page_size + 1,
+            offset=page * page_size,
+            budget=budget,
+        )
+    except OverBudget:
+        return SearchResult(text, page, problem=QueryProblem.TOO_BROAD)
     return SearchResult(
         text,
         page,
         hits=[_hit(article, query) for article in found[:page_size]],
-        has_more=len(found) > page_size,
+        has_more=more_after(page, page_size, len(found) > page_size),
+    )
+
+
+async def newest(
+    db: Database, *, page: int = 0, page_size: int = PAGE_SIZE, budget: float | None = None
+) -> SearchResult:
+    """One page of the newest articles (an empty inline query), paged like `find`."""
+    if not page_in_reach(page, page_size):
+        return SearchResult("", page)
+    try:
+        found = await articles.latest(
+            db, limit=page_size + 1, offset=page * page_size, budget=budget
+        )
+    except OverBudget:
+        return SearchResult("", page, problem=QueryProblem.TOO_BROAD)
+    return SearchResult(
+        "",
+        page,
+        hits=[Hit(article, []) for article in found[:page_size]],
+        has_more=more_after(page, page_size, len(found) > page_size),
     )
 
 

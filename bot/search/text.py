@@ -70,3 +70,15 @@ class IndexedText:
 def index_text(text: str) -> IndexedText:
     folded = words(text)
     return IndexedText(stem_english(folded), stem_spanish(folded))
+
+
+def index_columns(title: str, summary: str) -> tuple[str, str, str, str]:
+    """An article's text columns in the index: title and summary, each stemmed
+    as English and as Spanish (the order of `articles.INDEX_SQL`)."""
+    title_text, summary_text = index_text(title), index_text(summary)
+    return (
+        title_text.column("en"),
+        title_text.column("es"),
+        summary_text.column("en"),
+        summary_text.column("es"),
+    )

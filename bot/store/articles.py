@@ -2,13 +2,15 @@
 
 The FTS5 table is contentless: it holds each article's words stemmed as
 English and as Spanish (see `bot.search.text`) under the article's id, and is
-written in the same transaction as the article, so the two never disagree.
+written in the same transaction as the article, so the two never disagree. Its
+fifth column holds the article's language as one token (`language_token`), so a
+language filter is part of the MATCH.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.store.db import Database, Row
@@ -93,9 +95,11 @@ async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
             stored = [(inserted[a.content_hash], a) for a in chunk if a.content_hash in inserted]
             stored.sort(key=lambda pair: pair[0])
             await tx.executemany(
-                "INSERT INTO article_search (rowid, title_en, title_es, summary_en, summary_es)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(i, a.title_en, a.title_es, a.summary_en, a.summary_es) for i, a in stored],
+                INDEX_SQL,
+                [
+                    (i, a.title_en, a.title_es, a.summary_en, a.summary_es, a.language)
+                    for i, a in stored
+                ],
             )
             await tx.executemany(
                 "INSERT OR IGNORE INTO article_topics (article_id, topic)"
@@ -104,6 +108,23 @@ async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
             )
             new_ids += [article_id for article_id, _ in stored]
     return new_ids
+
+
+INDEX_SQL = (
+    "INSERT INTO article_search (rowid, title_en, title_es, summary_en, summary_es, language)"
+    " VALUES (?, ?, ?, ?, ?, '_' || ?)"
+)
+"""One article's index row; its language as the token `_en`/`_es`, which no query
+word can be (query words never contain `_`, a token character of this index)."""
+
+
+def language_filter(match: str, language: str | None) -> str:
+    """`match` narrowed to articles in `language`, inside FTS5."""
+    if language is None:
+        return match
+    if not (language.isascii() and language.isalnum()):
+        raise ValueError(f"not a language code: {language!r}")
+    return f'({match}) AND {{language}} : "_{language}"'
 
 
 def _values(article: NewArticle) -> tuple[object, ...]:
@@ -163,27 +184,29 @@ async def search(
     language: str | None = None,
     limit: int = 5,
     offset: int = 0,
+    budget: float | None = None,
 ) -> list[Article]:
     """Articles matching an FTS5 expression (from `bot.search`), best first.
 
     `in_title` is the same expression narrowed to matches with a query word in
     their title; those rank first. With no expression, the filters alone select
-    the newest articles.
+    the newest articles. With a `budget` (seconds), OverBudget once it is spent.
     """
     if match is None:
-        return await latest(db, topics=topics, language=language, limit=limit, offset=offset)
-    filtered = bool(topics) or language is not None
+        return await latest(
+            db, topics=topics, language=language, limit=limit, offset=offset, budget=budget
+        )
     rows = await db.fetchall(
-        SEARCH_FILTERED if filtered else SEARCH,
+        SEARCH_FILTERED if topics else SEARCH,
         {
-            "match": match,
+            "match": language_filter(match, language),
             "in_title": in_title or match,
-            "language": language,
             "topics": _json_strings(topics),
             "window": SEARCH_WINDOW,
             "limit": limit,
             "offset": offset,
         },
+        budget=budget,
     )
     return [_article_with_topics(row) for row in rows]
 
@@ -220,12 +243,12 @@ SEARCH_FILTERED = (
     """
 WITH hits AS (
     SELECT article_search.rowid AS id
-    FROM article_search JOIN articles AS a ON a.id = article_search.rowid
+    FROM article_search
     WHERE article_search MATCH :match
-      AND (:language IS NULL OR a.language = :language)
       AND NOT EXISTS (SELECT 1 FROM json_each(:topics) AS wanted
                       WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
-                                        WHERE at.article_id = a.id AND at.topic = wanted.value))
+                                        WHERE at.article_id = article_search.rowid
+                                          AND at.topic = wanted.value))
     ORDER BY article_search.rowid DESC
     LIMIT :window
 ),"""
@@ -245,6 +268,7 @@ async def latest(
     language: str | None = None,
     limit: int = 5,
     offset: int = 0,
+    budget: float | None = None,
 ) -> list[Article]:
     """The newest articles, optionally in all the given topics and one language."""
     if topics:
@@ -268,6 +292,7 @@ async def latest(
                 "limit": limit,
                 "offset": offset,
             },
+            budget=budget,
         )
     else:
         rows = await db.fetchall(
@@ -278,6 +303,7 @@ async def latest(
             LIMIT :limit OFFSET :offset
             """,
             {"language": language, "limit": limit, "offset": offset},
+            budget=budget,
         )
     return await _with_topics(db, rows)
 
@@ -301,6 +327,43 @@ async def between(db: Database, after_id: int, upto_id: int) -> list[Article]:
     for article_id, slug in tags:
         topics.setdefault(article_id, []).append(slug)
     return [_article(row, {row["id"]: tuple(topics.get(row["id"], ()))}) for row in rows]
+
+
+Indexer = Callable[[str, str], tuple[str, str, str, str]]
+"""(title, summary) → the index's title_en, title_es, summary_en, summary_es columns."""
+
+
+async def reindex_state(db: Database) -> tuple[int, int] | None:
+    """(done_id, upto_id) while stored articles wait to be put back in the index."""
+    row = await db.fetchone("SELECT done_id, upto_id FROM search_reindex")
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+async def reindex_batch(db: Database, indexer: Indexer, *, limit: int) -> tuple[int, int] | None:
+    """Put the next `limit` waiting articles back in the index, in one transaction
+    with the progress, so two processes never index an article twice and an
+    interrupted rebuild resumes. The progress after it, None once all are back."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute("SELECT done_id, upto_id FROM search_reindex")
+        state = await cursor.fetchone()
+        if state is None:
+            return None
+        done_id, upto_id = int(state[0]), int(state[1])
+        cursor = await tx.execute(
+            "SELECT id, title, summary, language FROM articles"
+            " WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+            (done_id, upto_id, limit),
+        )
+        rows = list(await cursor.fetchall())
+        await tx.executemany(
+            INDEX_SQL,
+            [(row[0], *indexer(row[1], row[2]), row[3]) for row in rows],
+        )
+        if len(rows) < limit or rows[-1][0] >= upto_id:
+            await tx.execute("DELETE FROM search_reindex")
+            return None
+        await tx.execute("UPDATE search_reindex SET done_id = ?", (rows[-1][0],))
+        return int(rows[-1][0]), upto_id
 
 
 async def count(db: Database) -> int:

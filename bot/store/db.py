@@ -4,6 +4,10 @@ SQLite allows one writer at a time. Funnelling every write through a single
 connection guarded by an asyncio lock, and opening each write with
 `BEGIN IMMEDIATE`, turns "database is locked" surprises into an orderly queue,
 while WAL lets the reader connection answer searches during a write.
+
+Every search shares the one reader, so a read made for a person can carry a
+time budget: SQLite's progress handler stops it once the budget is spent, and
+the reader is free for the next one at once.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,10 +32,17 @@ Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
 BUSY_TIMEOUT_MS = 5_000
+PROGRESS_STEPS = 1_000
+"""SQLite virtual-machine steps between two looks at a read's budget: at most a
+few milliseconds of work, so a read stops soon after its budget is spent."""
 
 
 class StoreError(Exception):
     """A database problem described in one line for the operator."""
+
+
+class OverBudget(Exception):
+    """A read ran past its time budget and was stopped; the reader is free again."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,12 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        # Reads take turns, so a budget counts a read's own time only, and the
+        # progress handler installed for one read never stops another.
+        self._read_lock = asyncio.Lock()
+        self._deadline: float | None = None
+        self._stopped = False
+        self.progress_steps = PROGRESS_STEPS  # tests lower it to stop tiny reads
 
     @classmethod
     async def open(
@@ -168,18 +186,52 @@ class Database:
                 await _rollback(conn)
                 raise StoreError(f"could not save to the database: {exc}") from exc
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._reader.execute(sql, params) as cursor:
+    async def fetchall(
+        self, sql: str, params: Params = (), *, budget: float | None = None
+    ) -> list[Row]:
+        """Every row; with a `budget` (seconds), OverBudget once it is spent."""
+        async with self._reading(budget) as reader, reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._reader.execute(sql, params) as cursor:
+    async def fetchone(
+        self, sql: str, params: Params = (), *, budget: float | None = None
+    ) -> Row | None:
+        async with self._reading(budget) as reader, reader.execute(sql, params) as cursor:
             row: Row | None = await cursor.fetchone()
             return row
 
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
+    async def fetchval(self, sql: str, params: Params = (), *, budget: float | None = None) -> Any:
+        row = await self.fetchone(sql, params, budget=budget)
         return None if row is None else row[0]
+
+    @asynccontextmanager
+    async def _reading(self, budget: float | None) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._read_lock:
+            if budget is None:
+                yield self._reader
+                return
+            await self._reader.set_progress_handler(self._spent, max(1, self.progress_steps))
+            self._stopped = False
+            self._deadline = time.monotonic() + max(budget, 0.0)
+            try:
+                yield self._reader
+            except sqlite3.OperationalError as exc:
+                # "interrupted", or whatever the statement SQLite was inside says
+                # (FTS5 reading its settings reports "vtable constructor failed").
+                if not self._stopped:
+                    raise
+                raise OverBudget(f"read stopped after its {budget:g} s budget") from exc
+            finally:
+                self._deadline = None
+                # None removes the handler (sqlite3 allows it; aiosqlite's hint does not say so).
+                await self._reader.set_progress_handler(None, 0)  # type: ignore[arg-type]
+
+    def _spent(self) -> bool:
+        """SQLite's progress handler (on the reader's thread): true stops the read."""
+        deadline = self._deadline
+        if deadline is not None and time.monotonic() >= deadline:
+            self._stopped = True
+        return self._stopped
 
     async def backup(self, destination: Path) -> None:
         """An online, consistent copy of the database (safe while the bot runs)."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.store.db import Database
+from bot.store.outbox import NewMessage, enqueue_tx
 
 SubscriptionKind = Literal["topic", "query"]
 
@@ -107,3 +110,89 @@ async def count_by_topic(db: Database) -> dict[str, int]:
         """
     )
     return {row[0]: row[1] for row in rows}
+
+
+@dataclass(frozen=True)
+class ToCheck:
+    """A keyword subscription waiting to be held against the query rules, with
+    what telling its chat needs."""
+
+    id: int
+    target_id: int
+    value: str
+    chat_id: int
+    thread_id: int
+    chat_type: str
+    chat_title: str | None
+    ui_language: str
+    active: bool
+
+
+async def to_check(db: Database) -> list[ToCheck]:
+    rows = await db.fetchall(
+        """
+        SELECT s.id, s.target_id, s.value, t.chat_id, t.thread_id, c.type, c.title,
+               t.ui_language, t.active AND c.active
+        FROM subscriptions_to_check AS k
+        JOIN subscriptions AS s ON s.id = k.subscription_id
+        JOIN targets AS t ON t.id = s.target_id
+        JOIN chats AS c ON c.chat_id = t.chat_id
+        ORDER BY s.target_id, s.id
+        """
+    )
+    return [
+        ToCheck(
+            id=row[0],
+            target_id=row[1],
+            value=row[2],
+            chat_id=row[3],
+            thread_id=row[4],
+            chat_type=row[5],
+            chat_title=row[6],
+            ui_language=row[7],
+            active=bool(row[8]),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A checked subscription's new value; None removes it."""
+
+    subscription_id: int
+    value: str | None
+
+
+async def settle_checks(
+    db: Database,
+    checked: Sequence[int],
+    revisions: Sequence[Revision],
+    notices: Sequence[NewMessage],
+) -> bool:
+    """In one transaction: take the checked subscriptions off the list, apply the
+    revisions and queue the notices. Nothing happens (False) when another process
+    took them first, so a chat is told once. A revision to a value the target
+    already follows removes the duplicate."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "DELETE FROM subscriptions_to_check"
+            " WHERE subscription_id IN (SELECT value FROM json_each(?)) RETURNING subscription_id",
+            (json.dumps(list(checked)),),
+        )
+        claimed = {row[0] for row in await cursor.fetchall()}
+        if not claimed:
+            return False
+        for revision in revisions:
+            if revision.subscription_id not in claimed:
+                continue
+            if revision.value is not None:
+                cursor = await tx.execute(
+                    "UPDATE OR IGNORE subscriptions SET value = ? WHERE id = ?",
+                    (revision.value, revision.subscription_id),
+                )
+                if cursor.rowcount > 0:
+                    continue
+            await tx.execute("DELETE FROM subscriptions WHERE id = ?", (revision.subscription_id,))
+        await enqueue_tx(tx, notices)
+    return True

@@ -85,6 +85,11 @@ class Services:
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_ids
 
+    @property
+    def search_budget(self) -> float:
+        """Seconds one reader's search may keep the database busy."""
+        return self.settings.search_time_budget_ms / 1000
+
     def topic_names(self, language: str) -> dict[str, str]:
         return {topic.slug: topic.name(language) for topic in self.catalogue.topics}
 

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram import (
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.i18n import language_of
-from bot.search.service import find
-from bot.store import articles
+from bot.search.query import QueryProblem
+from bot.search.service import find, newest, page_from_offset
 from bot.telegram.format import article_block, truncate
+from bot.telegram.handlers.reader import inline_problem_text
 from bot.telegram.services import services_of
 
 INLINE_RESULTS = 10
 CACHE_SECONDS = 60
+HELP_START = "search"  # the /start parameter of the button that explains a refusal
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -23,18 +30,28 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     services = services_of(context)
     language = language_of(query.from_user.language_code, services.settings.default_language)
     text = query.query.strip()
-    page = int(query.offset) if query.offset.isdigit() else 0
+    page = page_from_offset(query.offset)
+    budget = services.search_budget
     if text:
         result = await find(
-            services.db, services.catalogue, text, page=page, page_size=INLINE_RESULTS
+            services.db,
+            services.catalogue,
+            text,
+            page=page,
+            page_size=INLINE_RESULTS,
+            budget=budget,
         )
-        found = [hit.article for hit in result.hits]
-        has_more = result.has_more
     else:
-        found = await articles.latest(
-            services.db, limit=INLINE_RESULTS, offset=page * INLINE_RESULTS
-        )
-        has_more = len(found) == INLINE_RESULTS
+        result = await newest(services.db, page=page, page_size=INLINE_RESULTS, budget=budget)
+    found = [hit.article for hit in result.hits]
+    problem = inline_problem_text(result.problem, language)
+    # Telegram shows the button above the (empty) results: the one place an
+    # inline answer can say why nothing came back. Pressing it opens the bot.
+    button = (
+        InlineQueryResultsButton(text=problem, start_parameter=HELP_START)
+        if problem is not None
+        else None
+    )
     names = services.topic_names(language)
     results = [
         InlineQueryResultArticle(
@@ -51,7 +68,11 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     ]
     await query.answer(
         results,
-        cache_time=CACHE_SECONDS,
+        # A search stopped by its budget may run another time: never cached.
+        cache_time=0 if result.problem is QueryProblem.TOO_BROAD else CACHE_SECONDS,
         is_personal=False,
-        next_offset=str(page + 1) if has_more else "",
+        # Left out, not "", on the last page: with Defaults set, PTB 22 turns ""
+        # into "[]", which Telegram would send back as the offset of a next page.
+        next_offset=str(page + 1) if result.has_more else None,
+        button=button,
     )

@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
-from bot.search.query import MAX_QUERY_CHARS, QueryProblem
+from bot.search.query import MAX_PREFIXES, MAX_QUERY_CHARS, MIN_PREFIX_CHARS, QueryProblem
 from bot.search.service import PAGE_SIZE, SearchResult, find
 from bot.store import articles, chats, subscriptions, topics
 from bot.store.chats import Target
@@ -144,7 +144,29 @@ def problem_text(result: SearchResult, language: str) -> str:
             "reader.problem_unknown_topic",
             topic=escape(truncate(result.unknown_topic or "", 60)),
         )
+    if problem is QueryProblem.SHORT_PREFIX:
+        return t(language, "reader.problem_short_prefix", letters=MIN_PREFIX_CHARS)
+    if problem is QueryProblem.TOO_MANY_PREFIXES:
+        return t(language, "reader.problem_too_many_prefixes", limit=MAX_PREFIXES)
+    if problem is QueryProblem.TOO_BROAD:
+        return t(language, "reader.problem_too_broad")
     return t(language, "reader.problem_empty")
+
+
+INLINE_PROBLEMS = {
+    QueryProblem.SHORT_PREFIX: ("reader.inline_short_prefix", {"letters": MIN_PREFIX_CHARS}),
+    QueryProblem.TOO_MANY_PREFIXES: ("reader.inline_too_many_prefixes", {"limit": MAX_PREFIXES}),
+    QueryProblem.TOO_BROAD: ("reader.inline_too_broad", {}),
+}
+
+
+def inline_problem_text(problem: QueryProblem | None, language: str) -> str | None:
+    """The short plain line an inline answer shows for a refused search, if any
+    (other problems just find nothing while the person is still typing)."""
+    if problem not in INLINE_PROBLEMS:
+        return None
+    key, values = INLINE_PROBLEMS[problem]
+    return t(language, key, **values)
 
 
 def _more_data(context: ContextTypes.DEFAULT_TYPE, query: str, page: int) -> str:
@@ -171,7 +193,9 @@ async def run_search(
         scoped = f"{query} lang:{target.article_language}"
         if len(scoped) <= MAX_QUERY_CHARS:
             query = scoped
-    result = await find(services.db, services.catalogue, query, page=page)
+    result = await find(
+        services.db, services.catalogue, query, page=page, budget=services.search_budget
+    )
     shown = escape(truncate(query, 80))
     if result.problem is not None:
         await reply(update, context, problem_text(result, language))

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
-from bot.search.query import QueryError, QueryProblem, parse_query
+from bot.search.query import QueryError, parse_subscription
 from bot.search.service import SearchResult
 from bot.store import subscriptions
 from bot.store.chats import Target
@@ -34,11 +34,9 @@ def resolve(services: Services, text: str) -> tuple[SubscriptionKind, str] | Que
     if topic is not None:
         return "topic", topic.slug
     try:
-        query = parse_query(text)
+        parse_subscription(text)
     except QueryError as exc:
         return exc
-    if not query.has_text and not query.topics:
-        return QueryError(QueryProblem.EMPTY)
     return "query", text
 
 
