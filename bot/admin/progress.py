@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from babel.numbers import format_decimal
-
 from bot.i18n import t
 from bot.store.outbox import BroadcastProgress
 
@@ -66,6 +64,14 @@ def duration(seconds: float) -> str:
 
 
 def number(value: int, language: str) -> str:
+    return decimal(value, language)
+
+
+def decimal(value: float, language: str) -> str:
+    """In the reader's language ('1,234.5' / '1234,5'); babel is imported on first use,
+    as an idle bot does not need it."""
+    from babel.numbers import format_decimal
+
     return str(format_decimal(value, locale=language))
 
 
@@ -83,7 +89,7 @@ def progress_text(
         t(
             language,
             "admin.progress_rate",
-            rate=format_decimal(round(rate, 1), locale=language),
+            rate=decimal(round(rate, 1), language),
             eta=duration(eta),
         )
         if rate and eta is not None

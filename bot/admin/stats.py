@@ -10,8 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from babel.numbers import format_percent
-
 from bot.admin.progress import number
 from bot.i18n import t
 from bot.store.admin import DeliveryCount
@@ -119,6 +117,8 @@ def _kinds(values: Mapping[str, int], language: str) -> str:
 
 
 def _window(label: str, window: Deliveries, language: str) -> str:
+    from babel.numbers import format_percent  # on first use: an idle bot needs no babel
+
     return t(
         language,
         "admin.stats_window",

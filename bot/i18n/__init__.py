@@ -14,8 +14,6 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 
-from babel.dates import format_date, format_datetime
-
 LANGUAGES = ("en", "es")
 DEFAULT_LANGUAGE = "en"
 
@@ -52,14 +50,24 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+# babel is imported by the first date formatted, not with the catalogues: an idle
+# bot does not need it, and its locale data (some 5 MB) loads on first use anyway.
+
+
 def long_date(moment: datetime, language: str) -> str:
     """'25 November 2026' / '25 de noviembre de 2026'."""
+    from babel.dates import format_date
+
     return format_date(moment, format="long", locale=language)
 
 
 def short_date(moment: datetime, language: str) -> str:
+    from babel.dates import format_date
+
     return format_date(moment, format="medium", locale=language)
 
 
 def date_time(moment: datetime, language: str) -> str:
+    from babel.dates import format_datetime
+
     return format_datetime(moment, format="medium", locale=language, tzinfo=moment.tzinfo)

@@ -32,14 +32,16 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 # Loaded on first use instead: the /stats chart (matplotlib and what it brings), the
-# first feed parse (feedparser), the webhook server (only with WEBHOOK_URL), the local
-# chat mode and the emulator (tests, benchmarks, `chat`), and nothing from testing.
+# first feed parse (feedparser), the first date or number formatted (babel), the
+# webhook server (only with WEBHOOK_URL), the local chat mode and the emulator (tests,
+# benchmarks, `chat`), and nothing from testing.
 DEFERRED = (
     "matplotlib",
     "numpy",
     "PIL",
     "fontTools",
     "feedparser",
+    "babel",
     "aiohttp.web",
     "bot.telegram.webhook",
     "bot.chat",
