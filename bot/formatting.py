@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -88,9 +88,22 @@ def snippet_html(segments: Sequence[Segment], limit: int = SUMMARY_LIMIT) -> str
     return "".join(parts)
 
 
+_DATES: dict[tuple[date, str], str] = {}
+_DATES_KEPT = 4_096
+
+
 def local_date(timestamp: int, timezone: str, language: str) -> str:
+    """The date in the zone, as the language writes it. Kept per (date, language):
+    formatting one with babel costs more than the rest of an article's block."""
     moment = datetime.fromtimestamp(timestamp, UTC).astimezone(ZoneInfo(timezone))
-    return short_date(moment, language)
+    key = (moment.date(), language)
+    text = _DATES.get(key)
+    if text is None:
+        text = short_date(moment, language)
+        if len(_DATES) >= _DATES_KEPT:
+            _DATES.clear()
+        _DATES[key] = text
+    return text
 
 
 def hashtag(slug: str) -> str:

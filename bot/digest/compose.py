@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
@@ -28,6 +28,7 @@ from bot.formatting import (
 )
 from bot.i18n import long_date, t
 from bot.store.articles import Article
+from bot.store.outbox import encode_text
 
 Heading = Literal["daily", "weekly", "instant", "now", "more"]
 
@@ -64,10 +65,12 @@ def parse_callback(data: str | None) -> tuple[PageRef, int] | None:
 @dataclass(frozen=True)
 class DigestMessage:
     """One message: HTML text and, on the last one, the "show more" keyboard
-    as Bot API JSON."""
+    as Bot API JSON. `encoded_text`, when known, is the text as the outbox
+    encodes it (`outbox.encode_text`), done once for the many chats that get it."""
 
     text: str
     reply_markup: dict[str, Any] | None = None
+    encoded_text: str | None = field(default=None, compare=False)
 
 
 def heading_text(heading: Heading, *, language: str, timezone: str, now: int) -> str:
@@ -151,6 +154,16 @@ def compose(
 Measured = tuple[str, int]  # markup and its visible length
 
 
+@dataclass(frozen=True)
+class Packed:
+    """A page of a digest packed into message texts, before any target's button."""
+
+    texts: tuple[str, ...]
+    encoded: tuple[str | None, ...]  # each text encoded for the outbox, when shared
+    rest: int  # items after this page
+    next_offset: int
+
+
 class Composer:
     """`compose` for the many targets of one run, giving the same messages.
 
@@ -159,14 +172,12 @@ class Composer:
     once and reused: an article's block per (language, zone), headings per
     language, the digest header per (heading, language, zone). Each piece keeps
     its visible length, so packing adds lengths instead of measuring every
-    candidate message. A digest made of topic groups only (what most targets
-    get) is the same for every target with the same selection, language and
-    zone: its texts are kept, and only the "show more" button, which names the
-    target, is made per target. Every cache is bounded.
+    candidate message. A page is packed (`pack`) apart from the "show more"
+    button, which names the target (`messages`), so a caller can keep a packed
+    page for every target that gets the same one. Every cache is bounded.
     """
 
     _BLOCKS_KEPT: Final = 65_536
-    _DIGESTS_KEPT: Final = 4_096
 
     def __init__(
         self,
@@ -185,8 +196,7 @@ class Composer:
         self._headers: dict[tuple[str, str, str], Measured] = {}
         self._group_headings: dict[tuple[str, str | None, tuple[str, ...]], Measured] = {}
         self._footers: dict[tuple[str, int], Measured] = {}
-        self._digests: dict[tuple[Selection, str, str, str, int], tuple[tuple[str, ...], int, int]]
-        self._digests = {}
+        self._buttons: dict[tuple[str, int], str] = {}
 
     def compose(
         self,
@@ -200,23 +210,46 @@ class Composer:
     ) -> list[DigestMessage]:
         """What `compose(selection, articles, now=…, topic_names=…, max_items=…, …)`
         gives with this composer's articles, time, names and page size."""
-        shared = all(group.topic is not None for group in selection.groups)
-        key = (selection, language, timezone, heading, offset)
-        found = self._digests.get(key) if shared else None
-        if found is None:
-            found = self._texts(selection, language, timezone, heading, offset)
-            if shared:
-                if len(self._digests) >= self._DIGESTS_KEPT:
-                    self._digests.clear()
-                self._digests[key] = found
-        texts, rest, next_offset = found
-        messages = [DigestMessage(text) for text in texts]
-        if messages and rest > 0 and ref is not None:
-            button = {
-                "text": t(language, "digest.more_button", count=rest),
-                "callback_data": ref.data(next_offset),
-            }
-            messages[-1] = DigestMessage(messages[-1].text, {"inline_keyboard": [[button]]})
+        packed = self.pack(
+            selection, language=language, timezone=timezone, heading=heading, offset=offset
+        )
+        return self.messages(packed, language=language, ref=ref)
+
+    def pack(
+        self,
+        selection: Selection,
+        *,
+        language: str,
+        timezone: str,
+        heading: Heading,
+        offset: int = 0,
+        encode: bool = False,
+    ) -> Packed:
+        """The page's texts, without the button; `encode` also encodes each for
+        the outbox, worth it for a page many targets get."""
+        texts, rest, next_offset = self._texts(selection, language, timezone, heading, offset)
+        encoded = tuple(map(encode_text, texts)) if encode else (None,) * len(texts)
+        return Packed(texts, encoded, rest, next_offset)
+
+    def messages(
+        self, packed: Packed, *, language: str, ref: PageRef | None
+    ) -> list[DigestMessage]:
+        """A packed page as one target's messages: with the "show more" button
+        for the rest unless `ref` is None."""
+        messages = [
+            DigestMessage(text, None, encoded)
+            for text, encoded in zip(packed.texts, packed.encoded, strict=True)
+        ]
+        if messages and packed.rest > 0 and ref is not None:
+            key = (language, packed.rest)
+            label = self._buttons.get(key)
+            if label is None:
+                label = self._buttons[key] = t(language, "digest.more_button", count=packed.rest)
+            button = {"text": label, "callback_data": ref.data(packed.next_offset)}
+            last = messages[-1]
+            messages[-1] = DigestMessage(
+                last.text, {"inline_keyboard": [[button]]}, last.encoded_text
+            )
         return messages
 
     def _texts(

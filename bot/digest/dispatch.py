@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -20,12 +20,13 @@ from bot.digest.compose import (
     Composer,
     DigestMessage,
     Heading,
+    Packed,
     PageRef,
     channel_posts,
     compose,
     parse_callback,
 )
-from bot.digest.select import Index, select
+from bot.digest.select import Index, Selection, select
 from bot.ingest.topics import Catalogue
 from bot.search.query import QueryError, parse_query
 from bot.store import articles, digests
@@ -90,6 +91,7 @@ class Window:
     by_id: dict[int, Article] = field(init=False)
     _ids: list[int] = field(init=False)
     _queries: dict[QueryKey, frozenset[int]] = field(default_factory=dict, init=False)
+    _texts: dict[str, frozenset[int]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.by_id = {article.id: article for article in self.articles}
@@ -122,16 +124,22 @@ class Window:
 
     async def matches(self, texts: Iterable[str]) -> dict[str, frozenset[int]]:
         """For each query subscription text, the window's ids it matches. Texts
-        that mean the same query share one evaluation, here and in later calls."""
+        that mean the same query share one evaluation, here and in later calls;
+        a text is parsed once per run, not once per batch that holds it."""
         result: dict[str, frozenset[int]] = {}
         for text in set(texts):
+            known = self._texts.get(text)
+            if known is not None:
+                result[text] = known
+                continue
             key = self._key(text)
             if key is None:
-                result[text] = frozenset()
-                continue
-            if key not in self._queries:
+                found: frozenset[int] = frozenset()
+            elif key in self._queries:
+                found = self._queries[key]
+            else:
                 match, language, topics = key
-                self._queries[key] = await digests.keyword_matches(
+                found = self._queries[key] = await digests.keyword_matches(
                     self.db,
                     match,
                     after_id=self.after_id,
@@ -139,14 +147,25 @@ class Window:
                     language=language,
                     topics=topics,
                 )
-            result[text] = self._queries[key]
+            result[text] = self._texts[text] = found
         return result
+
+
+SharedKey = tuple[frozenset[str], str | None, int, str, str, str]
 
 
 class Builder:
     """What the targets of one run share: the window indexed for selection and
     a composer that renders each piece once (`select.Index`, `compose.Composer`).
-    It gives the messages `select` and `compose` give target by target."""
+    It gives the messages `select` and `compose` give target by target.
+
+    A target that follows topics only gets the digest of every other target
+    with the same topics, article language, cursor, language, zone and
+    heading: that page is packed (and encoded for the outbox) once, and each
+    of them only gets its own button. Keywords make digests nearly unique, so
+    those are built per target, from the shared pieces."""
+
+    _SHARED_KEPT: Final = 4_096
 
     def __init__(self, services: Services, window: Window, now: int) -> None:
         self.index = Index(window.articles, [topic.slug for topic in services.catalogue.topics])
@@ -156,6 +175,52 @@ class Builder:
             max_items=services.settings.digest_max_items,
             topic_names=services.topic_names,
         )
+        self._shared: dict[SharedKey, Packed] = {}
+
+    def selection(
+        self,
+        target: Target,
+        subscriptions: Sequence[Subscription],
+        matches: Mapping[str, frozenset[int]],
+        start: int,
+    ) -> Selection:
+        return self.index.select(
+            subscriptions,
+            article_language=target.article_language,
+            keyword_matches=matches,
+            after_id=start,
+        )
+
+    def pages(
+        self,
+        target: Target,
+        subscriptions: Sequence[Subscription],
+        matches: Mapping[str, frozenset[int]],
+        *,
+        start: int,
+        heading: Heading,
+        ref: PageRef | None,
+    ) -> list[DigestMessage]:
+        language, timezone = target.ui_language, target.timezone
+        topics = frozenset(sub.value for sub in subscriptions if sub.kind == "topic")
+        if any(sub.kind == "query" for sub in subscriptions):
+            selection = self.selection(target, subscriptions, matches, start)
+            packed = self.composer.pack(
+                selection, language=language, timezone=timezone, heading=heading
+            )
+        else:
+            key = (topics, target.article_language, start, language, timezone, heading)
+            found = self._shared.get(key)
+            if found is None:
+                selection = self.selection(target, subscriptions, matches, start)
+                found = self.composer.pack(
+                    selection, language=language, timezone=timezone, heading=heading, encode=True
+                )
+                if len(self._shared) >= self._SHARED_KEPT:
+                    self._shared.clear()  # bounded: an unusual population only repacks
+                self._shared[key] = found
+            packed = found
+        return self.composer.messages(packed, language=language, ref=ref)
 
 
 def _queries(subscriptions: Mapping[int, Sequence[Subscription]]) -> set[str]:
@@ -184,13 +249,12 @@ def digest_messages(
     without, the target's digest is built on its own with `select` and
     `compose` (one target, or the reference the builder is checked against)."""
     start = window.start_for(target)
+    ref = PageRef(target.id, start, window.upto_id) if paging else None
+    if builder is not None and not as_posts:
+        pages = builder.pages(target, subscriptions, matches, start=start, heading=heading, ref=ref)
+        return [_outbox_message(target, page) for page in pages]
     if builder is not None:
-        selection = builder.index.select(
-            subscriptions,
-            article_language=target.article_language,
-            keyword_matches=matches,
-            after_id=start,
-        )
+        selection = builder.selection(target, subscriptions, matches, start)
     else:
         selection = select(
             window.since(start),
@@ -206,27 +270,17 @@ def digest_messages(
             _outbox_message(target, post, kind="post")
             for post in channel_posts(selection, window.by_id)
         ]
-    ref = PageRef(target.id, start, window.upto_id) if paging else None
-    if builder is not None:
-        pages = builder.composer.compose(
-            selection,
-            language=target.ui_language,
-            timezone=target.timezone,
-            heading=heading,
-            ref=ref,
-        )
-    else:
-        pages = compose(
-            selection,
-            window.by_id,
-            language=target.ui_language,
-            timezone=target.timezone,
-            now=now,
-            heading=heading,
-            topic_names=services.topic_names(target.ui_language),
-            max_items=services.settings.digest_max_items,
-            ref=ref,
-        )
+    pages = compose(
+        selection,
+        window.by_id,
+        language=target.ui_language,
+        timezone=target.timezone,
+        now=now,
+        heading=heading,
+        topic_names=services.topic_names(target.ui_language),
+        max_items=services.settings.digest_max_items,
+        ref=ref,
+    )
     return [_outbox_message(target, page) for page in pages]
 
 
@@ -244,17 +298,36 @@ def _outbox_message(
         kind=kind,
         thread_id=target.thread_id,
         target_id=target.id,
+        encoded_text=message.encoded_text,
         **extra,
     )
 
 
-async def _run_batch(
+async def _run_batches(
     services: Services,
-    targets: Sequence[Target],
     window: Window,
     now: int,
     commit_for: _CommitFor,
+    next_batch: Callable[[], Awaitable[Sequence[Target]]],
+    size: int,
 ) -> DispatchReport:
+    """Build and save batch after batch, each saved in one transaction.
+
+    Building the next batch while SQLite saves the last would look cheaper, but
+    the saving thread needs the interpreter lock between rows and the building
+    one holds it: each row would wait for a lock switch."""
+    report = DispatchReport()
+    while targets := await next_batch():
+        commits, built = await _build_batch(services, targets, window, commit_for)
+        report.add(await _save_batch(services, commits, built, now))
+        if len(targets) < size:
+            break
+    return report
+
+
+async def _build_batch(
+    services: Services, targets: Sequence[Target], window: Window, commit_for: _CommitFor
+) -> tuple[list[DigestCommit], DispatchReport]:
     report = DispatchReport(targets=len(targets))
     subscriptions = await digests.subscriptions_of(services.db, [t.id for t in targets])
     matches = await window.matches(_queries(subscriptions))
@@ -269,6 +342,12 @@ async def _run_batch(
         except Exception:
             report.failed += 1
             log.exception("digest for target %d (chat %d) failed", target.id, target.chat_id)
+    return commits, report
+
+
+async def _save_batch(
+    services: Services, commits: Sequence[DigestCommit], report: DispatchReport, now: int
+) -> DispatchReport:
     try:
         applied = await digests.commit_digests(services.db, commits, now=now)
     except Exception:
@@ -392,14 +471,17 @@ async def dispatch_due(
     window = await Window.load(services.db, services.catalogue, oldest, upto)
     commit_for = _CommitFor(services, window, now, heading=None, reference=reference)
     after: tuple[int, int] = (-1, 0)
-    while targets := await digests.due_targets(services.db, now, after=after, limit=batch):
-        last = targets[-1]
-        assert last.next_digest_at is not None
-        after = (last.next_digest_at, last.id)
-        report.add(await _run_batch(services, targets, window, now, commit_for))
-        if len(targets) < batch:
-            break
-    return report
+
+    async def next_batch() -> list[Target]:
+        nonlocal after
+        targets = await digests.due_targets(services.db, now, after=after, limit=batch)
+        if targets:
+            last = targets[-1]
+            assert last.next_digest_at is not None
+            after = (last.next_digest_at, last.id)
+        return targets
+
+    return await _run_batches(services, window, now, commit_for, next_batch, batch)
 
 
 async def dispatch_instant(
@@ -416,12 +498,15 @@ async def dispatch_instant(
     window = await Window.load(services.db, services.catalogue, oldest, upto)
     commit_for = _CommitFor(services, window, now, heading="instant", reference=reference)
     after = (-1, 0)
-    while targets := await digests.instant_targets(services.db, upto, after=after, limit=batch):
-        after = (targets[-1].cursor_article_id, targets[-1].id)
-        report.add(await _run_batch(services, targets, window, now, commit_for))
-        if len(targets) < batch:
-            break
-    return report
+
+    async def next_batch() -> list[Target]:
+        nonlocal after
+        targets = await digests.instant_targets(services.db, upto, after=after, limit=batch)
+        if targets:
+            after = (targets[-1].cursor_article_id, targets[-1].id)
+        return targets
+
+    return await _run_batches(services, window, now, commit_for, next_batch, batch)
 
 
 async def send_pending_now(services: Services, target: Target, now: int) -> int:
