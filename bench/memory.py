@@ -7,7 +7,8 @@ new database that the bot seeds with the bundled articles. Both run at the
 same time; each is measured once it polls, has its jobs installed and its
 resident set size (VmRSS, /proc) has stopped moving. The archive lives on
 disk and SQLite keeps a bounded page cache, so idle memory should not grow
-with the archive: the ratio says whether it does.
+with the archive: the ratio says whether it does. The goal is absolute as well:
+a bot polling on a million articles in at most 60 MB.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import Options, say
@@ -33,6 +34,7 @@ SEED_ARTICLES = (
     // 2
 )
 RATIO_TARGET = Target("<=", 1.25)
+TARGET = Target("<=", 60, "MB")
 STABLE_FOR = 2.0  # s the RSS must stay within STABLE_KIB to count as settled
 STABLE_KIB = 512
 SAMPLE_EVERY = 0.25
@@ -81,30 +83,84 @@ async def idle(source: Path | None, folder: Path, options: Options) -> Idle:
     return Idle(found.rss_kib, found.peak_kib, polling, found.measured_at_s, found.settled)
 
 
-# What start-up imports cost, each alone in a fresh interpreter: most of an idle bot.
-IMPORTS = (
-    ("the interpreter alone", "pass"),
-    ("PTB (telegram.ext)", "import telegram.ext"),
-    ("matplotlib, as bot/admin/chart.py imports it", "import bot.admin.chart"),
-    ("the whole bot (bot.telegram.app)", "import bot.telegram.app"),
-)
+# What the start-up imports cost: most of an idle bot. Each rung is a fresh interpreter
+# importing one thing more than the rung before, so the steps add up to the whole.
+STARTUP = "import bot.__main__, bot.telegram.run"  # what `python -m bot run` imports
+CHART = "import matplotlib.backends.backend_agg, matplotlib.figure"  # bot/admin/chart.py
+AIOHTTP_RUNG = ("aiohttp", "import telegram.ext, bot.config, aiohttp")
+
+
+def ladder(loaded: list[str]) -> list[tuple[str, str]]:
+    """The rungs, aiohttp among them only when the start-up imports include it."""
+    return [
+        ("the interpreter", "pass"),
+        ("PTB (telegram.ext; httpx with it)", "import telegram.ext"),
+        ("the settings (pydantic-settings)", "import telegram.ext, bot.config"),
+        *([AIOHTTP_RUNG] if "aiohttp" in loaded else []),
+        ("the rest of python -m bot run's imports", STARTUP),
+        ("matplotlib, on the first /stats chart", f"{STARTUP}\n{CHART}"),
+    ]
+
+
 RSS_PROBE = "import re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"
+# Heavy packages an idle bot should load only if it uses them.
+HEAVY = ("matplotlib", "numpy", "babel", "feedparser", "aiohttp", "httpx", "bot.emulator")
 
 
-async def import_rss(statement: str) -> int:
-    """RSS in KiB of a fresh interpreter after `statement` (0 where /proc is missing)."""
+async def _python(code: str) -> str:
+    """The standard output of a fresh interpreter running `code` ('' if it failed)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        f"{statement}\n{RSS_PROBE}",
+        code,
         cwd=ROOT,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
     out, _ = await process.communicate()
-    text = out.decode().strip()
-    return int(text) if process.returncode == 0 and text.isdigit() else 0
+    return out.decode().strip() if process.returncode == 0 else ""
+
+
+async def import_rss(statement: str) -> int:
+    """RSS in KiB of a fresh interpreter after `statement` (0 where /proc is missing)."""
+    text = await _python(f"{statement}\n{RSS_PROBE}")
+    return int(text) if text.isdigit() else 0
+
+
+async def loaded_at_startup() -> list[str]:
+    """Which of `HEAVY` a fresh interpreter holds after `python -m bot run`'s imports."""
+    probe = f"import sys\n{STARTUP}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    return (await _python(probe)).split()
+
+
+def _steps(rungs: list[tuple[str, int]]) -> list[tuple[str, float, float]]:
+    """(label, MB with it, MB it adds over the rung before)."""
+    steps, before = [], 0.0
+    for label, kib in rungs:
+        steps.append((label, kib / 1024, kib / 1024 - before))
+        before = kib / 1024
+    return steps
+
+
+def _note(rss_mb: float, steps: list[tuple[str, float, float]], loaded: list[str]) -> str:
+    """Why the idle process is over the goal, from what was measured."""
+    *imports, _chart = steps
+    text = (
+        f"{rss_mb:.1f} MB against {TARGET.bound:g} MB. The imports are most of it:"
+        f" {imports[-1][1]:.1f} MB in a fresh interpreter that only imports what"
+        " python -m bot run does ("
+        + ", ".join(f"{label} {added:.1f}" for label, _, added in imports)
+        + " MB); the rest is the running bot's clients, database connections and caches."
+    )
+    if "aiohttp" in loaded:
+        text += (
+            " What would close it: aiohttp is imported at start-up for the Bot API client"
+            " (bot/telegram/request.py), beside the httpx that PTB imports anyway; loading it"
+            " only when the settings need its throughput (paid broadcasts, a send rate above"
+            " what httpx sustains) would leave a default bot without it."
+        )
+    return text
 
 
 async def run(options: Options) -> list[Row]:
@@ -117,8 +173,10 @@ async def run(options: Options) -> list[Row]:
             idle(built.path, folder / "archive", options), idle(None, folder / "seed", options)
         )
     say(options, f"  {large.rss_kib / 1024:.0f} MB vs {seed.rss_kib / 1024:.0f} MB")
-    sizes = await asyncio.gather(*(import_rss(statement) for _, statement in IMPORTS))
-    imports = [(label, kib) for (label, _), kib in zip(IMPORTS, sizes, strict=True)]
+    loaded = await loaded_at_startup()
+    rungs = ladder(loaded)
+    sizes = [await import_rss(statement) for _, statement in rungs]  # one at a time: RSS
+    steps = _steps([(label, kib) for (label, _), kib in zip(rungs, sizes, strict=True)])
     detail = "\n".join(
         [
             f"{'database':<28} {'idle RSS MB':>12} {'peak MB':>8} {'polling after s':>16}"
@@ -133,18 +191,26 @@ async def run(options: Options) -> list[Row]:
             f" it held within {STABLE_KIB} KiB for {STABLE_FOR:g} s, at least"
             f" {min(options.idle_seconds, 3 * FIRST_DELAY + 1):g} s after start (the jobs' first"
             " runs come 5, 10 and 15 s after start).",
-            "RSS of a fresh interpreter after importing, for scale:",
-            *(f"  {label:<46} {kib / 1024:>6.1f} MB" for label, kib in imports),
+            "RSS of a fresh interpreter importing one thing more at each line:",
+            *(
+                f"  {'+ ' if i else ''}{label:<{46 if not i else 44}} {mb:>6.1f} MB  (+{added:.1f})"
+                for i, (label, mb, added) in enumerate(steps)
+            ),
+            "Imported by python -m bot run before it polls: "
+            + (", ".join(loaded) or "none")
+            + f"; of {', '.join(HEAVY)}, the others load on first use.",
         ]
     )
-    return [
-        Row(
-            f"idle memory (RSS), bot polling, {n} articles",
-            large.rss_kib / 1024,
-            "MB",
-            reference=f"the same on the {SEED_ARTICLES}-article seed database",
-            reference_value=seed.rss_kib / 1024,
-            ratio_target=RATIO_TARGET,
-            detail=detail,
-        )
-    ]
+    row = Row(
+        f"idle memory (RSS), bot polling, {n} articles",
+        large.rss_kib / 1024,
+        "MB",
+        reference=f"the same on the {SEED_ARTICLES}-article seed database",
+        reference_value=seed.rss_kib / 1024,
+        target=TARGET,
+        ratio_target=RATIO_TARGET,
+        detail=detail,
+    )
+    if row.target is not None and not row.target.met(row.value):
+        row = replace(row, note=_note(row.value, steps, loaded))
+    return [row]
