@@ -53,7 +53,7 @@ def _reject_inline_message(params: Params) -> None:
         raise bad_request("MESSAGE_ID_INVALID")
 
 
-@api_method("sendMessage", sends=True)
+@api_method("sendMessage", sends=True, paid_broadcast=True)
 async def send_message(core: Core, params: Params) -> Delivery:
     chat = core.chat_param(params)
     formatted = checks.message_text(
@@ -127,12 +127,12 @@ def _input_file(core: Core, params: Params, field: str, kind: str) -> Callable[[
     return lambda: known
 
 
-@api_method("sendPhoto", sends=True)
+@api_method("sendPhoto", sends=True, paid_broadcast=True)
 async def send_photo(core: Core, params: Params) -> Delivery:
     return await _send_file(core, params, "photo", "photos")
 
 
-@api_method("sendDocument", sends=True)
+@api_method("sendDocument", sends=True, paid_broadcast=True)
 async def send_document(core: Core, params: Params) -> Delivery:
     return await _send_file(core, params, "document", "documents")
 
@@ -249,7 +249,7 @@ def _source_message(core: Core, params: Params, verb: str) -> MessageRecord:
     return message
 
 
-@api_method("copyMessage", sends=True)
+@api_method("copyMessage", sends=True, paid_broadcast=True)
 async def copy_message(core: Core, params: Params) -> Delivery:
     chat = core.chat_param(params)
     source = _source_message(core, params, "copy")

@@ -8,7 +8,8 @@ flood limits, journal) and the order in which a call is judged:
 3. the bot's rights in the chat               -> 403 blocked/kicked, 400 migrated
 4. random faults for methods in scope         -> injected 429/5xx/timeout, latency
 5. flood limits for message-sending methods   -> 429 with retry_after
-6. commit: the message is stored and answered
+   (a message with allow_paid_broadcast on the paid budget)
+6. commit: the message is stored and answered (a paid one is counted and billed)
 """
 
 from __future__ import annotations
@@ -127,10 +128,11 @@ class Core:
         if error is not None:
             raise error
 
-    def admit(self, method: Method, chat: ChatRecord) -> None:
+    def admit(self, method: Method, chat: ChatRecord, *, paid: bool = False) -> None:
+        """Apply the flood limits; `paid`: the message asked for the paid budget."""
         if not (method.sends and self.enforce_limits):
             return
-        refusal = self.flood.admit(chat.id, chat.is_group)
+        refusal = self.flood.admit(chat.id, chat.is_group, paid=paid)
         if refusal is not None:
             self.journal.flood_429 += 1
             error = too_many_requests(refusal.retry_after, kind=ErrorKind.FLOOD)

@@ -35,16 +35,20 @@ class Method:
     handler: Handler
     sends: bool
     """Sends a message: counts against flood limits and draws random faults."""
+    paid_broadcast: bool = False
+    """Takes `allow_paid_broadcast`: the message may go on the paid budget, for a fee."""
 
 
 METHODS: dict[str, Method] = {}
 
 
-def api_method(name: str, *, sends: bool = False) -> Callable[[Handler], Handler]:
+def api_method(
+    name: str, *, sends: bool = False, paid_broadcast: bool = False
+) -> Callable[[Handler], Handler]:
     """Register a handler under its Bot API name; lookups ignore case like Telegram."""
 
     def register(handler: Handler) -> Handler:
-        METHODS[name.lower()] = Method(name, handler, sends)
+        METHODS[name.lower()] = Method(name, handler, sends, paid_broadcast)
         return handler
 
     return register

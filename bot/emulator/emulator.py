@@ -50,6 +50,10 @@ class Stats:
     """Messages the bot got accepted (sent, copied, forwarded)."""
     flood_429: int
     """429 answers caused by the flood limits (injected 429s are counted in `faults`)."""
+    paid_messages: int
+    """Messages accepted with `allow_paid_broadcast`."""
+    stars_spent: float
+    """What they cost: 0.1 Star each."""
     faults: dict[str, int]
     faults_total: int
     protocol_errors: int
@@ -517,6 +521,16 @@ class Emulator:
     def pending_updates(self) -> int:
         return len(self.core.updates)
 
+    @property
+    def paid_messages(self) -> int:
+        """Messages accepted with `allow_paid_broadcast` since the counters were reset."""
+        return self.core.journal.paid_messages
+
+    @property
+    def stars_spent(self) -> float:
+        """What those messages cost the bot, in Telegram Stars (0.1 each)."""
+        return self.core.journal.stars_spent
+
     def stats(self) -> Stats:
         core = self.core
         journal = core.journal
@@ -525,6 +539,8 @@ class Emulator:
             by_method=dict(journal.by_method),
             delivered=journal.delivered,
             flood_429=journal.flood_429,
+            paid_messages=journal.paid_messages,
+            stars_spent=journal.stars_spent,
             faults=dict(core.faults.counts),
             faults_total=core.faults.total,
             protocol_errors=len(journal.protocol_errors),

@@ -15,6 +15,9 @@ from typing import Any
 
 from .errors import ErrorKind
 
+STARS_PER_PAID_MESSAGE = 0.1
+"""Telegram's fee for a message sent with `allow_paid_broadcast`."""
+
 
 @dataclass(slots=True)
 class RequestRecord:
@@ -84,6 +87,8 @@ class Journal:
     total: int = 0
     delivered: int = 0
     flood_429: int = 0
+    paid_messages: int = 0
+    """Messages accepted with `allow_paid_broadcast` (each billed `STARS_PER_PAID_MESSAGE`)."""
 
     def __post_init__(self) -> None:
         self.requests = deque(maxlen=self.limit)
@@ -101,4 +106,9 @@ class Journal:
         self.requests.clear()
         self.protocol_errors.clear()
         self.by_method.clear()
-        self.total = self.delivered = self.flood_429 = 0
+        self.total = self.delivered = self.flood_429 = self.paid_messages = 0
+
+    @property
+    def stars_spent(self) -> float:
+        """Stars the paid messages cost, to the tenth (the fee's unit)."""
+        return round(self.paid_messages * STARS_PER_PAID_MESSAGE, 1)

@@ -1,7 +1,10 @@
 """Telegram's documented flood limits for message-sending methods.
 
 Messages per second for the whole bot and messages per minute to one group,
-supergroup or channel are sliding windows. One chat gets "about one message a
+supergroup or channel are sliding windows. A message sent with
+`allow_paid_broadcast` counts against the paid window instead of the free one
+(Telegram's paid broadcasts: up to 1,000 a second, for a fee), while one chat
+and one group allow the same whether a message is paid or free. One chat gets "about one message a
 second, short bursts allowed" (Telegram's FAQ, which names no burst size): a
 token bucket of `per_chat_burst` messages refilled one per `per_chat_interval`
 seconds; a burst of 1 is a strict interval. A small `slack` forgives loopback
@@ -22,6 +25,8 @@ from typing import NamedTuple
 @dataclass(frozen=True, slots=True)
 class FloodLimits:
     per_bot_per_second: int = 30
+    paid_per_bot_per_second: int = 1000
+    """Messages a second sent with `allow_paid_broadcast` (a budget of their own)."""
     per_chat_interval: float = 1.0
     per_chat_burst: int = 3
     per_group_per_minute: int = 20
@@ -33,8 +38,8 @@ class Refusal(NamedTuple):
     retry_after: int
     """Whole seconds until the message would be admitted, at least 1."""
     limit: str
-    """The limit that bit hardest: per_bot_per_second, per_chat_interval or
-    per_group_per_minute."""
+    """The limit that bit hardest: per_bot_per_second, paid_per_bot_per_second,
+    per_chat_interval or per_group_per_minute."""
 
 
 class FloodGate:
@@ -46,6 +51,7 @@ class FloodGate:
         self.limits = limits or FloodLimits()
         self._clock = clock
         self._bot: deque[float] = deque()
+        self._paid: deque[float] = deque()
         self._full_at: dict[int, float] = {}
         """Per chat, when its bucket would be full again (the generic cell rate
         algorithm's theoretical arrival time)."""
@@ -53,21 +59,26 @@ class FloodGate:
 
     def reset(self) -> None:
         self._bot.clear()
+        self._paid.clear()
         self._full_at.clear()
         self._by_group.clear()
 
-    def admit(self, chat_id: int, is_group: bool) -> Refusal | None:
-        """Record the message and return None, or refuse without recording it."""
+    def admit(self, chat_id: int, is_group: bool, *, paid: bool = False) -> Refusal | None:
+        """Record the message and return None, or refuse without recording it.
+        `paid`: sent with `allow_paid_broadcast`, so the paid window applies."""
         limits = self.limits
         now = self._clock()
         waits: list[tuple[float, str]] = []
 
-        bot = self._bot
+        if paid:
+            bot, most, name = self._paid, limits.paid_per_bot_per_second, "paid_per_bot_per_second"
+        else:
+            bot, most, name = self._bot, limits.per_bot_per_second, "per_bot_per_second"
         bot_window = 1.0 - limits.slack
         while bot and now - bot[0] >= bot_window:
             bot.popleft()
-        if len(bot) >= limits.per_bot_per_second:
-            waits.append((bot[0] + bot_window - now, "per_bot_per_second"))
+        if len(bot) >= most:
+            waits.append((bot[0] + bot_window - now, name))
 
         interval = max(0.0, limits.per_chat_interval - limits.slack)
         full_at = max(self._full_at.get(chat_id, now), now)

@@ -107,6 +107,8 @@ class BotApi:
         core = self.core
         outcome = await method.handler(core, params)
         delivery = outcome if isinstance(outcome, Delivery) else None
+        # Methods without the parameter ignore it, as Telegram ignores unknown ones.
+        paid = method.paid_broadcast and params.flag("allow_paid_broadcast")
         if delivery is not None:
             core.check_access(delivery)
         faults = core.faults
@@ -118,8 +120,11 @@ class BotApi:
                 raise draw.error
         if delivery is None:
             return outcome
-        core.admit(method, delivery.chat)
-        return delivery.commit()
+        core.admit(method, delivery.chat, paid=paid)
+        result = delivery.commit()
+        if paid:
+            core.journal.paid_messages += 1
+        return result
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         core = self.core
