@@ -313,9 +313,8 @@ def _ceiling_note(run: Delivery, previous: Delivery, floor: Delivery) -> str:
         f" about {core:,.0f} msg/s; the run got less, sharing the machine's cores with the"
         f" emulator ({run.emulator_cpu_ms:.2f} ms per message) and whatever else runs there."
         f" The same requests from {DIRECT_TASKS} tasks without the outbox take"
-        f" {floor.cpu_ms:.2f} ms ({floor.rate:,.0f} msg/s): the rest is the sender's own work,"
-        " mostly its SQLite round trips (a claim per chunk, a mark per message, each a hand-off"
-        " to aiosqlite's thread and back) and the planner's scans of its waiters. What would"
-        " close it: a machine with a core free for the bot, or fewer writes per message in"
-        " the sender (outcomes marked in batches)."
+        f" {floor.cpu_ms:.2f} ms ({floor.rate:,.0f} msg/s): the other"
+        f" {run.cpu_ms - floor.cpu_ms:.2f} ms are the sender's own work per message (claiming"
+        " rows and marking them through aiosqlite's thread, a task and a limiter grant per"
+        " row). What would close it: a core free for the bot, or less sender work per message."
     )
