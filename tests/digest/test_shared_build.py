@@ -1,0 +1,338 @@
+"""A run's shared build (`select.Index`, `compose.Composer`, `dispatch.Builder`)
+against the straightforward path that builds each target's digest on its own.
+
+The shared build must queue byte for byte what the per-target path queues, so
+each of its parts is compared with the function it replaces, on random inputs,
+and whole runs are compared on a random population of targets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.config import Settings
+from bot.digest.compose import Composer, PageRef, compose
+from bot.digest.dispatch import DispatchReport, dispatch_due, dispatch_instant
+from bot.digest.select import Group, Index, Selection, select
+from bot.formatting import escape, pack, pack_measured, visible_length
+from bot.ingest.entry import Entry
+from bot.ingest.pipeline import prepare
+from bot.store import articles
+from bot.store.articles import Article
+from bot.store.db import Database
+from bot.store.outbox import encode_text
+from bot.store.subscriptions import Subscription
+from bot.telegram.services import Services
+from tests.digest.helpers import CATALOGUE, SLUGS, open_db
+
+ORDER = ["migration", "government", "security", "economy"]
+NOW = 1_750_000_000  # 2025-06-15 15:06 UTC
+ZONES = ["UTC", "America/Mexico_City", "Europe/Madrid", "Pacific/Auckland", "Asia/Kolkata"]
+NAMES = {"en": {"migration": "Migration", "economy": "Economy"}, "es": {"migration": "Migración"}}
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    topics: tuple[str, ...]
+    language: str
+    published_at: int
+
+
+items = st.lists(
+    st.builds(
+        lambda topics, language, published: (topics, language, published),
+        st.lists(st.sampled_from([*ORDER, "elsewhere"]), max_size=3, unique=True).map(tuple),
+        st.sampled_from(["en", "es"]),
+        st.integers(0, 5),  # few values: ties in time, broken by id
+    ),
+    max_size=40,
+)
+subscription_values = st.lists(
+    st.tuples(
+        st.sampled_from(["topic", "query"]),
+        st.sampled_from([*ORDER, "unknown", "border", "Border", "wall", "lang:es x"]),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    found=items,
+    values=subscription_values,
+    language=st.sampled_from([None, "en", "es"]),
+    after=st.integers(0, 45),
+    data=st.data(),
+)
+def test_the_index_selects_what_select_selects(
+    found: list[tuple[tuple[str, ...], str, int]],
+    values: list[tuple[str, str]],
+    language: str | None,
+    after: int,
+    data: st.DataObject,
+) -> None:
+    window = [
+        Item(i, topics, lang, published) for i, (topics, lang, published) in enumerate(found, 1)
+    ]
+    ids = [item.id for item in window]
+    queries = {value for kind, value in values if kind == "query"}
+    matches = {
+        query: frozenset(data.draw(st.lists(st.sampled_from(ids), unique=True)))
+        if ids
+        else frozenset()
+        for query in queries
+        if data.draw(st.booleans())  # a query missing from the map matches nothing
+    }
+    subscriptions = [
+        Subscription(n, 1, "topic" if kind == "topic" else "query", value)
+        for n, (kind, value) in enumerate(values)
+    ]
+    expected = select(
+        [item for item in window if item.id > after],
+        subscriptions,
+        article_language=language,
+        keyword_matches=matches,
+        topic_order=ORDER,
+    )
+    index = Index(window, ORDER)
+    for _ in range(2):  # the second time from its caches
+        chosen = index.select(
+            subscriptions, article_language=language, keyword_matches=matches, after_id=after
+        )
+        assert chosen == expected
+
+
+hostile = st.text(
+    alphabet=st.sampled_from(list("<>&\"' abcñé😀\n\t")) | st.characters(exclude_categories=["Cs"]),
+    max_size=400,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(st.tuples(hostile, hostile), min_size=1, max_size=40),
+    split=st.integers(0, 40),
+    keywords=st.lists(hostile, min_size=1, max_size=3).map(tuple),
+    max_items=st.integers(1, 50),
+    offset=st.integers(0, 45),
+    language=st.sampled_from(["en", "es"]),
+    timezone=st.sampled_from(ZONES),
+    heading=st.sampled_from(["daily", "weekly", "instant", "now", "more"]),
+    missing=st.sets(st.integers(1, 40), max_size=5),
+)
+def test_the_composer_packs_what_compose_packs(
+    texts: list[tuple[str, str]],
+    split: int,
+    keywords: tuple[str, ...],
+    max_items: int,
+    offset: int,
+    language: str,
+    timezone: str,
+    heading: Any,
+    missing: set[int],
+) -> None:
+    window = {
+        i: Article(
+            i,
+            None,
+            f"https://example.org/{i}",
+            title,
+            summary,
+            "en",
+            NOW - i * 7_200,
+            ("migration", "economy")[: i % 3],
+        )
+        for i, (title, summary) in enumerate(texts, 1)
+    }
+    ids = tuple(window)
+    selection = Selection(
+        (Group("migration", ids[:split]), Group(None, ids[split:], keywords))
+        if ids[split:]
+        else (Group("migration", ids),)
+    )
+    present = {i: article for i, article in window.items() if i not in missing}  # deleted since
+    ref = PageRef(7, 100, 200)
+    composer = Composer(present, now=NOW, max_items=max_items, topic_names=NAMES.__getitem__)
+    expected = compose(
+        selection,
+        present,
+        language=language,
+        timezone=timezone,
+        now=NOW,
+        heading=heading,
+        topic_names=NAMES[language],
+        max_items=max_items,
+        ref=ref,
+        offset=offset,
+    )
+    got = composer.compose(
+        selection, language=language, timezone=timezone, heading=heading, ref=ref, offset=offset
+    )
+    assert got == expected
+    packed = composer.pack(
+        selection, language=language, timezone=timezone, heading=heading, offset=offset, encode=True
+    )
+    assert packed.encoded == tuple(encode_text(text) for text in packed.texts)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pieces=st.lists(st.tuples(hostile, st.integers(1, 12), st.booleans()), max_size=30),
+    header=hostile,
+    footer=hostile,
+    limit=st.integers(40, 4096),
+)
+def test_packing_measured_blocks_packs_what_measuring_packs(
+    pieces: list[tuple[str, int, bool]], header: str, footer: str, limit: int
+) -> None:
+    """Any markup the builders make (escaped text in tags), long blocks too."""
+    blocks = [
+        f"<b>{escape(text * repeat)}</b>" if bold else escape(text * repeat)
+        for text, repeat, bold in pieces
+    ]
+    head, foot = f"<i>{escape(header)}</i>", escape(footer)
+    expected = pack(blocks, header=head, footer=foot, limit=limit)
+    got = pack_measured(
+        [(block, visible_length(block)) for block in blocks],
+        header=(head, visible_length(head)),
+        footer=(foot, visible_length(foot)),
+        limit=limit,
+    )
+    assert got == expected
+
+
+# --- whole runs on a random population -----------------------------------------------
+
+WORDS = ["zebra", "okapi", "quokka", "narwhal", "axolotl"]
+
+
+async def _populate(db: Database, rng: random.Random) -> None:
+    """Articles in both languages, out of time order, then targets of every kind:
+    daily, weekly and instant, chats and forum topics and channels, active or not,
+    with cursors before and inside the window and topics and keywords to follow;
+    settings are drawn from few values, so that many targets get the same digest."""
+    prepared = []
+    for i in range(160):
+        words = rng.sample(WORDS, rng.choice([0, 0, 1, 2]))
+        entry = Entry(
+            title=" ".join([f"Report {i} <&> “quoted”", *words]),
+            summary=rng.choice(["", f"Summary {i} & more", "x" * rng.randint(0, 600)]),
+            url=f"https://example.org/{i}?a=1&b=2" if i % 7 else None,
+        )
+        article = prepare(entry, source="test", catalogue=CATALOGUE, now=NOW)
+        prepared.append(
+            dataclasses.replace(
+                article,
+                topics=tuple(rng.sample(SLUGS, rng.choice([0, 1, 1, 2, 3]))),
+                language=rng.choice(["en", "es"]),
+                published_at=NOW - rng.randint(0, 4 * 86_400),
+            )
+        )
+    ids = await articles.insert(db, prepared)
+    queries = [
+        *WORDS,
+        "ZEBRA",
+        "okapi quokka",
+        '"report 1"',
+        "lang:es zebra",
+        "topic:migration okapi",
+        "nothing-at-all",
+        '"',
+    ]
+    async with db.transaction() as tx:
+        for chat_id in range(1, 241):
+            kind = rng.choice(["private", "private", "supergroup", "channel"])
+            await tx.execute(
+                "INSERT INTO chats (chat_id, type, is_forum, active, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 0, 0)",
+                (chat_id, kind, int(kind == "supergroup"), int(rng.random() > 0.1)),
+            )
+            for thread_id in [0, 5, 9][: 3 if kind == "supergroup" else 1]:
+                mode = rng.choice(["daily", "weekly", "instant", "instant"])
+                cursor = await tx.execute(
+                    "INSERT INTO targets (chat_id, thread_id, active, ui_language,"
+                    " article_language, digest_mode, digest_minute, digest_weekday, timezone,"
+                    " cursor_article_id, next_digest_at, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                    (
+                        chat_id,
+                        thread_id,
+                        int(rng.random() > 0.1),
+                        rng.choice(["en", "es"]),
+                        rng.choice([None, None, "en", "es"]),
+                        mode,
+                        rng.choice([480, 480, 0, 1_439]),
+                        rng.randint(0, 6),
+                        rng.choice(["UTC", "UTC", "America/Mexico_City", rng.choice(ZONES)]),
+                        rng.choice([0, ids[0] - 1, ids[40], ids[40], ids[100], rng.choice(ids)]),
+                        None if mode == "instant" else NOW - rng.choice([60, 3_600]),
+                    ),
+                )
+                target_id = cursor.lastrowid
+                # Few topics and cursors, so that many targets share their digest.
+                followed = rng.sample(SLUGS[:4], rng.choice([0, 1, 1, 2, 3]))
+                words = rng.sample(queries, rng.choice([0, 0, 1, 2]))
+                await tx.executemany(
+                    "INSERT INTO subscriptions (target_id, kind, value, created_at)"
+                    " VALUES (?, ?, ?, 0)",
+                    [(target_id, "topic", slug) for slug in followed]
+                    + [(target_id, "query", text) for text in words],
+                )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    due: DispatchReport
+    instant: DispatchReport
+    outbox: list[tuple[Any, ...]]  # every row as queued
+    targets: list[tuple[Any, ...]]  # every cursor and schedule afterwards
+
+
+async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -> Outcome:
+    db = await Database.open(path)
+    try:
+        services = Services(settings, db, CATALOGUE)
+        due = await dispatch_due(services, NOW, batch=batch, reference=reference)
+        instant = await dispatch_instant(services, NOW, batch=batch, reference=reference)
+        outbox = await db.fetchall(
+            "SELECT id, chat_id, thread_id, target_id, kind, priority, method, payload,"
+            " not_before, created_at FROM outbox ORDER BY id"
+        )
+        targets = await db.fetchall(
+            "SELECT id, cursor_article_id, last_digest_at, next_digest_at FROM targets ORDER BY id"
+        )
+        return Outcome(due, instant, [tuple(r) for r in outbox], [tuple(r) for r in targets])
+    finally:
+        await db.close()
+
+
+async def test_a_run_queues_what_building_each_target_alone_queues(
+    tmp_path: Path, settings: Settings
+) -> None:
+    for seed in (1, 2, 3):
+        rng = random.Random(seed)
+        base = tmp_path / f"population-{seed}.sqlite3"
+        db = await open_db(base)
+        try:
+            await _populate(db, rng)
+        finally:
+            await db.close()
+        shutil.copyfile(base, tmp_path / "shared.sqlite3")
+        shutil.copyfile(base, tmp_path / "alone.sqlite3")
+        batch = rng.choice([7, 50, 500])
+        shared = await _run(tmp_path / "shared.sqlite3", settings, reference=False, batch=batch)
+        alone = await _run(tmp_path / "alone.sqlite3", settings, reference=True, batch=batch)
+        assert alone.due.digests > 20, seed
+        assert alone.instant.digests > 20, seed
+        assert any("reply_markup" in row[7] for row in alone.outbox)  # paged digests among them
+        assert any(row[4] == "post" for row in alone.outbox)  # and channel posts
+        assert shared == alone, seed
