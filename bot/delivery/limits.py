@@ -5,7 +5,16 @@ more than about one a second to one chat, or more than 20 a minute to a group
 or channel. Staying a little under each limit is cheaper than recovering from
 429s, so every message waits here for a *grant*:
 
-* overall, grants are spaced ``1 / rate_per_second`` apart (one shared budget);
+* overall, grants are spaced ``1 / rate_per_second`` apart (one shared budget),
+  and no more than ``rate_per_second`` (rounded up) go in any second *as
+  Telegram sees them*: Telegram counts arrivals, which the bot does not see,
+  only that a request arrives after its grant and before its answer. So a
+  message may go only a second after the answer to the one that many grants
+  before it (or `unanswered_hold` after its grant, if it is not answered by
+  then): then no window of one second at the server can hold more, whatever the
+  latency and however unevenly the requests travel. That is what lets the
+  budget be Telegram's 30 itself: spacing alone at 30/s meets a 429 as soon as
+  one request is delayed on its way and the next is not;
 * per chat, a token bucket: a private chat may take ``private_burst`` replies
   at once, then one every ``private_interval`` (Telegram asks for about one a
   second per chat and allows short bursts, so a reader who searches, presses
@@ -25,6 +34,7 @@ those whose chat is not ready yet: fair across chats, FIFO within one.
 
 from __future__ import annotations
 
+import math
 from bisect import insort
 from collections import deque
 from collections.abc import Hashable
@@ -36,7 +46,7 @@ ChatKey = int | str
 
 @dataclass(frozen=True)
 class Limits:
-    rate_per_second: float = 28.0
+    rate_per_second: float = 30.0
     private_interval: float = 1.05
     """A private chat's bucket refills one message per this many seconds: a little
     over Telegram's one a second, so a late arrival never meets a 429."""
@@ -47,11 +57,19 @@ class Limits:
     flood_chats: int = 3
     """429s for this many chats within `flood_window` seconds pause the whole bot: a
     bot-wide flood answers every chat at once, while one chat's 429 is about that chat."""
+    unanswered_hold: float = 1.0
+    """A message not answered this long after its grant counts as arrived by then, so
+    one hung request holds the bot-wide window back at most this long."""
 
     def __post_init__(self) -> None:
         if self.rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
-        if self.private_interval < 0 or self.group_interval < 0 or self.flood_window < 0:
+        if (
+            self.private_interval < 0
+            or self.group_interval < 0
+            or self.flood_window < 0
+            or self.unanswered_hold < 0
+        ):
             raise ValueError("intervals must not be negative")
         if self.flood_chats < 1:
             raise ValueError("flood_chats must be at least 1")
@@ -61,6 +79,12 @@ class Limits:
     @property
     def global_interval(self) -> float:
         return 1.0 / self.rate_per_second
+
+    @property
+    def per_second(self) -> int:
+        """Most messages in any one second: the rate, rounded up (spacing alone lets
+        that many in when the rate is not whole)."""
+        return max(1, math.ceil(self.rate_per_second - 1e-9))
 
     def chat_interval(self, chat: ChatKey) -> float:
         """Seconds per message a chat's bucket refills (and bulk messages' spacing)."""
@@ -89,13 +113,24 @@ class _Waiter:
         return self.rank[0] == 1
 
 
+@dataclass(slots=True)
+class _Arrival:
+    """A granted message and the latest it can have reached Telegram: its answer, or
+    `unanswered_hold` after its grant while there is none."""
+
+    key: Hashable
+    by: float
+
+
 class FloodPlanner:
     """Decides when each waiting message may go. Drive it with `poll(now)`.
 
     Typical loop: `submit()` waiters, call `poll(now)` to get the keys granted
     at `now`, sleep until `next_poll_at()`, repeat. Every grant happens at the
     `now` of the `poll()` that returned it, so the limits hold for the times
-    the caller passes in.
+    the caller passes in. Report each granted message's answer with
+    `completed(..., key=...)`: until then it may still be on its way, and holds
+    the bot-wide window for up to `unanswered_hold`.
     """
 
     _PRUNE_EVERY = 1024
@@ -113,6 +148,10 @@ class FloodPlanner:
         self._global_pause = float("-inf")
         self._next_global = float("-inf")
         self._recent_floods: deque[tuple[ChatKey | None, float]] = deque()
+        self._window: deque[_Arrival] = deque()
+        """The last `per_second` grants, oldest first: the next may go a second after
+        the oldest of them arrived."""
+        self._unanswered: dict[Hashable, _Arrival] = {}
         self._seq = 0
         self._grants = 0
 
@@ -167,7 +206,11 @@ class FloodPlanner:
         return max(ready, self._chat_pause.get(chat, float("-inf")))
 
     def global_ready_at(self) -> float:
-        return max(self._next_global, self._global_pause)
+        ready = max(self._next_global, self._global_pause)
+        window = self._window
+        if len(window) >= self.limits.per_second:
+            ready = max(ready, window[0].by + 1.0)
+        return ready
 
     def poll(self, now: float) -> list[Hashable]:
         """Grant what may go at `now`, best first; the caller sends them at once."""
@@ -187,6 +230,7 @@ class FloodPlanner:
             waiter = waiting.pop(index)
             del self._keys[waiter.key]
             self._record(waiter.chat, now)
+            self._arrive(waiter.key, now)
             granted.append(waiter.key)
         return granted
 
@@ -207,13 +251,21 @@ class FloodPlanner:
             earliest_chat = min(earliest_chat, ready)
         return max(overall, earliest_chat)
 
-    def completed(self, chat: ChatKey | None, now: float) -> None:
-        """A message to `chat` got its answer at `now`: space the next one from here.
+    def completed(self, chat: ChatKey | None, now: float, *, key: Hashable = None) -> bool:
+        """A message to `chat` (granted as `key`) got its answer at `now`: space the
+        next one from here.
 
         Telegram measures the gap between arrivals. Counting from the grant alone
-        lets a slow request and a quick follower arrive closer than the limit."""
+        lets a slow request and a quick follower arrive closer than the limit.
+        Returns True when this lets the bot-wide budget grant sooner than planned
+        (the caller's timer should be set again)."""
         if chat is not None:
             self.note_sent(chat, now)
+        arrival = self._unanswered.pop(key, None) if key is not None else None
+        if arrival is None or now >= arrival.by:
+            return False
+        arrival.by = now
+        return arrival is self._window[0] and len(self._window) >= self.limits.per_second
 
     def note_sent(self, chat: ChatKey, at: float) -> None:
         """A message went to `chat` at `at` outside this planner (an earlier process)."""
@@ -230,6 +282,13 @@ class FloodPlanner:
         self._grants += 1
         if self._grants % self._PRUNE_EVERY == 0:
             self._prune(now)
+
+    def _arrive(self, key: Hashable, now: float) -> None:
+        arrival = _Arrival(key, now + self.limits.unanswered_hold)
+        self._window.append(arrival)
+        self._unanswered[key] = arrival
+        while len(self._window) > self.limits.per_second:
+            self._unanswered.pop(self._window.popleft().key, None)
 
     def _prune(self, now: float) -> None:
         """Drop per-chat state that no longer constrains anything."""

@@ -130,8 +130,7 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         retries = 0
         hiccups = 0
         while True:
-            if metered:
-                await self._acquire(chat, bulk, seq)
+            key = await self._acquire(chat, bulk, seq) if metered else None
             try:
                 return await callback(*args, **kwargs)
             except NetworkError as exc:
@@ -163,8 +162,8 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                     log.warning("429 on %s: retrying in %.1f s", endpoint, wait)
                     await asyncio.sleep(wait)
             finally:
-                if metered:
-                    self.planner.completed(chat, self._now())
+                if metered and self.planner.completed(chat, self._now(), key=key):
+                    self._reschedule()
 
     # -- queries for the outbox sender -----------------------------------------
 
@@ -212,7 +211,8 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
     def _now(self) -> float:
         return self._bind().time()
 
-    async def _acquire(self, chat: ChatKey | None, bulk: bool, seq: int) -> None:
+    async def _acquire(self, chat: ChatKey | None, bulk: bool, seq: int) -> Hashable:
+        """Wait for a grant; returns its key, to report the answer with."""
         loop = self._bind()
         key = next(self._keys)
         grant = loop.create_future()
@@ -225,7 +225,10 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
             if self.planner.cancel(key):
                 self._grants.pop(key, None)
                 self._reschedule()
+            elif self.planner.completed(None, self._now(), key=key):
+                self._reschedule()  # granted, but it will not be sent
             raise
+        return key
 
     def _tick(self) -> None:
         """Grant what may go now, then set the one timer for the next grant. Called by

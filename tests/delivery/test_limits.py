@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -58,7 +59,8 @@ class Run:
 
 
 def simulate(limits: Limits, events: Sequence[Event]) -> Run:
-    """Drive a planner the way the rate limiter does: poll at each event and wake-up."""
+    """Drive a planner the way the rate limiter does: poll at each event and wake-up.
+    Every message is answered the moment it is granted."""
     planner = FloodPlanner(limits)
     queue = sorted(events, key=lambda event: event.at)
     submitted: dict[int, Submit] = {}
@@ -75,6 +77,7 @@ def simulate(limits: Limits, events: Sequence[Event]) -> Run:
             assert isinstance(key, int)
             submit = submitted[key]
             grants.append(Grant(key, submit.chat, now, submit.bulk, index))
+            planner.completed(submit.chat, now, key=key)
         wake = planner.next_poll_at()
         assert wake is None or wake > now, "a driver sleeping until next_poll_at would spin"
 
@@ -400,3 +403,76 @@ def test_a_slow_reply_counts_from_its_answer() -> None:
 def test_burst_is_validated() -> None:
     with pytest.raises(ValueError, match="private_burst"):
         Limits(private_burst=0)
+
+
+def arrivals(
+    limits: Limits, count: int, latencies: Sequence[float], spots: Sequence[float]
+) -> list[float]:
+    """Send `count` bulk messages to as many chats through a planner, each answered
+    `latencies[i]` after its grant and reaching Telegram `spots[i]` of the way there:
+    when Telegram saw them, sorted. Answers are reported as the rate limiter does."""
+    planner = FloodPlanner(limits)
+    for key in range(count):
+        planner.submit(key, key + 1, bulk=True)
+    answers: list[tuple[float, int]] = []
+    seen: list[float] = []
+    now = 0.0
+    while len(planner) or answers:
+        wake = planner.next_poll_at()
+        if answers and (wake is None or answers[0][0] <= wake):
+            now, key = heapq.heappop(answers)
+            planner.completed(key + 1, now, key=key)
+            continue
+        assert wake is not None
+        now = max(now, wake)
+        for key in planner.poll(now):
+            assert isinstance(key, int)
+            latency = latencies[key % len(latencies)]
+            seen.append(now + spots[key % len(spots)] * latency)
+            heapq.heappush(answers, (now + latency, key))
+    return sorted(seen)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rate=st.sampled_from([30.0, 28.0, 29.5, 5.0, 100.0]),
+    latencies=st.lists(st.floats(min_value=0, max_value=1.0), min_size=1, max_size=40),
+    spots=st.lists(st.floats(min_value=0, max_value=1.0), min_size=1, max_size=40),
+)
+def test_no_second_at_telegram_holds_more_than_the_rate(
+    rate: float, latencies: list[float], spots: list[float]
+) -> None:
+    """However long requests take and wherever on the way Telegram counts them (an
+    answer within `unanswered_hold`), no window of one second holds more than the
+    rate rounded up: spacing alone lets a delayed request and a prompt follower
+    arrive together."""
+    limits = Limits(rate_per_second=rate)
+    seen = arrivals(limits, 3 * limits.per_second + 7, latencies, spots)
+    n = limits.per_second
+    assert all(b - a >= 1.0 - EPS for a, b in zip(seen, seen[n:], strict=False)), seen
+
+
+def test_a_late_answer_holds_the_window_and_an_early_one_frees_it() -> None:
+    planner = FloodPlanner(Limits(rate_per_second=30))
+    for key in range(32):
+        planner.submit(key, key + 1, bulk=True)
+    for k in range(30):
+        assert planner.poll(k / 30) == [k]
+    for k in range(1, 30):
+        planner.completed(k + 1, k / 30 + 0.01, key=k)
+    assert planner.next_poll_at() == pytest.approx(1.0 + 1.0), "the first is unanswered"
+    assert planner.completed(1, 0.25, key=0), "the limiter's timer must be set again"
+    assert planner.next_poll_at() == pytest.approx(1.25)
+    assert planner.poll(1.2) == []
+    assert planner.poll(1.25) == [30]
+    assert planner.next_poll_at() == pytest.approx(1.25 + 1 / 30), "and spaced as ever"
+
+
+def test_an_unanswered_message_holds_the_window_only_so_long() -> None:
+    planner = FloodPlanner(Limits(rate_per_second=2, unanswered_hold=0.5))
+    for key in range(3):
+        planner.submit(key, key + 1, bulk=True)
+    assert planner.poll(0.0) == [0]
+    assert planner.poll(0.5) == [1]
+    assert planner.next_poll_at() == pytest.approx(1.5)
+    assert not planner.completed(1, 2.0, key=0), "later than the hold: changes nothing"
