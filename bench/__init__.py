@@ -31,6 +31,8 @@ class Options:
     ceiling_messages: int = 10_000  # messages delivered with the limits lifted
     digest_chats: int = 100_000
     digest_articles: int = 1_000
+    digest_large_chats: int = 1_000_000  # a large publication's morning digest ...
+    digest_large_articles: int = 100  # ... over a night's articles
     idle_seconds: float = 20.0  # longest wait for the idle bot's memory to settle
     cache_dir: Path = CACHE_DIR
     verbose: bool = True

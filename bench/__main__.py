@@ -74,6 +74,12 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
     )
     parser.add_argument("--digest-chats", type=int, help="due chats for dispatch_due")
     parser.add_argument("--digest-articles", type=int, help="new articles for dispatch_due")
+    parser.add_argument(
+        "--digest-large-chats", type=int, help="due chats for the large dispatch_due run"
+    )
+    parser.add_argument(
+        "--digest-large-articles", type=int, help="new articles for the large dispatch_due run"
+    )
     parser.add_argument("--idle-seconds", type=float, help="longest wait for an idle bot")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -99,6 +105,8 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
         ceiling_messages=args.ceiling_messages or (1_000 if quick else 10_000),
         digest_chats=args.digest_chats or (10_000 if quick else 100_000),
         digest_articles=args.digest_articles or 1_000,
+        digest_large_chats=args.digest_large_chats or (20_000 if quick else 1_000_000),
+        digest_large_articles=args.digest_large_articles or 100,
         idle_seconds=args.idle_seconds or (4.0 if quick else 20.0),
         cache_dir=args.cache_dir,
         verbose=not args.quiet,

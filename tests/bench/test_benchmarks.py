@@ -28,6 +28,8 @@ def options(tmp_path_factory: pytest.TempPathFactory) -> Options:
         ceiling_messages=8,
         digest_chats=60,
         digest_articles=30,
+        digest_large_chats=40,
+        digest_large_articles=10,
         idle_seconds=0.5,
         cache_dir=tmp_path_factory.mktemp("cache"),
         verbose=False,
@@ -73,12 +75,21 @@ async def test_delivery_runs_through_the_outbox(options: Options) -> None:
 
 
 async def test_digests_measure_dispatch_in_a_child_process(options: Options) -> None:
-    seconds, peak = await digests.run(options)
+    seconds, peak, large, large_peak = await digests.run(options)
     assert seconds.figure.startswith("digest composition, 60 chats × 30 new articles")
     assert seconds.value > 0
     assert "60 targets" in seconds.detail
     assert "select" in seconds.detail
     assert peak.unit == "MB"
+    # The previous implementation, measured in the same run, queued the same.
+    assert seconds.reference_value is not None
+    assert seconds.reference_value > 0
+    assert peak.reference_value is not None
+    shared, alone = (line for line in seconds.detail.splitlines() if "digests," in line)
+    assert shared == alone
+    assert large.figure.startswith("digest composition, 40 chats × 10 new articles")
+    assert large.reference_value is None
+    assert large_peak.unit == "MB"
 
 
 async def test_idle_memory_settles_on_a_steady_process() -> None:
