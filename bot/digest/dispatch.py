@@ -13,8 +13,9 @@ import bisect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
+from bot.config import Settings
 from bot.digest import schedule
 from bot.digest.compose import (
     Composer,
@@ -36,7 +37,6 @@ from bot.store.db import Database
 from bot.store.digests import DigestCommit
 from bot.store.outbox import NewMessage
 from bot.store.subscriptions import Subscription
-from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,20 @@ of recent news, and a run's memory stays bounded."""
 NO_PREVIEW: Final = {"is_disabled": True}
 
 QueryKey = tuple[str | None, str | None, tuple[str, ...]]
+
+
+class Services(Protocol):
+    """What digests need of the bot's services (`bot.telegram.services.Services`
+    is one): named here, so the domain does not import the Telegram adapter."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def catalogue(self) -> Catalogue: ...
+    def topic_names(self, language: str) -> dict[str, str]: ...
+    def wake_sender(self) -> None: ...
 
 
 @dataclass
