@@ -120,6 +120,11 @@ class EmulatorClient:
         body = {"by_user_id": by_user_id, "status": status}
         return await self._call("POST", f"/chats/{chat_id}/bot_membership", body)
 
+    async def publish_feed(self, name: str, body: str) -> str:
+        """Serve `body` as the RSS feed `name` beside the Bot API; returns its URL."""
+        result = await self._call("PUT", f"/feeds/{name}", {"body": body})
+        return str(result["url"])
+
     # -- people acting -------------------------------------------------------------
 
     async def send_user_message(

@@ -94,6 +94,7 @@ class ControlApi:
             ("GET", "/protocol_errors", self.protocol_errors),
             ("GET", "/files/{file_id}", self.file),
             ("GET", "/wait/bot_message", self.wait_bot_message),
+            ("PUT", "/feeds/{name}", self.publish_feed),
         ]
         return [web.route(method, p + path, _safe(route)) for method, path, route in table]
 
@@ -323,6 +324,13 @@ class ControlApi:
             timeout=float(query.get("timeout", "5")),
         )
         return _ok(message_json(message))
+
+    async def publish_feed(self, request: web.Request) -> web.Response:
+        """Serve `body` (text) at the feed URL of `name`; answers that URL."""
+        body = await _body(request)
+        name = request.match_info["name"]
+        self.emulator.feeds.publish(name, str(body["body"]))
+        return _ok({"url": self.emulator.feed_url(name)})
 
 
 def add_control_routes(app: web.Application, emulator: Emulator) -> None:

@@ -8,8 +8,11 @@ and one group allow the same whether a message is paid or free. One chat gets "a
 second, short bursts allowed" (Telegram's FAQ, which names no burst size): a
 token bucket of `per_chat_burst` messages refilled one per `per_chat_interval`
 seconds; a burst of 1 is a strict interval. A small `slack` forgives loopback
-jitter: a timestamp leaves its window `slack` seconds early, and the bucket
-refills `slack` seconds sooner.
+jitter in one chat's and one group's limits: a timestamp leaves the group's
+window `slack` seconds early, and the bucket refills `slack` seconds sooner.
+The bot-wide windows get none: Telegram's "30 messages a second" is taken as
+its most conservative reading, no more than 30 arrivals in any one second, so
+what passes here passes there however Telegram buckets its seconds.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class FloodGate:
             bot, most, name = self._paid, limits.paid_per_bot_per_second, "paid_per_bot_per_second"
         else:
             bot, most, name = self._bot, limits.per_bot_per_second, "per_bot_per_second"
-        bot_window = 1.0 - limits.slack
+        bot_window = 1.0
         while bot and now - bot[0] >= bot_window:
             bot.popleft()
         if len(bot) >= most:

@@ -146,3 +146,14 @@ async def test_a_channel_viewer_presses_buttons_but_is_no_admin(
             for user in (owner, editor, reader, passer_by)
         ]
         assert statuses == ["creator", "administrator", "member", "left"]
+
+
+async def test_control_api_publishes_a_feed(emulator: Emulator) -> None:
+    """A benchmark in another process makes a feed gain an article, as a publisher would."""
+    async with EmulatorClient(emulator.base_url) as control:
+        url = await control.publish_feed("news.xml", "<rss>one</rss>")
+        assert url == emulator.feed_url("news.xml")
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(url)).text == "<rss>one</rss>"
+            await control.publish_feed("news.xml", "<rss>two</rss>")
+            assert (await http.get(url)).text == "<rss>two</rss>"
