@@ -32,11 +32,11 @@ import Stemmer
 
 from bench import Options, corpus, say
 from bench.report import Row, Target
-from bot.config import DATA_DIR
+from bot.config import DATA_DIR, Settings
 from bot.ingest.pipeline import prepare
 from bot.ingest.topics import Catalogue, load_catalogue
 from bot.runtime import sync_catalogue
-from bot.search.query import parse_query
+from bot.search.query import QueryProblem, parse_query
 from bot.search.service import find
 from bot.store import articles
 from bot.store.articles import SEARCH_WINDOW
@@ -382,17 +382,170 @@ def _notes(timings: list[Timing]) -> tuple[str, str, str]:
     return p50, ratio, p99
 
 
+# --- the most expensive query a user can type --------------------------------
+
+OLD_WORST = "a* e* i* o* u* s* t* c* d* m* p* r*"
+OLD_WORST_CAP_SECONDS = 5.0
+WORST_TARGET = Target("<=", 200.0, "ms")
+FUNCTION_EN = "the of and to in is that for on with it as".split()
+FUNCTION_ES = "de la que el en y los las del se por un".split()
+
+
+def hostile_queries(smallest_topics: list[str]) -> list[Query]:
+    """Queries within the rules made to cost the most: twelve terms of the most
+    frequent words, exclusions, phrases, two prefixes of the two most frequent
+    long words, filters that keep few of many matches (the smallest topics, the
+    other language). Searched for the worst at 100,000-200,000 articles; each
+    class is kept because its cost grows with the archive."""
+    en = corpus.vocabulary().english.content
+    first, second = [w.lower() for w in en[:60] if len(w) >= 10][:2]
+    prefixes = f"{first[:9]}* {second[:9]}*"
+    small, smaller = smallest_topics[1], smallest_topics[0]
+    pairs = " ".join(f'"{a} {b}"' for a, b in zip(FUNCTION_EN[::2], FUNCTION_EN[1::2], strict=True))
+    return [
+        Query(" ".join(FUNCTION_EN), "12 frequent words"),
+        Query(" ".join(FUNCTION_ES), "12 frequent words (es)"),
+        Query(" ".join(FUNCTION_EN) + " lang:es", "12 frequent words, other language"),
+        Query(" ".join(FUNCTION_EN[:11]) + f" topic:{smaller}", "11 frequent words, small topic"),
+        Query(f"{FUNCTION_EN[0]} topic:{smaller} topic:{small}", "frequent word, 2 small topics"),
+        Query("the " + " ".join(f"-{w}" for w in FUNCTION_EN[1:]), "1 word, 11 exclusions"),
+        Query(pairs, "6 phrases of frequent words"),
+        Query(prefixes, "2 long prefixes, frequent words"),
+        Query(f"{prefixes} topic:{smaller}", "2 long prefixes, small topic"),
+        Query(f"{first[:9]}* " + " ".join(FUNCTION_EN[:11]), "long prefix + 11 frequent words"),
+    ]
+
+
+@dataclass(frozen=True)
+class Hostile:
+    query: Query
+    unbudgeted_ms: list[float]  # service.find without a budget: what the database would pay
+    served_ms: list[float]  # service.find with the default budget: what a user gets
+    too_broad: int  # served answers that were "too broad"
+
+
+async def _find_ms(
+    db: Database, catalogue: Catalogue, text: str, budget: float | None
+) -> tuple[float, bool]:
+    """How long find took, and whether it answered 'too broad'."""
+    started = time.perf_counter()
+    result = await find(db, catalogue, text, budget=budget)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert result.problem in (None, QueryProblem.TOO_BROAD), (text, result.problem)
+    return elapsed, result.problem is QueryProblem.TOO_BROAD
+
+
+async def measure_hostile(
+    db: Database, catalogue: Catalogue, chosen: list[Query], rounds: int, budget: float
+) -> list[Hostile]:
+    """Every query three times without a budget, to find the worst; then the
+    worst one `rounds` times both ways, interleaved."""
+    tried: dict[str, list[float]] = {}
+    for query in chosen:
+        await _find_ms(db, catalogue, query.text, None)  # warm the caches
+        tried[query.text] = [(await _find_ms(db, catalogue, query.text, None))[0] for _ in range(3)]
+    worst = max(chosen, key=lambda q: statistics.median(tried[q.text]))
+    unbudgeted: list[float] = []
+    served: list[float] = []
+    too_broad = 0
+    for _ in range(rounds):
+        unbudgeted.append((await _find_ms(db, catalogue, worst.text, None))[0])
+        elapsed, stopped = await _find_ms(db, catalogue, worst.text, budget)
+        served.append(elapsed)
+        too_broad += stopped
+    return [
+        Hostile(query, unbudgeted, served, too_broad)
+        if query is worst
+        else Hostile(query, tried[query.text], [], 0)
+        for query in chosen
+    ]
+
+
+def _old_worst_ms(path: Path) -> float:
+    """The former worst query on raw FTS5, stopped after OLD_WORST_CAP_SECONDS."""
+    expression = reference_match(OLD_WORST)
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    started = time.perf_counter()
+    connection.set_progress_handler(
+        lambda: time.perf_counter() - started > OLD_WORST_CAP_SECONDS, 1_000
+    )
+    try:
+        connection.execute(WINDOW_SQL, (expression, SEARCH_WINDOW)).fetchall()
+    except sqlite3.OperationalError:
+        pass  # stopped at the cap
+    finally:
+        connection.close()
+    return (time.perf_counter() - started) * 1000
+
+
+def _hostile_detail(found: list[Hostile], old_worst_ms: float, budget: float) -> str:
+    lines = [
+        f"{'query':<62} {'kind':<34} {'p50':>7} {'p99':>7}",
+    ]
+    for h in sorted(found, key=lambda h: -statistics.median(h.unbudgeted_ms)):
+        lines.append(
+            f"{h.query.text[:62]:<62} {h.query.kind:<34}"
+            f" {percentile(h.unbudgeted_ms, 0.5):>7.1f} {percentile(h.unbudgeted_ms, 0.99):>7.1f}"
+        )
+    capped = old_worst_ms >= OLD_WORST_CAP_SECONDS * 1000
+    old = f"≥ {old_worst_ms / 1000:.1f} s (stopped)" if capped else f"{old_worst_ms:,.0f} ms"
+    lines += [
+        "ms, service.find without a budget (the worst: every round; the others: 3 runs).",
+        f"The former worst, {OLD_WORST}, is refused by the parser now (prefixes need 3"
+        f" letters); on raw FTS5 its newest {SEARCH_WINDOW:,} matches take {old}.",
+        f"Served with the default budget ({budget * 1000:.0f} ms, SEARCH_TIME_BUDGET_MS),"
+        " a search past it is stopped and answered 'too broad — add a word'.",
+    ]
+    return "\n".join(lines)
+
+
+def _hostile_rows(found: list[Hostile], old_worst_ms: float, n: str, budget: float) -> list[Row]:
+    worst = next(h for h in found if h.served_ms)
+    served = percentile(worst.served_ms, 0.99)
+    unbudgeted = percentile(worst.unbudgeted_ms, 0.99)
+    note = ""
+    if not WORST_TARGET.met(served):
+        note = (
+            f"The worst query within the rules ({worst.query.text}: {worst.query.kind}) costs"
+            f" {unbudgeted:.0f} ms at p99 without a budget; served, the"
+            f" {budget * 1000:.0f} ms budget stops it ({worst.too_broad} of"
+            f" {len(worst.served_ms)} answers 'too broad'). FTS5 walks the doclists of"
+            " common words (and merges a long prefix's whole list) until it has the newest"
+            f" {SEARCH_WINDOW:,} matches, so the cost grows with the archive. What would"
+            " close it: a budget of about 150 ms (more such queries refused), or keeping"
+            " such queries off the shared reader (a second reader connection for them)."
+        )
+    return [
+        Row(
+            f"most expensive search a user can type, {n} articles (served, p99)",
+            served,
+            "ms",
+            reference="the same query without the budget, p99",
+            reference_value=unbudgeted,
+            target=WORST_TARGET,
+            note=note,
+            detail=_hostile_detail(found, old_worst_ms, budget),
+        )
+    ]
+
+
 async def run(options: Options) -> list[Row]:
     built = await database(options)
     catalogue = load_catalogue(TOPICS)
     chosen = queries()
     say(options, f"timing {len(chosen)} queries × {options.rounds} rounds on {built.path.name}")
+    budget = Settings.model_fields["search_time_budget_ms"].default / 1000
     db = await Database.open(built.path)
     try:
         await sync_catalogue(db, catalogue)
         timings = await measure(db, catalogue, built.path, chosen, options.rounds)
+        smallest = await db.fetchall("SELECT slug FROM topics ORDER BY articles, slug LIMIT 2")
+        hostile = hostile_queries([row[0] for row in smallest])
+        say(options, f"looking for the most expensive of {len(hostile)} hostile queries")
+        found = await measure_hostile(db, catalogue, hostile, options.rounds, budget)
     finally:
         await db.close()
+    old_worst = _old_worst_ms(built.path)
     project = [ms for t in timings for ms in t.project_ms]
     raw = [ms for t in timings for ms in t.reference_ms]
     n = f"{built.articles:,}"
@@ -430,6 +583,7 @@ async def run(options: Options) -> list[Row]:
         Row(f"database size, {n} articles", built.size_bytes / 1e6, "MB"),
         p50,
         p99,
+        *_hostile_rows(found, old_worst, n, budget),
     ]
 
 

@@ -9,6 +9,7 @@ at their budget and leave the reader free.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -103,6 +104,10 @@ async def _schema_6(path: Path, catalogue: Catalogue, stored: list[articles.NewA
                     "INSERT INTO article_search (rowid, title_en, title_es, summary_en, summary_es)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (row[0], a.title_en, a.title_es, a.summary_en, a.summary_es),
+                )
+                await tx.executemany(
+                    "INSERT INTO article_topics (article_id, topic) VALUES (?, ?)",
+                    [(row[0], slug) for slug in a.topics],
                 )
     finally:
         await db.close()
@@ -218,3 +223,24 @@ async def test_a_read_past_its_budget_stops_and_the_reader_is_free_at_once(
     assert isinstance(unbudgeted, list)
     assert len(unbudgeted) == ARTICLES
     assert isinstance(budgeted, OverBudget)
+
+
+async def test_topic_filters_keep_articles_in_every_topic_named(
+    upgraded: tuple[Database, dict[str, list[int]]],
+) -> None:
+    db, _ = upgraded
+    await rebuild_index(db)
+    cases = [("the", ["marxism"]), ("capi*", ["government", "marxism"]), ("the", ["students"])]
+    for query, topics in cases:
+        expression = parse_query(query).fts() or ""
+        rows = await db.fetchall(
+            "SELECT s.rowid FROM article_search AS s WHERE article_search MATCH ?"
+            " AND (SELECT count(*) FROM article_topics AS at WHERE at.article_id = s.rowid"
+            "      AND at.topic IN (SELECT value FROM json_each(?))) = ?"
+            " ORDER BY s.rowid DESC",
+            (expression, json.dumps(topics), len(topics)),
+        )
+        wanted = [row[0] for row in rows]
+        assert wanted, (query, topics)
+        found = await articles.search(db, expression, topics=topics, limit=ARTICLES)
+        assert sorted(a.id for a in found) == sorted(wanted), (query, topics)
