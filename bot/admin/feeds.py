@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import httpx
 
 from bot.admin.opml import OpmlDocument, OpmlFeed, write_opml
+from bot.digest.instant import articles_arrived
 from bot.i18n import t
 from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import fetch, make_client
@@ -105,6 +106,7 @@ async def add_feed(
         title=parsed.title,
     )
     await admin.audit(db, admin_id, "feed_add", detail=f"#{feed.id} {url}", now=now)
+    await articles_arrived(services, report.new, now)
     stored = await feeds.get_feed(db, feed.id)
     return Added(stored or feed, report.seen, report.new)
 
@@ -122,6 +124,7 @@ async def poll_all(services: Services, *, admin_id: int) -> Polled:
     now = services.now()
     due = await admin.make_feeds_due(services.db, now)
     report = await poll_due(services, now, limit=max(due, 1))
+    await articles_arrived(services, report.new_articles, now)
     newest = await articles.get_many(services.db, report.new_ids[:NEW_SHOWN])
     await admin.audit(
         services.db,

@@ -15,7 +15,8 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes, Job
 
-from bot.digest.dispatch import DispatchReport, dispatch_due, dispatch_instant
+from bot.digest.dispatch import DispatchReport, dispatch_due
+from bot.digest.instant import articles_arrived, run_instant
 from bot.ingest.poller import PollReport, poll_due, sync_feeds
 from bot.store.retention import PruneReport, prune
 from bot.telegram.services import Services
@@ -53,13 +54,10 @@ class DigestJobs:
     async def instant(self, now: int | None = None) -> DispatchReport | None:
         at = self._now(now)
         try:
-            report = await dispatch_instant(self.services, at)
+            return await run_instant(self.services, at)
         except Exception:
             log.exception("instant digests failed (now=%d)", at)
             return None
-        if report.targets:
-            log.info("instant digests: %s", report)
-        return report
 
     async def feeds(self, now: int | None = None) -> PollReport | None:
         """Poll due feeds (syncing feeds.toml on the first run); new articles go
@@ -81,8 +79,7 @@ class DigestJobs:
                 report.failed,
                 report.new_articles,
             )
-        if report.new_articles:
-            await self.instant(at)
+        await articles_arrived(self.services, report.new_articles, at)
         return report
 
     async def prune(self, now: int | None = None) -> PruneReport | None:

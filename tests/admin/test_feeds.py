@@ -9,8 +9,9 @@ import pytest
 
 from bot.config import Settings
 from bot.emulator import Emulator
-from bot.store import admin, articles, feeds
-from tests.admin.conftest import ADMIN, FeedServer, closed_port, running
+from bot.store import admin, articles, feeds, subscriptions
+from bot.store.chats import get_target, update_target
+from tests.admin.conftest import ADMIN, FeedServer, add_readers, closed_port, running
 from tests.harness import Harness
 
 
@@ -138,3 +139,39 @@ async def test_import_refuses_a_file_with_a_dtd(admin_harness: Harness) -> None:
     assert "Not imported" in (answer.text or "")
     assert "DTD" in (answer.text or "")
     assert await feeds.list_feeds(admin_harness.services.db) == []
+
+
+BREAKING = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+    "<item><title>Migrants cross the border at dawn</title><guid>breaking-1</guid>"
+    "<link>https://news.example/breaking-1</link></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize("command", ["/ingest", "/feed_add"])
+async def test_new_articles_reach_instant_subscribers_without_the_minute_job(
+    admin_harness: Harness, emulator: Emulator, command: str
+) -> None:
+    """The jobs never run here (run_jobs=False): only the command itself can have
+    queued the story for the readers who follow its topic instantly."""
+    harness = admin_harness
+    services, db = harness.services, harness.services.db
+    newest = await articles.newest_id(db)
+    readers = await add_readers(services, emulator, 3)
+    for reader in readers:
+        target = await get_target(db, reader)
+        assert target is not None
+        await subscriptions.add(db, target.id, "topic", "migration", services.now())
+        assert target.cursor_article_id == newest, "a new reader starts from now"
+        await update_target(db, target.id, digest_mode="instant")
+    emulator.feeds.publish("breaking.xml", BREAKING)
+    url = emulator.feed_url("breaking.xml")
+    if command == "/ingest":
+        await feeds.add_feed(db, url, now=services.now() + 3600)  # not due: /ingest polls it
+        await harness.say(ADMIN, ADMIN, "/ingest")
+    else:
+        await harness.say(ADMIN, ADMIN, f"/feed_add {url}")
+    for reader in readers:
+        message = await emulator.wait_for_bot_message(reader)
+        assert "Migrants cross the border at dawn" in (message.text or "")
+    assert [len(emulator.bot_messages(reader)) for reader in readers] == [1, 1, 1]
