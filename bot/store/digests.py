@@ -51,14 +51,26 @@ async def due_targets(
     db: Database, now: int, *, after: tuple[int, int] = (-1, 0), limit: int = 500
 ) -> list[Target]:
     """Targets with next_digest_at <= now, in (next_digest_at, id) order after the
-    keyset `after`, read through the targets_due index."""
+    keyset `after`, read through the targets_due index.
+
+    Most targets share a digest time (08:00 is the default), and the index holds
+    (next_digest_at, rowid): the rest of `after`'s time and the times after it
+    are two seeks, where `(time, id) > (:at, :id)` would walk every target of
+    that time before `after` again for each page, quadratic in a run."""
     rows = await db.fetchall(
         f"""
-        SELECT {_TARGET_COLUMNS} FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
-        WHERE t.next_digest_at IS NOT NULL AND t.next_digest_at <= :now
-          AND (t.next_digest_at, t.id) > (:at, :id)
-        ORDER BY t.next_digest_at, t.id
-        LIMIT :limit
+        WITH page AS (
+            SELECT id, next_digest_at FROM targets
+            WHERE next_digest_at = :at AND id > :id AND next_digest_at <= :now
+            UNION ALL
+            SELECT id, next_digest_at FROM targets
+            WHERE next_digest_at > :at AND next_digest_at <= :now
+            ORDER BY next_digest_at, id
+            LIMIT :limit
+        )
+        SELECT {_TARGET_COLUMNS} FROM page
+        JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
+        ORDER BY page.next_digest_at, page.id
         """,
         {"now": now, "at": after[0], "id": after[1], "limit": limit},
     )
@@ -101,13 +113,24 @@ async def instant_targets(
     db: Database, upto_id: int, *, after: tuple[int, int] = (-1, 0), limit: int = 500
 ) -> list[Target]:
     """Instant targets whose cursor is behind `upto_id`, in (cursor, id) order after
-    the keyset `after`, read through the targets_instant index."""
+    the keyset `after`, read through the targets_instant index: two seeks, as in
+    `due_targets` (instant targets mostly share the cursor of the last run)."""
     rows = await db.fetchall(
         f"""
-        SELECT {_TARGET_COLUMNS} FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
-        WHERE t.digest_mode = 'instant' AND t.cursor_article_id < :upto
-          AND (t.cursor_article_id, t.id) > (:cursor, :id)
-        ORDER BY t.cursor_article_id, t.id LIMIT :limit
+        WITH page AS (
+            SELECT id, cursor_article_id FROM targets
+            WHERE digest_mode = 'instant' AND cursor_article_id = :cursor AND id > :id
+              AND cursor_article_id < :upto
+            UNION ALL
+            SELECT id, cursor_article_id FROM targets
+            WHERE digest_mode = 'instant' AND cursor_article_id > :cursor
+              AND cursor_article_id < :upto
+            ORDER BY cursor_article_id, id
+            LIMIT :limit
+        )
+        SELECT {_TARGET_COLUMNS} FROM page
+        JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
+        ORDER BY page.cursor_article_id, page.id
         """,
         {"upto": upto_id, "cursor": after[0], "id": after[1], "limit": limit},
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.search import parse_query
 from bot.store import articles, digests
-from bot.store.chats import get_target_by_id
+from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
 from bot.store.digests import DigestCommit
 from bot.store.outbox import NewMessage
@@ -61,6 +63,62 @@ async def test_due_and_instant_queries_read_only_their_part_of_an_index(db: Data
         " AND (cursor_article_id, id) > (-1, 0) ORDER BY cursor_article_id, id"
     )
     assert any("targets_instant" in row[3] for row in plan)
+
+
+Page = Callable[[Database, tuple[int, int]], Awaitable[Sequence[Target]]]
+
+
+async def _steps(path: Path, page: Page, after: tuple[int, int]) -> tuple[int, list[int]]:
+    """SQLite's virtual-machine steps for one page, on connections of its own that
+    count them, and the ids the page held."""
+    steps = 0
+
+    def tick() -> int:
+        nonlocal steps
+        steps += 1
+        return 0  # go on
+
+    writer = await aiosqlite.connect(path, isolation_level=None)
+    reader = await aiosqlite.connect(path, isolation_level=None)
+    reader.row_factory = sqlite3.Row
+    await reader.set_progress_handler(tick, 10)
+    counted = Database(path, writer, reader)
+    try:
+        found = await page(counted, after)
+    finally:
+        await counted.close()
+    return steps, [target.id for target in found]
+
+
+async def test_a_page_far_into_a_run_costs_what_the_first_one_costs(db: Database) -> None:
+    """Thousands of targets share a digest time (08:00 is the default) and instant
+    targets a cursor: a later page must seek past the targets before it, not walk
+    them again, or a run over a million targets is quadratic."""
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO chats (chat_id, type, created_at, updated_at) VALUES (?, 'private', 0, 0)",
+            [(n,) for n in range(1, 6_001)],
+        )
+        await tx.executemany(
+            "INSERT INTO targets (id, chat_id, digest_mode, cursor_article_id, next_digest_at,"
+            " created_at) VALUES (?, ?, ?, 7, ?, 0)",
+            [(n, n, "daily", 100) for n in range(1, 3_001)]
+            + [(n, n, "instant", None) for n in range(3_001, 6_001)],
+        )
+
+    def due(counted: Database, after: tuple[int, int]) -> Awaitable[Sequence[Target]]:
+        return digests.due_targets(counted, 100, after=after, limit=50)
+
+    def instant(counted: Database, after: tuple[int, int]) -> Awaitable[Sequence[Target]]:
+        return digests.instant_targets(counted, 9, after=after, limit=50)
+
+    for page, first_id in ((due, 1), (instant, 3_001)):
+        first, ids = await _steps(db.path, page, (-1, 0))
+        assert ids == list(range(first_id, first_id + 50))
+        shared = 100 if page is due else 7  # the time, or the cursor, they all have
+        later, ids = await _steps(db.path, page, (shared, first_id + 2_899))
+        assert ids == list(range(first_id + 2_900, first_id + 2_950))
+        assert later <= 2 * first, (page.__name__, first, later)
 
 
 async def test_a_target_of_an_inactive_chat_is_due_but_not_active(db: Database) -> None:
