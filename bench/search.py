@@ -344,8 +344,9 @@ def _detail(timings: list[Timing]) -> str:
 CLOSE_LATENCY = (
     "What would close it: below the project's own work, the floor is FTS5 evaluating the"
     " expression (the window column): an AND of common words walks their doclists and a"
-    " prefix expands to every indexed term that starts with it, so those queries need"
-    " index changes (e.g. FTS5's prefix option) measured here before and after."
+    " prefix longer than the index's ready prefix lists (3 to 6 letters) expands to every"
+    " indexed term that starts with it, so those queries need index changes measured"
+    " here before and after."
 )
 
 CLOSE_RATIO = (

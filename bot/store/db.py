@@ -210,9 +210,9 @@ class Database:
             if budget is None:
                 yield self._reader
                 return
-            await self._reader.set_progress_handler(self._spent, max(1, self.progress_steps))
             self._stopped = False
             self._deadline = time.monotonic() + max(budget, 0.0)
+            await self._reader.set_progress_handler(self._spent, max(1, self.progress_steps))
             try:
                 yield self._reader
             except sqlite3.OperationalError as exc:
@@ -222,9 +222,11 @@ class Database:
                     raise
                 raise OverBudget(f"read stopped after its {budget:g} s budget") from exc
             finally:
-                self._deadline = None
+                # Queued behind the read: if this task was cancelled, the read still
+                # running on the reader's thread keeps its budget until it stops.
                 # None removes the handler (sqlite3 allows it; aiosqlite's hint does not say so).
                 await self._reader.set_progress_handler(None, 0)  # type: ignore[arg-type]
+                self._deadline = None
 
     def _spent(self) -> bool:
         """SQLite's progress handler (on the reader's thread): true stops the read."""
