@@ -240,6 +240,7 @@ WITH hits AS (
     + _RANKED
 )
 
+
 def _search_in_topics(count: int) -> str:
     """SEARCH narrowed to articles in each of `count` topics (`:topic0` …).
 
