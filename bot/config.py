@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     )
     feed_concurrency: int = Field(default=4, ge=1, description="Feeds fetched at the same time.")
     search_time_budget_ms: int = Field(
-        default=250,
+        default=150,
         ge=0,
         le=60_000,
         description="Longest a reader's search (/search, plain text, inline) may keep the "
