@@ -1,10 +1,12 @@
 """Building digests and queueing them: scheduled, instant, on request, paged.
 
 Every run reads the articles that are new for the targets it serves once
-(`Window`), evaluates each distinct keyword subscription once over them, then
-walks the targets in batches. Each batch is committed in one transaction with
+(`Window`), evaluates each distinct keyword subscription once over them, indexes
+them and renders what targets share once (`Builder`), then walks the targets in
+batches. Each batch is committed in one transaction with
 `digests.commit_digests`, which queues a target's messages and moves its cursor
-and schedule together.
+and schedule together. A single target (/digest, a "show more" page) is built on
+its own with `select` and `compose`.
 """
 
 from __future__ import annotations
