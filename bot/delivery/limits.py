@@ -15,6 +15,10 @@ or channel. Staying a little under each limit is cheaper than recovering from
   latency and however unevenly the requests travel. That is what lets the
   budget be Telegram's 30 itself: spacing alone at 30/s meets a 429 as soon as
   one request is delayed on its way and the next is not;
+* a paid broadcast's messages (sent with ``allow_paid_broadcast``, 0.1 Star
+  each, up to 1,000 a second) have a budget of their own, paced the same way
+  at ``paid_rate_per_second``: they neither use the free budget nor wait for
+  it, and a bot-wide 429 pauses only the budget it was met on;
 * per chat, a token bucket: a private chat may take ``private_burst`` replies
   at once, then one every ``private_interval`` (Telegram asks for about one a
   second per chat and allows short bursts, so a reader who searches, presses
@@ -24,7 +28,8 @@ or channel. Staying a little under each limit is cheaper than recovering from
   others while it waits;
 * bulk messages (digests, broadcasts) take no burst: each waits
   ``chat_interval`` after the chat's previous message, so a digest run sends
-  at most one message a second to a chat however full its bucket is;
+  at most one message a second to a chat however full its bucket is (paid or
+  free: Telegram's per-chat limits are the same for both);
 * a pause (after a 429) is a deadline that only ever moves later, so nothing
   but the clock can end it early.
 
@@ -60,10 +65,14 @@ class Limits:
     unanswered_hold: float = 1.0
     """A message not answered this long after its grant counts as arrived by then, so
     one hung request holds the bot-wide window back at most this long."""
+    paid_rate_per_second: float = 0.0
+    """The paid broadcasts' budget (Telegram allows up to 1,000/s); 0: there is none."""
 
     def __post_init__(self) -> None:
         if self.rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
+        if self.paid_rate_per_second < 0:
+            raise ValueError("paid_rate_per_second must not be negative")
         if (
             self.private_interval < 0
             or self.group_interval < 0
@@ -84,7 +93,7 @@ class Limits:
     def per_second(self) -> int:
         """Most messages in any one second: the rate, rounded up (spacing alone lets
         that many in when the rate is not whole)."""
-        return max(1, math.ceil(self.rate_per_second - 1e-9))
+        return _per_second(self.rate_per_second)
 
     def chat_interval(self, chat: ChatKey) -> float:
         """Seconds per message a chat's bucket refills (and bulk messages' spacing)."""
@@ -97,6 +106,10 @@ class Limits:
         return 1 if is_group_like(chat) else self.private_burst
 
 
+def _per_second(rate: float) -> int:
+    return max(1, math.ceil(rate - 1e-9))
+
+
 def is_group_like(chat: ChatKey) -> bool:
     """Groups, supergroups and channels have negative ids; ``@name`` is a channel."""
     return isinstance(chat, str) or chat < 0
@@ -107,6 +120,7 @@ class _Waiter:
     rank: tuple[int, int]
     key: Hashable = field(compare=False)
     chat: ChatKey | None = field(compare=False)
+    paid: bool = field(default=False, compare=False)
 
     @property
     def bulk(self) -> bool:
@@ -120,6 +134,51 @@ class _Arrival:
 
     key: Hashable
     by: float
+
+
+class _Budget:
+    """One bot-wide budget: grants spaced 1/rate apart, no more than the rate in any
+    second as Telegram counts arrivals (see the module docstring), and the pause a
+    bot-wide 429 sets. Every message uses the free one; paid broadcasts their own."""
+
+    __slots__ = ("hold", "interval", "next", "pause", "per_second", "unanswered", "window")
+
+    def __init__(self, rate: float, hold: float) -> None:
+        self.interval = 1.0 / rate
+        self.per_second = _per_second(rate)
+        self.hold = hold
+        self.next = float("-inf")
+        self.pause = float("-inf")
+        self.window: deque[_Arrival] = deque()
+        """The last `per_second` grants, oldest first: the next may go a second after
+        the oldest of them arrived."""
+        self.unanswered: dict[Hashable, _Arrival] = {}
+
+    def ready_at(self) -> float:
+        ready = max(self.next, self.pause)
+        window = self.window
+        if len(window) >= self.per_second:
+            ready = max(ready, window[0].by + 1.0)
+        return ready
+
+    def grant(self, key: Hashable, now: float) -> None:
+        self.next = now + self.interval
+        arrival = _Arrival(key, now + self.hold)
+        self.window.append(arrival)
+        self.unanswered[key] = arrival
+        while len(self.window) > self.per_second:
+            self.unanswered.pop(self.window.popleft().key, None)
+
+    def answered(self, key: Hashable, now: float) -> bool | None:
+        """The grant `key` got its answer at `now`. None: not one of this budget's;
+        True: the budget may grant sooner than planned."""
+        arrival = self.unanswered.pop(key, None)
+        if arrival is None:
+            return None
+        if now >= arrival.by:
+            return False
+        arrival.by = now
+        return arrival is self.window[0] and len(self.window) >= self.per_second
 
 
 class FloodPlanner:
@@ -145,13 +204,15 @@ class FloodPlanner:
         "theoretical arrival time" of the generic cell rate algorithm, one float a
         chat for a token bucket."""
         self._chat_pause: dict[ChatKey, float] = {}
-        self._global_pause = float("-inf")
-        self._next_global = float("-inf")
+        limits = self.limits
+        self._free = _Budget(limits.rate_per_second, limits.unanswered_hold)
+        self._paid = (
+            _Budget(limits.paid_rate_per_second, limits.unanswered_hold)
+            if limits.paid_rate_per_second > 0
+            else None
+        )
+        self._paid_waiting = 0
         self._recent_floods: deque[tuple[ChatKey | None, float]] = deque()
-        self._window: deque[_Arrival] = deque()
-        """The last `per_second` grants, oldest first: the next may go a second after
-        the oldest of them arrived."""
-        self._unanswered: dict[Hashable, _Arrival] = {}
         self._seq = 0
         self._grants = 0
 
@@ -163,14 +224,24 @@ class FloodPlanner:
         return self._seq
 
     def submit(
-        self, key: Hashable, chat: ChatKey | None, *, bulk: bool, seq: int | None = None
+        self,
+        key: Hashable,
+        chat: ChatKey | None,
+        *,
+        bulk: bool,
+        seq: int | None = None,
+        paid: bool = False,
     ) -> None:
-        """Queue a message for `chat` (None: only the overall budget applies)."""
+        """Queue a message for `chat` (None: only the overall budget applies); `paid`:
+        on the paid broadcasts' budget, which `paid_rate_per_second` must provide."""
         if key in self._keys:
             raise ValueError(f"already waiting: {key!r}")
-        waiter = _Waiter((int(bulk), self.next_seq() if seq is None else seq), key, chat)
+        if paid and self._paid is None:
+            raise ValueError("no paid budget: paid_rate_per_second is 0")
+        waiter = _Waiter((int(bulk), self.next_seq() if seq is None else seq), key, chat, paid)
         insort(self._waiting, waiter)
         self._keys[key] = waiter
+        self._paid_waiting += paid
 
     def cancel(self, key: Hashable) -> bool:
         """Forget a waiter that no longer wants to send. True if it was waiting."""
@@ -178,6 +249,7 @@ class FloodPlanner:
         if waiter is None:
             return False
         self._waiting.remove(waiter)
+        self._paid_waiting -= waiter.paid
         return True
 
     def __len__(self) -> int:
@@ -205,23 +277,33 @@ class FloodPlanner:
                 ready = max(ready, last + interval)
         return max(ready, self._chat_pause.get(chat, float("-inf")))
 
-    def global_ready_at(self) -> float:
-        ready = max(self._next_global, self._global_pause)
-        window = self._window
-        if len(window) >= self.limits.per_second:
-            ready = max(ready, window[0].by + 1.0)
-        return ready
+    def _budget(self, paid: bool) -> _Budget:
+        if paid:
+            if self._paid is None:
+                raise ValueError("no paid budget: paid_rate_per_second is 0")
+            return self._paid
+        return self._free
+
+    def global_ready_at(self, *, paid: bool = False) -> float:
+        """Earliest time the bot-wide budget (the free one, or the paid one) grants."""
+        return self._budget(paid).ready_at()
 
     def poll(self, now: float) -> list[Hashable]:
         """Grant what may go at `now`, best first; the caller sends them at once."""
         granted: list[Hashable] = []
         waiting = self._waiting
-        while waiting and self.global_ready_at() <= now:
+        paid = self._paid
+        while waiting:
+            free_open = self._free.ready_at() <= now
+            paid_open = paid is not None and self._paid_waiting > 0 and paid.ready_at() <= now
+            if not (free_open or paid_open):
+                break
             index = next(
                 (
                     i
                     for i, w in enumerate(waiting)
-                    if self.chat_ready_at(w.chat, bulk=w.bulk) <= now
+                    if (paid_open if w.paid else free_open)
+                    and self.chat_ready_at(w.chat, bulk=w.bulk) <= now
                 ),
                 None,
             )
@@ -229,8 +311,9 @@ class FloodPlanner:
                 break
             waiter = waiting.pop(index)
             del self._keys[waiter.key]
+            self._paid_waiting -= waiter.paid
             self._record(waiter.chat, now)
-            self._arrive(waiter.key, now)
+            self._budget(waiter.paid).grant(waiter.key, now)
             granted.append(waiter.key)
         return granted
 
@@ -242,14 +325,22 @@ class FloodPlanner:
         """
         if not self._waiting:
             return None
-        overall = self.global_ready_at()
-        earliest_chat = float("inf")
-        for waiter in self._waiting:
-            ready = self.chat_ready_at(waiter.chat, bulk=waiter.bulk)
-            if ready <= overall:  # nothing can go before the overall budget allows
-                return overall
-            earliest_chat = min(earliest_chat, ready)
-        return max(overall, earliest_chat)
+        earliest = float("inf")
+        for paid in (False, True) if self._paid_waiting else (False,):
+            if not paid and len(self._waiting) == self._paid_waiting:
+                continue  # no free waiters
+            overall = self._budget(paid).ready_at()
+            earliest_chat = float("inf")
+            for waiter in self._waiting:
+                if waiter.paid != paid:
+                    continue
+                ready = self.chat_ready_at(waiter.chat, bulk=waiter.bulk)
+                if ready <= overall:  # nothing can go before the overall budget allows
+                    earliest_chat = ready
+                    break
+                earliest_chat = min(earliest_chat, ready)
+            earliest = min(earliest, max(overall, earliest_chat))
+        return earliest
 
     def completed(self, chat: ChatKey | None, now: float, *, key: Hashable = None) -> bool:
         """A message to `chat` (granted as `key`) got its answer at `now`: space the
@@ -261,11 +352,12 @@ class FloodPlanner:
         (the caller's timer should be set again)."""
         if chat is not None:
             self.note_sent(chat, now)
-        arrival = self._unanswered.pop(key, None) if key is not None else None
-        if arrival is None or now >= arrival.by:
+        if key is None:
             return False
-        arrival.by = now
-        return arrival is self._window[0] and len(self._window) >= self.limits.per_second
+        sooner = self._free.answered(key, now)
+        if sooner is None and self._paid is not None:
+            sooner = self._paid.answered(key, now)
+        return bool(sooner)
 
     def note_sent(self, chat: ChatKey, at: float) -> None:
         """A message went to `chat` at `at` outside this planner (an earlier process)."""
@@ -274,7 +366,6 @@ class FloodPlanner:
         self._full_at[chat] = max(self._full_at.get(chat, float("-inf")), full_at)
 
     def _record(self, chat: ChatKey | None, now: float) -> None:
-        self._next_global = now + self.limits.global_interval
         if chat is not None:
             self._last_grant[chat] = now
             start = max(self._full_at.get(chat, float("-inf")), now)
@@ -282,13 +373,6 @@ class FloodPlanner:
         self._grants += 1
         if self._grants % self._PRUNE_EVERY == 0:
             self._prune(now)
-
-    def _arrive(self, key: Hashable, now: float) -> None:
-        arrival = _Arrival(key, now + self.limits.unanswered_hold)
-        self._window.append(arrival)
-        self._unanswered[key] = arrival
-        while len(self._window) > self.limits.per_second:
-            self._unanswered.pop(self._window.popleft().key, None)
 
     def _prune(self, now: float) -> None:
         """Drop per-chat state that no longer constrains anything."""
@@ -302,15 +386,20 @@ class FloodPlanner:
     def pause_chat(self, chat: ChatKey, until: float) -> None:
         self._chat_pause[chat] = max(self._chat_pause.get(chat, float("-inf")), until)
 
-    def pause_all(self, until: float) -> None:
-        self._global_pause = max(self._global_pause, until)
+    def pause_all(self, until: float, *, paid: bool = False) -> None:
+        """Pause the bot-wide budget (the free one, or the paid one) until `until`."""
+        budget = self._budget(paid)
+        budget.pause = max(budget.pause, until)
 
-    def on_retry_after(self, chat: ChatKey | None, retry_after: float, now: float) -> str:
+    def on_retry_after(
+        self, chat: ChatKey | None, retry_after: float, now: float, *, paid: bool = False
+    ) -> str:
         """Telegram said "retry after N s" for `chat`: pause exactly that long.
 
         A chat flooded pauses that chat; `flood_chats` chats flooded within
         `flood_window` (or a request without a chat) mean the bot-wide budget
-        is exhausted, so everything pauses. Returns the scope: "chat" or "all".
+        is exhausted, so everything on it pauses: the free budget, or for a `paid`
+        message the paid one. Returns the scope: "chat" or "all".
         """
         until = now + max(0.0, retry_after)
         window_start = now - self.limits.flood_window
@@ -321,15 +410,22 @@ class FloodPlanner:
         if chat is not None:
             self.pause_chat(chat, until)
         if chat is None or len(flooded) >= self.limits.flood_chats:
-            self.pause_all(until)
+            self.pause_all(until, paid=paid)
             return "all"
         return "chat"
 
     # -- queries for the outbox sender -----------------------------------------
 
-    def backlog(self, before: float) -> int:
-        """Waiters whose chat may send by `before`: the queue ahead of a new message."""
-        return sum(1 for w in self._waiting if self.chat_ready_at(w.chat, bulk=w.bulk) <= before)
+    def backlog(self, before: float, *, paid: bool = False) -> int:
+        """Waiters on one budget whose chat may send by `before`: the queue ahead of a
+        new message on that budget."""
+        if paid and not self._paid_waiting:
+            return 0
+        return sum(
+            1
+            for w in self._waiting
+            if w.paid == paid and self.chat_ready_at(w.chat, bulk=w.bulk) <= before
+        )
 
     def busy_chats(self, before: float) -> set[ChatKey]:
         """Chats that may not send until after `before`: worth not claiming now."""

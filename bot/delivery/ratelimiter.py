@@ -2,8 +2,9 @@
 
 Message-sending requests wait for a grant from a `FloodPlanner` (one shared
 budget: handler replies first, then bulk messages, each chat paced on its
-own); everything else (getUpdates, answerCallbackQuery, editMessage*, ...)
-passes straight through.
+own; a request with ``allow_paid_broadcast`` on the paid budget, when the
+limits have one); everything else (getUpdates, answerCallbackQuery,
+editMessage*, ...) passes straight through.
 
 A 429 pauses its scope for exactly `retry_after` (the chat, or the whole bot
 when several chats are flooded at once) and the request is retried when the
@@ -21,7 +22,7 @@ import asyncio
 import itertools
 import logging
 import warnings
-from collections.abc import Callable, Coroutine, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
 from datetime import timedelta
 from typing import Any, Final, TypedDict
 
@@ -44,6 +45,9 @@ class RateLimitArgs(TypedDict, total=False):
     """`rate_limit_args` understood by `TelegramRateLimiter`."""
 
     bulk: bool  # queued traffic (outbox): yields to interactive replies
+    on_retry_after: Callable[[float], Awaitable[None]]
+    """Awaited with the seconds Telegram asked to wait, at each 429 the request meets
+    (the outbox sender puts them on the broadcast the message belongs to)."""
 
 
 BULK: Final[RateLimitArgs] = {"bulk": True}
@@ -126,11 +130,15 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         metered = consumes_budget(endpoint)
         chat = chat_key(data.get("chat_id"))
         bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
+        # A paid broadcast's message goes on the paid budget; without one (the flag on a
+        # bot with PAID_BROADCAST_RATE=0) the free budget still keeps it within 30/s.
+        paid = data.get("allow_paid_broadcast") is True and self.limits.paid_rate_per_second > 0
+        on_retry_after = rate_limit_args.get("on_retry_after") if rate_limit_args else None
         seq = self.planner.next_seq()
         retries = 0
         hiccups = 0
         while True:
-            key = await self._acquire(chat, bulk, seq) if metered else None
+            key = await self._acquire(chat, bulk, seq, paid) if metered else None
             try:
                 return await callback(*args, **kwargs)
             except NetworkError as exc:
@@ -149,11 +157,13 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
                 self.flood_waits += 1
+                if on_retry_after is not None:
+                    await on_retry_after(wait)
                 if retries == self.max_retries:
                     raise
                 retries += 1
                 if metered:
-                    scope = self.planner.on_retry_after(chat, wait, self._now())
+                    scope = self.planner.on_retry_after(chat, wait, self._now(), paid=paid)
                     log.warning(
                         "429 on %s to chat %s: pausing %s for %.1f s", endpoint, chat, scope, wait
                     )
@@ -182,17 +192,21 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         """Pace `chat` as if a message went to it `seconds_ago` (sent by an earlier process)."""
         self.planner.note_sent(chat, self._now() - max(0.0, seconds_ago))
 
-    def backlog(self, within: float = 0.0) -> int:
-        """Requests waiting that may go within `within` seconds (not those held by a
-        chat's pause): how much a newly queued message would wait behind."""
-        return self.planner.backlog(self._now() + within)
+    def backlog(self, within: float = 0.0, *, paid: bool = False) -> int:
+        """Requests waiting on one budget (the free one, or the paid one) that may go
+        within `within` seconds (not those held by a chat's pause): how much a newly
+        queued message on that budget would wait behind."""
+        return self.planner.backlog(self._now() + within, paid=paid)
 
     def seconds_until_ready(self, chats: Iterable[ChatKey]) -> float | None:
         """How long until the first of `chats` may send (None: no chats given)."""
         readies = [self.planner.chat_ready_at(chat) for chat in chats]
         if not readies:
             return None
-        ready = max(min(readies), self.planner.global_ready_at())
+        overall = self.planner.global_ready_at()
+        if self.limits.paid_rate_per_second > 0:  # a held chat may be waiting for either
+            overall = min(overall, self.planner.global_ready_at(paid=True))
+        ready = max(min(readies), overall)
         return max(0.0, ready - self._now())
 
     # -- granting --------------------------------------------------------------
@@ -211,13 +225,15 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
     def _now(self) -> float:
         return self._bind().time()
 
-    async def _acquire(self, chat: ChatKey | None, bulk: bool, seq: int) -> Hashable:
+    async def _acquire(
+        self, chat: ChatKey | None, bulk: bool, seq: int, paid: bool = False
+    ) -> Hashable:
         """Wait for a grant; returns its key, to report the answer with."""
         loop = self._bind()
         key = next(self._keys)
         grant = loop.create_future()
         self._grants[key] = grant
-        self.planner.submit(key, chat, bulk=bulk, seq=seq)
+        self.planner.submit(key, chat, bulk=bulk, seq=seq, paid=paid)
         self._tick()
         try:
             await grant

@@ -23,6 +23,7 @@ class Submit:
     at: float
     chat: ChatKey | None
     bulk: bool
+    paid: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Flood:
     at: float
     chat: ChatKey | None
     retry_after: float
+    paid: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,14 @@ class Grant:
     at: float
     bulk: bool
     last_key_seen: int
+    paid: bool = False
 
 
 @dataclass
 class Run:
     grants: list[Grant]
-    pauses: list[tuple[ChatKey | None, int, float]]  # chat (None: all), grants before, until
+    pauses: list[tuple[ChatKey | None, int, float, bool]]
+    """chat (None: a whole budget), grants before, until, the paid budget's"""
     polls: int
     submitted: dict[int, Submit]
 
@@ -65,7 +69,7 @@ def simulate(limits: Limits, events: Sequence[Event]) -> Run:
     queue = sorted(events, key=lambda event: event.at)
     submitted: dict[int, Submit] = {}
     grants: list[Grant] = []
-    pauses: list[tuple[ChatKey | None, int, float]] = []
+    pauses: list[tuple[ChatKey | None, int, float, bool]] = []
     now = 0.0
     polls = 0
     index = 0
@@ -76,7 +80,7 @@ def simulate(limits: Limits, events: Sequence[Event]) -> Run:
         for key in planner.poll(now):
             assert isinstance(key, int)
             submit = submitted[key]
-            grants.append(Grant(key, submit.chat, now, submit.bulk, index))
+            grants.append(Grant(key, submit.chat, now, submit.bulk, index, submit.paid))
             planner.completed(submit.chat, now, key=key)
         wake = planner.next_poll_at()
         assert wake is None or wake > now, "a driver sleeping until next_poll_at would spin"
@@ -93,28 +97,31 @@ def simulate(limits: Limits, events: Sequence[Event]) -> Run:
         index += 1
         if isinstance(event, Submit):
             submitted[index] = event
-            planner.submit(index, event.chat, bulk=event.bulk)
+            planner.submit(index, event.chat, bulk=event.bulk, paid=event.paid)
         elif isinstance(event, Flood):
-            scope = planner.on_retry_after(event.chat, event.retry_after, now)
+            until = now + event.retry_after
+            scope = planner.on_retry_after(event.chat, event.retry_after, now, paid=event.paid)
             if event.chat is not None:
-                pauses.append((event.chat, len(grants), now + event.retry_after))
+                pauses.append((event.chat, len(grants), until, event.paid))
             if scope == "all":
-                pauses.append((None, len(grants), now + event.retry_after))
+                pauses.append((None, len(grants), until, event.paid))
         else:
             planner.pause_all(now + event.duration)
-            pauses.append((None, len(grants), now + event.duration))
+            pauses.append((None, len(grants), now + event.duration, False))
         poll()
     return Run(grants, pauses, polls, submitted)
 
 
 def assert_within_limits(limits: Limits, run: Run) -> None:
-    times = [grant.at for grant in run.grants]
-    assert times == sorted(times)
-    for earlier, later in pairwise(times):
-        assert later - earlier >= limits.global_interval - EPS
-    per_second = math.ceil(limits.rate_per_second - EPS)
-    for i, start in enumerate(times):
-        assert sum(1 for t in times[i:] if t < start + 1.0 - EPS) <= per_second
+    assert [grant.at for grant in run.grants] == sorted(grant.at for grant in run.grants)
+    for paid, rate in ((False, limits.rate_per_second), (True, limits.paid_rate_per_second)):
+        # Each budget on its own: the free one never counts the paid broadcasts' messages.
+        times = [grant.at for grant in run.grants if grant.paid == paid]
+        for earlier, later in pairwise(times):
+            assert later - earlier >= 1.0 / rate - EPS
+        per_second = math.ceil(rate - EPS)
+        for i, start in enumerate(times):
+            assert sum(1 for t in times[i:] if t < start + 1.0 - EPS) <= per_second
 
     by_chat: dict[ChatKey, list[Grant]] = defaultdict(list)
     for grant in run.grants:
@@ -135,9 +142,9 @@ def assert_within_limits(limits: Limits, run: Run) -> None:
             for i, start in enumerate(chat_times):
                 assert sum(1 for t in chat_times[i:] if t < start + 60.0) <= 20
 
-    for paused, before, until in run.pauses:
+    for paused, before, until, budget in run.pauses:
         for grant in run.grants[before:]:
-            if paused is None or grant.chat == paused:
+            if grant.paid == budget if paused is None else grant.chat == paused:
                 assert grant.at >= until - EPS, (grant, paused, until)
 
 
@@ -476,3 +483,120 @@ def test_an_unanswered_message_holds_the_window_only_so_long() -> None:
     assert planner.poll(0.5) == [1]
     assert planner.next_poll_at() == pytest.approx(1.5)
     assert not planner.completed(1, 2.0, key=0), "later than the hold: changes nothing"
+
+
+paid_limit_sets = st.builds(
+    Limits,
+    rate_per_second=st.floats(min_value=0.5, max_value=50, allow_nan=False),
+    paid_rate_per_second=st.floats(min_value=1, max_value=1000, allow_nan=False),
+    private_interval=st.sampled_from([0.0, 1.05]),
+    private_burst=st.sampled_from([1, 3]),
+    group_interval=st.sampled_from([0.0, 3.15]),
+    flood_window=st.sampled_from([0.0, 1.0]),
+    flood_chats=st.integers(min_value=1, max_value=3),
+)
+paid_or_free_submits = st.builds(
+    Submit, at=times, chat=chats, bulk=st.booleans(), paid=st.booleans()
+)
+paid_or_free_floods = st.builds(
+    Flood,
+    at=times,
+    chat=chats,
+    retry_after=st.floats(min_value=0, max_value=8, allow_nan=False),
+    paid=st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    limits=paid_limit_sets,
+    events=st.lists(
+        st.one_of(
+            paid_or_free_submits,
+            paid_or_free_submits,
+            paid_or_free_submits,
+            paid_or_free_floods,
+            pause_alls,
+        ),
+        max_size=80,
+    ),
+)
+def test_paid_broadcasts_keep_every_limit_on_a_budget_of_their_own(
+    limits: Limits, events: list[Event]
+) -> None:
+    """Each budget keeps its spacing and its most-per-second on its own, a chat's
+    limits count paid and free messages alike, and a bot-wide 429 pauses the budget
+    it was met on."""
+    assert_within_limits(limits, simulate(limits, events))
+
+
+def drain(planner: FloodPlanner, start: float = 0.0) -> dict[object, float]:
+    """Poll at every wake-up until nobody waits; when each key was granted."""
+    granted: dict[object, float] = {}
+    now = start
+    while True:
+        for key in planner.poll(now):
+            granted[key] = now
+            planner.completed(None, now, key=key)
+        wake = planner.next_poll_at()
+        if wake is None:
+            return granted
+        now = wake
+
+
+def test_paid_messages_neither_use_nor_wait_for_the_free_budget() -> None:
+    planner = FloodPlanner(Limits(rate_per_second=2, paid_rate_per_second=100))
+    for key in range(50):
+        planner.submit(key, 1000 + key, bulk=True, paid=True)
+    for key in ("digest-1", "digest-2", "digest-3"):
+        planner.submit(key, key, bulk=True)
+    granted = drain(planner)
+    paid = sorted(granted[key] for key in range(50))
+    assert paid[-1] == pytest.approx(49 / 100), "spaced by the paid rate, free ones aside"
+    free = [granted[key] for key in ("digest-1", "digest-2", "digest-3")]
+    assert free == pytest.approx([0.0, 0.5, 1.0]), "the free budget: 2 a second, all its own"
+
+
+def test_a_chat_is_paced_alike_for_paid_and_free_messages() -> None:
+    limits = Limits(rate_per_second=30, paid_rate_per_second=1000)
+    planner = FloodPlanner(limits)
+    planner.submit("paid", 5, bulk=True, paid=True)
+    planner.submit("free", 5, bulk=True)
+    planner.submit("paid again", 5, bulk=True, paid=True)
+    granted = drain(planner)
+    interval = limits.chat_interval(5)
+    assert [granted[key] for key in ("paid", "free", "paid again")] == pytest.approx(
+        [0.0, interval, 2 * interval]
+    )
+
+
+def test_a_flood_on_the_paid_budget_pauses_it_and_nothing_else() -> None:
+    planner = FloodPlanner(Limits(paid_rate_per_second=100, flood_chats=1))
+    assert planner.on_retry_after(7, 5.0, 0.0, paid=True) == "all"
+    planner.submit("paid", 8, bulk=True, paid=True)
+    planner.submit("free", 9, bulk=True)
+    assert planner.poll(0.0) == ["free"]
+    assert planner.next_poll_at() == pytest.approx(5.0)
+    assert planner.poll(5.0) == ["paid"]
+    assert planner.on_retry_after(7, 3.0, 6.0) == "all"
+    planner.submit("free again", 10, bulk=True)
+    planner.submit("paid again", 11, bulk=True, paid=True)
+    assert planner.poll(6.0) == ["paid again"], "a free flood leaves paid broadcasts going"
+
+
+def test_backlog_is_per_budget() -> None:
+    planner = FloodPlanner(Limits(paid_rate_per_second=1000))
+    for key in range(5):
+        planner.submit(key, key + 1, bulk=True, paid=True)
+    planner.submit("free", 99, bulk=True)
+    assert planner.backlog(0.0, paid=True) == 5
+    assert planner.backlog(0.0) == 1
+    planner.cancel(0)
+    assert planner.backlog(0.0, paid=True) == 4
+
+
+def test_paid_budget_only_when_the_limits_have_one() -> None:
+    with pytest.raises(ValueError, match="paid_rate_per_second"):
+        Limits(paid_rate_per_second=-1)
+    with pytest.raises(ValueError, match="no paid budget"):
+        FloodPlanner(Limits()).submit(1, 1, bulk=True, paid=True)
