@@ -67,6 +67,10 @@ class Broadcast:
     confirmed_at: int | None
     finished_at: int | None
     reported_at: int | None
+    paid: bool = False
+    """Sent with `allow_paid_broadcast`: on the paid budget, 0.1 Star a message."""
+    paused_seconds: float = 0.0
+    """How long Telegram held it back with 429s (overlapping pauses counted once)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ def _broadcast(row: Row) -> Broadcast:
         confirmed_at=row["confirmed_at"],
         finished_at=row["finished_at"],
         reported_at=row["reported_at"],
+        paid=bool(row["paid"]),
+        paused_seconds=float(row["paused_seconds"]),
     )
 
 
@@ -154,18 +160,25 @@ async def _recipients_tx(
 
 
 async def confirm(
-    db: Database, broadcast_id: int, recipients: Recipients, *, admin_id: int, now: int
+    db: Database,
+    broadcast_id: int,
+    recipients: Recipients,
+    *,
+    admin_id: int,
+    now: int,
+    paid: bool = False,
 ) -> int | None:
-    """Queue the draft for everyone in the audience, audited, in one transaction.
+    """Queue the draft for everyone in the audience, audited, in one transaction;
+    `paid`: as a paid broadcast (kept on it, so a restart resumes it paid).
 
     Returns the number of recipients, or None if the broadcast was not a
     draft any more (confirmed twice, or cancelled meanwhile).
     """
     async with db.transaction() as tx:
         cursor = await tx.execute(
-            "UPDATE broadcasts SET state = 'sending', confirmed_at = ?"
+            "UPDATE broadcasts SET state = 'sending', confirmed_at = ?, paid = ?"
             " WHERE id = ? AND state = 'draft' RETURNING *",
-            (now, broadcast_id),
+            (now, int(paid), broadcast_id),
         )
         row = await cursor.fetchone()
         if row is None:
@@ -174,7 +187,12 @@ async def confirm(
         chats = await _recipients_tx(tx, recipients)
         messages = (
             NewMessage.of_broadcast(
-                chat_id, broadcast_id, broadcast.method, thread_id=thread_id, target_id=target_id
+                chat_id,
+                broadcast_id,
+                broadcast.method,
+                thread_id=thread_id,
+                target_id=target_id,
+                paid=paid,
             )
             for chat_id, thread_id, target_id in chats
         )
@@ -183,7 +201,8 @@ async def confirm(
             tx,
             admin_id,
             "broadcast",
-            detail=f"#{broadcast_id} {broadcast.audience} {broadcast.method}",
+            detail=f"#{broadcast_id} {broadcast.audience} {broadcast.method}"
+            + (" paid" if paid else ""),
             recipients=len(chats),
             now=now,
         )
@@ -239,3 +258,20 @@ async def mark_reported(db: Database, broadcast_id: int, *, now: int) -> None:
             "UPDATE broadcasts SET reported_at = ? WHERE id = ? AND reported_at IS NULL",
             (now, broadcast_id),
         )
+
+
+async def note_pause(db: Database, broadcast_id: int, *, now: float, until: float) -> float:
+    """Telegram paused one of the broadcast's copies from `now` to `until` (a 429):
+    add what this pause adds to the time already counted, so pauses that overlap
+    (every copy in flight meets the same one) count once. Returns the new total."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "UPDATE broadcasts SET"
+            " paused_seconds = paused_seconds"
+            "   + max(0.0, :until - max(:now, coalesce(paused_until, :now))),"
+            " paused_until = max(coalesce(paused_until, :until), :until)"
+            " WHERE id = :id RETURNING paused_seconds",
+            {"id": broadcast_id, "now": now, "until": until},
+        )
+        row = await cursor.fetchone()
+    return 0.0 if row is None else float(row[0])

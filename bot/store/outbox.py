@@ -28,6 +28,10 @@ NOTICE: Final = 0
 DIGEST: Final = 10
 POST: Final = 10
 BROADCAST: Final = 20
+PAID_BROADCAST: Final = 30
+"""A paid broadcast's copies. They go on a budget of their own (Telegram's paid
+broadcasts, up to 1,000 a second), so they yield to nothing and nothing yields to
+them; a band of their own keeps each budget's claim an index seek of its range."""
 DEFAULT_PRIORITY: Final[Mapping[str, int]] = {
     "notice": NOTICE,
     "digest": DIGEST,
@@ -124,10 +128,12 @@ class NewMessage:
         *,
         thread_id: int = 0,
         target_id: int | None = None,
+        paid: bool = False,
     ) -> NewMessage:
         """One recipient's copy of a broadcast. The row refers to the broadcast's request
         instead of holding it: a 4 KB announcement to 100,000 chats is stored once, not
-        100,000 times. The sender reads it from the broadcast when it claims the row."""
+        100,000 times. The sender reads it from the broadcast when it claims the row.
+        A `paid` broadcast's copies go at `PAID_BROADCAST`."""
         return cls(
             chat_id,
             "broadcast",
@@ -136,6 +142,7 @@ class NewMessage:
             thread_id=thread_id,
             target_id=target_id,
             broadcast_id=broadcast_id,
+            priority=PAID_BROADCAST if paid else None,
         )
 
 
@@ -157,6 +164,12 @@ class OutboxRow:
     payload: dict[str, Any]
     broadcast_id: int | None
     attempts: int
+
+    @property
+    def paid(self) -> bool:
+        """A paid broadcast's copy: sent with `allow_paid_broadcast` while the sender
+        has a paid budget."""
+        return self.priority == PAID_BROADCAST
 
 
 @dataclass(frozen=True)
@@ -269,12 +282,14 @@ def _row(row: Row, shared: Mapping[int, str]) -> OutboxRow:
     )
 
 
-# A chat's head rows after (priority, id), in that order. Two arms, the rest of
-# this priority and every later one, so both are index seeks (SQLite does not
-# seek on a row-value comparison): a later page never rescans the earlier ones.
+# A chat's head rows after (priority, id) and below a priority, in that order. Two
+# arms, the rest of this priority and every later one, so both are index seeks
+# (SQLite does not seek on a row-value comparison): a later page never rescans the
+# earlier ones.
 _HEAD = """
     SELECT o.id, o.chat_id, o.priority FROM outbox AS o
-    WHERE o.state = 'pending' AND {position} AND o.not_before <= :now
+    WHERE o.state = 'pending' AND {position} AND o.priority < :below
+      AND o.not_before <= :now
       AND o.chat_id NOT IN (SELECT value FROM json_each(:exclude))
       AND NOT EXISTS (
           SELECT 1 FROM outbox AS e
@@ -298,6 +313,7 @@ async def claim(
     skip: Callable[[int], bool] | None = None,
     lease: float | None = None,
     in_flight: Collection[int] = (),
+    paid_limit: int | None = None,
 ) -> list[OutboxRow]:
     """Mark up to `limit` due rows 'sending' and return them, best (priority, id) first.
 
@@ -311,37 +327,25 @@ async def claim(
     With a `lease` (seconds), rows claimed longer ago than that go back to the
     queue first, except the ids the caller still has `in_flight`: a row whose
     outcome could not be written would otherwise hold its chat until a restart.
+
+    `paid_limit`: the caller sends paid broadcasts on a budget of their own, so
+    `limit` counts the other rows and up to `paid_limit` rows of paid broadcasts
+    are claimed besides. None: a paid broadcast's copies are rows like any other.
     """
-    if limit <= 0:
+    if limit <= 0 and not paid_limit:
         return []
     async with db.transaction() as tx:
         if lease is not None:
             await _expire_leases(tx, before=now - lease, in_flight=in_flight)
-        ids: list[int] = []
-        after: tuple[int, int] = (-(2**62), 0)
-        page = limit + 16
         exclude = json.dumps(list(exclude_chats))
-        while len(ids) < limit:
-            cursor = await tx.execute(
-                _CANDIDATES,
-                {
-                    "now": now,
-                    "priority": after[0],
-                    "id": after[1],
-                    "exclude": exclude,
-                    "page": page,
-                },
+        if paid_limit is None:
+            ids = await _pick(tx, limit, now, exclude, skip, start=_FIRST, below=_NO_BOUND)
+        else:
+            ids = await _pick(tx, limit, now, exclude, skip, start=_FIRST, below=PAID_BROADCAST)
+            # A chat has one head row, free or paid: the two picks never share a chat.
+            ids += await _pick(
+                tx, paid_limit, now, exclude, skip, start=_PAID, below=PAID_BROADCAST + 1
             )
-            candidates = list(await cursor.fetchall())
-            for row_id, chat_id, _ in candidates:
-                if skip is None or not skip(chat_id):
-                    ids.append(row_id)
-                    if len(ids) == limit:
-                        break
-            if len(candidates) < page:
-                break
-            after = (candidates[-1][2], candidates[-1][0])
-            page *= 2  # the skipped ones were many: look further in fewer steps
         if not ids:
             return []
         cursor = await tx.execute(
@@ -356,6 +360,51 @@ async def claim(
     claimed = [_row(row, shared) for row in found]
     claimed.sort(key=lambda row: (row.priority, row.id))
     return claimed
+
+
+_FIRST: Final = (-(2**62), 0)
+_PAID: Final = (PAID_BROADCAST, 0)
+_NO_BOUND: Final = 2**62
+
+
+async def _pick(
+    tx: aiosqlite.Connection,
+    limit: int,
+    now: float,
+    exclude: str,
+    skip: Callable[[int], bool] | None,
+    *,
+    start: tuple[int, int],
+    below: int,
+) -> list[int]:
+    """Up to `limit` claimable row ids after `start` (priority, id) and below priority
+    `below`, in queue order, leaving out the chats `skip` holds back."""
+    ids: list[int] = []
+    after = start
+    page = limit + 16
+    while len(ids) < limit:
+        cursor = await tx.execute(
+            _CANDIDATES,
+            {
+                "now": now,
+                "priority": after[0],
+                "id": after[1],
+                "below": below,
+                "exclude": exclude,
+                "page": page,
+            },
+        )
+        candidates = list(await cursor.fetchall())
+        for row_id, chat_id, _ in candidates:
+            if skip is None or not skip(chat_id):
+                ids.append(row_id)
+                if len(ids) == limit:
+                    break
+        if len(candidates) < page:
+            break
+        after = (candidates[-1][2], candidates[-1][0])
+        page *= 2  # the skipped ones were many: look further in fewer steps
+    return ids
 
 
 async def _broadcast_requests(tx: aiosqlite.Connection, ids: Collection[int]) -> dict[int, str]:

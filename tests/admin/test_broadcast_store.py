@@ -97,3 +97,53 @@ async def test_twenty_thousand_recipients_are_queued_in_one_short_transaction(
     assert elapsed < 10, elapsed
     progress = await outbox.broadcast_progress(db, draft)
     assert progress.remaining == count
+
+
+async def test_a_paid_broadcast_is_kept_paid_and_claimed_on_its_own_budget(
+    content: Content,
+) -> None:
+    db = content.db
+    for chat_id in range(10, 16):
+        await _chat(db, chat_id)
+    free, paid = await _draft(db), await _draft(db)
+    assert await broadcasts.confirm(db, free, Recipients(), admin_id=1, now=5) == 6
+    assert await broadcasts.confirm(db, paid, Recipients(), admin_id=1, now=6, paid=True) == 6
+    stored = await broadcasts.get(db, paid)
+    assert stored is not None
+    assert stored.paid
+    assert not (await broadcasts.get(db, free) or stored).paid
+    entries = await admin.audit_entries(db)
+    assert {e.detail for e in entries} == {
+        f"#{free} all sendMessage",
+        f"#{paid} all sendMessage paid",
+    }
+
+    # Each chat's head is the free copy (queued first): the paid budget gets nothing yet.
+    now = time.time()
+    first = await outbox.claim(db, limit=2, now=now, paid_limit=5)
+    assert [(row.broadcast_id, row.paid) for row in first] == [(free, False)] * 2
+    # Once those are sent, their chats' paid copies are heads: a claim takes up to
+    # `paid_limit` of them besides `limit` free ones, whatever the free queue holds.
+    await outbox.mark_sent_many(db, [(row.id, 1) for row in first], now)
+    second = await outbox.claim(db, limit=1, now=now, paid_limit=5)
+    assert sorted((row.broadcast_id, row.paid) for row in second) == [
+        (free, False),
+        (paid, True),
+        (paid, True),
+    ]
+    # Without a paid budget, paid copies are rows like any other, last in line.
+    await outbox.reset_in_flight(db)
+    plain = await outbox.claim(db, limit=10, now=now)
+    assert [row.broadcast_id for row in plain] == [free] * 4 + [paid] * 2
+
+
+async def test_pauses_add_up_and_overlaps_count_once(content: Content) -> None:
+    db = content.db
+    draft = await _draft(db)
+    assert await broadcasts.note_pause(db, draft, now=100.0, until=103.0) == 3.0
+    assert await broadcasts.note_pause(db, draft, now=100.5, until=103.0) == 3.0
+    assert await broadcasts.note_pause(db, draft, now=102.0, until=105.0) == 5.0
+    assert await broadcasts.note_pause(db, draft, now=110.0, until=111.0) == 6.0
+    stored = await broadcasts.get(db, draft)
+    assert stored is not None
+    assert stored.paused_seconds == 6.0

@@ -86,8 +86,18 @@ async def test_the_migration_empties_copies_queued_before_it(tmp_path: Path) -> 
     db = await Database.open(path, migrations=older)
     try:
         await _chats(db, 2)
-        broadcast_id = await _broadcast(db, "Hello ✓")
-        request = (await broadcasts.get(db, broadcast_id)).params  # type: ignore[union-attr]
+        # Written as the store wrote broadcasts then: without the columns added since.
+        request = {"text": "Hello ✓", "parse_mode": "HTML"}
+        payload = json.dumps({"method": "sendMessage", "params": request}, ensure_ascii=False)
+        async with db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO broadcasts (admin_id, admin_chat_id, audience, payload, created_at)"
+                " VALUES (1, 1, 'all', ?, 0) RETURNING id",
+                (payload,),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        broadcast_id = int(row[0])
         await outbox.enqueue(
             db,
             [
