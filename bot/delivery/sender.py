@@ -41,8 +41,13 @@ from telegram.error import (
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
-from bot.delivery.ratelimiter import BULK, TelegramRateLimiter, retry_after_seconds
-from bot.store import outbox
+from bot.delivery.ratelimiter import (
+    BULK,
+    RateLimitArgs,
+    TelegramRateLimiter,
+    retry_after_seconds,
+)
+from bot.store import broadcasts, outbox
 from bot.store.chats import deactivate_chat, deactivate_target, migrate_chat
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
@@ -63,6 +68,8 @@ def _quiet_raw_requests() -> None:
 
 Outcome = Literal["sent", "failed", "dropped", "retry"]
 MARK_GROUP = 256  # most "sent" marks in one transaction
+PAID_METHODS = frozenset({"sendMessage", "copyMessage"})
+"""Outbox methods that take `allow_paid_broadcast` (forwardMessage does not)."""
 RowFinished = Callable[[OutboxRow, Outcome], Awaitable[None]]
 """Called after a row reaches a final state (sent, failed or dropped)."""
 
@@ -78,6 +85,14 @@ class OutboxSender:
     `max_in_flight` bounds concurrent requests overall. Network and server
     errors are retried with jittered exponential backoff, up to `max_attempts`
     sends; then the row fails with the reason.
+
+    When the limiter has a paid budget (`Limits.paid_rate_per_second`), a paid
+    broadcast's copies are claimed for it apart, up to `paid_in_flight` at once,
+    and sent with `allow_paid_broadcast`; the two budgets never wait for each
+    other. At 1,000 messages a second, `paid_in_flight` is what lets answers take
+    up to its thousandth of a second (Little's law: 192 → 0.19 s) before the rate
+    falls; it stays under the request object's 256 connections, leaving the rest
+    to replies and to the free budget's `max_in_flight`.
     """
 
     def __init__(
@@ -86,6 +101,7 @@ class OutboxSender:
         bot: ExtBot[Any],
         *,
         max_in_flight: int = 32,
+        paid_in_flight: int = 192,
         max_attempts: int = 5,
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
@@ -101,13 +117,14 @@ class OutboxSender:
         limiter = bot.rate_limiter
         if not isinstance(limiter, TelegramRateLimiter):
             raise TypeError("the bot must use TelegramRateLimiter, or bulk sends would flood")
-        if max_in_flight < 1 or max_attempts < 1:
-            raise ValueError("max_in_flight and max_attempts must be at least 1")
+        if max_in_flight < 1 or max_attempts < 1 or paid_in_flight < 1:
+            raise ValueError("max_in_flight, paid_in_flight and max_attempts must be at least 1")
         _quiet_raw_requests()
         self.db = db
         self.bot = bot
         self.limiter = limiter
         self.max_in_flight = max_in_flight
+        self.paid_in_flight = paid_in_flight
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -121,6 +138,7 @@ class OutboxSender:
         self.rng = rng or random.Random()
         self.counts: Counter[Outcome] = Counter()
         self._in_flight: dict[asyncio.Task[None], OutboxRow] = {}
+        self._paid_flying = 0  # of those, sent on the paid budget
         self._marks: list[tuple[int, int | None, asyncio.Future[None]]] = []
         self._marking: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -203,18 +221,33 @@ class OutboxSender:
             finally:
                 timer.cancel()
 
+    def _room(self, rate: float, in_flight: int, most: int, *, paid: bool) -> int:
+        """Rows one budget may take now: what keeps its queue at `lookahead` seconds
+        of its rate, within `most` in flight; 0 until a chunk (a quarter of the queue)
+        is free while requests are in flight, so claims come a chunk at a time, not
+        one per finished request: a claim is a write transaction, and at a high rate
+        one per message would be the cost."""
+        queue_target = math.ceil(rate * self.lookahead) + 1
+        room = min(most - in_flight, queue_target - self.limiter.backlog(self.lookahead, paid=paid))
+        chunk = max(1, min(queue_target, most) // 4)
+        if room <= 0 or (self._in_flight and room < chunk):
+            return 0
+        return room
+
     async def _fill(self) -> tuple[int, int, set[int]]:
         """Claim as many rows as may be sent soon; returns (claimed, wanted, chats held
-        back by their rate limit). While requests are in flight, rows are claimed in
-        chunks (a quarter of the queue), not one per finished request: a claim is a
-        write transaction, and at a high rate one per message would be the cost."""
-        queue_target = math.ceil(self.limiter.limits.rate_per_second * self.lookahead) + 1
-        free = min(
-            self.max_in_flight - len(self._in_flight),
-            queue_target - self.limiter.backlog(self.lookahead),
-        )
-        chunk = max(1, min(queue_target, self.max_in_flight) // 4)
-        if free <= 0 or (self._in_flight and free < chunk):
+        back by their rate limit)."""
+        limits = self.limiter.limits
+        flying = len(self._in_flight)
+        paid_limit: int | None = None
+        if limits.paid_rate_per_second > 0:
+            paid_limit = self._room(
+                limits.paid_rate_per_second, self._paid_flying, self.paid_in_flight, paid=True
+            )
+            flying -= self._paid_flying
+        free = self._room(limits.rate_per_second, flying, self.max_in_flight, paid=False)
+        wanted = free + (paid_limit or 0)
+        if wanted <= 0:
             return 0, 0, set()
         held: set[int] = set()
         busy = self.limiter.busy_within(self.lookahead)
@@ -232,15 +265,27 @@ class OutboxSender:
             skip=skip,
             lease=self.lease,
             in_flight=[row.id for row in self._in_flight.values()],
+            paid_limit=paid_limit,
         )
         for row in rows:
             task = asyncio.create_task(self._deliver(row), name=f"outbox-row-{row.id}")
             self._in_flight[task] = row
+            self._paid_flying += self._on_paid_budget(row)
             task.add_done_callback(self._finished)
-        return len(rows), free, held
+        return len(rows), wanted, held
+
+    def _on_paid_budget(self, row: OutboxRow) -> bool:
+        """Whether the row goes with `allow_paid_broadcast`, on the paid budget: a paid
+        broadcast's copy, while there is a paid budget (turned off since, its copies
+        go free) and its method takes the flag."""
+        return (
+            row.paid and self.limiter.limits.paid_rate_per_second > 0 and row.method in PAID_METHODS
+        )
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
+        row = self._in_flight.pop(task, None)
+        if row is not None:
+            self._paid_flying -= self._on_paid_budget(row)
         self._wake.set()
 
     async def _until_next(self, held: set[int]) -> float:
@@ -326,9 +371,32 @@ class OutboxSender:
             params.setdefault("parse_mode", "HTML")
         if row.thread_id:
             params["message_thread_id"] = row.thread_id
-        answer = await self.bot.do_api_request(row.method, api_kwargs=params, rate_limit_args=BULK)
+        limit_args: RateLimitArgs = BULK
+        if self._on_paid_budget(row):
+            params["allow_paid_broadcast"] = True  # the limiter puts it on the paid budget
+        if row.broadcast_id is not None:
+            limit_args = {"bulk": True, "on_retry_after": self._pause_noter(row.broadcast_id)}
+        answer = await self.bot.do_api_request(
+            row.method, api_kwargs=params, rate_limit_args=limit_args
+        )
         message_id = answer.get("message_id") if isinstance(answer, dict) else None
         return message_id if isinstance(message_id, int) else None
+
+    def _pause_noter(self, broadcast_id: int) -> Callable[[float], Awaitable[None]]:
+        """What the limiter calls when Telegram answers one of the broadcast's copies
+        with 429: the pause goes on the broadcast, for its summary."""
+
+        async def note(seconds: float) -> None:
+            await self._note_pause(broadcast_id, seconds)
+
+        return note
+
+    async def _note_pause(self, broadcast_id: int, seconds: float) -> None:
+        now = self.clock()
+        try:
+            await broadcasts.note_pause(self.db, broadcast_id, now=now, until=now + seconds)
+        except Exception:  # a report's detail: never worth failing a send for
+            log.exception("broadcast %d: could not record a pause", broadcast_id)
 
     async def _settle_sent(self, row: OutboxRow, message_id: int | None) -> Outcome:
         """Returns once the mark is committed, with the marks that arrived meanwhile."""
@@ -373,7 +441,10 @@ class OutboxSender:
         reason = _reason(exc)
         if isinstance(exc, RetryAfter):
             # The limiter normally absorbs these; one escaped (max_retries): queue it.
-            await outbox.retry_later(self.db, row.id, now + retry_after_seconds(exc), reason)
+            wait = retry_after_seconds(exc)
+            await outbox.retry_later(self.db, row.id, now + wait, reason)
+            if row.broadcast_id is not None:
+                await self._note_pause(row.broadcast_id, wait)
             return "retry"
         if isinstance(exc, ChatMigrated):
             log.info("chat %d moved to %d; following it", row.chat_id, exc.new_chat_id)

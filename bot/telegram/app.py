@@ -74,7 +74,13 @@ def build_application(
 
     `request` carries the bot's own requests (replies, the sender): aiohttp unless
     given (bot/telegram/request.py says why); getUpdates keeps PTB's httpx client."""
-    limiter = TelegramRateLimiter(limits or Limits(rate_per_second=settings_.send_rate_per_second))
+    limiter = TelegramRateLimiter(
+        limits
+        or Limits(
+            rate_per_second=settings_.send_rate_per_second,
+            paid_rate_per_second=settings_.paid_broadcast_rate,
+        )
+    )
     application: App = (
         ApplicationBuilder()
         .token(token)
