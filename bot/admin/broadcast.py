@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.admin.audience import Audience, describe
-from bot.admin.progress import RateMeter, finished, progress_text, summary_text
+from bot.admin.progress import (
+    RateMeter,
+    finished,
+    progress_text,
+    stars_estimate,
+    summary_text,
+)
 from bot.ingest.topics import Catalogue
 from bot.store import broadcasts, chats, outbox
 from bot.store.broadcasts import Broadcast, Recipients
@@ -28,9 +34,31 @@ admin's language) → whether it is shown."""
 
 
 @dataclass(frozen=True)
+class Option:
+    """One way to send a draft, as the confirm button offers it."""
+
+    seconds: float
+    """About how long sending it takes: the recipients over the budget's rate."""
+    stars: int = 0
+    """What it may cost (a paid broadcast), in whole Stars rounded up."""
+
+
+@dataclass(frozen=True)
 class Draft:
     broadcast: Broadcast
     size: int
+    free: Option
+    paid: Option | None = None
+    """None: paid broadcasts are off (`PAID_BROADCAST_RATE` is 0)."""
+
+
+def options(size: int, *, free_rate: float, paid_rate: float) -> tuple[Option, Option | None]:
+    """The free and the paid way to send to `size` chats (one message each, so only the
+    bot-wide budget paces it), at the free rate and the paid one (0: none)."""
+    free = Option(size / free_rate)
+    if paid_rate <= 0:
+        return free, None
+    return free, Option(size / paid_rate, stars_estimate(size))
 
 
 def recipients(audience: Audience) -> Recipients:
@@ -50,8 +78,11 @@ async def draft(
     method: str,
     params: Mapping[str, Any],
     now: int,
+    free_rate: float,
+    paid_rate: float = 0,
 ) -> Draft | None:
-    """A draft for the audience and its current size; None when nobody is in it."""
+    """A draft for the audience, its current size and the ways to send it (at
+    `free_rate`, and at `paid_rate` on the paid budget); None when nobody is in it."""
     size = await broadcasts.count_recipients(db, recipients(audience))
     if size == 0:
         return None
@@ -64,14 +95,18 @@ async def draft(
         params=params,
         now=now,
     )
-    return Draft(stored, size)
+    free, paid = options(size, free_rate=free_rate, paid_rate=paid_rate)
+    return Draft(stored, size, free, paid)
 
 
-async def confirm(db: Database, broadcast: Broadcast, *, admin_id: int, now: int) -> int | None:
-    """Queue the broadcast for its audience as it is now; None if it was not a draft."""
+async def confirm(
+    db: Database, broadcast: Broadcast, *, admin_id: int, now: int, paid: bool = False
+) -> int | None:
+    """Queue the broadcast for its audience as it is now, `paid` or free; None if it was
+    not a draft."""
     audience = Audience.from_key(broadcast.audience)
     return await broadcasts.confirm(
-        db, broadcast.id, recipients(audience), admin_id=admin_id, now=now
+        db, broadcast.id, recipients(audience), admin_id=admin_id, now=now, paid=paid
     )
 
 
@@ -145,10 +180,14 @@ async def _report(
             progress,
             elapsed=(ended_at or now) - started,
             cancelled=state == "cancelled",
+            paid=broadcast.paid,
+            paused=broadcast.paused_seconds,
         )
     else:
         rate = meter.observe(broadcast.id, now, finished(progress))
-        text = progress_text(language, broadcast.id, audience, progress, rate=rate)
+        text = progress_text(
+            language, broadcast.id, audience, progress, rate=rate, paid=broadcast.paid
+        )
     if await show(broadcast, text, final, language) and final:
         await broadcasts.mark_reported(db, broadcast.id, now=int(now))
         meter.forget(broadcast.id)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from bot.i18n import t
 from bot.store.outbox import BroadcastProgress
 
 WINDOW = 30.0
+STARS_PER_PAID_MESSAGE = Decimal("0.1")
+"""Telegram's fee for a message sent with `allow_paid_broadcast`."""
 
 
 @dataclass
@@ -43,6 +46,17 @@ def finished(progress: BroadcastProgress) -> int:
     return progress.sent + progress.dropped + progress.failed
 
 
+def stars_spent(messages: int) -> Decimal:
+    """What `messages` paid messages cost, exactly (0.1 Star each)."""
+    return messages * STARS_PER_PAID_MESSAGE
+
+
+def stars_estimate(messages: int) -> int:
+    """What a paid broadcast to `messages` chats may cost, in whole Stars (rounded up:
+    an estimate shown before confirming must not understate the bill)."""
+    return -(-messages // 10)
+
+
 def eta_seconds(remaining: int, rate: float | None) -> float | None:
     if remaining == 0:
         return 0.0
@@ -67,7 +81,7 @@ def number(value: int, language: str) -> str:
     return decimal(value, language)
 
 
-def decimal(value: float, language: str) -> str:
+def decimal(value: float | Decimal, language: str) -> str:
     """In the reader's language ('1,234.5' / '1234,5'); babel is imported on first use,
     as an idle bot does not need it."""
     from babel.numbers import format_decimal
@@ -82,8 +96,10 @@ def progress_text(
     progress: BroadcastProgress,
     *,
     rate: float | None,
+    paid: bool = False,
 ) -> str:
-    """The live message: counts so far, the rate and the time left."""
+    """The live message: counts so far, the rate and the time left; for a `paid`
+    broadcast, the Stars spent so far."""
     eta = eta_seconds(progress.remaining, rate)
     pace = (
         t(
@@ -106,7 +122,15 @@ def progress_text(
         remaining=number(progress.remaining, language),
         total=number(progress.total, language),
         pace=pace,
-    )
+    ) + _spend(language, "admin.progress_spend", progress, paid)
+
+
+def _spend(language: str, key: str, progress: BroadcastProgress, paid: bool) -> str:
+    """The Stars line of a paid broadcast's report ('' for a free one): the messages
+    Telegram accepted so far, 0.1 Star each."""
+    if not paid:
+        return ""
+    return "\n" + t(language, key, stars=decimal(stars_spent(progress.sent), language))
 
 
 def summary_text(
@@ -117,18 +141,28 @@ def summary_text(
     *,
     elapsed: float,
     cancelled: bool,
+    paid: bool = False,
+    paused: float = 0.0,
 ) -> str:
-    """The final word once nothing is left to send."""
+    """The final word once nothing is left to send: for a `paid` broadcast what it
+    cost, and how long Telegram `paused` it (429s), if it did."""
     key = "admin.summary_cancelled" if cancelled else "admin.summary_done"
-    return t(
-        language,
-        key,
-        id=broadcast_id,
-        audience=audience,
-        sent=number(progress.sent, language),
-        blocked=number(progress.dropped, language),
-        failed=number(progress.failed, language),
-        cancelled=number(progress.cancelled, language),
-        total=number(progress.total, language),
-        elapsed=duration(elapsed),
+    pause = (
+        "\n" + t(language, "admin.summary_paused", duration=duration(paused)) if paused > 0 else ""
+    )
+    return (
+        t(
+            language,
+            key,
+            id=broadcast_id,
+            audience=audience,
+            sent=number(progress.sent, language),
+            blocked=number(progress.dropped, language),
+            failed=number(progress.failed, language),
+            cancelled=number(progress.cancelled, language),
+            total=number(progress.total, language),
+            elapsed=duration(elapsed),
+        )
+        + _spend(language, "admin.summary_spend", progress, paid)
+        + pause
     )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.admin.progress import RateMeter, duration, eta_seconds, progress_text, summary_text
+from bot.admin.broadcast import options
+from bot.admin.progress import (
+    RateMeter,
+    duration,
+    eta_seconds,
+    progress_text,
+    stars_estimate,
+    stars_spent,
+    summary_text,
+)
 from bot.store.outbox import BroadcastProgress
 
 
@@ -57,3 +66,34 @@ def test_summaries_for_done_and_stopped() -> None:
     assert "detenida" in text
     assert "sin enviar 380" in text
     assert "1 min 05 s" in text
+
+
+def test_a_paid_broadcast_reports_its_spend_and_pauses() -> None:
+    going = BroadcastProgress(sent=1234, dropped=2, remaining=8764)
+    assert "Stars" not in progress_text("en", 3, "all", going, rate=900.0)
+    text = progress_text("en", 3, "all", going, rate=900.0, paid=True)
+    assert "⭐ Paid broadcast: 123.4 Stars spent so far (0.1 a message)" in text
+    spanish = progress_text("es", 3, "todos", going, rate=None, paid=True)
+    assert "123,4 estrellas gastadas hasta ahora" in spanish
+
+    done = BroadcastProgress(sent=20_000, failed=1)
+    text = summary_text("en", 3, "all", done, elapsed=25, cancelled=False, paid=True, paused=7)
+    assert "⭐ Paid broadcast: 2,000 Stars spent" in text
+    assert "⏸ Paused 7 s by Telegram" in text
+    quiet = summary_text("en", 3, "all", done, elapsed=25, cancelled=False)
+    assert "Stars" not in quiet
+    assert "Paused" not in quiet
+
+
+@pytest.mark.parametrize(("messages", "stars"), [(0, 0), (1, 1), (10, 1), (11, 2), (20_001, 2001)])
+def test_the_estimate_never_understates_the_bill(messages: int, stars: int) -> None:
+    assert stars_estimate(messages) == stars
+    assert stars_spent(messages) <= stars
+
+
+def test_options_time_each_budget() -> None:
+    free, paid = options(20_000, free_rate=30, paid_rate=1000)
+    assert free.seconds == pytest.approx(666.7, abs=0.1)
+    assert paid is not None
+    assert (paid.seconds, paid.stars) == (20.0, 2000)
+    assert options(20_000, free_rate=30, paid_rate=0)[1] is None

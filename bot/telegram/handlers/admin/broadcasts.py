@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.admin import broadcast
 from bot.admin.audience import Audience, AudienceError, body_html, describe
 from bot.admin.audience import parse as parse_audience
-from bot.admin.progress import RateMeter, progress_text
+from bot.admin.progress import RateMeter, decimal, duration, progress_text
 from bot.i18n import t
 from bot.store import broadcasts
 from bot.store.broadcasts import Broadcast
@@ -36,23 +36,36 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 3.0  # seconds between edits of a progress message
 METER_KEY = "admin_rate_meter"
-# ab:c:<id> confirms a broadcast draft, ab:x:<id> cancels a draft or stops a broadcast.
-BUTTON = re.compile(r"^ab:(?P<action>[cx]):(?P<id>\d{1,12})$")
+# ab:c:<id> confirms a broadcast draft, ab:p:<id> confirms it as a paid broadcast,
+# ab:x:<id> cancels a draft or stops a broadcast.
+BUTTON = re.compile(r"^ab:(?P<action>[cpx]):(?P<id>\d{1,12})$")
 
 
-def _button(language: str, key: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(t(language, key), callback_data=data)
+def _button(language: str, key: str, data: str, **values: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t(language, key, **values), callback_data=data)
 
 
-def confirm_keyboard(broadcast_id: int, language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                _button(language, "admin.btn_confirm", f"ab:c:{broadcast_id}"),
-                _button(language, "admin.btn_cancel", f"ab:x:{broadcast_id}"),
-            ]
-        ]
+def confirm_keyboard(draft: broadcast.Draft, language: str) -> InlineKeyboardMarkup:
+    """Send (with its time at the free rate), Cancel, and when paid broadcasts are on,
+    a ⭐ button with what the paid one would cost and take."""
+    broadcast_id = draft.broadcast.id
+    send = _button(
+        language,
+        "admin.btn_confirm",
+        f"ab:c:{broadcast_id}",
+        time=duration(draft.free.seconds),
     )
+    cancel = _button(language, "admin.btn_cancel", f"ab:x:{broadcast_id}")
+    if draft.paid is None:
+        return InlineKeyboardMarkup([[send, cancel]])
+    paid = _button(
+        language,
+        "admin.btn_confirm_paid",
+        f"ab:p:{broadcast_id}",
+        stars=decimal(draft.paid.stars, language),
+        time=duration(draft.paid.seconds),
+    )
+    return InlineKeyboardMarkup([[send], [paid], [cancel]])
 
 
 def stop_keyboard(broadcast_id: int, language: str) -> InlineKeyboardMarkup:
@@ -106,6 +119,8 @@ async def broadcast_command(update: Update, context: Context) -> None:
         method=method,
         params=params,
         now=services.now(),
+        free_rate=services.settings.send_rate_per_second,
+        paid_rate=services.settings.paid_broadcast_rate,
     )
     if made is None:
         await reply(update, context, t(language, "admin.broadcast_nobody", audience=audience))
@@ -122,7 +137,7 @@ async def broadcast_command(update: Update, context: Context) -> None:
             audience=audience,
             count=made.size,
         ),
-        confirm_keyboard(made.broadcast.id, language),
+        confirm_keyboard(made, language),
     )
     if asked is not None:
         await broadcasts.set_progress_message(services.db, made.broadcast.id, asked.message_id)
@@ -159,8 +174,12 @@ async def on_button(update: Update, context: Context) -> None:
     if match is None or found is None or chat is None or found.admin_chat_id != chat.id:
         await query.answer(t(language, "admin.button_expired"), show_alert=True)
         return
-    if match["action"] == "c":
-        await _confirm(update, context, found, language)
+    if match["action"] == "p" and services.settings.paid_broadcast_rate <= 0:
+        # Turned off since the preview was shown (or the button was forged).
+        await query.answer(t(language, "admin.broadcast_paid_off"), show_alert=True)
+        return
+    if match["action"] in ("c", "p"):
+        await _confirm(update, context, found, language, paid=match["action"] == "p")
         return
     stopped = await broadcast.cancel(
         services.db, found.id, admin_id=admin_id(update), now=services.now()
@@ -179,12 +198,14 @@ async def on_button(update: Update, context: Context) -> None:
         )
 
 
-async def _confirm(update: Update, context: Context, draft: Broadcast, language: str) -> None:
+async def _confirm(
+    update: Update, context: Context, draft: Broadcast, language: str, *, paid: bool
+) -> None:
     services = services_of(context)
     query = update.callback_query
     assert query is not None
     count = await broadcast.confirm(
-        services.db, draft, admin_id=admin_id(update), now=services.now()
+        services.db, draft, admin_id=admin_id(update), now=services.now(), paid=paid
     )
     if count is None:
         await query.answer(t(language, "admin.broadcast_not_draft"), show_alert=True)
@@ -195,7 +216,7 @@ async def _confirm(update: Update, context: Context, draft: Broadcast, language:
     await query.answer()
     audience = describe(Audience.from_key(draft.audience), language, services.topic_names(language))
     text = progress_text(
-        language, draft.id, audience, BroadcastProgress(remaining=count), rate=None
+        language, draft.id, audience, BroadcastProgress(remaining=count), rate=None, paid=paid
     )
     await edit_or_reply(update, context, text, stop_keyboard(draft.id, language))
 
