@@ -137,6 +137,11 @@ class _Arrival:
     by: float
 
 
+CATCH_UP = 0.004
+"""Seconds of a late wake-up a budget makes up however short its interval: a few
+times the event loop's timer resolution (a millisecond)."""
+
+
 class _Budget:
     """One bot-wide budget: grants spaced 1/rate apart, no more than the rate in any
     second as Telegram counts arrivals (see the module docstring), and the pause a
@@ -167,9 +172,12 @@ class _Budget:
         # millisecond after its time) keeps the next one on schedule: counted from
         # `now`, every late wake-up would be lost for good, about 2% of the rate.
         # Only lateness under half an interval is made up, so nothing bursts after
-        # an idle spell; the window above still bounds every second.
+        # an idle spell; the window above still bounds every second. At the paid
+        # budget's 1,000 a second an interval is itself a millisecond, so up to
+        # `CATCH_UP` is made up (a few grants at once after a late wake-up).
         late = now - self.next
-        self.next = (self.next if 0.0 <= late < self.interval / 2 else now) + self.interval
+        keep = 0.0 <= late < max(self.interval / 2, CATCH_UP)
+        self.next = (self.next if keep else now) + self.interval
         arrival = _Arrival(key, now + self.hold)
         self.window.append(arrival)
         self.unanswered[key] = arrival
