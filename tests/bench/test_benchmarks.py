@@ -64,7 +64,7 @@ async def test_latency_runs_the_bot_in_its_own_process(options: Options) -> None
 
 
 async def test_delivery_runs_through_the_outbox(options: Options) -> None:
-    limited, refusals, ceiling = await delivery.run(options)
+    limited, refusals, ceiling, paid = await delivery.run(options)
     assert limited.reference_value == 30
     assert refusals.value == 0
     assert ceiling.value > 0
@@ -72,6 +72,11 @@ async def test_delivery_runs_through_the_outbox(options: Options) -> None:
     assert ceiling.reference_value > 0
     assert "limits lifted, no outbox" in limited.detail
     assert "limits lifted, httpx" in limited.detail
+    assert paid.figure.startswith("paid broadcast, Telegram's limits enforced, 16 chats")
+    assert paid.reference_value == 1_000
+    assert paid.value > 0
+    assert "16 of 16 sent" in paid.detail
+    assert "16 billed by the emulator (1.6 Stars), 0 × 429" in paid.detail
 
 
 async def test_digests_measure_dispatch_in_a_child_process(options: Options) -> None:
