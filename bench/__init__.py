@@ -33,6 +33,7 @@ class Options:
     digest_articles: int = 1_000
     digest_large_chats: int = 1_000_000  # a large publication's morning digest ...
     digest_large_articles: int = 100  # ... over a night's articles
+    fanout_subscribers: tuple[int, ...] = (1_500, 10_000)  # instant subscribers, a run each
     idle_seconds: float = 20.0  # longest wait for the idle bot's memory to settle
     cache_dir: Path = CACHE_DIR
     verbose: bool = True

@@ -21,6 +21,7 @@ from bench import (
     Options,
     delivery,
     digests,
+    fanout,
     ingest,
     latency,
     machine,
@@ -37,6 +38,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "ingest": ingest.run,
     "latency": latency.run,
     "delivery": delivery.run,
+    "fanout": fanout.run,
     "digests": digests.run,
     "memory": memory.run,
 }
@@ -72,6 +74,11 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
     parser.add_argument(
         "--ceiling-messages", type=int, help="messages delivered with the limits lifted"
     )
+    parser.add_argument(
+        "--fanout-subscribers",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        help="comma-separated instant subscriber counts, one fan-out each",
+    )
     parser.add_argument("--digest-chats", type=int, help="due chats for dispatch_due")
     parser.add_argument("--digest-articles", type=int, help="new articles for dispatch_due")
     parser.add_argument(
@@ -103,6 +110,7 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
         latency_users=args.latency_users or (400 if quick else 1_000),
         delivery_messages=args.delivery_messages or (1_000 if quick else 10_000),
         ceiling_messages=args.ceiling_messages or (1_000 if quick else 10_000),
+        fanout_subscribers=args.fanout_subscribers or ((300,) if quick else (1_500, 10_000)),
         digest_chats=args.digest_chats or (10_000 if quick else 100_000),
         digest_articles=args.digest_articles or 1_000,
         digest_large_chats=args.digest_large_chats or (20_000 if quick else 1_000_000),

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bench import Options, delivery, digests, latency, memory
+from bench import Options, delivery, digests, fanout, latency, memory
 from bench.latency import Load, Phase, kind_of
 
 
@@ -26,6 +26,7 @@ def options(tmp_path_factory: pytest.TempPathFactory) -> Options:
         latency_users=48,
         delivery_messages=8,
         ceiling_messages=8,
+        fanout_subscribers=(12,),
         digest_chats=60,
         digest_articles=30,
         digest_large_chats=40,
@@ -77,6 +78,24 @@ async def test_delivery_runs_through_the_outbox(options: Options) -> None:
     assert paid.value > 0
     assert "16 of 16 sent" in paid.detail
     assert "16 billed by the emulator (1.6 Stars), 0 × 429" in paid.detail
+
+
+async def test_fanout_goes_from_the_admin_s_ingest_to_every_subscriber(options: Options) -> None:
+    rate, first, bad, window, p50, p99 = await fanout.run(options)
+    assert rate.figure.startswith("fan-out, 1 article to 12 instant subscribers: rate")
+    assert rate.value > 0
+    assert rate.reference_value == 30
+    assert first.value > 0
+    assert bad.value == 0, "a 429, a duplicate or a subscriber missed"
+    assert 0 < window.value <= 12 + 1
+    assert "12 deliveries" in rate.detail
+    assert p50.reference_value is not None, "the quiet bot, measured in the same run"
+    assert p99.value >= p50.value
+
+
+def test_most_in_one_second_slides_over_the_log() -> None:
+    assert fanout.most_in_one_second([0.0, 0.5, 0.99, 1.0, 1.2, 1.98]) == 4
+    assert fanout.most_in_one_second([]) == 0
 
 
 async def test_digests_measure_dispatch_in_a_child_process(options: Options) -> None:
