@@ -4,7 +4,7 @@ Runs over the same private chats, each chat getting one digest-sized message,
 so only the bot-wide budget can pace a run:
 
 * Telegram's flood limits enforced by the emulator and the sender at its
-  default budget (SEND_RATE_PER_SECOND=28): how close to Telegram's 30 msg/s
+  default budget (SEND_RATE_PER_SECOND=30): how close to Telegram's 30 msg/s
   the bot gets, and whether Telegram would have refused anything (429s);
 * the limits lifted (emulator limits off, the limiter's budget far above what
   one process can send): the sender's own ceiling, i.e. what one process pushes
@@ -370,17 +370,13 @@ def _rows(limited: Delivery, lifted: Delivery, previous: Delivery, floor: Delive
 
 def _rate_note(run: Delivery) -> str:
     kept = run.rate / run.budget
-    needed = RATIO_TARGET.bound * TELEGRAM_RATE / kept
     return (
         f"The sender delivers {run.rate:.1f} msg/s, {kept:.1%} of its budget of"
-        f" {run.budget:g} msg/s, with no 429: the default budget is itself"
-        f" {run.budget / TELEGRAM_RATE:.1%} of Telegram's 30 msg/s, under the 95% target by"
-        " design (a margin for jitter). The rest is the planner's spacing: each grant waits"
-        " 1/budget after the previous one, and the event loop's timer fires up to a"
-        " millisecond late (epoll's resolution). What would close it: a budget of at least"
-        f" {needed:.1f} msg/s, i.e. 30 (SEND_RATE_PER_SECOND's default in bot/config.py);"
-        " with grants spaced 1/30 s apart no second holds more than 30, which is what the"
-        " emulator enforces, but that leaves no margin if Telegram counts differently."
+        f" {run.budget:g} msg/s. Besides spacing grants 1/budget apart, the limiter lets a"
+        " message go only a second after the answer to the one a budget's worth of grants"
+        " before it, so that no second at Telegram holds more whatever the latency: each"
+        " window lasts a second plus a round trip, and a busy event loop (answers noticed"
+        " late) lengthens it."
     )
 
 
