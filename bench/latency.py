@@ -13,8 +13,8 @@ Every update comes from another user (round robin over many), so Telegram's
 one-message-a-second-per-chat pacing never holds a reply back, and the bot's
 overall send budget is raised above the offered rate (SEND_RATE_PER_SECOND;
 the emulator's flood limits are off): what is measured is the bot's own work,
-not a queue for a budget. With the default 28 msg/s, 30 updates/s that each
-need a reply cannot be answered in time by construction.
+not a queue for a budget. With the default 30 msg/s, 30 updates/s that each
+need a reply would take the whole budget, and any burst would queue.
 
 Two abuse figures follow, with the emulator's flood limits on: the other
 users' reply latency while one user posts 50 messages a second (beside the
