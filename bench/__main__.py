@@ -108,7 +108,7 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
         latency_seconds=args.latency_seconds or (10.0 if quick else 30.0),
         latency_step_seconds=args.latency_step_seconds or (2.0 if quick else 8.0),
         latency_users=args.latency_users or (400 if quick else 1_000),
-        delivery_messages=args.delivery_messages or (1_000 if quick else 10_000),
+        delivery_messages=args.delivery_messages or (300 if quick else 10_000),
         ceiling_messages=args.ceiling_messages or (1_000 if quick else 10_000),
         fanout_subscribers=args.fanout_subscribers or ((300,) if quick else (1_500, 10_000)),
         digest_chats=args.digest_chats or (10_000 if quick else 100_000),
