@@ -224,3 +224,59 @@ async def test_busy_chats_and_readiness_for_the_sender() -> None:
     assert wait is not None
     assert 3.0 < wait <= 3.15
     assert limiter.seconds_until_ready([]) is None
+
+
+async def _paid_request(
+    limiter: TelegramRateLimiter,
+    recorder: Recorder,
+    chat: Any,
+    args: RateLimitArgs | None = None,
+) -> Any:
+    return await limiter.process_request(
+        callback=recorder.callback("sendMessage", chat),
+        args=(),
+        kwargs={},
+        endpoint="sendMessage",
+        data={"chat_id": chat, "text": "x", "allow_paid_broadcast": True},
+        rate_limit_args=args or BULK,
+    )
+
+
+async def test_the_paid_flag_takes_the_paid_budget_when_there_is_one() -> None:
+    paused = asyncio.get_running_loop().time() + 30
+    limiter = TelegramRateLimiter(Limits(rate_per_second=30, paid_rate_per_second=1000))
+    limiter.planner.pause_all(paused)  # the free budget only
+    recorder = Recorder()
+    await asyncio.wait_for(
+        asyncio.gather(*(_paid_request(limiter, recorder, chat) for chat in range(1, 21))), 10
+    )
+    assert len(recorder.calls) == 20, "paid messages do not wait for the free budget"
+    waiting = asyncio.ensure_future(request(limiter, recorder, 99, args=BULK))
+    await asyncio.sleep(0.05)
+    assert not waiting.done(), "the free budget is still paused"
+    await limiter.shutdown()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+
+    # Without a paid budget the flag changes nothing here: the free budget paces it.
+    free_only = TelegramRateLimiter(Limits(rate_per_second=30))
+    free_only.planner.pause_all(paused)
+    flagged = asyncio.ensure_future(_paid_request(free_only, recorder, 7))
+    await asyncio.sleep(0.05)
+    assert not flagged.done()
+    await free_only.shutdown()
+    with pytest.raises(asyncio.CancelledError):
+        await flagged
+
+
+async def test_each_429_is_told_to_the_request_s_hook() -> None:
+    limiter = TelegramRateLimiter(Limits(rate_per_second=1000, paid_rate_per_second=1000))
+    recorder = Recorder(floods={5: [0.01, 0.02]})
+    told: list[float] = []
+
+    async def note(seconds: float) -> None:
+        told.append(seconds)
+
+    await _paid_request(limiter, recorder, 5, {"bulk": True, "on_retry_after": note})
+    assert told == [0.01, 0.02]
+    assert len(recorder.times(5)) == 3, "sent again after each pause"
