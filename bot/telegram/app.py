@@ -23,7 +23,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.delivery.limits import Limits
@@ -47,7 +47,6 @@ from bot.telegram.handlers import (
     subscriptions,
 )
 from bot.telegram.handlers.admin import add_admin_handlers, set_admin_commands
-from bot.telegram.request import AiohttpRequest
 from bot.telegram.services import Services, attach
 
 log = logging.getLogger(__name__)
@@ -72,8 +71,8 @@ def build_application(
 ) -> App:
     """The configured Application; `services` may be given (tests), else opened at start.
 
-    `request` carries the bot's own requests (replies, the sender): aiohttp unless
-    given (bot/telegram/request.py says why); getUpdates keeps PTB's httpx client."""
+    `request` carries the bot's own requests (replies, the sender); by default see
+    `bot_request`. getUpdates keeps PTB's httpx client."""
     limiter = TelegramRateLimiter(
         limits
         or Limits(
@@ -84,7 +83,7 @@ def build_application(
     application: App = (
         ApplicationBuilder()
         .token(token)
-        .request(request or AiohttpRequest())
+        .request(request or bot_request(settings_))
         .base_url(settings_.telegram_base_url)
         .base_file_url(file_url(settings_.telegram_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
@@ -101,6 +100,18 @@ def build_application(
     add_handlers(application)
     add_admin_handlers(application)
     return application
+
+
+def bot_request(settings_: Settings) -> BaseRequest:
+    """aiohttp when paid broadcasts may send up to 1,000 messages a second, which PTB's
+    httpx client cannot carry (bot/telegram/request.py); otherwise httpx, already
+    imported by PTB, carries Telegram's free 30 a second many times over, and the bot
+    idles without aiohttp's ~9 MB."""
+    if settings_.paid_broadcast_rate > 0:
+        from bot.telegram.request import AiohttpRequest
+
+        return AiohttpRequest()
+    return HTTPXRequest(connection_pool_size=256)
 
 
 CHANNEL_POST_COMMANDS = {

@@ -16,6 +16,7 @@ import pytest
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.emulator import Emulator, FaultPlan
@@ -39,10 +40,12 @@ async def bot(emulator: Emulator) -> AsyncIterator[telegram.Bot]:
         yield running
 
 
-async def test_the_applications_bot_sends_through_it(
+async def test_the_applications_bot_sends_through_it_when_paid_broadcasts_are_on(
     emulator: Emulator, settings: Settings
 ) -> None:
-    settings = settings.model_copy(update={"telegram_base_url": emulator.base_url})
+    settings = settings.model_copy(
+        update={"telegram_base_url": emulator.base_url, "paid_broadcast_rate": 1000}
+    )
     application = build_application(settings, emulator.token)
     request = application.bot.request
     assert isinstance(request, AiohttpRequest)
@@ -53,6 +56,12 @@ async def test_the_applications_bot_sends_through_it(
     finally:
         await application.shutdown()
     assert request.closed  # PTB's shutdown closed the session and its connections
+
+
+def test_the_free_budget_keeps_ptbs_own_client(settings: Settings) -> None:
+    """Without paid broadcasts nothing needs aiohttp's rate: the bot idles without it."""
+    application = build_application(settings, "123:abc")
+    assert isinstance(application.bot.request, HTTPXRequest)
 
 
 async def test_a_message_with_markup_round_trips(emulator: Emulator, bot: telegram.Bot) -> None:

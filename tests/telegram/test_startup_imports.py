@@ -42,7 +42,7 @@ DEFERRED = (
     "fontTools",
     "feedparser",
     "babel",
-    "aiohttp.web",
+    "aiohttp",  # the bot's client only with paid broadcasts, the webhook server only with a URL
     "bot.telegram.webhook",
     "bot.chat",
     "bot.emulator",
