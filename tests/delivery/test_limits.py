@@ -117,13 +117,13 @@ def assert_within_limits(limits: Limits, run: Run) -> None:
     for paid, rate in ((False, limits.rate_per_second), (True, limits.paid_rate_per_second)):
         # Each budget on its own: the free one never counts the paid broadcasts' messages.
         times = [grant.at for grant in run.grants if grant.paid == paid]
-        for i, earlier in enumerate(times):
+        for i, first in enumerate(times):
             # Spaced 1/rate apart on average: a grant made late is made up, by under
             # half a gap (or CATCH_UP, for a budget whose gaps are that short), so k
             # more grants take at least k gaps less that.
             made_up = max(0.5 / rate, CATCH_UP)
-            for k, later in enumerate(times[i + 1 : i + 40], start=1):
-                assert later - earlier >= k / rate - made_up - EPS
+            for k, then in enumerate(times[i + 1 : i + 40], start=1):
+                assert then - first >= k / rate - made_up - EPS
         per_second = math.ceil(rate - EPS)
         for i, start in enumerate(times):
             assert sum(1 for t in times[i:] if t < start + 1.0 - EPS) <= per_second
@@ -432,8 +432,8 @@ def arrivals(
     while len(planner) or answers:
         wake = planner.next_poll_at()
         if answers and (wake is None or answers[0][0] <= wake):
-            now, key = heapq.heappop(answers)
-            planner.completed(key + 1, now, key=key)
+            now, answered = heapq.heappop(answers)
+            planner.completed(answered + 1, now, key=answered)
             continue
         assert wake is not None
         now = max(now, wake)
