@@ -17,12 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Final
+from typing import Any, Final, Protocol
 
+from bot.digest import dispatch
 from bot.digest.dispatch import DispatchReport, dispatch_instant
-from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
+
+
+class Services(dispatch.Services, Protocol):
+    """What dispatch needs, and a place to keep the bot's one instant-run lock."""
+
+    @property
+    def extras(self) -> dict[str, Any]: ...
+
 
 _LOCK: Final = "digest.instant.lock"
 
