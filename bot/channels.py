@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.numbers import whole_number
 from bot.search.text import fold
 from bot.store.chats import Chat
 
@@ -15,8 +16,8 @@ def find_channel(channels: Sequence[Chat], reference: str) -> Chat | None:
     if reference.startswith("@"):
         name = reference[1:].casefold()
         return next((c for c in channels if (c.username or "").casefold() == name), None)
-    if reference.lstrip("-").isdigit():
-        number = int(reference)
+    number = whole_number(reference, signed=True)
+    if number is not None:
         if 1 <= number <= len(channels):
             return channels[number - 1]
         return next((c for c in channels if c.chat_id == number), None)

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.delivery.limits import Limits
 from bot.emulator import Emulator, MessageRecord
 from bot.i18n import language_of
+from bot.numbers import whole_number
 from bot.telegram.app import App, build_application
 from bot.telegram.services import Services
 from bot.terminal import numbered_buttons, render
@@ -107,9 +108,9 @@ async def chat_in_terminal(settings: Settings) -> int:
                         break
                     if line.lower() in QUIT:
                         break
-                    if line.isdigit() and "last" in buttons:
+                    number = whole_number(line)
+                    if number is not None and "last" in buttons:
                         message_id, positions = buttons["last"]
-                        number = int(line)
                         if 1 <= number <= len(positions):
                             emulator.press_button(user.id, message_id, index=positions[number - 1])
                             continue

@@ -4,19 +4,21 @@ Reading uses the standard library's expat parser with every DTD refused: an
 OPML file has no use for one, and a DTD is how XML files carry entity
 expansion bombs and external entity reads. Only `outline` elements with an
 http(s) `xmlUrl` become feeds; nesting (folders) is flattened.
+
+The XML modules are imported by the functions that use them: an admin's OPML
+import or export is rare, and an idle bot need not hold them.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any, NoReturn
-from xml.parsers import expat
 
 from bot.i18n import LANGUAGES
+from bot.numbers import whole_number
 
 MAX_BYTES = 1024 * 1024
 MAX_FEEDS = 1000
@@ -66,6 +68,8 @@ def read_opml(data: bytes, *, max_feeds: int = MAX_FEEDS) -> OpmlDocument:
                 raise OpmlError(f"more than {max_feeds} feeds in one file")
             outlines.append(attributes)
 
+    from xml.parsers import expat
+
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse
@@ -96,14 +100,14 @@ def _document(outlines: list[dict[str, str]]) -> OpmlDocument:
         if title == url:  # readers put the URL in `text` when a feed has no title
             title = ""
         language = (attributes.get("language") or "").strip().lower()[:2]
-        minutes = attributes.get("pollMinutes", "")
+        minutes = whole_number(attributes.get("pollMinutes", ""))
         feeds.setdefault(
             url,
             OpmlFeed(
                 url=url,
                 title=title[:MAX_TITLE] or None,
                 language=language if language in LANGUAGES else None,
-                poll_minutes=int(minutes) if minutes.isdigit() and int(minutes) > 0 else None,
+                poll_minutes=minutes if minutes else None,
             ),
         )
     return OpmlDocument(list(feeds.values()), skipped)
@@ -111,6 +115,8 @@ def _document(outlines: list[dict[str, str]]) -> OpmlDocument:
 
 def write_opml(feeds: Sequence[OpmlFeed], *, title: str, created: datetime) -> bytes:
     """An OPML 2.0 document listing `feeds` (readers import it as subscriptions)."""
+    import xml.etree.ElementTree as ET
+
     opml = ET.Element("opml", version="2.0")
     head = ET.SubElement(opml, "head")
     ET.SubElement(head, "title").text = title

@@ -29,6 +29,7 @@ from bot.ingest.addresses import AddressPolicy, GuardedTransport
 from bot.ingest.entry import ParsedFeed, SourceError
 from bot.ingest.feeds import describe_size, parse_feed
 from bot.ingest.listing import MAX_FILE_BYTES, read_listing
+from bot.numbers import whole_number
 
 __all__ = [
     "ACCEPT",
@@ -222,8 +223,8 @@ async def _follow(
 
 
 async def _read_body(response: httpx.Response, max_bytes: int, host: str) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    declared = whole_number(response.headers.get("content-length", ""))
+    if declared is not None and declared > max_bytes:
         raise SourceError(f"feed is larger than {describe_size(max_bytes)}")
     too_large = SourceError(f"feed is larger than {describe_size(max_bytes)}")
     inflater = _Inflater.for_encoding(response.headers.get("content-encoding", ""), host)

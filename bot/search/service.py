@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.ingest.topics import Catalogue
+from bot.numbers import whole_number
 from bot.search.query import ParsedQuery, QueryError, QueryProblem, parse_query
 from bot.search.snippet import Segment, make_snippet
 from bot.store import articles
@@ -21,9 +22,8 @@ def page_from_offset(offset: str) -> int:
     """A page number from a paging token (an inline query's offset): ASCII digits
     only — `'²'.isdigit()` is true, yet `int('²')` raises — else the first page.
     A page out of reach is still a number: `find` answers it with nothing."""
-    if offset.isascii() and offset.isdigit() and len(offset) <= MAX_OFFSET_BYTES:
-        return int(offset)
-    return 0
+    page = whole_number(offset) if len(offset) <= MAX_OFFSET_BYTES else None
+    return page or 0
 
 
 def page_in_reach(page: int, page_size: int) -> bool:

@@ -44,6 +44,7 @@ DEFERRED = (
     "babel",
     "aiohttp",  # the bot's client only with paid broadcasts, the webhook server only with a URL
     "bot.telegram.webhook",
+    "xml.etree",  # OPML import and export
     "bot.chat",
     "bot.emulator",
     "pytest",

@@ -19,6 +19,7 @@ from bot.admin.audience import Audience, AudienceError, body_html, describe
 from bot.admin.audience import parse as parse_audience
 from bot.admin.progress import RateMeter, decimal, duration, progress_text
 from bot.i18n import t
+from bot.numbers import whole_number
 from bot.store import broadcasts
 from bot.store.broadcasts import Broadcast
 from bot.store.outbox import BroadcastProgress
@@ -225,12 +226,13 @@ async def broadcast_cancel_command(update: Update, context: Context) -> None:
     services = services_of(context)
     language = (await target_for(update, context)).ui_language
     argument = arguments(update).strip().lstrip("#")
-    if argument and not argument.isdigit():
+    broadcast_id = whole_number(argument)
+    if argument and broadcast_id is None:
         await reply(update, context, t(language, "admin.broadcast_cancel_usage"))
         return
     stopped = await broadcast.cancel(
         services.db,
-        int(argument) if argument else None,
+        broadcast_id,
         admin_id=admin_id(update),
         now=services.now(),
     )

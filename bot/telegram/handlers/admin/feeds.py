@@ -14,6 +14,7 @@ from bot.admin import feeds as admin_feeds
 from bot.admin import opml
 from bot.i18n import t
 from bot.ingest.entry import SourceError
+from bot.numbers import whole_number
 from bot.store import admin as admin_store
 from bot.store import feeds
 from bot.telegram.format import escape, link, pack, truncate
@@ -84,13 +85,13 @@ async def feed_add_command(update: Update, context: Context) -> None:
 async def feed_remove_command(update: Update, context: Context) -> None:
     services = services_of(context)
     language = (await target_for(update, context)).ui_language
-    argument = arguments(update).strip().lstrip("#")
-    if not argument.isdigit():
+    feed_id = whole_number(arguments(update).strip().lstrip("#"))
+    if feed_id is None:
         await reply(update, context, t(language, "admin.feed_remove_usage"))
         return
-    removed = await admin_feeds.remove_feed(services, int(argument), admin_id=admin_id(update))
+    removed = await admin_feeds.remove_feed(services, feed_id, admin_id=admin_id(update))
     if removed is None:
-        await reply(update, context, t(language, "admin.feed_remove_unknown", id=int(argument)))
+        await reply(update, context, t(language, "admin.feed_remove_unknown", id=feed_id))
         return
     name = escape(truncate(removed.name, 120))
     await reply(update, context, t(language, "admin.feed_removed_ok", id=removed.id, name=name))
