@@ -8,8 +8,10 @@ same start and stop.
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
+import certifi
 from telegram import BotCommandScopeAllGroupChats, BotCommandScopeDefault
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -73,6 +75,7 @@ def build_application(
 
     `request` carries the bot's own requests (replies, the sender); by default see
     `bot_request`. getUpdates keeps PTB's httpx client."""
+    tls = ssl.create_default_context(cafile=certifi.where())  # what httpx would load
     limiter = TelegramRateLimiter(
         limits
         or Limits(
@@ -83,7 +86,8 @@ def build_application(
     application: App = (
         ApplicationBuilder()
         .token(token)
-        .request(request or bot_request(settings_))
+        .request(request or bot_request(settings_, tls))
+        .get_updates_request(updates_request(tls))
         .base_url(settings_.telegram_base_url)
         .base_file_url(file_url(settings_.telegram_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
@@ -102,7 +106,7 @@ def build_application(
     return application
 
 
-def bot_request(settings_: Settings) -> BaseRequest:
+def bot_request(settings_: Settings, tls: ssl.SSLContext) -> BaseRequest:
     """aiohttp when paid broadcasts may send up to 1,000 messages a second, which PTB's
     httpx client cannot carry (bot/telegram/request.py); otherwise httpx, already
     imported by PTB, carries Telegram's free 30 a second many times over, and the bot
@@ -111,7 +115,13 @@ def bot_request(settings_: Settings) -> BaseRequest:
         from bot.telegram.request import AiohttpRequest
 
         return AiohttpRequest()
-    return HTTPXRequest(connection_pool_size=256)
+    return HTTPXRequest(connection_pool_size=256, httpx_kwargs={"verify": tls})
+
+
+def updates_request(tls: ssl.SSLContext) -> BaseRequest:
+    """getUpdates' own client, as PTB builds it (one connection), sharing `tls`: each
+    client loading the CA bundle into a context of its own costs about 1.5 MB."""
+    return HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls})
 
 
 CHANNEL_POST_COMMANDS = {
