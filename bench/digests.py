@@ -247,7 +247,10 @@ async def _measure(path: Path, *, reference: bool) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         after = memory_kib("self")
         rows = await db.fetchval("SELECT count(*) FROM outbox")
-        size = await db.fetchval("SELECT coalesce(sum(length(payload)), 0) FROM outbox")
+        size = await db.fetchval(
+            "SELECT (SELECT coalesce(sum(length(payload)), 0) FROM outbox)"
+            " + (SELECT coalesce(sum(length(payload)), 0) FROM outbox_payloads)"
+        )
     finally:
         await db.close()
     return {

@@ -37,7 +37,7 @@ from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
 from bot.store.digests import DigestCommit
-from bot.store.outbox import NewMessage
+from bot.store.outbox import NewMessage, SharedPart
 from bot.store.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -177,9 +177,10 @@ class Builder:
 
     A target that follows topics only gets the digest of every other target
     with the same topics, article language, cursor, language, zone and
-    heading: that page is packed (and encoded for the outbox) once, and each
-    of them only gets its own button. Keywords make digests nearly unique, so
-    those are built per target, from the shared pieces."""
+    heading: that page is packed once, its texts are stored once in the outbox
+    (`outbox.SharedPart`), and each of them only gets its own button. Keywords
+    make digests nearly unique, so those are built per target, from the shared
+    pieces."""
 
     _SHARED_KEPT: Final = 4_096
 
@@ -191,7 +192,7 @@ class Builder:
             max_items=services.settings.digest_max_items,
             topic_names=services.topic_names,
         )
-        self._shared: dict[SharedKey, Packed] = {}
+        self._shared: dict[SharedKey, tuple[Packed, tuple[SharedPart | None, ...]]] = {}
 
     def selection(
         self,
@@ -216,7 +217,9 @@ class Builder:
         start: int,
         heading: Heading,
         ref: PageRef | None,
-    ) -> list[DigestMessage]:
+    ) -> list[tuple[DigestMessage, SharedPart | None]]:
+        """The target's messages, each with the part of it stored once for every
+        target that gets the same text (None: the target's own text)."""
         language, timezone = target.ui_language, target.timezone
         topics = frozenset(sub.value for sub in subscriptions if sub.kind == "topic")
         if any(sub.kind == "query" for sub in subscriptions):
@@ -224,19 +227,25 @@ class Builder:
             packed = self.composer.pack(
                 selection, language=language, timezone=timezone, heading=heading
             )
+            parts: tuple[SharedPart | None, ...] = (None,) * len(packed.texts)
         else:
             key = (topics, target.article_language, start, language, timezone, heading)
             found = self._shared.get(key)
             if found is None:
                 selection = self.selection(target, subscriptions, matches, start)
-                found = self.composer.pack(
+                packed = self.composer.pack(
                     selection, language=language, timezone=timezone, heading=heading, encode=True
+                )
+                parts = tuple(
+                    None if text is None else SharedPart.text(text) for text in packed.encoded
                 )
                 if len(self._shared) >= self._SHARED_KEPT:
                     self._shared.clear()  # bounded: an unusual population only repacks
-                self._shared[key] = found
-            packed = found
-        return self.composer.messages(packed, language=language, ref=ref)
+                self._shared[key] = packed, parts
+            else:
+                packed, parts = found
+        messages = self.composer.messages(packed, language=language, ref=ref)
+        return list(zip(messages, parts, strict=True))
 
 
 def _queries(subscriptions: Mapping[int, Sequence[Subscription]]) -> set[str]:
@@ -267,8 +276,10 @@ def digest_messages(
     start = window.start_for(target)
     ref = PageRef(target.id, start, window.upto_id) if paging else None
     if builder is not None and not as_posts:
-        pages = builder.pages(target, subscriptions, matches, start=start, heading=heading, ref=ref)
-        return [_outbox_message(target, page) for page in pages]
+        shared = builder.pages(
+            target, subscriptions, matches, start=start, heading=heading, ref=ref
+        )
+        return [_outbox_message(target, page, shared=part) for page, part in shared]
     if builder is not None:
         selection = builder.selection(target, subscriptions, matches, start)
     else:
@@ -301,7 +312,11 @@ def digest_messages(
 
 
 def _outbox_message(
-    target: Target, message: DigestMessage, *, kind: Literal["digest", "post"] = "digest"
+    target: Target,
+    message: DigestMessage,
+    *,
+    kind: Literal["digest", "post"] = "digest",
+    shared: SharedPart | None = None,
 ) -> NewMessage:
     extra: dict[str, Any] = (
         {} if message.reply_markup is None else {"reply_markup": message.reply_markup}
@@ -314,7 +329,7 @@ def _outbox_message(
         kind=kind,
         thread_id=target.thread_id,
         target_id=target.id,
-        encoded_text=message.encoded_text,
+        shared=shared,
         **extra,
     )
 

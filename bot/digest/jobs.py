@@ -96,7 +96,7 @@ class DigestJobs:
         except Exception:
             log.exception("pruning failed (now=%d)", at)
             return None
-        if report.outbox or report.audit or report.broadcasts:
+        if report.outbox or report.audit or report.broadcasts or report.payloads:
             log.info("pruned: %s", report)
         return report
 

@@ -9,6 +9,7 @@ back to 'pending', which is the one window where a message can go out twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -63,8 +64,10 @@ class NewMessage:
     priority: int | None = None  # None: the kind's default
     not_before: float = 0.0
     encoded: str | None = field(default=None, compare=False)
-    """`payload` as `encode_payload` gives it, when the caller has it already: a
-    digest run queues the same texts for many chats and encodes each once."""
+    """`payload` as `encode_payload` gives it, when the caller has it already; with
+    `shared`, only the parameters that are not in the shared part."""
+    shared: SharedPart | None = field(default=None, compare=False)
+    """Parameters many rows send alike, stored once for them all (`SharedPart`)."""
 
     @classmethod
     def text(
@@ -77,17 +80,18 @@ class NewMessage:
         target_id: int | None = None,
         broadcast_id: int | None = None,
         priority: int | None = None,
-        encoded_text: str | None = None,
+        shared: SharedPart | None = None,
         **params: Any,
     ) -> NewMessage:
         """A sendMessage in HTML (extra Bot API parameters go in `params`).
-        `encoded_text` is `encode_text(text)`, for a caller that queues one text
-        many times and encodes it once."""
+        `shared` is `SharedPart.text(encode_text(text))`, for a caller that queues
+        one text for many chats: the row then stores only `params`."""
         payload = {"text": text, "parse_mode": "HTML", **params}
         encoded = None
-        if encoded_text is not None and "text" not in params:
-            rest = encode_payload({"parse_mode": "HTML", **params})
-            encoded = f'{{"text":{encoded_text},{rest[1:]}'
+        if shared is not None:
+            if {"text", "parse_mode"} & set(params):
+                raise ValueError("a shared text's row cannot set text or parse_mode")
+            encoded = encode_payload(params)
         return cls(
             chat_id,
             kind,
@@ -98,6 +102,7 @@ class NewMessage:
             broadcast_id,
             priority,
             encoded=encoded,
+            shared=shared,
         )
 
     @classmethod
@@ -148,6 +153,37 @@ class NewMessage:
 
 SHARED_PAYLOAD: Final = ""
 """The `payload` of a row whose request is its broadcast's."""
+
+
+class SharedPart:
+    """Bot API parameters that many rows send alike, stored once for them all in
+    `outbox_payloads` (a digest page's text goes to thousands of chats, each
+    with its own "show more" button). A row keeps only its own parameters, none
+    of them a key of the shared part: its request is the shared object followed
+    by the row's (the `outbox_requests` view).
+
+    A stored part is found by a hash of its text, so a part queued in many
+    transactions, or made again by a later run, is stored once."""
+
+    __slots__ = ("_digest", "encoded")
+
+    def __init__(self, encoded: str) -> None:
+        if not (encoded.startswith("{") and encoded.endswith("}")) or encoded == "{}":
+            raise ValueError("a shared part is a non-empty JSON object")
+        self.encoded = encoded
+        self._digest: str | None = None
+
+    @classmethod
+    def text(cls, encoded_text: str) -> SharedPart:
+        """A sendMessage's HTML text, `encode_text(text)`."""
+        return cls(f'{{"text":{encoded_text},"parse_mode":"HTML"}}')
+
+    @property
+    def digest(self) -> str:
+        if self._digest is None:
+            raw = self.encoded.encode()
+            self._digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        return self._digest
 
 
 @dataclass(frozen=True)
@@ -211,7 +247,7 @@ def encode_text(text: str) -> str:
     return _ENCODER.encode(text)
 
 
-def _params(message: NewMessage, now: float) -> dict[str, Any]:
+def _params(message: NewMessage, now: float, payload_id: int | None = None) -> dict[str, Any]:
     if message.kind not in KINDS:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
     if message.method not in METHODS:
@@ -235,6 +271,7 @@ def _params(message: NewMessage, now: float) -> dict[str, Any]:
         "method": message.method,
         "payload": payload,
         "broadcast_id": message.broadcast_id,
+        "payload_id": payload_id,
         "not_before": message.not_before,
         "created_at": int(now),
     }
@@ -245,18 +282,47 @@ async def enqueue_tx(
 ) -> int:
     """Queue messages inside the caller's transaction. Returns how many."""
     at = time.time() if now is None else now
-    rows = [_params(message, at) for message in messages]
+    messages = list(messages)
+    parts = await _store_parts(tx, [m.shared for m in messages if m.shared is not None])
+    rows = [
+        _params(message, at, None if message.shared is None else parts[message.shared.digest])
+        for message in messages
+    ]
     if rows:
         await tx.executemany(
             """
             INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
-                                broadcast_id, not_before, created_at)
+                                broadcast_id, payload_id, not_before, created_at)
             VALUES (:chat_id, :thread_id, :target_id, :kind, :priority, :method, :payload,
-                    :broadcast_id, :not_before, :created_at)
+                    :broadcast_id, :payload_id, :not_before, :created_at)
             """,
             rows,
         )
     return len(rows)
+
+
+async def _store_parts(tx: aiosqlite.Connection, parts: Iterable[SharedPart]) -> dict[str, int]:
+    """The `outbox_payloads` id of each part, by digest, storing those not stored yet.
+    Looked up inside the caller's transaction, so a prune cannot delete a part
+    between this and the rows that refer to it."""
+    wanted = {part.digest: part.encoded for part in parts}
+    if not wanted:
+        return {}
+    cursor = await tx.execute(
+        "SELECT digest, id FROM outbox_payloads WHERE digest IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(wanted)),),
+    )
+    ids: dict[str, int] = {row[0]: row[1] for row in await cursor.fetchall()}
+    missing = [(digest, text) for digest, text in wanted.items() if digest not in ids]
+    if missing:
+        cursor = await tx.execute(
+            "INSERT INTO outbox_payloads (digest, payload)"
+            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+            " RETURNING digest, id",
+            (json.dumps(missing, ensure_ascii=False),),
+        )
+        ids.update((row[0], row[1]) for row in await cursor.fetchall())
+    return ids
 
 
 async def enqueue(db: Database, messages: Iterable[NewMessage], *, now: float | None = None) -> int:
@@ -264,9 +330,11 @@ async def enqueue(db: Database, messages: Iterable[NewMessage], *, now: float | 
         return await enqueue_tx(tx, messages, now=now)
 
 
-def _row(row: Row, shared: Mapping[int, str]) -> OutboxRow:
+def _row(row: Row, shared: Mapping[int, str], requests: Mapping[int, str]) -> OutboxRow:
     payload = row["payload"]
-    if payload == SHARED_PAYLOAD:
+    if row["payload_id"] is not None:
+        payload = requests[row["id"]]
+    elif payload == SHARED_PAYLOAD:
         payload = shared[row["broadcast_id"]]
     return OutboxRow(
         id=row["id"],
@@ -357,7 +425,10 @@ async def claim(
         shared = await _broadcast_requests(
             tx, {row["broadcast_id"] for row in found if row["payload"] == SHARED_PAYLOAD}
         )
-    claimed = [_row(row, shared) for row in found]
+        requests = await _joined_requests(
+            tx, [row["id"] for row in found if row["payload_id"] is not None]
+        )
+    claimed = [_row(row, shared, requests) for row in found]
     claimed.sort(key=lambda row: (row.priority, row.id))
     return claimed
 
@@ -414,6 +485,17 @@ async def _broadcast_requests(tx: aiosqlite.Connection, ids: Collection[int]) ->
     cursor = await tx.execute(
         "SELECT id, json_extract(payload, '$.params') FROM broadcasts"
         " WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(ids)),),
+    )
+    return {row[0]: row[1] for row in await cursor.fetchall()}
+
+
+async def _joined_requests(tx: aiosqlite.Connection, ids: Collection[int]) -> dict[int, str]:
+    """The full request (JSON) of each row that shares part of it (`SharedPart`)."""
+    if not ids:
+        return {}
+    cursor = await tx.execute(
+        "SELECT id, request FROM outbox_requests WHERE id IN (SELECT value FROM json_each(?))",
         (json.dumps(sorted(ids)),),
     )
     return {row[0]: row[1] for row in await cursor.fetchall()}

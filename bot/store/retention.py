@@ -1,4 +1,5 @@
-"""Forgetting on schedule: finished outbox rows, old audit entries, spent broadcasts.
+"""Forgetting on schedule: finished outbox rows, old audit entries, spent broadcasts,
+digest texts no row refers to any more.
 
 Without it the outbox grows by every message the bot ever sent. Deletes go in
 batches, each its own short write transaction, so a prune after a month of
@@ -25,6 +26,7 @@ class PruneReport:
     outbox: int = 0  # finished outbox rows deleted
     audit: int = 0  # audit entries deleted
     broadcasts: int = 0  # drafts and finished broadcasts deleted
+    payloads: int = 0  # shared request parts no outbox row refers to any more
 
 
 def day_start(moment: int) -> int:
@@ -80,6 +82,22 @@ async def prune_broadcasts(db: Database, before: int) -> int:
         return cursor.rowcount
 
 
+async def prune_payloads_batch(db: Database, limit: int = BATCH) -> int:
+    """Delete up to `limit` shared request parts (`outbox.SharedPart`) that no row
+    refers to, once their rows are pruned. A producer finds a part and queues the
+    rows that refer to it in one transaction, so none is deleted in between; one
+    queued later is simply stored again. A part has no age of its own: it goes
+    with its last row."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "DELETE FROM outbox_payloads WHERE id IN ("
+            " SELECT p.id FROM outbox_payloads AS p"
+            " WHERE NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.payload_id = p.id) LIMIT ?)",
+            (limit,),
+        )
+        return cursor.rowcount
+
+
 async def _in_batches(
     prune_batch: Callable[[Database, int, int], Awaitable[int]],
     db: Database,
@@ -114,4 +132,7 @@ async def prune(
         outbox=await _in_batches(prune_outbox_batch, db, outbox_before, batch),
         audit=await _in_batches(prune_audit_batch, db, audit_before, batch),
         broadcasts=await prune_broadcasts(db, outbox_before),
+        payloads=await _in_batches(
+            lambda db, _, limit: prune_payloads_batch(db, limit), db, outbox_before, batch
+        ),
     )

@@ -22,7 +22,7 @@ EIGHT_IN_MEXICO = MONDAY + 14 * 3600
 
 async def rows(db: Database, target: Target | None = None) -> list[dict[str, object]]:
     found = await db.fetchall(
-        "SELECT chat_id, thread_id, target_id, kind, payload FROM outbox"
+        "SELECT chat_id, thread_id, target_id, kind, request AS payload FROM outbox_requests"
         " WHERE :target IS NULL OR target_id = :target ORDER BY id",
         {"target": None if target is None else target.id},
     )

@@ -72,7 +72,7 @@ async def test_the_jobs_run_on_the_job_queue(
     finally:
         await app.job_queue.stop(wait=False)
     assert jobs.feeds_synced
-    [row] = await services.db.fetchall("SELECT target_id, payload FROM outbox")
+    [row] = await services.db.fetchall("SELECT target_id, request AS payload FROM outbox_requests")
     assert row["target_id"] == target.id
     assert "Migrants cross the border" in json.loads(row["payload"])["text"]
 

@@ -98,7 +98,9 @@ async def test_every_target_gets_exactly_its_matching_articles(services: Service
     assert due.targets + instant.targets == TARGETS
     assert due.failed == instant.failed == 0
 
-    found = await db.fetchall("SELECT target_id, chat_id, payload FROM outbox ORDER BY id")
+    found = await db.fetchall(
+        "SELECT target_id, chat_id, request AS payload FROM outbox_requests ORDER BY id"
+    )
     listed: dict[int, list[int]] = {}
     more: dict[int, int] = {}
     buttons: dict[int, str] = {}

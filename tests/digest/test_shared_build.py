@@ -293,8 +293,9 @@ async def _populate(db: Database, rng: random.Random) -> None:
 class Outcome:
     due: DispatchReport
     instant: DispatchReport
-    outbox: list[tuple[Any, ...]]  # every row as queued
+    outbox: list[tuple[Any, ...]]  # every row as queued, with its full request
     targets: list[tuple[Any, ...]]  # every cursor and schedule afterwards
+    stored: int = dataclasses.field(compare=False)  # bytes of requests stored
 
 
 async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -> Outcome:
@@ -304,13 +305,19 @@ async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -
         due = await dispatch_due(services, NOW, batch=batch, reference=reference)
         instant = await dispatch_instant(services, NOW, batch=batch, reference=reference)
         outbox = await db.fetchall(
-            "SELECT id, chat_id, thread_id, target_id, kind, priority, method, payload,"
-            " not_before, created_at FROM outbox ORDER BY id"
+            "SELECT id, chat_id, thread_id, target_id, kind, priority, method, request,"
+            " not_before, created_at FROM outbox_requests ORDER BY id"
         )
         targets = await db.fetchall(
             "SELECT id, cursor_article_id, last_digest_at, next_digest_at FROM targets ORDER BY id"
         )
-        return Outcome(due, instant, [tuple(r) for r in outbox], [tuple(r) for r in targets])
+        stored = await db.fetchval(
+            "SELECT (SELECT coalesce(sum(length(payload)), 0) FROM outbox)"
+            " + (SELECT coalesce(sum(length(payload)), 0) FROM outbox_payloads)"
+        )
+        return Outcome(
+            due, instant, [tuple(r) for r in outbox], [tuple(r) for r in targets], stored
+        )
     finally:
         await db.close()
 
@@ -336,3 +343,4 @@ async def test_a_run_queues_what_building_each_target_alone_queues(
         assert any("reply_markup" in row[7] for row in alone.outbox)  # paged digests among them
         assert any(row[4] == "post" for row in alone.outbox)  # and channel posts
         assert shared == alone, seed
+        assert shared.stored < alone.stored, seed  # pages many targets get are stored once

@@ -98,14 +98,16 @@ async def test_the_migration_empties_copies_queued_before_it(tmp_path: Path) -> 
             row = await cursor.fetchone()
         assert row is not None
         broadcast_id = int(row[0])
-        await outbox.enqueue(
-            db,
-            [
-                NewMessage(c, "broadcast", "sendMessage", request, broadcast_id=broadcast_id)
-                for c in (1, 2)
-            ]
-            + [NewMessage.text(3, "a digest", kind="digest")],
-        )
+        async with db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO outbox (chat_id, kind, priority, method, payload, broadcast_id,"
+                " created_at) VALUES (?, ?, ?, 'sendMessage', ?, ?, 0)",
+                [
+                    (c, "broadcast", outbox.BROADCAST, outbox.encode_payload(request), broadcast_id)
+                    for c in (1, 2)
+                ]
+                + [(3, "digest", outbox.DIGEST, json.dumps({"text": "a digest"}), None)],
+            )
         await db.migrate(bundled_migrations())
         payloads = [row[0] for row in await db.fetchall("SELECT payload FROM outbox ORDER BY id")]
         assert payloads[:2] == ["", ""]
@@ -156,7 +158,7 @@ async def test_stats_counts_are_the_same_after_pruning(db: Database) -> None:
 
     assert [await admin.delivery_counts(db, since=since) for since in windows] == counts_before
     assert [await admin.sent_per_day(db, since=since) for since in windows] == per_day_before
-    await prune(db, NOW + 10 * DAY, outbox_days=30, audit_days=365, batch=7)
+    await prune(db, NOW + 30 * DAY, outbox_days=30, audit_days=365, batch=7)
     assert [await admin.sent_per_day(db, since=since) for since in windows] == per_day_before
 
 
@@ -198,3 +200,92 @@ async def test_the_daily_job_prunes_with_the_configured_retention(
     report = await jobs.prune(NOW)
     assert report == retention.PruneReport(outbox=1)
     assert await db.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+def _page(chat_id: int, part: outbox.SharedPart, text: str, button: str | None) -> NewMessage:
+    markup = {} if button is None else {"reply_markup": {"inline_keyboard": [[{"text": button}]]}}
+    return NewMessage.text(
+        chat_id,
+        text,
+        kind="digest",
+        shared=part,
+        **markup,
+        link_preview_options={"is_disabled": True},
+    )
+
+
+async def test_a_shared_text_is_stored_once_and_sends_what_a_row_of_its_own_sends(
+    db: Database,
+) -> None:
+    page = ANNOUNCEMENT
+    own = [
+        NewMessage.text(c, page, kind="digest", link_preview_options={"is_disabled": True})
+        for c in (1, 2)
+    ]
+    await outbox.enqueue(db, own)
+    # Two transactions, two objects of the same text: one stored payload.
+    for chats_ in ((3, 4), (5, 6)):
+        part = outbox.SharedPart.text(outbox.encode_text(page))
+        await outbox.enqueue(db, [_page(c, part, page, f"more {c}") for c in chats_])
+    assert await db.fetchval("SELECT count(*) FROM outbox_payloads") == 1
+    stored = await db.fetchval("SELECT sum(length(payload)) FROM outbox WHERE chat_id > 2")
+    assert stored < 4 * 200, "each row keeps only its button"
+
+    requests = dict(await db.fetchall("SELECT chat_id, request FROM outbox_requests"))
+    for chat_id in (3, 4, 5, 6):
+        alone = NewMessage.text(
+            chat_id,
+            page,
+            kind="digest",
+            reply_markup={"inline_keyboard": [[{"text": f"more {chat_id}"}]]},
+            link_preview_options={"is_disabled": True},
+        )
+        assert requests[chat_id] == outbox.encode_payload(alone.payload or {})
+    claimed = await outbox.claim(db, limit=10, now=NOW)
+    assert len(claimed) == 6
+    for row in claimed:
+        assert row.payload["text"] == page
+        assert row.payload["link_preview_options"] == {"is_disabled": True}
+        if row.chat_id > 2:
+            assert row.payload["reply_markup"]["inline_keyboard"][0][0]["text"] == (
+                f"more {row.chat_id}"
+            )
+
+
+async def test_a_row_sharing_its_text_cannot_set_the_text_again() -> None:
+    part = outbox.SharedPart.text(outbox.encode_text("x"))
+    with pytest.raises(ValueError, match="parse_mode"):
+        NewMessage.text(1, "x", kind="digest", shared=part, parse_mode="MarkdownV2")
+    with pytest.raises(ValueError, match="JSON object"):
+        outbox.SharedPart("{}")
+
+
+async def test_a_shared_text_goes_with_the_last_row_that_refers_to_it(db: Database) -> None:
+    old = NOW - 40 * DAY
+    kept = outbox.SharedPart.text(outbox.encode_text("still queued"))
+    spent = outbox.SharedPart.text(outbox.encode_text("all sent"))
+    await outbox.enqueue(db, [_page(c, spent, "all sent", None) for c in (1, 2)], now=old)
+    await outbox.enqueue(
+        db, [_page(3, kept, "still queued", None), _page(4, spent, "all sent", None)], now=old
+    )
+    for row in await outbox.claim(db, limit=10, now=old):
+        if row.chat_id != 3:
+            await outbox.mark_sent(db, row.id, 1, now=old + (row.chat_id == 4) * 35 * DAY)
+
+    report = await prune(db, NOW, outbox_days=30, audit_days=365)
+    assert report.outbox == 2
+    assert report.payloads == 0, "chat 4's row, sent lately, still refers to it"
+
+    await outbox.retry_later(
+        db, (await db.fetchval("SELECT id FROM outbox WHERE chat_id = 3")), 0, None
+    )
+    report = await prune(db, NOW + 30 * DAY, outbox_days=30, audit_days=365, batch=1)
+    assert report.outbox == 1
+    assert report.payloads == 1
+    left = await db.fetchall("SELECT payload FROM outbox_payloads")
+    assert [json.loads(row[0])["text"] for row in left] == ["still queued"]
+    (row,) = await outbox.claim(db, limit=10, now=NOW + 30 * DAY)
+    assert (row.chat_id, row.payload["text"]) == (3, "still queued")
+    # Queued again after its prune: stored again.
+    await outbox.enqueue(db, [_page(5, spent, "all sent", None)], now=NOW)
+    assert await db.fetchval("SELECT count(*) FROM outbox_payloads") == 2
