@@ -37,7 +37,7 @@ from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
 from bot.store.digests import DigestCommit
-from bot.store.outbox import NewMessage, SharedPart
+from bot.store.outbox import NewMessage, SharedPart, encode_text
 from bot.store.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -177,10 +177,10 @@ class Builder:
 
     A target that follows topics only gets the digest of every other target
     with the same topics, article language, cursor, language, zone and
-    heading: that page is packed once, its texts are stored once in the outbox
-    (`outbox.SharedPart`), and each of them only gets its own button. Keywords
-    make digests nearly unique, so those are built per target, from the shared
-    pieces."""
+    heading: that page is packed once and each of them only gets its own
+    button. Keywords make selections nearly unique, so those digests are built
+    per target, from the shared pieces. Either way a text is stored once in the
+    outbox for every target that gets it (`outbox.SharedPart`)."""
 
     _SHARED_KEPT: Final = 4_096
 
@@ -192,7 +192,8 @@ class Builder:
             max_items=services.settings.digest_max_items,
             topic_names=services.topic_names,
         )
-        self._shared: dict[SharedKey, tuple[Packed, tuple[SharedPart | None, ...]]] = {}
+        self._shared: dict[SharedKey, tuple[Packed, tuple[SharedPart, ...]]] = {}
+        self._parts: dict[str, SharedPart] = {}
 
     def selection(
         self,
@@ -217,9 +218,9 @@ class Builder:
         start: int,
         heading: Heading,
         ref: PageRef | None,
-    ) -> list[tuple[DigestMessage, SharedPart | None]]:
-        """The target's messages, each with the part of it stored once for every
-        target that gets the same text (None: the target's own text)."""
+    ) -> list[tuple[DigestMessage, SharedPart]]:
+        """The target's messages, each with its text as stored once for every
+        target that gets the same one."""
         language, timezone = target.ui_language, target.timezone
         topics = frozenset(sub.value for sub in subscriptions if sub.kind == "topic")
         if any(sub.kind == "query" for sub in subscriptions):
@@ -227,18 +228,16 @@ class Builder:
             packed = self.composer.pack(
                 selection, language=language, timezone=timezone, heading=heading
             )
-            parts: tuple[SharedPart | None, ...] = (None,) * len(packed.texts)
+            parts = tuple(map(self._part, packed.texts))
         else:
             key = (topics, target.article_language, start, language, timezone, heading)
             found = self._shared.get(key)
             if found is None:
                 selection = self.selection(target, subscriptions, matches, start)
                 packed = self.composer.pack(
-                    selection, language=language, timezone=timezone, heading=heading, encode=True
+                    selection, language=language, timezone=timezone, heading=heading
                 )
-                parts = tuple(
-                    None if text is None else SharedPart.text(text) for text in packed.encoded
-                )
+                parts = tuple(map(self._part, packed.texts))
                 if len(self._shared) >= self._SHARED_KEPT:
                     self._shared.clear()  # bounded: an unusual population only repacks
                 self._shared[key] = packed, parts
@@ -246,6 +245,18 @@ class Builder:
                 packed, parts = found
         messages = self.composer.messages(packed, language=language, ref=ref)
         return list(zip(messages, parts, strict=True))
+
+    def _part(self, text: str) -> SharedPart:
+        """The text as stored once for every target of the run that gets it.
+        Keyword digests come out the same far more often than not (a keyword
+        with nothing new leaves the digest of its topics), so this is looked up
+        by the text itself, which also spares encoding it again."""
+        part = self._parts.get(text)
+        if part is None:
+            if len(self._parts) >= self._SHARED_KEPT:
+                self._parts.clear()  # bounded, as `_shared`
+            part = self._parts[text] = SharedPart.text(encode_text(text))
+        return part
 
 
 def _queries(subscriptions: Mapping[int, Sequence[Subscription]]) -> set[str]:
