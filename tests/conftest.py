@@ -11,6 +11,7 @@ from bot.chat import bot_on_emulator
 from bot.config import DATA_DIR, Settings
 from bot.emulator import Emulator
 from bot.runtime import Content, open_content
+from bot.store.db import Database
 from bot.telegram.services import Services
 from tests.harness import Harness
 
@@ -36,6 +37,16 @@ async def content(settings: Settings) -> AsyncIterator[Content]:
         yield opened
     finally:
         await opened.db.close()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated store on a real SQLite file of its own."""
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 @pytest.fixture

@@ -54,15 +54,6 @@ async def emulator() -> AsyncIterator[Emulator]:
         assert not errors, "protocol errors:\n" + "\n".join(map(str, errors))
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
 def make_bot(emulator: Emulator, limits: Limits, *, read_timeout: float = 5.0) -> ExtBot[Any]:
     return ExtBot(
         emulator.token,

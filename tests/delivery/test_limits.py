@@ -437,11 +437,11 @@ def arrivals(
             continue
         assert wake is not None
         now = max(now, wake)
-        for key in planner.poll(now):
-            assert isinstance(key, int)
-            latency = latencies[key % len(latencies)]
-            seen.append(now + spots[key % len(spots)] * latency)
-            heapq.heappush(answers, (now + latency, key))
+        for granted in planner.poll(now):
+            assert isinstance(granted, int)
+            latency = latencies[granted % len(latencies)]
+            seen.append(now + spots[granted % len(spots)] * latency)
+            heapq.heappush(answers, (now + latency, granted))
     return sorted(seen)
 
 
@@ -553,8 +553,8 @@ def test_paid_messages_neither_use_nor_wait_for_the_free_budget() -> None:
     planner = FloodPlanner(Limits(rate_per_second=2, paid_rate_per_second=100))
     for key in range(50):
         planner.submit(key, 1000 + key, bulk=True, paid=True)
-    for key in ("digest-1", "digest-2", "digest-3"):
-        planner.submit(key, key, bulk=True)
+    for name in ("digest-1", "digest-2", "digest-3"):
+        planner.submit(name, name, bulk=True)
     granted = drain(planner)
     paid = sorted(granted[key] for key in range(50))
     assert paid[-1] == pytest.approx(49 / 100), "spaced by the paid rate, free ones aside"

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.store import feeds
 from bot.store.db import Database
 from bot.store.feeds import FAILING_AFTER, FeedConfig
 from bot.store.outbox import NewMessage
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 def notice(chat_id: int, text: str) -> NewMessage:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -12,15 +10,6 @@ from bot.store import outbox
 from bot.store.chats import deactivate_chat, deactivate_target, migrate_chat, save_chat
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 def text(chat_id: int, body: str = "hi", **fields: object) -> NewMessage:

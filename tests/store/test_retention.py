@@ -4,8 +4,8 @@ batches with their daily counts kept, and the audit log has its own retention.""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,15 +21,6 @@ from tests.digest.helpers import CATALOGUE
 
 NOW = 1_750_000_000  # a Unix time well after the rows below
 ANNOUNCEMENT = "<b>Announcement</b> " + "word " * 800  # about 4 KB
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def _chats(db: Database, count: int) -> None:
@@ -203,7 +194,9 @@ async def test_the_daily_job_prunes_with_the_configured_retention(
 
 
 def _page(chat_id: int, part: outbox.SharedPart, text: str, button: str | None) -> NewMessage:
-    markup = {} if button is None else {"reply_markup": {"inline_keyboard": [[{"text": button}]]}}
+    markup: dict[str, Any] = (
+        {} if button is None else {"reply_markup": {"inline_keyboard": [[{"text": button}]]}}
+    )
     return NewMessage.text(
         chat_id,
         text,
@@ -231,7 +224,8 @@ async def test_a_shared_text_is_stored_once_and_sends_what_a_row_of_its_own_send
     stored = await db.fetchval("SELECT sum(length(payload)) FROM outbox WHERE chat_id > 2")
     assert stored < 4 * 200, "each row keeps only its button"
 
-    requests = dict(await db.fetchall("SELECT chat_id, request FROM outbox_requests"))
+    rows = await db.fetchall("SELECT chat_id, request FROM outbox_requests")
+    requests: dict[int, str] = {row[0]: row[1] for row in rows}
     for chat_id in (3, 4, 5, 6):
         alone = NewMessage.text(
             chat_id,
