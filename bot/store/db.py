@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,12 @@ Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
 BUSY_TIMEOUT_MS = 5_000
-PROGRESS_STEPS = 1_000
-"""SQLite virtual-machine steps between two looks at a read's budget: at most a
-few milliseconds of work, so a read stops soon after its budget is spent."""
+PROGRESS_STEPS = 10_000
+"""SQLite virtual-machine steps between two looks at a read's budget. Each look is
+a Python call that takes the GIL from the event loop, so they must be rare: at
+1,000,000 articles a search runs 5,000-55,000 steps a millisecond, and about 1,000 in
+the slowest seen, so a look comes every 0.2-10 ms (a few per ordinary search, where
+1,000 steps made it 70) and a read stops soon after its budget is spent."""
 
 
 class StoreError(Exception):
@@ -79,11 +83,6 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
-        # Reads take turns, so a budget counts a read's own time only, and the
-        # progress handler installed for one read never stops another.
-        self._read_lock = asyncio.Lock()
-        self._deadline: float | None = None
-        self._stopped = False
         self.progress_steps = PROGRESS_STEPS  # tests lower it to stop tiny reads
 
     @classmethod
@@ -190,50 +189,38 @@ class Database:
         self, sql: str, params: Params = (), *, budget: float | None = None
     ) -> list[Row]:
         """Every row; with a `budget` (seconds), OverBudget once it is spent."""
-        async with self._reading(budget) as reader, reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        rows: list[Row] = await self._read(sql, params, budget, one=False)
+        return rows
 
     async def fetchone(
         self, sql: str, params: Params = (), *, budget: float | None = None
     ) -> Row | None:
-        async with self._reading(budget) as reader, reader.execute(sql, params) as cursor:
-            row: Row | None = await cursor.fetchone()
-            return row
+        row: Row | None = await self._read(sql, params, budget, one=True)
+        return row
 
     async def fetchval(self, sql: str, params: Params = (), *, budget: float | None = None) -> Any:
         row = await self.fetchone(sql, params, budget=budget)
         return None if row is None else row[0]
 
-    @asynccontextmanager
-    async def _reading(self, budget: float | None) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._read_lock:
-            if budget is None:
-                yield self._reader
-                return
-            self._stopped = False
-            self._deadline = time.monotonic() + max(budget, 0.0)
-            await self._reader.set_progress_handler(self._spent, max(1, self.progress_steps))
-            try:
-                yield self._reader
-            except sqlite3.OperationalError as exc:
-                # "interrupted", or whatever the statement SQLite was inside says
-                # (FTS5 reading its settings reports "vtable constructor failed").
-                if not self._stopped:
-                    raise
-                raise OverBudget(f"read stopped after its {budget:g} s budget") from exc
-            finally:
-                # Queued behind the read: if this task was cancelled, the read still
-                # running on the reader's thread keeps its budget until it stops.
-                # None removes the handler (sqlite3 allows it; aiosqlite's hint does not say so).
-                await self._reader.set_progress_handler(None, 0)  # type: ignore[arg-type]
-                self._deadline = None
+    async def _read(self, sql: str, params: Params, budget: float | None, *, one: bool) -> Any:
+        """One read, whole, in a single trip to the reader's thread.
 
-    def _spent(self) -> bool:
-        """SQLite's progress handler (on the reader's thread): true stops the read."""
-        deadline = self._deadline
-        if deadline is not None and time.monotonic() >= deadline:
-            self._stopped = True
-        return self._stopped
+        Statement, rows and budget are one call on that thread: reads queue there
+        back to back and the thread goes from one to the next without waiting for the
+        event loop, which at a few hundred updates a second is busy; a read in
+        several trips (install the handler, execute, fetch, close, remove the
+        handler) left the thread idle between them, and reads taking turns on the
+        event loop to keep their handlers apart idled it between reads too. A budget
+        counts from the moment the read starts on the thread, so it is the read's
+        own time, and its handler is gone before the next read starts, even when
+        the task that asked was cancelled meanwhile.
+        """
+        # aiosqlite runs a function on the connection's thread only through its
+        # `_execute`; `_conn` is the sqlite3 connection that thread owns.
+        reader = self._reader
+        conn: sqlite3.Connection = reader._conn
+        call = partial(_read_on_thread, conn, sql, params, budget, self.progress_steps, one)
+        return await reader._execute(call)  # type: ignore[no-untyped-call]
 
     async def backup(self, destination: Path) -> None:
         """An online, consistent copy of the database (safe while the bot runs)."""
@@ -243,6 +230,48 @@ class Database:
                 await self._writer.backup(target)
             finally:
                 await target.close()
+
+
+def _read_on_thread(
+    conn: sqlite3.Connection,
+    sql: str,
+    params: Params,
+    budget: float | None,
+    steps: int,
+    one: bool,
+) -> Any:
+    """`Database._read` on the reader's thread: with a budget, SQLite's progress
+    handler looks at the clock every `steps` virtual-machine steps and stops the
+    statement once the budget is spent (OverBudget)."""
+    if budget is None:
+        return _fetch(conn, sql, params, one)
+    deadline = time.monotonic() + max(budget, 0.0)
+    stopped = False
+
+    def spent() -> bool:
+        nonlocal stopped
+        stopped = stopped or time.monotonic() >= deadline
+        return stopped
+
+    conn.set_progress_handler(spent, max(1, steps))
+    try:
+        return _fetch(conn, sql, params, one)
+    except sqlite3.OperationalError as exc:
+        # "interrupted", or whatever the statement SQLite was inside says
+        # (FTS5 reading its settings reports "vtable constructor failed").
+        if not stopped:
+            raise
+        raise OverBudget(f"read stopped after its {budget:g} s budget") from exc
+    finally:
+        conn.set_progress_handler(None, 0)  # None: no handler
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, params: Params, one: bool) -> Any:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.fetchone() if one else cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

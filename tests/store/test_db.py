@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,36 @@ async def test_topic_counts_follow_the_tags(tmp_path: Path) -> None:
         assert await db.fetchval("SELECT articles FROM topics WHERE slug = 't'") == 1
     finally:
         await db.close()
+
+
+async def test_reads_queue_at_the_reader_without_waiting_for_the_event_loop(
+    db: Database,
+) -> None:
+    """Reads from many tasks, with a time budget and without, go to the reader's
+    thread at once and run back to back there while the event loop is held: a read
+    that needs the loop between its steps (or reads that take turns on it) leaves
+    the reader idle whenever the loop is busy with other updates, which is when
+    reads pile up.
+
+    The loop is blocked on an event that only the last read sets; the wait's
+    timeout is a guard against hanging, not a measurement."""
+    reads = 20
+    ran: list[int] = []
+    all_ran = threading.Event()
+
+    def mark(number: int) -> int:  # on the reader's thread
+        ran.append(number)
+        if len(ran) == reads:
+            all_ran.set()
+        return number
+
+    await db._reader.create_function("mark", 1, mark)
+    tasks = [
+        asyncio.create_task(db.fetchval("SELECT mark(?)", (n,), budget=60 if n % 2 else None))
+        for n in range(reads)
+    ]
+    await asyncio.sleep(0)  # each task runs until it waits for the reader
+    finished_while_blocked = all_ran.wait(timeout=10)  # blocks the event loop
+    assert await asyncio.gather(*tasks) == list(range(reads))
+    assert finished_while_blocked
+    assert ran == list(range(reads))  # in the order asked
