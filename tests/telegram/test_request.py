@@ -153,7 +153,10 @@ async def test_the_pool_bounds_connections(emulator: Emulator) -> None:
     calls = emulator.calls("sendMessage")
     assert len(calls) == 6
     spans = [(call.at - call.duration, call.at) for call in calls]
-    overlapping = max(sum(1 for s, e in spans if s < end and e > start) for start, end in spans)
+    # How many were being answered halfway through each one (edges are left out: a freed
+    # connection's next request may start a moment before the last answer is logged).
+    middles = [(start + end) / 2 for start, end in spans]
+    overlapping = max(sum(1 for s, e in spans if s < middle < e) for middle in middles)
     assert overlapping == 2
 
 
