@@ -143,6 +143,9 @@ class OutboxSender:
         self._marking: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._empty = asyncio.Event()
+        self._due: float | None = None  # see `_next_due`
+        self._due_checked = -math.inf
+        self._due_stale = True
         self._stopping = False
         self._runner: asyncio.Task[None] | None = None
 
@@ -153,6 +156,7 @@ class OutboxSender:
         if self._runner is not None:
             raise RuntimeError("the sender is already running")
         await self._remember_recent_sends()
+        self._due_stale = True
         reset = await outbox.reset_in_flight(self.db)
         if reset:
             log.warning("%d outbox rows were in flight at the last stop; sending them again", reset)
@@ -188,6 +192,7 @@ class OutboxSender:
     def wake(self) -> None:
         """New rows were enqueued: look now rather than at the next poll."""
         self._empty.clear()
+        self._due_stale = True  # they may be due later
         self._wake.set()
 
     async def wait_empty(self) -> None:
@@ -293,13 +298,34 @@ class OutboxSender:
         held back by its rate limit may send again."""
         now = self.clock()
         candidates = [self.idle_poll]
-        due = await outbox.next_due(self.db, now)
+        due = await self._next_due(now)
         if due is not None:
             candidates.append(due - now)
         ready = self.limiter.seconds_until_ready(held)
         if ready is not None:
             candidates.append(ready - self.lookahead)
         return max(0.005, min(candidates))
+
+    async def _next_due(self, now: float) -> float | None:
+        """The earliest `not_before` still ahead among pending rows, looked up again only
+        when it may have changed: rows were queued (`wake`) or put back for a retry, the
+        one known fell due, or an idle poll's time went by (rows another process queued).
+
+        The lookup walks every pending row (about 2 ms at 20,000). Asked at every claim
+        round that came up short, which during a paid broadcast is about every finished
+        request (the free budget's room stays empty), it made a broadcast's cost grow
+        with the square of its audience."""
+        if (
+            self._due_stale
+            or now - self._due_checked >= self.idle_poll
+            or (self._due is not None and self._due <= now)
+        ):
+            self._due_stale = False
+            due = await outbox.next_due(self.db, now)
+            if self._due_stale:  # changed while we looked: this answer may miss it
+                return due
+            self._due, self._due_checked = due, now
+        return self._due
 
     # -- sending ---------------------------------------------------------------
 
@@ -315,6 +341,8 @@ class OutboxSender:
         else:
             settle = functools.partial(self._settle_sent, row, message_id)
         outcome = await self._record(row, settle)
+        if outcome == "retry":
+            self._due_stale = True  # put back, due later
         if outcome is None:
             return
         self.counts[outcome] += 1

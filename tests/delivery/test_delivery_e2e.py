@@ -25,7 +25,7 @@ from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.delivery.sender import drain
 from bot.emulator import ChatFault, Emulator, FaultPlan, FloodLimits
-from bot.store import outbox
+from bot.store import broadcasts, outbox
 from bot.store.chats import ensure_target, get_chat, get_target, save_chat
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
@@ -282,3 +282,51 @@ async def test_killed_sender_resumes_without_loss(
     assert await outbox.depth(db) == 0
     states = await db.fetchall("SELECT DISTINCT state FROM outbox")
     assert [row["state"] for row in states] == ["sent"]
+
+
+async def test_a_paid_broadcast_looks_up_due_retries_once_not_per_claim_round(
+    emulator: Emulator, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding when the next retry falls due walks every pending row. During a paid
+    broadcast the free budget's room is never filled, so every claim round (about one
+    per finished request) "came up short" and asked again: the rounds grow with the
+    audience and so does each walk (60 lookups here before). Nothing was put back or
+    queued meanwhile, so once is enough."""
+    users = [emulator.add_user(f"reader {i}") for i in range(600)]
+    draft = await broadcasts.create_draft(
+        db,
+        admin_id=1,
+        admin_chat_id=users[0].id,
+        audience="all",
+        method="sendMessage",
+        params={"text": "Paid news", "parse_mode": "HTML"},
+        now=1,
+    )
+    await outbox.enqueue(
+        db, [NewMessage.of_broadcast(u.id, draft.id, "sendMessage", paid=True) for u in users]
+    )
+    lookups = 0
+    next_due = outbox.next_due
+
+    async def counted(db: Database, after: float) -> float | None:
+        nonlocal lookups
+        lookups += 1
+        return await next_due(db, after)
+
+    monkeypatch.setattr(outbox, "next_due", counted)
+    paid = Limits(
+        rate_per_second=93,
+        private_interval=0.105,
+        group_interval=0.1575,
+        flood_window=0.3,
+        paid_rate_per_second=1_000,
+    )
+    async with make_bot(emulator, paid) as bot:
+        # idle_poll: long enough that no idle poll's re-check falls within the run.
+        counts = await asyncio.wait_for(drain(db, bot, paid_in_flight=48, idle_poll=30), 30)
+
+    assert counts == {"sent": len(users)}
+    assert emulator.stats().paid_messages == len(users)
+    assert emulator.stats().flood_429 == 0
+    # Once, when the first round comes up short: not once per round.
+    assert lookups <= 2, lookups
