@@ -33,12 +33,14 @@ Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
 BUSY_TIMEOUT_MS = 5_000
-PROGRESS_STEPS = 10_000
+PROGRESS_STEPS = 2_500
 """SQLite virtual-machine steps between two looks at a read's budget. Each look is
-a Python call that takes the GIL from the event loop, so they must be rare: at
-1,000,000 articles a search runs 5,000-55,000 steps a millisecond, and about 1,000 in
-the slowest seen, so a look comes every 0.2-10 ms (a few per ordinary search, where
-1,000 steps made it 70) and a read stops soon after its budget is spent."""
+a Python call that takes the GIL from the event loop, so they must not be many: at
+1,000,000 articles an ordinary search runs 5,000-55,000 steps a millisecond (1,000
+steps made it 70 looks). But one step of a costly search can be long (FTS5 merging a
+long prefix's doclists runs about 1,000 steps a millisecond, and more in one opcode),
+and at 10,000 steps the worst search a user can type overran a 150 ms budget to
+206 ms at p99; at 2,500 a look comes every 2.5 ms at the slowest."""
 
 
 class StoreError(Exception):
