@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
@@ -52,70 +53,32 @@ async def _start(
     )
 
 
-async def test_kill_9_mid_broadcast_then_restart(
-    emulator: Emulator, admin_settings: Settings, tmp_path: Path
-) -> None:
+@dataclass
+class Resumed:
+    """A broadcast killed with SIGKILL midway, then finished by a restarted bot."""
+
+    readers: list[int]
+    counts: list[int]  # copies each reader got
+    summary: str  # the admin's progress message once finished
+
+
+async def _kill_midway_and_resume(
+    emulator: Emulator,
+    settings: Settings,
+    cwd: Path,
+    *,
+    text: str,
+    button: str,
+    **extra: str,
+) -> Resumed:
     emulator.enforce_limits = True
     emulator.add_user("Ada", user_id=ADMIN, language_code="en")
-    content = await open_content(admin_settings)
-    services = Services(admin_settings, content.db, content.catalogue, run_jobs=False)
+    content = await open_content(settings)
+    services = Services(settings, content.db, content.catalogue, run_jobs=False)
     try:
         readers = await add_readers(services, emulator, 120)
     finally:
         await content.db.close()
-
-    def copies(chat_id: int) -> int:
-        return sum(1 for m in emulator.bot_messages(chat_id) if m.text == TEXT)
-
-    def reached() -> int:
-        return sum(1 for chat_id in readers if copies(chat_id))
-
-    bot = await _start(admin_settings, emulator, tmp_path)
-    try:
-        await emulator.wait_for(lambda: emulator.polling or None, timeout=30)
-        emulator.send_user_message(ADMIN, ADMIN, f"/broadcast {TEXT}")
-        prompt = await emulator.wait_for_bot_message(ADMIN, lambda m: bool(m.buttons), timeout=30)
-        emulator.press_button(ADMIN, prompt.message_id, "ab:c:1")
-        await emulator.wait_for(lambda: reached() >= 30 or None, timeout=60)
-    finally:
-        bot.send_signal(signal.SIGKILL)
-        await bot.wait()
-    assert reached() < len(readers), "the kill should land in the middle of the broadcast"
-
-    def finished() -> str | None:
-        message = emulator.message(ADMIN, prompt.message_id)
-        text = message.text if message is not None else None
-        return text if text and "finished" in text else None
-
-    bot = await _start(admin_settings, emulator, tmp_path)
-    try:
-        summary = await emulator.wait_for(finished, timeout=60)
-    finally:
-        bot.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(bot.wait(), timeout=30)
-
-    counts = [copies(chat_id) for chat_id in readers]
-    assert min(counts) >= 1
-    assert max(counts) <= 2, "at most one duplicate per chat per crash"
-    assert f"(of {len(readers) + 1})" in summary
-    assert emulator.stats().flood_429 == 0
-
-
-async def test_kill_9_mid_paid_broadcast_resumes_it_paid(
-    emulator: Emulator, admin_settings: Settings, tmp_path: Path
-) -> None:
-    emulator.enforce_limits = True
-    emulator.add_user("Ada", user_id=ADMIN, language_code="en")
-    content = await open_content(admin_settings)
-    services = Services(admin_settings, content.db, content.catalogue, run_jobs=False)
-    try:
-        readers = await add_readers(services, emulator, 120)
-    finally:
-        await content.db.close()
-    text = "Paid and crash-proof"
-    # A paid budget of 40 a second (the bot's own choice, under Telegram's 1,000):
-    # slow enough that the kill lands mid-broadcast.
-    paid = {"PAID_BROADCAST_RATE": "40"}
 
     def copies(chat_id: int) -> int:
         return sum(1 for m in emulator.bot_messages(chat_id) if m.text == text)
@@ -123,12 +86,12 @@ async def test_kill_9_mid_paid_broadcast_resumes_it_paid(
     def reached() -> int:
         return sum(1 for chat_id in readers if copies(chat_id))
 
-    bot = await _start(admin_settings, emulator, tmp_path, **paid)
+    bot = await _start(settings, emulator, cwd, **extra)
     try:
         await emulator.wait_for(lambda: emulator.polling or None, timeout=30)
         emulator.send_user_message(ADMIN, ADMIN, f"/broadcast {text}")
         prompt = await emulator.wait_for_bot_message(ADMIN, lambda m: bool(m.buttons), timeout=30)
-        emulator.press_button(ADMIN, prompt.message_id, "ab:p:1")
+        emulator.press_button(ADMIN, prompt.message_id, button)
         await emulator.wait_for(lambda: reached() >= 30 or None, timeout=60)
     finally:
         bot.send_signal(signal.SIGKILL)
@@ -140,22 +103,45 @@ async def test_kill_9_mid_paid_broadcast_resumes_it_paid(
         shown = message.text if message is not None else None
         return shown if shown and "finished" in shown else None
 
-    bot = await _start(admin_settings, emulator, tmp_path, **paid)
+    bot = await _start(settings, emulator, cwd, **extra)
     try:
         summary = await emulator.wait_for(finished, timeout=60)
     finally:
         bot.send_signal(signal.SIGTERM)
         await asyncio.wait_for(bot.wait(), timeout=30)
+    return Resumed(readers, [copies(chat_id) for chat_id in readers], summary)
 
-    counts = [copies(chat_id) for chat_id in readers]
+
+async def test_kill_9_mid_broadcast_then_restart(
+    emulator: Emulator, admin_settings: Settings, tmp_path: Path
+) -> None:
+    resumed = await _kill_midway_and_resume(
+        emulator, admin_settings, tmp_path, text=TEXT, button="ab:c:1"
+    )
+    assert min(resumed.counts) >= 1
+    assert max(resumed.counts) <= 2, "at most one duplicate per chat per crash"
+    assert f"(of {len(resumed.readers) + 1})" in resumed.summary
+    assert emulator.stats().flood_429 == 0
+
+
+async def test_kill_9_mid_paid_broadcast_resumes_it_paid(
+    emulator: Emulator, admin_settings: Settings, tmp_path: Path
+) -> None:
+    text = "Paid and crash-proof"
+    # A paid budget of 40 a second (the bot's own choice, under Telegram's 1,000):
+    # slow enough that the kill lands mid-broadcast.
+    resumed = await _kill_midway_and_resume(
+        emulator, admin_settings, tmp_path, text=text, button="ab:p:1", PAID_BROADCAST_RATE="40"
+    )
+    counts = resumed.counts
     assert min(counts) >= 1
     assert max(counts) <= 2, "at most one duplicate per chat per crash"
-    assert f"(of {len(readers) + 1})" in summary
+    assert f"(of {len(resumed.readers) + 1})" in resumed.summary
+    admin_copies = sum(1 for m in emulator.bot_messages(ADMIN) if m.text == text)
     sent = [r for r in emulator.calls("sendMessage") if r.ok and r.param("text") == text]
-    assert len(sent) == sum(counts) + copies(ADMIN), "the readers, the admin's preview and copy"
+    assert len(sent) == sum(counts) + admin_copies, "the readers, the admin's preview and copy"
     assert sum(r.param("allow_paid_broadcast") is True for r in sent) == len(sent) - 1, (
         "every copy, before the crash and after it, went paid"
     )
     assert emulator.paid_messages == len(sent) - 1
-    assert "Stars spent" in summary
-    assert emulator.stats().flood_429 == 0
+    assert "Stars spent" in resumed.summary
