@@ -13,10 +13,11 @@ import json
 import sqlite3
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -25,9 +26,10 @@ from bot.ingest.entry import SourceError
 from bot.ingest.pipeline import retag
 from bot.ingest.sources import ingest_location
 from bot.logs import configure_logging
+from bot.numbers import whole_number
 from bot.runtime import Content, open_content
 from bot.search.query import MAX_PREFIXES, MIN_PREFIX_CHARS, QueryProblem
-from bot.search.service import Hit, find
+from bot.search.service import MAX_RESULTS, PAGE_SIZE, Hit, find
 from bot.store import articles, topics
 from bot.store.backup import backup
 from bot.store.db import StoreError
@@ -35,20 +37,54 @@ from bot.store.db import StoreError
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
+LAST_PAGE = -(-MAX_RESULTS // PAGE_SIZE)  # paging reaches no further (bot.search.service)
+MAX_LATEST = 10_000
+
+# Each follows `error: ` on stderr, as every other refusal does.
 PROBLEM_TEXT = {
-    QueryProblem.EMPTY: "Nothing to search: type some words, e.g. `search juarez`.",
-    QueryProblem.TOO_LONG: "That search is too long: use a few words.",
-    QueryProblem.ONLY_EXCLUDED: "Add a word to look for, not only words to exclude.",
-    QueryProblem.UNKNOWN_LANGUAGE: "Unknown language: use lang:en or lang:es.",
-    QueryProblem.UNKNOWN_TOPIC: "Unknown topic {topic!r}: see `topics`.",
-    QueryProblem.SHORT_PREFIX: f"A prefix needs at least {MIN_PREFIX_CHARS} letters before the *.",
-    QueryProblem.TOO_MANY_PREFIXES: f"Use at most {MAX_PREFIXES} prefixes (word*) in one search.",
-    QueryProblem.TOO_BROAD: "That search is too broad: add a word.",
+    QueryProblem.EMPTY: "nothing to search: type some words, e.g. `search juarez`",
+    QueryProblem.TOO_LONG: "that search is too long: use a few words",
+    QueryProblem.ONLY_EXCLUDED: "add a word to look for, not only words to exclude",
+    QueryProblem.UNKNOWN_LANGUAGE: "unknown language: use lang:en or lang:es",
+    QueryProblem.UNKNOWN_TOPIC: "unknown topic {topic!r} (see `python -m bot topics`)",
+    QueryProblem.SHORT_PREFIX: f"a prefix needs at least {MIN_PREFIX_CHARS} letters before the *",
+    QueryProblem.TOO_MANY_PREFIXES: f"use at most {MAX_PREFIXES} prefixes (word*) in one search",
+    QueryProblem.TOO_BROAD: "that search is too broad: add a word",
 }
 
 
 class CommandError(Exception):
-    """An expected failure, shown as one line."""
+    """An expected failure, shown as one line on stderr; `exit_code` is the status."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(CommandError):
+    """What was typed cannot be run: a bad option, a query the search refuses."""
+
+    exit_code = EXIT_USAGE
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, refusing in one line: its own `error` prints the usage block above
+    the message and exits, where every other refusal is one line and a return."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def counted(low: int, high: int) -> Callable[[str], int]:
+    """An argparse `type`: a whole number from `low` to `high`. A page or a limit
+    below 1 has no meaning (`int` would take -1, and SQLite reads LIMIT -1 as
+    no limit), and one past `high` would only ask for what cannot be shown."""
+
+    def parse(text: str) -> int:
+        value = whole_number(text)
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}")
+        return value
+
+    return parse
 
 
 def _date(timestamp: int) -> str:
@@ -90,15 +126,34 @@ def _marked(hit: Hit, tty: bool) -> str:
     return "".join(s.text for s in hit.snippet)
 
 
+def _refuse(args: argparse.Namespace, error: CommandError, problem: str) -> NoReturn:
+    """A refusal of a search: the one line on stderr (by `main`), and for a script
+    that asked for JSON, the same words and a stable problem code on stdout."""
+    if args.json:
+        print(json.dumps({"results": [], "problem": problem, "message": str(error)}))
+    raise error
+
+
+async def _last_page(content: Content, text: str) -> int:
+    """The last page that has results for `text` (0 when none has): one search of
+    every result paging reaches, made only when a page past the end was asked for."""
+    everything = await find(content.db, content.catalogue, text, page_size=MAX_RESULTS)
+    return -(-len(everything.hits) // PAGE_SIZE)
+
+
 async def cmd_search(content: Content, args: argparse.Namespace) -> int:
     result = await find(content.db, content.catalogue, args.query, page=args.page - 1)
     if result.problem is not None:
         message = PROBLEM_TEXT[result.problem].format(topic=result.unknown_topic)
-        if args.json:
-            print(json.dumps({"results": [], "problem": result.problem.value, "message": message}))
-        else:
-            print(message)
-        return 0
+        _refuse(args, UsageError(message), result.problem.value)
+    if not result.hits and args.page > 1:
+        last = await _last_page(content, args.query)
+        if last:
+            message = (
+                f"page {args.page} is past the end: the results for {args.query!r}"
+                f" end on page {last}"
+            )
+            _refuse(args, CommandError(message), "past_end")
     if args.json:
         payload = {
             "results": [_article_json(hit.article, hit) for hit in result.hits],
@@ -187,7 +242,15 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     database is only read (not opened as the bot opens it, which would migrate it)."""
     destination = Path(args.destination)
     backup(settings.database_path, destination)
-    print(f"Backed up {settings.database_path} to {destination}")
+    if args.json:
+        copy = {
+            "source": str(settings.database_path),
+            "destination": str(destination),
+            "bytes": destination.stat().st_size,
+        }
+        print(json.dumps(copy, ensure_ascii=False))
+    else:
+        print(f"Backed up {settings.database_path} to {destination}")
     return 0
 
 
@@ -195,14 +258,16 @@ Command = Callable[[Content, argparse.Namespace], Awaitable[int]]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m bot",
         description="A Telegram bot that serves a publication's articles, and its tools.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, handler: Command | None, help: str) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, help=help, description=help)
+    def add(
+        name: str, handler: Command | None, help: str, **options: Any
+    ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help, description=help, **options)
         command.set_defaults(handler=handler)
         return command
 
@@ -210,15 +275,33 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("sources", nargs="+", metavar="URL|FILE")
     ingest.add_argument("--json", action="store_true", help="machine-readable output")
 
-    search = add("search", cmd_search, 'Search the articles (words, "phrase", -not, pre*).')
-    search.add_argument("query", help='e.g. juarez, "ciudad juarez", topic:history lang:es')
-    search.add_argument("--page", type=int, default=1, help="result page (5 per page)")
+    # No -h: `-health` would read as -h with "ealth" after it; --help still helps.
+    search = add(
+        "search", cmd_search, 'Search the articles (words, "phrase", -not, pre*).', add_help=False
+    )
+    search.add_argument("--help", action="help", help="show this help message and exit")
+    search.add_argument(
+        "query",
+        nargs="*",
+        help='words, e.g. ciudad juarez -video, "a phrase", topic:history lang:es',
+    )
+    search.add_argument(
+        "--page",
+        type=counted(1, LAST_PAGE),
+        default=1,
+        help=f"result page, 1 to {LAST_PAGE} ({PAGE_SIZE} per page)",
+    )
     search.add_argument("--json", action="store_true", help="machine-readable output")
 
     latest = add("latest", cmd_latest, "Show the newest articles.")
     latest.add_argument("--topic", help="a topic slug or name")
     latest.add_argument("--lang", choices=["en", "es"], help="only articles in this language")
-    latest.add_argument("--limit", type=int, default=10, help="how many (default 10)")
+    latest.add_argument(
+        "--limit",
+        type=counted(1, MAX_LATEST),
+        default=10,
+        help=f"how many, 1 to {MAX_LATEST} (default 10)",
+    )
     latest.add_argument("--json", action="store_true", help="machine-readable output")
 
     topics_cmd = add("topics", cmd_topics, "List the topic catalogue with article counts.")
@@ -228,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup_cmd = add("backup", None, "Copy the database while the bot runs (online backup).")
     backup_cmd.add_argument("destination", help="a new file, e.g. backups/bot-2026-11-25.sqlite3")
+    backup_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     add(
         "run",
@@ -276,9 +360,38 @@ async def _run_with_content(settings: Settings, args: argparse.Namespace) -> int
         await content.db.close()
 
 
+def parse_arguments(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> argparse.Namespace:
+    """The parsed command line, where a search's words may start with `-`.
+
+    argparse takes `-video` for an option it does not know, so a query that
+    excludes a word needed `--` before it. A search's unknown single-dash words are
+    its exclusions, put back among its other words in the order typed (where an
+    option's value is the same text as a word, the two are interchangeable); an
+    unknown `--word` stays a mistyped option."""
+    typed = list(sys.argv[1:] if argv is None else argv)
+    args, extras = parser.parse_known_args(typed)
+    if args.command == "search" and not any(extra.startswith("--") for extra in extras):
+        words = Counter(args.query + extras)
+        in_order = []
+        for token in typed[1:]:  # after the command's own name
+            if words[token] > 0:
+                words[token] -= 1
+                in_order.append(token)
+        args.query, extras = " ".join(in_order), []
+    if extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_arguments(parser, argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -296,7 +409,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "backup":
             return cmd_backup(settings, args)
         return asyncio.run(_run_with_content(settings, args))
-    except (CommandError, SourceError, StoreError) as exc:
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (SourceError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except sqlite3.Error as exc:
