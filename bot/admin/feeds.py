@@ -202,5 +202,5 @@ def feed_block(feed: Feed, article_count: int, *, now: int, language: str, timez
         url=escape(feed.url),
         state=state,
         last_new=last_new,
-        articles=article_count,
+        articles=t(language, "admin.articles", count=article_count),
     )

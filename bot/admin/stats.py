@@ -123,8 +123,8 @@ def _window(label: str, window: Deliveries, language: str) -> str:
         language,
         "admin.stats_window",
         window=label,
-        digests=number(window.digests, language),
-        broadcasts=number(window.broadcasts, language),
+        digests=t(language, "admin.digests", count=window.digests),
+        broadcasts=t(language, "admin.broadcast_messages", count=window.broadcasts),
         failed=format_percent(window.rate(window.failed), "#,##0.0%", locale=language),
         blocked=format_percent(window.rate(window.blocked), "#,##0.0%", locale=language),
     )

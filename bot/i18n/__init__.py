@@ -4,6 +4,12 @@ Texts live in TOML catalogues, one file per area and language
 (`catalogues/<area>.<lang>.toml`); a key is `<area>.<name>`. Placeholders use
 `str.format` names. A test checks that both languages have the same keys
 and the same placeholders, so a missing translation fails the build.
+
+A text that counts something is a table of CLDR plural forms instead of a
+string (`feeds = { one = "{count} feed", other = "{count} feeds" }`): `t`
+picks the form for its `count` by Babel's plural rules of the language, as
+"1 feeds" is wrong in English and Spanish alike, and other languages have
+more forms than two.
 """
 
 from __future__ import annotations
@@ -26,24 +32,51 @@ def language_of(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
 
 
 @cache
-def catalogue(language: str) -> dict[str, str]:
-    texts: dict[str, str] = {}
+def _entries(language: str) -> dict[str, str | dict[str, str]]:
+    entries: dict[str, str | dict[str, str]] = {}
     folder = resources.files("bot.i18n") / "catalogues"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         area, _, rest = entry.name.partition(".")
         if rest != f"{language}.toml":
             continue
         for key, value in tomllib.loads(entry.read_text("utf-8")).items():
-            texts[f"{area}.{key}"] = str(value)
-    return texts
+            forms = value if isinstance(value, dict) else None
+            entries[f"{area}.{key}"] = (
+                {str(form): str(text) for form, text in forms.items()}
+                if forms is not None
+                else str(value)
+            )
+    return entries
+
+
+@cache
+def catalogue(language: str) -> dict[str, str]:
+    """The plain texts of a language, by key."""
+    return {key: text for key, text in _entries(language).items() if isinstance(text, str)}
+
+
+@cache
+def plurals(language: str) -> dict[str, dict[str, str]]:
+    """The counting texts of a language: key → CLDR plural form → text."""
+    return {key: forms for key, forms in _entries(language).items() if isinstance(forms, dict)}
 
 
 def t(language: str, key: str, /, **values: object) -> str:
-    """The text for `key` in `language` (English when missing), filled in."""
-    text = catalogue(language if language in LANGUAGES else DEFAULT_LANGUAGE).get(key)
-    if text is None:
-        text = catalogue(DEFAULT_LANGUAGE)[key]
-    return text.format(**values) if values else text
+    """The text for `key` in `language` (English when missing), filled in.
+
+    For a counting text, `count` (a number) chooses the plural form and is
+    written as the language writes numbers ("1,234" / "1234")."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    entry = _entries(language).get(key)
+    if entry is None:
+        language, entry = DEFAULT_LANGUAGE, _entries(DEFAULT_LANGUAGE)[key]
+    if isinstance(entry, dict):
+        count = values.get("count")
+        if not isinstance(count, int | float):
+            raise TypeError(f"{key} counts: pass count=<number>")
+        entry = entry.get(plural_form(count, language)) or entry["other"]
+        values = {**values, "count": number(count, language)}
+    return entry.format(**values) if values else entry
 
 
 def placeholders(text: str) -> set[str]:
@@ -52,6 +85,39 @@ def placeholders(text: str) -> set[str]:
 
 # babel is imported by the first date formatted, not with the catalogues: an idle
 # bot does not need it, and its locale data (some 5 MB) loads on first use anyway.
+
+
+def plural_form(count: float, language: str) -> str:
+    """The CLDR plural category of `count` in `language`: 'one', 'many', 'other'…"""
+    from babel import Locale
+
+    form: str = Locale.parse(language).plural_form(count)
+    return form
+
+
+def plural_forms(language: str) -> frozenset[str]:
+    """Every plural category the language distinguishes ('other' always among them)."""
+    from babel import Locale
+
+    forms: frozenset[str] = Locale.parse(language).plural_form.tags | {"other"}
+    return forms
+
+
+def number(value: float, language: str) -> str:
+    """A number as the language writes it ('1,234.5' / '1234,5')."""
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, locale=language))
+
+
+def autonym(language: str) -> str:
+    """A language's name in itself, as a menu of languages shows it: a reader
+    looks for their own language's name, not its name in the language the menu
+    happens to be in ("English", "Español")."""
+    from babel import Locale
+
+    name = str(Locale.parse(language).get_display_name(language))
+    return name[:1].upper() + name[1:]
 
 
 def long_date(moment: datetime, language: str) -> str:

@@ -31,7 +31,7 @@ async def test_a_hostile_feed_cannot_store_megabytes_per_article(
     answer = await admin_harness.say(ADMIN, ADMIN, f"/feed_add {emulator.feed_url('big.xml')}")
 
     assert (answer.text or "").startswith("✅ Added feed #1"), answer.text
-    assert "1000 entries" in (answer.text or "")
+    assert "1,000 entries" in (answer.text or "")
     stored = await admin_harness.services.db.fetchall(
         "SELECT count(*), max(length(title)), max(length(summary)), max(length(url)),"
         " max(length(guid)) FROM articles WHERE feed_id = 1"

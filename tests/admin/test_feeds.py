@@ -66,7 +66,7 @@ async def test_add_list_poll_and_remove_a_feed(
     assert f"{count} articles" in (listing.text or "")
 
     polled = await harness.say(ADMIN, ADMIN, "/ingest")
-    assert "Polled 1 feeds" in (polled.text or "")
+    assert "Polled 1 feed:" in (polled.text or "")
     assert "0 new articles" in (polled.text or "")
     assert feed_server.requests.count("/feed.xml") == 2
 
@@ -85,7 +85,7 @@ async def test_ingest_reports_new_articles(admin_harness: Harness, feed_server: 
     services = harness.services
     await feeds.add_feed(services.db, feed_server.url("/feed.xml"), now=services.now() + 3600)
     answer = await harness.say(ADMIN, ADMIN, "/ingest")
-    assert "Polled 1 feeds: 0 unchanged, 0 failed" in (answer.text or "")
+    assert "Polled 1 feed: 0 unchanged, 0 failed" in (answer.text or "")
     assert "New:" in (answer.text or "")
     assert answer.text is not None
     assert answer.text.count("•") >= 1

@@ -1,6 +1,14 @@
 import pytest
 
-from bot.i18n import LANGUAGES, catalogue, language_of, placeholders, t
+from bot.i18n import (
+    LANGUAGES,
+    catalogue,
+    language_of,
+    placeholders,
+    plural_forms,
+    plurals,
+    t,
+)
 
 
 def test_every_language_has_every_key_with_the_same_placeholders() -> None:
@@ -11,6 +19,39 @@ def test_every_language_has_every_key_with_the_same_placeholders() -> None:
         assert set(texts) == set(english), f"{language}: {set(english) ^ set(texts)}"
         for key, text in texts.items():
             assert placeholders(text) == placeholders(english[key]), f"{language}:{key}"
+
+
+def test_every_counting_text_has_the_forms_of_its_language() -> None:
+    english = plurals("en")
+    assert english, "no counting texts"
+    for language in LANGUAGES:
+        texts = plurals(language)
+        assert set(texts) == set(english), f"{language}: {set(english) ^ set(texts)}"
+        for key, forms in texts.items():
+            assert "one" in forms, f"{language}:{key}"
+            assert "other" in forms, f"{language}:{key}"
+            assert set(forms) <= plural_forms(language), f"{language}:{key}: {set(forms)}"
+            for form, text in forms.items():
+                expected = placeholders(english[key]["other"])
+                assert "count" in expected, key
+                assert placeholders(text) == expected, f"{language}:{key}:{form}"
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "expected"),
+    [
+        ("en", 0, "0 feeds (OPML)"),
+        ("en", 1, "1 feed (OPML)"),
+        ("en", 1234, "1,234 feeds (OPML)"),
+        ("es", 1, "1 fuente (OPML)"),
+        ("es", 2, "2 fuentes (OPML)"),
+        ("es", 1_000_000, "1.000.000 fuentes (OPML)"),  # CLDR "many" falls back to "other"
+    ],
+)
+def test_counts_take_the_plural_form_of_their_language(
+    language: str, count: int, expected: str
+) -> None:
+    assert t(language, "admin.export_caption", count=count) == expected
 
 
 @pytest.mark.parametrize(

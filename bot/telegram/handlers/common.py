@@ -40,6 +40,26 @@ def user_language(update: Update, services: Services) -> str:
     return language_of(user.language_code if user else None, services.settings.default_language)
 
 
+async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The language to refuse someone in: the one chosen in /settings, where
+    Telegram's language code is only the first guess.
+
+    A button's pop-up is seen by the presser alone, so it follows the presser's
+    own chat with the bot; a message follows the chat it goes to. Nothing is
+    created for a refusal: without a chosen language, Telegram's guess stands.
+    """
+    services = services_of(context)
+    chat, user = update.effective_chat, update.effective_user
+    if update.callback_query is not None and user is not None:
+        where = (user.id, 0)
+    elif chat is not None:
+        where = (chat.id, thread_of(update.effective_message))
+    else:
+        return user_language(update, services)
+    target = await chats.get_target(services.db, *where)
+    return target.ui_language if target is not None else user_language(update, services)
+
+
 async def target_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Target:
     """This chat's (or forum topic's) target, created with defaults on first contact."""
     services = services_of(context)
@@ -124,7 +144,7 @@ async def may_press(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: st
     if await may_configure(update, context):
         return True
     key = "reader.channel_admins_only" if in_channel else "reader.admins_only"
-    await query.answer(t(user_language(update, services_of(context)), key))
+    await query.answer(t(await chosen_language(update, context), key))
     return False
 
 

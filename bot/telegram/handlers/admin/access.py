@@ -18,10 +18,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import t
-from bot.telegram.handlers.common import (
-    reply,
-    user_language,
-)
+from bot.telegram.handlers.common import chosen_language, reply
 from bot.telegram.services import services_of
 
 log = logging.getLogger(__name__)
@@ -56,7 +53,7 @@ def admin_only(handler: Handler) -> Handler:
 
 
 async def refuse(update: Update, context: Context, key: str) -> None:
-    text = t(user_language(update, services_of(context)), key)
+    text = t(await chosen_language(update, context), key)
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     else:

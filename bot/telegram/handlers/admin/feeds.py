@@ -76,8 +76,8 @@ async def feed_add_command(update: Update, context: Context) -> None:
             "admin.feed_added",
             id=feed.id,
             name=escape(truncate(feed.name, 120)),
-            seen=added.seen,
-            new=added.new,
+            seen=t(language, "admin.entries", count=added.seen),
+            new=t(language, "admin.new_articles", count=added.new),
         ),
     )
 
@@ -108,10 +108,10 @@ async def ingest_command(update: Update, context: Context) -> None:
     text = t(
         language,
         "admin.ingest_report",
-        polled=report.polled,
+        polled=t(language, "admin.feeds_polled", count=report.polled),
         unchanged=report.not_modified,
         failed=report.failed,
-        new=report.new_articles,
+        new=t(language, "admin.new_articles", count=report.new_articles),
     )
     if polled.newest:
         lines = [f"• {link(a.url, truncate(a.title, 120))}" for a in polled.newest]
@@ -150,9 +150,9 @@ async def import_document(update: Update, context: Context) -> None:
         t(
             language,
             "admin.import_report",
-            added=result.added,
-            already=result.already,
-            skipped=result.skipped,
+            added=t(language, "admin.feeds_added", count=result.added),
+            already=t(language, "admin.feeds_already", count=result.already),
+            skipped=t(language, "admin.feeds_skipped", count=result.skipped),
         ),
     )
 
