@@ -12,7 +12,7 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.search.text import fold
+from bot.search.text import fold, words
 
 MODES = ("instant", "daily", "weekly", "off")
 LANGUAGES = ("en", "es")
@@ -29,6 +29,8 @@ COMMON_ZONES = (
     "UTC",
 )
 PICKER_TIMES = ("06:00", "07:00", "08:00", "09:00", "12:00", "18:00", "20:00", "22:00")
+MIN_PARTIAL_CHARS = 3  # "bo" would name a dozen cities: no answer worth giving
+MAX_ZONE_CHARS = 64  # longer than any city's name or zone's
 
 Field = Literal["digest", "time", "day", "timezone", "language", "articles"]
 FIELDS: tuple[Field, ...] = ("digest", "time", "day", "timezone", "language", "articles")
@@ -65,10 +67,12 @@ class Change:
 
 @dataclass(frozen=True)
 class Invalid:
-    """Why a value was refused; `field` lets the caller list the valid values."""
+    """Why a value was refused; `field` lets the caller list the valid values,
+    `candidates` the values it could have meant (a city name several zones share)."""
 
     field: Field | None
     value: str
+    candidates: tuple[str, ...] = ()
 
 
 def parse_time(text: str) -> int | None:
@@ -104,17 +108,78 @@ def _zones_by_key() -> dict[str, str]:
     return {zone.casefold(): zone for zone in available_timezones()}
 
 
-def parse_timezone(text: str) -> str | None:
-    """An IANA zone name, case-insensitive; spaces may stand for underscores."""
-    candidate = text.strip().replace(" ", "_")
-    zone = _zones_by_key().get(candidate.casefold())
-    if zone is None:
-        return None
+@cache
+def _zones_by_city() -> dict[str, frozenset[str]]:
+    """Folded city name → the zones named after it.
+
+    A city is known by its zone's last part ("Mexico_City") and by its English
+    and Spanish names in Babel's CLDR data ("Bogotá", "Ciudad de México", "Nueva
+    York"). Only canonical zones count, so "Buenos Aires" is one zone, not also
+    its older alias; zones that are not a place (UTC, Etc/GMT+5) are left out,
+    as their names would mislead ("Etc/GMT+5" is five hours *behind*). Built
+    once, on the first name typed (some 0.2 s), not at start-up.
+    """
+    from babel.core import get_global
+    from babel.dates import get_timezone_location
+
+    aliases = get_global("zone_aliases")
+    zones = available_timezones()
+    cities: dict[str, set[str]] = {}
+    for zone in zones:
+        if "/" not in zone or zone.startswith("Etc/") or aliases.get(zone, zone) != zone:
+            continue
+        names = {zone.rsplit("/", 1)[-1]}
+        names.update(
+            get_timezone_location(zone, locale=code, return_city=True) for code in LANGUAGES
+        )
+        for name in names:
+            cities.setdefault(_city_key(name), set()).add(zone)
+    cities.pop("", None)
+    return {key: frozenset(found) for key, found in cities.items()}
+
+
+def _city_key(text: str) -> str:
+    return " ".join(words(text.replace("_", " ")))
+
+
+def find_timezones(text: str) -> tuple[str, ...]:
+    """The zones `text` may mean, sorted: an IANA name (case-insensitive, spaces
+    for underscores), else a city's name in English or Spanish, else the start of
+    a city's name or of a word in it ("york"), accents and case aside.
+    One zone is an answer; several, a question back; none, a refusal."""
+    text = text.strip()
+    if not text or len(text) > MAX_ZONE_CHARS:
+        return ()
+    zone = _zones_by_key().get(text.replace(" ", "_").casefold())
+    if zone is not None and _loads(zone):
+        return (zone,)
+    key = _city_key(text)
+    cities = _zones_by_city()
+    if key in cities:
+        return tuple(sorted(cities[key]))
+    if len(key) < MIN_PARTIAL_CHARS:
+        return ()
+    found = {
+        zone
+        for city, zones in cities.items()
+        if city.startswith(key) or f" {key}" in f" {city}"
+        for zone in zones
+    }
+    return tuple(sorted(found))
+
+
+def _loads(zone: str) -> bool:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return zone
+        return False
+    return True
+
+
+def parse_timezone(text: str) -> str | None:
+    """The one zone `text` names (see `find_timezones`), or None."""
+    zones = find_timezones(text)
+    return zones[0] if len(zones) == 1 else None
 
 
 def parse_change(field_text: str, value_text: str) -> Change | Invalid:
@@ -135,8 +200,10 @@ def parse_change(field_text: str, value_text: str) -> Change | Invalid:
         day = parse_weekday(value)
         return Invalid(field, value) if day is None else Change(field, "digest_weekday", day)
     if field == "timezone":
-        zone = parse_timezone(value)
-        return Invalid(field, value) if zone is None else Change(field, "timezone", zone)
+        zones = find_timezones(value)
+        if len(zones) == 1:
+            return Change(field, "timezone", zones[0])
+        return Invalid(field, value, candidates=zones)
     if field == "language":
         code = {"english": "en", "ingles": "en", "spanish": "es", "espanol": "es"}.get(
             folded, folded

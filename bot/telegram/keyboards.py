@@ -19,7 +19,7 @@ from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import t
+from bot.i18n import autonym, t
 from bot.preferences import COMMON_ZONES, MODES, PICKER_TIMES, WEEKDAYS, format_minute
 from bot.store.chats import Target
 from bot.store.subscriptions import Subscription
@@ -176,6 +176,14 @@ def settings_keyboard(language: str) -> InlineKeyboardMarkup:
     )
 
 
+def timezone_choices(zones: Sequence[str], language: str) -> InlineKeyboardMarkup:
+    """The zones a typed name could mean, one tap each, for `/settings timezone san`."""
+    choices = [button(zone, f"st:timezone:{zone}") for zone in zones]
+    rows = rows_of([c for c in choices if fits(str(c.callback_data))], 2)
+    rows.append([button(t(language, "settings.btn_back"), "sm:main")])
+    return InlineKeyboardMarkup(rows)
+
+
 def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardMarkup:
     """The choices of one settings sub-menu, the current one ticked."""
 
@@ -215,7 +223,7 @@ def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardM
     elif menu == "lang":
         choices = [
             choice(
-                t(language, f"settings.language_{code}"),
+                autonym(code),
                 "language",
                 code,
                 target.ui_language == code,
@@ -232,7 +240,7 @@ def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardM
             ),
             *[
                 choice(
-                    t(language, f"settings.language_{code}"),
+                    autonym(code),
                     "articles",
                     code,
                     target.article_language == code,

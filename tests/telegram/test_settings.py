@@ -35,8 +35,8 @@ async def test_buttons_change_settings(harness: Harness) -> None:
     await harness.press(menu, text="Mexico City")
     await harness.edited(menu, "America/Mexico_City")
     await harness.press(menu, text="Language")
-    await harness.button_shown(menu, "Spanish")
-    await harness.press(menu, text="Spanish")
+    await harness.button_shown(menu, "Español")
+    await harness.press(menu, text="Español")
     await harness.edited(menu, "Resumen: al instante")
     target = await chats.get_target(harness.services.db, user.id)
     assert target is not None
@@ -105,3 +105,85 @@ async def test_group_settings_are_for_admins(harness: Harness) -> None:
     reply = await harness.say(group.id, admin.id, "/settings digest off")
     assert reply.text is not None
     assert "Digest: off" in reply.text
+
+
+async def test_the_summary_shows_only_what_the_frequency_uses(harness: Harness) -> None:
+    user = harness.emulator.add_user("Ann")
+    daily = await harness.say(user.id, user.id, "/settings digest daily")
+    assert daily.text is not None
+    assert "Time: 08:00" in daily.text
+    assert "Day:" not in daily.text, "a daily digest has no weekday"
+    weekly = await harness.say(user.id, user.id, "/settings digest weekly")
+    assert weekly.text is not None
+    assert "Time: 08:00" in weekly.text
+    assert "Day: Monday" in weekly.text
+    for mode in ("instant", "off"):
+        reply = await harness.say(user.id, user.id, f"/settings digest {mode}")
+        assert reply.text is not None
+        assert f"Digest: {mode}" in reply.text
+        assert "Time:" not in reply.text, mode
+        assert "Day:" not in reply.text, mode
+
+
+async def test_a_typed_change_says_it_was_saved(harness: Harness) -> None:
+    user = harness.emulator.add_user("Ann")
+    reply = await harness.say(user.id, user.id, "/settings time 07:30")
+    assert reply.text is not None
+    assert reply.text.startswith("✅ Saved: time 07:30.")
+    assert "Time: 07:30" in reply.text
+    spanish = harness.emulator.add_user("Ana", language_code="es")
+    reply = await harness.say(spanish.id, spanish.id, "/settings hora 7pm")
+    assert reply.text is not None
+    assert reply.text.startswith("✅ Guardado: hora 19:00.")
+
+
+async def test_timezones_by_city_name(harness: Harness) -> None:
+    user = harness.emulator.add_user("Ann")
+    for typed, zone in (
+        ("Bogota", "America/Bogota"),  # as the picker's button says it
+        ("bogotá", "America/Bogota"),
+        ("MEXICO CITY", "America/Mexico_City"),
+        ("Ciudad de México", "America/Mexico_City"),  # the city's Spanish name
+        ("mexico", "America/Mexico_City"),  # unambiguous part of a name
+        ("york", "America/New_York"),
+        ("buenos aires", "America/Argentina/Buenos_Aires"),  # not its older alias
+        ("europe/madrid", "Europe/Madrid"),
+    ):
+        reply = await harness.say(user.id, user.id, f"/settings timezone {typed}")
+        assert reply.text is not None
+        assert f"Timezone: {zone}" in reply.text, typed
+    target = await chats.get_target(harness.services.db, user.id)
+    assert target is not None
+    assert target.timezone == "Europe/Madrid"
+
+
+async def test_an_ambiguous_or_unknown_timezone_gets_a_clear_answer(harness: Harness) -> None:
+    user = harness.emulator.add_user("Ann")
+    reply = await harness.say(user.id, user.id, "/settings timezone santo")
+    assert reply.text is not None
+    assert "could be" in reply.text
+    assert "America/Santo_Domingo" in reply.text
+    assert "America/Santiago" not in reply.text, "santo is not a part of Santiago"
+    reply = await harness.say(user.id, user.id, "/settings timezone san")
+    assert reply.text is not None
+    assert "could be" in reply.text
+    assert "America/Santiago" in reply.text
+    assert "America/Santo_Domingo" in reply.text
+    reply = await harness.say(user.id, user.id, "/settings timezone Mars/Olympus")
+    assert reply.text is not None
+    assert "not a valid timezone" in reply.text
+    assert reply.text.count("America/Mexico_City") == 1
+    target = await chats.get_target(harness.services.db, user.id)
+    assert target is not None
+    assert target.timezone == "UTC"
+
+
+async def test_the_language_picker_names_each_language_in_itself(harness: Harness) -> None:
+    for name, code in (("Ann", "en"), ("Ana", "es")):
+        user = harness.emulator.add_user(name, language_code=code)
+        menu = await harness.say(user.id, user.id, "/settings")
+        await harness.press(menu, text="🗣")
+        shown = await harness.button_shown(menu, "English")
+        labels = [b["text"] for b in shown.buttons]
+        assert "Español" in labels or "✓ Español" in labels, labels
+        assert not any("Spanish" in label or "español" in label for label in labels), labels

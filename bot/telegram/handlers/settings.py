@@ -9,7 +9,6 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.preferences import (
-    COMMON_ZONES,
     FIELDS,
     MODES,
     WEEKDAYS,
@@ -34,25 +33,57 @@ PICK_KEYS = {
     "alang": "pick_articles",
 }
 SCHEDULE_COLUMNS = ("digest_mode", "digest_minute", "digest_weekday", "timezone")
+ZONES_LISTED = 10  # of the zones an ambiguous name could mean
 
 
 def summary(target: Target) -> str:
     language = target.ui_language
-    articles = (
-        t(language, f"settings.language_{target.article_language}")
-        if target.article_language
-        else t(language, "settings.articles_any")
-    )
     return t(
         language,
         "settings.menu",
         mode=t(language, f"settings.mode_{target.digest_mode}"),
-        time=format_minute(target.digest_minute),
-        day=t(language, f"settings.day_{target.digest_weekday}"),
+        when=_when(target),
         timezone=escape(target.timezone),
         language=t(language, f"settings.language_{language}"),
-        articles=articles,
+        articles=_articles(target.article_language, language),
     )
+
+
+def _when(target: Target) -> str:
+    """The time (and, weekly, the day) a digest comes: nothing for instant or off,
+    where neither means anything."""
+    mode, language = target.digest_mode, target.ui_language
+    if mode not in ("daily", "weekly"):
+        return ""
+    return t(
+        language,
+        f"settings.when_{mode}",
+        time=format_minute(target.digest_minute),
+        day=t(language, f"settings.day_{target.digest_weekday}"),
+    )
+
+
+def _articles(code: str | None, language: str) -> str:
+    return t(language, f"settings.language_{code}" if code else "settings.articles_any")
+
+
+def saved_text(change: Change, language: str) -> str:
+    """'✅ Saved: time 07:30.', in the language in force after the change."""
+    value = change.value
+    if change.field == "digest":
+        shown = t(language, f"settings.mode_{value}")
+    elif change.field == "time" and isinstance(value, int):
+        shown = format_minute(value)
+    elif change.field == "day":
+        shown = t(language, f"settings.day_{value}")
+    elif change.field == "language":
+        shown = t(language, f"settings.language_{value}")
+    elif change.field == "articles":
+        shown = _articles(value if isinstance(value, str) else None, language)
+    else:
+        shown = str(value)
+    field = t(language, f"settings.field_{change.field}")
+    return t(language, "settings.saved", field=field, value=shown)
 
 
 def valid_values(field: str, language: str) -> str:
@@ -63,7 +94,7 @@ def valid_values(field: str, language: str) -> str:
     if field == "day":
         return ", ".join(WEEKDAYS)
     if field == "timezone":
-        return t(language, "settings.valid_timezone") + f" ({', '.join(COMMON_ZONES[:3])}…)"
+        return t(language, "settings.valid_timezone")
     if field == "language":
         return "en, es"
     return "any, en, es"
@@ -79,12 +110,15 @@ async def apply(services: Services, target: Target, change: Change) -> Target:
 async def change_by_arguments(
     services: Services, target: Target, args: Sequence[str]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """`/settings <field> <value>`: the answer, with the menu when it worked."""
+    """`/settings <field> <value>`: the answer, with the menu when it worked, or
+    with the zones to choose from when a name could mean several."""
     change = parse_change(args[0], " ".join(args[1:]))
     if isinstance(change, Invalid):
-        return invalid_text(change, target.ui_language), None
+        choices = keyboards.timezone_choices(change.candidates[:ZONES_LISTED], target.ui_language)
+        return invalid_text(change, target.ui_language), choices if change.candidates else None
     target = await apply(services, target, change)
-    return summary(target), keyboards.settings_keyboard(target.ui_language)
+    text = saved_text(change, target.ui_language) + "\n\n" + summary(target)
+    return text, keyboards.settings_keyboard(target.ui_language)
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -105,6 +139,11 @@ def invalid_text(problem: Invalid, language: str) -> str:
     value = escape(truncate(problem.value, 60)) or "—"
     if problem.field is None:
         return t(language, "settings.invalid_field", value=value, valid=", ".join(FIELDS))
+    if problem.candidates:
+        zones = list(problem.candidates[:ZONES_LISTED])
+        if len(problem.candidates) > ZONES_LISTED:
+            zones.append("…")
+        return t(language, "settings.ambiguous_timezone", value=value, zones=", ".join(zones))
     return t(
         language,
         "settings.invalid_value",
@@ -146,7 +185,7 @@ async def set_button(
         await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
         return
     target = await apply(services_of(context), target, change)
-    await query.answer(t(target.ui_language, "settings.saved", what=value))
+    await query.answer(saved_text(change, target.ui_language))
     await edit_or_reply(
         update, context, summary(target), keyboards.settings_keyboard(target.ui_language)
     )
