@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.ingest.topics import Catalogue
 from bot.numbers import whole_number
+from bot.search.named import topics_named
 from bot.search.query import ParsedQuery, QueryError, QueryProblem, parse_query
 from bot.search.snippet import Segment, make_snippet
 from bot.store import articles
@@ -50,6 +51,7 @@ class SearchResult:
     has_more: bool = False
     problem: QueryProblem | None = None
     unknown_topic: str | None = None
+    topics: tuple[str, ...] = ()  # slugs of the topics the query names (search.named)
 
 
 async def find(
@@ -96,6 +98,7 @@ async def find(
         page,
         hits=[_hit(article, query) for article in found[:page_size]],
         has_more=more_after(page, page_size, len(found) > page_size),
+        topics=topics_named(query, catalogue),
     )
 
 

@@ -137,6 +137,19 @@ def topics_keyboard(topics: Sequence[TopicCount], language: str) -> InlineKeyboa
     return InlineKeyboardMarkup(rows_of(buttons, 2))
 
 
+def with_topics(
+    keyboard: InlineKeyboardMarkup | None, named: Sequence[TopicCount], language: str
+) -> InlineKeyboardMarkup | None:
+    """`keyboard` with a row per topic a search names under it: one tap to the topic."""
+    if not named:
+        return keyboard
+    rows = [list(row) for row in keyboard.inline_keyboard] if keyboard is not None else []
+    for topic in named:
+        label = f"🏷 {topic.name(language)} ({topic.articles})"
+        rows.append([button(label, f"t:{topic.slug}")])
+    return InlineKeyboardMarkup(rows)
+
+
 def topic_keyboard(slug: str, name: str, subscribed: bool, language: str) -> InlineKeyboardMarkup:
     key = "reader.btn_unsubscribe_topic" if subscribed else "reader.btn_subscribe_topic"
     return InlineKeyboardMarkup(

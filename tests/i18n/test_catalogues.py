@@ -31,10 +31,12 @@ def test_every_counting_text_has_the_forms_of_its_language() -> None:
             assert "one" in forms, f"{language}:{key}"
             assert "other" in forms, f"{language}:{key}"
             assert set(forms) <= plural_forms(language), f"{language}:{key}: {set(forms)}"
+            expected = placeholders(english[key]["other"])
+            assert "count" in expected, key
+            assert placeholders(forms["other"]) == expected, f"{language}:{key}"
             for form, text in forms.items():
-                expected = placeholders(english[key]["other"])
-                assert "count" in expected, key
-                assert placeholders(text) == expected, f"{language}:{key}:{form}"
+                # "one" may say "the only feed" instead of "1 feed"
+                assert placeholders(text) <= expected, f"{language}:{key}:{form}"
 
 
 @pytest.mark.parametrize(

@@ -200,6 +200,12 @@ async def run_search(
     if result.problem is not None:
         await reply(update, context, problem_text(result, language))
         return
+    named = await _named_topics(services, result) if page == 0 else []
+    if not result.hits and named:
+        listed = escape(", ".join(topic.name(language) for topic in named))
+        text = t(language, "reader.search_none_topic", query=shown, topics=listed)
+        await reply(update, context, text, keyboards.with_topics(None, named, language))
+        return
     if not result.hits:
         counted = sorted(await topics.counts(services.db), key=lambda c: -c.articles)[:6]
         text = t(language, "reader.search_none", query=shown)
@@ -225,7 +231,15 @@ async def run_search(
         if result.has_more
         else None
     )
+    markup = keyboards.with_topics(markup, named, language)
     await reply(update, context, pack(blocks, header=header), markup, preview=len(result.hits) == 1)
+
+
+async def _named_topics(services: Services, result: SearchResult) -> list[topics.TopicCount]:
+    """The topics the search names (see `bot.search.named`), with their counts."""
+    if not result.topics:
+        return []
+    return [count for count in await topics.counts(services.db) if count.slug in result.topics]
 
 
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
