@@ -67,3 +67,12 @@ def test_language_of_telegram_codes(code: str | None, expected: str) -> None:
 def test_spanish_texts_are_spanish() -> None:
     assert "Hola" in t("es", "reader.start", name="")
     assert "Hello" in t("en", "reader.start", name="")
+
+
+def test_spanish_quotes_with_angle_quotes() -> None:
+    """Spanish texts quote «así», never “así”, wherever the text comes from."""
+    for key, text in catalogue("es").items():
+        assert not {"“", "”"} & set(text), key
+    for key, forms in plurals("es").items():
+        assert not any("“" in text or "”" in text for text in forms.values()), key
+    assert t("es", "digest.keyword", keyword="juarez") == "«juarez»"
