@@ -187,3 +187,14 @@ async def test_the_language_picker_names_each_language_in_itself(harness: Harnes
         labels = [b["text"] for b in shown.buttons]
         assert "Español" in labels or "✓ Español" in labels, labels
         assert not any("Spanish" in label or "español" in label for label in labels), labels
+
+
+async def test_an_ambiguous_timezone_offers_its_zones_to_tap(harness: Harness) -> None:
+    user = harness.emulator.add_user("Ann")
+    reply = await harness.say(user.id, user.id, "/settings timezone santo")
+    assert [b["text"] for b in reply.buttons][:2] == ["Africa/Sao_Tome", "America/Santo_Domingo"]
+    await harness.press(reply, text="America/Santo_Domingo")
+    await harness.edited(reply, "Timezone: America/Santo_Domingo")
+    target = await chats.get_target(harness.services.db, user.id)
+    assert target is not None
+    assert target.timezone == "America/Santo_Domingo"
