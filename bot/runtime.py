@@ -64,7 +64,10 @@ async def open_content(settings: Settings, *, seed: bool = True) -> Content:
     try:
         await rebuild_index(db)
         await check_keyword_subscriptions(
-            db, admin_ids=settings.admin_ids, default_language=settings.default_language
+            db,
+            catalogue=catalogue,
+            admin_ids=settings.admin_ids,
+            default_language=settings.default_language,
         )
         await sync_catalogue(db, catalogue)
         if seed:

@@ -2,7 +2,8 @@
 
 `text` folds and stems words the same way for the index and for queries;
 `query` parses what a person types; `snippet` marks the matching words of a
-hit in its original text.
+hit in its original text; `follow` says what a /subscribe text follows, in
+the one form it is stored in.
 """
 
 from bot.search.query import ParsedQuery, QueryProblem, parse_query

@@ -7,6 +7,10 @@ rules (`within_prefix_rules`) or removed, and each chat whose subscriptions
 changed gets one notice in its own language, queued in the outbox in the same
 transaction. A channel's notice goes to the bot's admins instead: posting it
 would show every reader of the channel.
+
+Each is also written in its normal form (`follow.normal_query`), as new ones
+are; spellings of one search become one subscription. That changes nothing a
+chat follows, so it alone is not told.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from itertools import groupby
 
 from bot.formatting import escape, pack, truncate
 from bot.i18n import t
+from bot.ingest.topics import Catalogue
+from bot.search.follow import normal_query
 from bot.search.query import MAX_PREFIXES, MIN_PREFIX_CHARS, within_prefix_rules
 from bot.store import feeds, subscriptions
 from bot.store.db import Database
@@ -31,6 +37,7 @@ SHOWN_CHARS = 80
 async def check_keyword_subscriptions(
     db: Database,
     *,
+    catalogue: Catalogue,
     admin_ids: Sequence[int] = (),
     default_language: str = "en",
 ) -> int:
@@ -42,16 +49,19 @@ async def check_keyword_subscriptions(
     changed = 0
     for _, group in groupby(waiting, key=lambda item: item.target_id):
         items = list(group)
-        revisions = [
-            Revision(item.id, repaired)
-            for item in items
-            if (repaired := within_prefix_rules(item.value)) != item.value
-        ]
-        notices = _notices(items, revisions, admin_ids, admin_languages, default_language)
+        revisions, told = [], []
+        for item in items:
+            within = within_prefix_rules(item.value)
+            revised = None if within is None else normal_query(catalogue, within)
+            if revised != item.value:
+                revisions.append(Revision(item.id, revised))
+                if within != item.value:
+                    told.append(Revision(item.id, revised))
+        notices = _notices(items, told, admin_ids, admin_languages, default_language)
         if await subscriptions.settle_checks(db, [item.id for item in items], revisions, notices):
             changed += len(revisions)
     if changed:
-        log.info("%d keyword subscriptions brought within the query rules", changed)
+        log.info("%d keyword subscriptions brought within the query rules or normalised", changed)
     return changed
 
 

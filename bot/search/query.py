@@ -60,9 +60,10 @@ class QueryProblem(enum.Enum):
 
 
 class QueryError(ValueError):
-    def __init__(self, problem: QueryProblem):
+    def __init__(self, problem: QueryProblem, *, topic: str | None = None):
         super().__init__(problem.value)
         self.problem = problem
+        self.topic = topic  # the name no topic answers to, for UNKNOWN_TOPIC
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ class Term:
 
     words: tuple[str, ...]
     prefix: bool = False
+
+    def text(self) -> str:
+        """The term as a query writes it: `word`, `prefix*` or `"a phrase"`."""
+        if len(self.words) > 1:
+            return '"' + " ".join(self.words) + '"'
+        return self.words[0] + ("*" if self.prefix else "")
 
     def fts(self, *, titles_only: bool = False) -> str:
         star = "*" if self.prefix else ""
@@ -206,6 +213,25 @@ def parse_subscription(text: str) -> ParsedQuery:
     if not query.has_text and not query.topics:
         raise QueryError(QueryProblem.EMPTY)
     return query
+
+
+def normal_form(query: ParsedQuery) -> str:
+    """The one text every way of writing this search shares.
+
+    A subscription is stored as this text, so `Ciudad Juárez`, `juarez ciudad`
+    and `the ciudad juarez` are one subscription, found again by any of them:
+    the words as the parser keeps them (folded, stop words and repeats gone),
+    in sorted order because the words of a search are all required whatever
+    their order, while a phrase keeps its own; then the exclusions, the topics
+    (folded as the catalogue compares names) and the language. Parsing it again
+    gives the same query, and its normal form is itself."""
+    pieces = sorted({term.text() for term in query.terms})
+    pieces += sorted({"-" + term.text() for term in query.excluded})
+    for name in sorted({" ".join(words(name)) for name in query.topics} - {""}):
+        pieces.append(f'topic:"{name}"' if " " in name else f"topic:{name}")
+    if query.language is not None:
+        pieces.append(f"lang:{query.language}")
+    return " ".join(pieces)
 
 
 PREFIX_PROBLEMS = frozenset({QueryProblem.SHORT_PREFIX, QueryProblem.TOO_MANY_PREFIXES})
