@@ -90,6 +90,16 @@ async def remove_by_id(db: Database, target_id: int, subscription_id: int) -> Su
     return None if row is None else Subscription(row[0], row[1], row[2], row[3])
 
 
+async def remove_all(db: Database, target_id: int, *, upto_id: int) -> int:
+    """Remove this target's subscriptions up to `upto_id`, the newest one the
+    reader was asked about: one made after the question stays. How many went."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "DELETE FROM subscriptions WHERE target_id = ? AND id <= ?", (target_id, upto_id)
+        )
+        return cursor.rowcount
+
+
 async def list_for_target(db: Database, target_id: int) -> list[Subscription]:
     rows = await db.fetchall(
         "SELECT id, target_id, kind, value FROM subscriptions WHERE target_id = ?"

@@ -60,6 +60,8 @@ KINDS = {
     "search": _kind(r"^s:(?P<page>\d{1,3}):(?P<query>.+)$", posts=True, flags=re.DOTALL),
     "search_key": _kind(r"^sk:(?P<page>\d{1,3}):(?P<key>[0-9a-f]{1,16})$", posts=True),
     "unsubscribe": _kind(r"^u:(?P<id>\d{1,12})$", "configurer"),
+    "unsubscribe_all": _kind(r"^ua:(?P<target>\d{1,12}):(?P<upto>\d{1,12})$", "configurer"),
+    "unsubscribe_keep": _kind(r"^uk$", "configurer"),
     "digest_page": _kind(r"^dg:[0-9:]{7,45}$", posts=True),
     "settings_view": _kind(r"^sm:(?P<menu>main|done)$"),
     "settings_menu": _kind(r"^sm:(?P<menu>mode|time|day|tz|lang|alang)$", "configurer"),
@@ -171,6 +173,22 @@ def subscriptions_keyboard(
         [
             [button(f"✕ {label}"[:60], f"u:{sub.id}")]
             for sub, label in zip(subscriptions, labels, strict=True)
+        ]
+    )
+
+
+def remove_all_keyboard(
+    target_id: int, upto_id: int, count: int, language: str
+) -> InlineKeyboardMarkup:
+    """Confirm `/unsubscribe all` for the target's subscriptions up to `upto_id`."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(
+                    t(language, "subs.btn_remove_all", count=count), f"ua:{target_id}:{upto_id}"
+                ),
+                button(t(language, "subs.btn_keep"), "uk"),
+            ]
         ]
     )
 

@@ -62,7 +62,14 @@ def test_every_kind_of_button_has_one_handler() -> None:
 
 def test_buttons_that_change_the_chat_are_for_those_who_configure_it() -> None:
     configuring = {kind for kind, rule in KINDS.items() if rule.who == "configurer"}
-    assert configuring == {"toggle", "unsubscribe", "settings_menu", "settings_set"}
+    assert configuring == {
+        "toggle",
+        "unsubscribe",
+        "unsubscribe_all",
+        "unsubscribe_keep",
+        "settings_menu",
+        "settings_set",
+    }
 
 
 def test_buttons_that_only_post_are_left_out() -> None:

@@ -67,6 +67,16 @@ async def _unsubscribe(update: Update, context: Context, callback: keyboards.Cal
     await subscriptions.remove_button(update, context, int(callback.args["id"]))
 
 
+async def _unsubscribe_all(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    await subscriptions.remove_all_button(
+        update, context, int(callback.args["target"]), int(callback.args["upto"])
+    )
+
+
+async def _unsubscribe_keep(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    await subscriptions.keep_all_button(update, context)
+
+
 async def _digest_page(update: Update, context: Context, callback: keyboards.Callback) -> None:
     assert update.callback_query is not None
     await digest.more_button(update, context, update.callback_query.data or "")
@@ -107,6 +117,8 @@ HANDLERS: dict[str, ButtonHandler] = {
     "search": _more_results,
     "search_key": _more_results,
     "unsubscribe": _unsubscribe,
+    "unsubscribe_all": _unsubscribe_all,
+    "unsubscribe_keep": _unsubscribe_keep,
     "digest_page": _digest_page,
     "settings_view": _settings_menu,
     "settings_menu": _settings_menu,

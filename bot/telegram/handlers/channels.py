@@ -9,17 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.channels import find_channel, label
 from bot.i18n import t
+from bot.search.follow import means_all
 from bot.store import chats, subscriptions
 from bot.store.chats import Chat, Target
 from bot.telegram.format import escape, truncate
 from bot.telegram.handlers.common import reply, user_language
 from bot.telegram.handlers.settings import change_by_arguments
-from bot.telegram.handlers.subscriptions import argument, mode_name, subscribe_to, unsubscribe_from
+from bot.telegram.handlers.subscriptions import (
+    argument,
+    mode_name,
+    remove_all_question,
+    subscribe_to,
+    unsubscribe_from,
+)
 from bot.telegram.handlers.subscriptions import label as subscription_label
 from bot.telegram.services import Services, services_of
 
@@ -118,7 +125,17 @@ async def channel_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def channel_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _on_channel(update, context, "channels.usage_unsubscribe", unsubscribe_from)
+    found = await _resolve(update, context, "channels.usage_unsubscribe")
+    if found is None:
+        return
+    channel, target, text = found
+    services = services_of(context)
+    if not means_all(text):
+        await _answer(update, context, channel, await unsubscribe_from(services, target, text))
+        return
+    language = user_language(update, services)
+    question, keyboard = await remove_all_question(services, target, language)
+    await _answer(update, context, channel, question, keyboard)
 
 
 async def channel_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -126,8 +143,12 @@ async def channel_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def _answer(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, channel: Chat, answer: str
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    channel: Chat,
+    answer: str,
+    keyboard: InlineKeyboardMarkup | None = None,
 ) -> None:
     language = user_language(update, services_of(context))
     text = t(language, "channels.for_channel", channel=escape(label(channel)), answer=answer)
-    await reply(update, context, text)
+    await reply(update, context, text, keyboard)

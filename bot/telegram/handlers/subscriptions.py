@@ -6,9 +6,10 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
-from bot.search.query import QueryError, parse_subscription
+from bot.search.follow import means_all, to_follow, to_stop_following
+from bot.search.query import QueryError
 from bot.search.service import SearchResult
-from bot.store import subscriptions
+from bot.store import chats, subscriptions
 from bot.store.chats import Target
 from bot.store.subscriptions import Added, Subscription, SubscriptionKind
 from bot.telegram import keyboards
@@ -26,18 +27,6 @@ def argument(update: Update) -> str:
     text = message.text if message and message.text else ""
     parts = text.split(maxsplit=1)
     return " ".join(parts[1].split()) if len(parts) > 1 else ""
-
-
-def resolve(services: Services, text: str) -> tuple[SubscriptionKind, str] | QueryError:
-    """A topic when the text names one, else keywords in search syntax."""
-    topic = services.catalogue.resolve(text, keywords=False)
-    if topic is not None:
-        return "topic", topic.slug
-    try:
-        parse_subscription(text)
-    except QueryError as exc:
-        return exc
-    return "query", text
 
 
 def label(services: Services, subscription: Subscription, language: str) -> str:
@@ -62,10 +51,11 @@ def mode_name(target: Target) -> str:
 async def subscribe_to(services: Services, target: Target, text: str) -> str:
     """Subscribe a target to a topic or keywords; the answer to show (HTML)."""
     language = target.ui_language
-    resolved = resolve(services, text)
-    if isinstance(resolved, QueryError):
-        return problem_text(SearchResult(text, 0, problem=resolved.problem), language)
-    kind, value = resolved
+    try:
+        kind, value = to_follow(services.catalogue, text)
+    except QueryError as exc:
+        refused = SearchResult(text, 0, problem=exc.problem, unknown_topic=exc.topic)
+        return problem_text(refused, language)
     what = _what(services, kind, value, language)
     added = await subscriptions.add(
         services.db, target.id, kind, value, services.now(), limit=MAX_SUBSCRIPTIONS
@@ -79,12 +69,7 @@ async def subscribe_to(services: Services, target: Target, text: str) -> str:
 
 
 async def unsubscribe_from(services: Services, target: Target, text: str) -> str:
-    resolved = resolve(services, text)
-    kind: SubscriptionKind
-    if isinstance(resolved, QueryError):
-        kind, value = "query", text
-    else:
-        kind, value = resolved
+    kind, value = to_stop_following(services.catalogue, text)
     what = _what(services, kind, value, target.ui_language)
     removed = await subscriptions.remove(services.db, target.id, kind, value)
     key = "subs.unsubscribed" if removed else "subs.not_subscribed"
@@ -110,7 +95,27 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     if await refuse_non_admin(update, context, target):
         return
-    await reply(update, context, await unsubscribe_from(services_of(context), target, text))
+    services = services_of(context)
+    if means_all(text):
+        question, keyboard = await remove_all_question(services, target, target.ui_language)
+        await reply(update, context, question, keyboard)
+        return
+    await reply(update, context, await unsubscribe_from(services, target, text))
+
+
+async def remove_all_question(
+    services: Services, target: Target, language: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`/unsubscribe all` asks first, listing what would go: one mistyped word
+    should not silently end every digest a chat gets. The button removes only
+    what was listed; a subscription made meanwhile stays."""
+    found = await subscriptions.list_for_target(services.db, target.id)
+    if not found:
+        return t(language, "subs.mysubs_empty"), None
+    lines = [t(language, "subs.all_question", count=len(found)), ""]
+    lines += [f"• {escape(truncate(label(services, s, language), 60))}" for s in found]
+    upto = max(s.id for s in found)
+    return "\n".join(lines), keyboards.remove_all_keyboard(target.id, upto, len(found), language)
 
 
 async def _mysubs_view(
@@ -149,6 +154,45 @@ async def remove_button(
         return
     text, markup = await _mysubs_view(services, target)
     await edit_or_reply(update, context, text, markup)
+
+
+async def remove_all_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, target_id: int, upto_id: int
+) -> None:
+    """The question's "Remove all": this chat's subscriptions or, pressed by a bot
+    admin, those of the channel the question was about."""
+    services = services_of(context)
+    query = update.callback_query
+    assert query is not None
+    here = await target_for(update, context)
+    language = here.ui_language
+    target = here if here.id == target_id else await _admins_channel(update, services, target_id)
+    if target is None:
+        await query.answer(t(language, "reader.button_expired"), show_alert=True)
+        return
+    removed = await subscriptions.remove_all(services.db, target.id, upto_id=upto_id)
+    answer = t(language, "subs.all_removed", count=removed)
+    await query.answer(plain(answer))
+    await edit_or_reply(update, context, answer)
+
+
+async def _admins_channel(update: Update, services: Services, target_id: int) -> Target | None:
+    """The channel target a bot admin asked about from another chat; None for
+    anyone else or any other target (the data of a button can be forged)."""
+    user = update.effective_user
+    if user is None or not services.is_admin(user.id):
+        return None
+    target = await chats.get_target_by_id(services.db, target_id)
+    chat = None if target is None else await chats.get_chat(services.db, target.chat_id)
+    return target if chat is not None and chat.type == "channel" else None
+
+
+async def keep_all_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    language = (await target_for(update, context)).ui_language
+    await query.answer()
+    await edit_or_reply(update, context, t(language, "subs.all_kept"))
 
 
 async def toggle_topic(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str) -> None:
