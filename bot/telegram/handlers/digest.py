@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.digest.dispatch import more_page, send_pending_now
@@ -34,6 +35,8 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
         await query.answer(t(target.ui_language, key), show_alert=True)
         return
     await query.answer()
+    if not await _take_button(update, context):
+        return  # pressed again before the first press took it: its page is on its way
     for page in pages:
         markup = (
             InlineKeyboardMarkup.de_json(page.reply_markup, context.bot)
@@ -41,3 +44,21 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
             else None
         )
         await reply(update, context, page.text, markup)
+
+
+async def _take_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Remove the pressed "show more" button, so that its page comes once: the next
+    page brings its own button, and a second press (a double tap, a slow client)
+    finds this one gone. False when an earlier press already took it; a message
+    that cannot be edited (deleted meanwhile) still gets its page."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if message is None:
+        return True
+    try:
+        await context.bot.edit_message_reply_markup(
+            chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+        )
+    except BadRequest as exc:
+        return "not modified" not in str(exc).lower()
+    return True
