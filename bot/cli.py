@@ -318,7 +318,18 @@ def build_parser() -> argparse.ArgumentParser:
         None,
         "Run the bot: on Telegram with BOT_TOKEN, else (in a terminal) the local chat mode.",
     )
-    add("chat", None, "Chat with the bot in this terminal, through the local Bot API emulator.")
+    chat = add(
+        "chat", None, "Chat with the bot in this terminal, through the local Bot API emulator."
+    )
+    chat.add_argument(
+        "--lang",
+        choices=["en", "es"],
+        help="the language you speak to the bot in (default: your terminal's LANG, "
+        "else DEFAULT_LANGUAGE)",
+    )
+    chat.add_argument(
+        "--admin", action="store_true", help="chat as one of the bot's admins (/stats, /feeds, …)"
+    )
     return parser
 
 
@@ -332,8 +343,11 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def run_bot(settings: Settings, *, chat: bool) -> int:
-    """`run`: Telegram with a token; the local chat mode without one, in a terminal."""
+def run_bot(
+    settings: Settings, *, chat: bool, language: str | None = None, admin: bool = False
+) -> int:
+    """`run`: Telegram with a token; the local chat mode without one, in a terminal
+    (`chat` always), where the person speaks `language` and may be an `admin`."""
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
     if token and not chat:
         from bot.telegram.run import run
@@ -348,7 +362,7 @@ def run_bot(settings: Settings, *, chat: bool) -> int:
         return EXIT_USAGE
     from bot.chat import chat_in_terminal
 
-    return asyncio.run(chat_in_terminal(settings))
+    return asyncio.run(chat_in_terminal(settings, language=language, admin=admin))
 
 
 async def _run_with_content(settings: Settings, args: argparse.Namespace) -> int:
@@ -405,7 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.settings = settings
     try:
         if args.command in ("run", "chat"):
-            return run_bot(settings, chat=args.command == "chat")
+            chat = args.command == "chat"
+            language = args.lang if chat else None
+            return run_bot(settings, chat=chat, language=language, admin=chat and args.admin)
         if args.command == "backup":
             return cmd_backup(settings, args)
         return asyncio.run(_run_with_content(settings, args))
