@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.ingest.topics import Catalogue
@@ -103,14 +104,22 @@ async def find(
 
 
 async def newest(
-    db: Database, *, page: int = 0, page_size: int = PAGE_SIZE, budget: float | None = None
+    db: Database,
+    *,
+    topics: Sequence[str] = (),
+    page: int = 0,
+    page_size: int = PAGE_SIZE,
+    budget: float | None = None,
 ) -> SearchResult:
-    """One page of the newest articles (an empty inline query), paged like `find`."""
+    """One page of the newest articles (/latest, a topic's view, an empty inline
+    query), in every language and paged like `find`: the counts /topics shows
+    are of the same articles, so a topic's pages hold as many as its count says.
+    """
     if not page_in_reach(page, page_size):
         return SearchResult("", page)
     try:
         found = await articles.latest(
-            db, limit=page_size + 1, offset=page * page_size, budget=budget
+            db, topics=topics, limit=page_size + 1, offset=page * page_size, budget=budget
         )
     except OverBudget:
         return SearchResult("", page, problem=QueryProblem.TOO_BROAD)

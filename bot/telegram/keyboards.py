@@ -38,8 +38,9 @@ class Kind:
     them; "configurer" buttons change the chat's settings or subscriptions, so
     only those who may configure the chat may. In a channel every press speaks
     for the channel (its readers cannot post there), so only its admins may
-    press any button. `posts`: the button's only effect is to post new
-    messages, so it is not offered in channels.
+    press any button. `posts`: the button serves only the one reader who
+    presses it — it posts new messages, or turns a list's page — so it is not
+    offered in channels, whose readers could not press it.
     """
 
     pattern: re.Pattern[str]
@@ -57,6 +58,8 @@ KINDS = {
     "latest": _kind(r"^lt$", posts=True),
     "topic": _kind(r"^t:(?P<slug>[a-z0-9-]{1,40})$"),
     "toggle": _kind(r"^ts:(?P<slug>[a-z0-9-]{1,40})$", "configurer"),
+    "latest_page": _kind(r"^lp:(?P<page>\d{1,3})$", posts=True),
+    "topic_page": _kind(r"^tp:(?P<slug>[a-z0-9-]{1,40}):(?P<page>\d{1,3})$", posts=True),
     "search": _kind(r"^s:(?P<page>\d{1,3}):(?P<query>.+)$", posts=True, flags=re.DOTALL),
     "search_key": _kind(r"^sk:(?P<page>\d{1,3}):(?P<key>[0-9a-f]{1,16})$", posts=True),
     "unsubscribe": _kind(r"^u:(?P<id>\d{1,12})$", "configurer"),
@@ -164,6 +167,27 @@ def topic_keyboard(slug: str, name: str, subscribed: bool, language: str) -> Inl
 
 def more_keyboard(data: str, language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(t(language, "reader.btn_more"), data)]])
+
+
+def pager(back: str | None, more: str | None, language: str) -> list[InlineKeyboardButton]:
+    """The ◂ Back / More ▸ row of a cut list: each button only when there is a
+    page that way (`back`, `more`: the data that shows it)."""
+    row = []
+    if back is not None:
+        row.append(button(t(language, "reader.btn_back"), back))
+    if more is not None:
+        row.append(button(t(language, "reader.btn_more"), more))
+    return row
+
+
+def stacked(
+    first: Sequence[InlineKeyboardButton], keyboard: InlineKeyboardMarkup | None
+) -> InlineKeyboardMarkup | None:
+    """`keyboard` with the row `first` on top (none when both are empty)."""
+    rows = [list(first)] if first else []
+    if keyboard is not None:
+        rows.extend(list(row) for row in keyboard.inline_keyboard)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def subscriptions_keyboard(

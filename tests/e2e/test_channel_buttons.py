@@ -213,10 +213,10 @@ async def test_buttons_that_only_post_are_not_offered_in_channels(scene: Scene) 
     )
     assert _kinds(digest) == set()  # no "Show 3 more": it would post into the channel
 
-    # An admin may still press an old button; what it posts offers no paging either.
+    # An admin may still press an old button; the page it shows offers no paging either.
     message = await scene.post("/help")
     assert await scene.press(message, scene.editor, "s:0:bulletin", forged=True) is None
-    results = await scene.emulator.wait_for_bot_message(scene.channel.id)
+    results = await scene.harness.edited(message, "Bulletin")
     assert "Bulletin" in (results.text or "")
     assert _kinds(results) == set()
 

@@ -18,7 +18,9 @@ from bot.telegram.keyboards import (
     [
         ("tl", "topics"),
         ("lt", "latest"),
+        ("lp:3", "latest_page"),
         ("t:migration", "topic"),
+        ("tp:womens-rights:2", "topic_page"),
         ("ts:womens-rights", "toggle"),
         ("s:2:juarez lang:es", "search"),
         ("sk:1:0a1b2c3d4e5f6a7b", "search_key"),
@@ -49,6 +51,10 @@ def test_known_data(data: str, kind: str) -> None:
         "sm:admin",
         "st:colour:red",
         "s:x:y",
+        "lp:",
+        "lp:1234",
+        "tp:migration",
+        "tp:Migration:1",
         "é" * 40,
     ],
 )

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
+from bot.search.service import PAGE_SIZE, page_in_reach
 from bot.telegram import keyboards
 from bot.telegram.handlers import digest, reader, settings, subscriptions
 from bot.telegram.handlers.common import may_press, target_for
@@ -45,6 +46,43 @@ async def _latest(update: Update, context: Context, callback: keyboards.Callback
     assert update.callback_query is not None
     await update.callback_query.answer()
     await reader.latest(update, context)
+
+
+async def _latest_page(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    page = await _page(update, context, callback)
+    if page is not None:
+        await reader.latest_page(update, context, page, turn=True)
+
+
+async def _topic_page(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    page = await _page(update, context, callback)
+    if page is None:
+        return
+    target = await target_for(update, context)
+    slug = callback.args["slug"]
+    if services_of(context).catalogue.get(slug) is None:
+        await _expired(update, context)
+        return
+    await reader.show_topic(update, context, target, slug, page, turn=True)
+
+
+async def _page(update: Update, context: Context, callback: keyboards.Callback) -> int | None:
+    """The page a paging button asks for, or None (and the expired notice) when
+    it is past what paging ever reaches: such data was never made here, and it
+    costs no query."""
+    page = int(callback.args["page"])
+    if page_in_reach(page, PAGE_SIZE):
+        return page
+    await _expired(update, context)
+    return None
+
+
+async def _expired(update: Update, context: Context) -> None:
+    assert update.callback_query is not None
+    target = await target_for(update, context)
+    await update.callback_query.answer(
+        t(target.ui_language, "reader.button_expired"), show_alert=True
+    )
 
 
 async def _topic(update: Update, context: Context, callback: keyboards.Callback) -> None:
@@ -93,26 +131,26 @@ async def _settings_set(update: Update, context: Context, callback: keyboards.Ca
 async def _more_results(
     update: Update, context: ContextTypes.DEFAULT_TYPE, callback: keyboards.Callback
 ) -> None:
-    query = update.callback_query
-    assert query is not None
-    page = int(callback.args["page"])
+    page = await _page(update, context, callback)
+    if page is None:
+        return
     if callback.kind == "search":
         text: str | None = callback.args["query"]
     else:
         text = context.bot_data.get(reader.SEARCH_KEYS, {}).get(callback.args["key"])
     if text is None:
-        target = await target_for(update, context)
-        await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
+        await _expired(update, context)
         return
-    await query.answer()
-    await reader.run_search(update, context, text, page)
+    await reader.run_search(update, context, text, page, turn=True)
 
 
 # kind (as in keyboards.KINDS) → what pressing it does
 HANDLERS: dict[str, ButtonHandler] = {
     "topics": _topics,
     "latest": _latest,
+    "latest_page": _latest_page,
     "topic": _topic,
+    "topic_page": _topic_page,
     "toggle": _toggle,
     "search": _more_results,
     "search_key": _more_results,

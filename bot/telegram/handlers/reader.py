@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.search.query import MAX_PREFIXES, MAX_QUERY_CHARS, MIN_PREFIX_CHARS, QueryProblem
-from bot.search.service import PAGE_SIZE, SearchResult, find
+from bot.search.service import PAGE_SIZE, SearchResult, find, newest
 from bot.store import articles, chats, subscriptions, topics
 from bot.store.chats import Target
 from bot.telegram import keyboards
@@ -18,7 +18,6 @@ from bot.telegram.format import article_block, escape, pack, truncate
 from bot.telegram.handlers.common import edit_or_reply, reply, target_for
 from bot.telegram.services import Services, services_of
 
-LATEST_COUNT = 5
 SEARCH_KEYS = "search_keys"
 MAX_SEARCH_KEYS = 10_000
 
@@ -62,16 +61,66 @@ def _latest_messages(
     return pack(blocks, header=header)
 
 
+async def _show(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    messages: list[str],
+    keyboard: InlineKeyboardMarkup | None,
+    *,
+    turn: bool,
+    preview: bool = False,
+) -> None:
+    """Post a list, or — `turn`, a button's new page — put it in place of the
+    page it was pressed on, so ◂ Back and More ▸ walk one message (a page too
+    long for one message is posted instead)."""
+    if turn and len(messages) == 1:
+        await edit_or_reply(update, context, messages[0], keyboard)
+    else:
+        await reply(update, context, messages, keyboard, preview=preview)
+
+
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
     target = await target_for(update, context)
     name = " ".join(context.args or ())
     if name:
         await _topic_by_name(update, context, target, name)
         return
-    found = await articles.latest(services.db, language=target.article_language, limit=LATEST_COUNT)
-    header = t(target.ui_language, "reader.latest_header")
-    await reply(update, context, _latest_messages(found, header, target, services))
+    await latest_page(update, context, 0)
+
+
+async def latest_page(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, page: int, *, turn: bool = False
+) -> None:
+    """One page of the newest articles in every language ("Articles in" picks a
+    digest's articles; a reader who wants one language searches `lang:es`).
+    `turn`: a page button was pressed, see `_show` and `_turned`."""
+    services = services_of(context)
+    target = await target_for(update, context)
+    result = await newest(services.db, page=page, budget=services.search_budget)
+    if turn and not await _turned(update, target, result):
+        return
+    language = target.ui_language
+    key = "reader.latest_header_page" if page else "reader.latest_header"
+    header = t(language, key, page=page + 1)
+    found = [hit.article for hit in result.hits]
+    back = f"lp:{page - 1}" if page else None
+    more = f"lp:{page + 1}" if result.has_more else None
+    keyboard = keyboards.stacked(keyboards.pager(back, more, language), None)
+    messages = _latest_messages(found, header, target, services)
+    await _show(update, context, messages, keyboard, turn=turn)
+
+
+async def _turned(update: Update, target: Target, result: SearchResult) -> bool:
+    """Answer a page button's press: whether its page is there to show. A page
+    past the end (the list shrank, or the data was forged) gets the expired
+    notice and changes nothing."""
+    query = update.callback_query
+    assert query is not None
+    if result.page > 0 and not result.hits and result.problem is None:
+        await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
+        return False
+    await query.answer()
+    return True
 
 
 async def _topic_by_name(
@@ -86,27 +135,41 @@ async def _topic_by_name(
 
 
 async def show_topic(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target, slug: str
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    target: Target,
+    slug: str,
+    page: int = 0,
+    *,
+    turn: bool = False,
 ) -> None:
-    """The newest articles on a topic, with the chat's Subscribe/Unsubscribe toggle."""
+    """A page of the newest articles on a topic (in every language, as /topics
+    counts them), with the chat's Subscribe/Unsubscribe toggle. From a button
+    it replaces the message pressed on; `turn`: a page button, see `_turned`."""
     services = services_of(context)
     topic = services.catalogue.get(slug)
     language = target.ui_language
     if topic is None:
         await reply(update, context, t(language, "reader.button_expired"))
         return
-    found = await articles.latest(services.db, topics=[slug], limit=LATEST_COUNT)
+    result = await newest(services.db, topics=[slug], page=page, budget=services.search_budget)
+    if turn and not await _turned(update, target, result):
+        return
     subscribed = any(
         s.kind == "topic" and s.value == slug
         for s in await subscriptions.list_for_target(services.db, target.id)
     )
-    header = t(language, "reader.latest_topic_header", topic=escape(topic.name(language)))
+    key = "reader.latest_topic_header_page" if page else "reader.latest_topic_header"
+    header = t(language, key, topic=escape(topic.name(language)), page=page + 1)
+    found = [hit.article for hit in result.hits]
     messages = _latest_messages(found, header, target, services)
-    keyboard = keyboards.topic_keyboard(slug, topic.name(language), subscribed, language)
-    if update.callback_query is not None and len(messages) == 1:
-        await edit_or_reply(update, context, messages[0], keyboard)
-    else:
-        await reply(update, context, messages, keyboard)
+    back = f"tp:{slug}:{page - 1}" if page else None
+    more = f"tp:{slug}:{page + 1}" if result.has_more else None
+    keyboard = keyboards.stacked(
+        keyboards.pager(back, more, language),
+        keyboards.topic_keyboard(slug, topic.name(language), subscribed, language),
+    )
+    await _show(update, context, messages, keyboard, turn=update.callback_query is not None)
 
 
 async def topic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -169,9 +232,9 @@ def inline_problem_text(problem: QueryProblem | None, language: str) -> str | No
     return t(language, key, **values)
 
 
-def _more_data(context: ContextTypes.DEFAULT_TYPE, query: str, page: int) -> str:
-    """Callback data for the next page: the query itself when it fits, else a key
-    into a bounded in-memory table (such buttons expire on restart)."""
+def _page_data(context: ContextTypes.DEFAULT_TYPE, query: str, page: int) -> str:
+    """Callback data for a page of results: the query itself when it fits, else
+    a key into a bounded in-memory table (such buttons expire on restart)."""
     data = f"s:{page}:{query}"
     if keyboards.fits(data):
         return data
@@ -184,18 +247,24 @@ def _more_data(context: ContextTypes.DEFAULT_TYPE, query: str, page: int) -> str
 
 
 async def run_search(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, query: str, page: int = 0
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    query: str,
+    page: int = 0,
+    *,
+    turn: bool = False,
 ) -> None:
+    """Results for what the reader typed, as typed: "Articles in" picks what a
+    digest holds, not what a search finds (`lang:es` narrows one search).
+    `turn`: a page button was pressed; its page replaces the one pressed on."""
     services = services_of(context)
     target = await target_for(update, context)
     language = target.ui_language
-    if target.article_language and "lang:" not in query:
-        scoped = f"{query} lang:{target.article_language}"
-        if len(scoped) <= MAX_QUERY_CHARS:
-            query = scoped
     result = await find(
         services.db, services.catalogue, query, page=page, budget=services.search_budget
     )
+    if turn and not await _turned(update, target, result):
+        return
     shown = escape(truncate(query, 80))
     if result.problem is not None:
         await reply(update, context, problem_text(result, language))
@@ -226,13 +295,12 @@ async def run_search(
     ]
     key = "reader.search_header_page" if page else "reader.search_header"
     header = t(language, key, query=shown, page=page + 1)
-    markup = (
-        keyboards.more_keyboard(_more_data(context, query, page + 1), language)
-        if result.has_more
-        else None
-    )
+    back = _page_data(context, query, page - 1) if page else None
+    more = _page_data(context, query, page + 1) if result.has_more else None
+    markup = keyboards.stacked(keyboards.pager(back, more, language), None)
     markup = keyboards.with_topics(markup, named, language)
-    await reply(update, context, pack(blocks, header=header), markup, preview=len(result.hits) == 1)
+    messages = pack(blocks, header=header)
+    await _show(update, context, messages, markup, turn=turn, preview=len(result.hits) == 1)
 
 
 async def _named_topics(services: Services, result: SearchResult) -> list[topics.TopicCount]:
