@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
 from datetime import timedelta
 from typing import Any, Final, TypedDict
 
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -144,8 +144,9 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
             except NetworkError as exc:
                 # A person is waiting for this reply: ride out a brief 5xx or a
                 # dropped connection. Bulk rows have the sender's persistent
-                # backoff; a timeout may have been delivered, so it is not repeated.
-                if bulk or isinstance(exc, TimedOut) or endpoint == "getUpdates":
+                # backoff; a timeout may have been delivered, so it is not repeated;
+                # a 400 (BadRequest is a NetworkError too) is an answer, not a hiccup.
+                if bulk or isinstance(exc, TimedOut | BadRequest) or endpoint == "getUpdates":
                     raise
                 if hiccups == INTERACTIVE_RETRIES:
                     raise

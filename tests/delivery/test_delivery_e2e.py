@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram.error import BadRequest
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
@@ -330,3 +331,16 @@ async def test_a_paid_broadcast_looks_up_due_retries_once_not_per_claim_round(
     assert emulator.stats().flood_429 == 0
     # Once, when the first round comes up short: not once per round.
     assert lookups <= 2, lookups
+
+
+async def test_a_refused_reply_is_asked_once(emulator: Emulator) -> None:
+    """A 400 is Telegram's answer, not a hiccup: an interactive request that gets
+    one is not repeated (python-telegram-bot's BadRequest is a NetworkError, which
+    the limiter rides out for a person waiting on a reply)."""
+    bot = make_bot(emulator, FAST_OURS)
+    async with bot:
+        with pytest.raises(BadRequest):
+            await bot.send_message(chat_id=987_654_321, text="hello")
+    assert [r.params.get("chat_id") for r in emulator.calls("sendMessage")] == ["987654321"]
+    [refused] = emulator.take_protocol_errors()  # the unknown chat was the point
+    assert refused.status == 400
