@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -207,6 +208,45 @@ def pack_measured(
     made by this module's builders and the catalogues (every `<` opens a tag
     closed by `>`, every `&` starts a complete entity) — not for arbitrary text.
     """
+    opened = pack_open(blocks, header=header, separator=separator, limit=limit)
+    return [*opened.messages, *opened.close(footer)]
+
+
+@dataclass(frozen=True)
+class OpenPack:
+    """Blocks packed as `pack_measured` packs them, the footer not added yet:
+    the messages already full, and the last one (its markup and visible
+    length, "" when there is none). Many digests differ only in their footer
+    ("… and 12 more"): they share one of these."""
+
+    messages: tuple[str, ...]
+    last: str
+    used: int
+    separator: str
+    limit: int
+
+    def close(self, footer: tuple[str, int] = ("", 0)) -> list[str]:
+        """The last messages once the footer is added: the open one with the
+        footer, or it and the footer on its own when both do not fit."""
+        text, length = footer
+        last, used = self.last, self.used
+        if not text:
+            return [last] if last else []
+        if not last:
+            return [text]
+        if used + visible_length(self.separator) + length <= self.limit:
+            return [f"{last}{self.separator}{text}"]
+        return [last, text]
+
+
+def pack_open(
+    blocks: Iterable[tuple[str, int]],
+    *,
+    header: tuple[str, int] = ("", 0),
+    separator: str = "\n\n",
+    limit: int = MESSAGE_LIMIT,
+) -> OpenPack:
+    """`pack_measured` without the footer (`OpenPack.close` adds it)."""
     gap = visible_length(separator)
     messages: list[str] = []
     parts: list[str] = []
@@ -229,13 +269,4 @@ def pack_measured(
             used = length
             continue
         parts, used = ([block] if block else []), length
-    text, length = footer
-    if text:
-        if (used + gap + length if parts else length) <= limit:
-            parts += (separator, text) if parts else (text,)
-        else:
-            messages.append("".join(parts))
-            parts = [text]
-    if parts:
-        messages.append("".join(parts))
-    return messages
+    return OpenPack(tuple(messages), "".join(parts), used, separator, limit)
