@@ -192,15 +192,15 @@ class Stages:
     def install(self) -> None:
         wrapped: list[tuple[str, object, str]] = [
             ("build messages (select, compose, pack)", dispatch_module, "digest_messages"),
+            ("build messages (select, compose, pack)", dispatch_module.Builder, "pages"),
             ("select", dispatch_module, "select"),
             ("select", select_module.Index, "select"),
             ("compose", dispatch_module, "compose"),
-            ("compose", compose_module.Composer, "pack"),
+            ("compose", compose_module.Composer, "locate"),
             ("pack (within compose)", compose_module, "pack"),
-            ("pack (within compose)", compose_module, "pack_measured"),
+            ("pack (within compose)", compose_module, "pack_open"),
             ("keyword queries", dispatch_module.Window, "matches"),
-            ("read targets and subscriptions", digest_store, "due_targets"),
-            ("read targets and subscriptions", digest_store, "subscriptions_of"),
+            ("read targets and subscriptions", digest_store, "due_run"),
             ("commit (outbox rows, cursors)", digest_store, "commit_digests"),
         ]
         for name, owner, attribute in wrapped:
@@ -387,16 +387,20 @@ def _describe(name: str, setup: Setup, result: dict[str, Any]) -> list[str]:
 # What would make each stage cheaper, past what this implementation does.
 REMEDIES = {
     "commit (outbox rows, cursors)": (
-        "a row per message: texts are stored once (outbox_payloads), but each row is"
-        " still made in Python, inserted with its index entries, and its target's cursor"
-        " moved, about 40 µs a message here, for SQLite's work more than Python's"
+        "one trip to the writer's thread a batch, rows unpacked by SQLite from one JSON"
+        " array; it overlaps the next batch's build but shares the interpreter lock with it"
+        " (a statement's end waits for the lock the build holds): what remains is making"
+        " each target's commit in Python at all — targets with equal digests grouped in SQL"
+        " would be one row of work per group instead of per target"
     ),
     "build messages (select, compose, pack)": (
-        "per-target Python work, now a few dozen µs: what remains is making each target's"
-        " outbox message and button"
+        "per-target Python work, a few dozen µs: a keyword target selects its own"
+        " articles and locates its page; a topic-only target is a cache lookup, still"
+        " a dozen Python objects; grouping equal targets in SQL would remove both"
     ),
     "read targets and subscriptions": (
-        "read targets and subscriptions in one query per batch, as tuples"
+        "one query a batch returning a JSON document; what remains is a Target and its"
+        " Subscriptions made in Python per target"
     ),
     "keyword queries": "evaluate the keywords in one FTS5 query over the window",
 }

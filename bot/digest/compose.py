@@ -1,28 +1,35 @@
 """A digest as Telegram HTML messages in the target's language.
 
 Pure. At most `max_items` articles are listed; the rest sit behind a "show
-more" button whose callback data names the target and the article-id range
-the digest covered, so a press after a restart re-reads the same articles
-from the store and pages on from `offset`.
+more" button whose callback data names the article-id range the digest
+covered, so a press after a restart re-reads the same articles from the store
+and pages on from `offset`. The button does not name the target: the chat (and
+forum topic) it is pressed in does. So every target that gets the same page
+gets the very same request, which the outbox stores once for all of them.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
 
+from cachetools import FIFOCache
+
 from bot.digest.schedule import zone
 from bot.digest.select import Selection
 from bot.formatting import (
+    OpenPack,
     article_block,
     article_post,
     escape,
     pack,
-    pack_measured,
+    pack_open,
     truncate,
     visible_length,
 )
@@ -33,22 +40,24 @@ from bot.store.outbox import encode_text
 Heading = Literal["daily", "weekly", "instant", "now", "more"]
 
 CALLBACK_PREFIX: Final = "dg:"
-_CALLBACK: Final = re.compile(r"^dg:(\d{1,12}):(\d{1,12}):(\d{1,12}):(\d{1,6})$")
+_CALLBACK: Final = re.compile(r"^dg:(?:(\d{1,12}):)?(\d{1,12}):(\d{1,12}):(\d{1,6})$")
 KEYWORDS_HEADING_LIMIT: Final = 200
 
 
 @dataclass(frozen=True)
 class PageRef:
-    """Which digest a "show more" button belongs to: the target and the
-    article ids it covered, `after_id` < id <= `upto_id`."""
+    """Which digest a "show more" button belongs to: the article ids it
+    covered, `after_id` < id <= `upto_id`. `target_id` is set only for a
+    button made before buttons left the target to where they are pressed
+    (`dg:<target>:<after>:<upto>:<offset>`); such buttons keep working."""
 
-    target_id: int
     after_id: int
     upto_id: int
+    target_id: int | None = None
 
     def data(self, offset: int) -> str:
-        """Callback data for the page starting at item `offset` (at most 47 bytes)."""
-        return f"{CALLBACK_PREFIX}{self.target_id}:{self.after_id}:{self.upto_id}:{offset}"
+        """Callback data for the page starting at item `offset` (at most 34 bytes)."""
+        return f"{CALLBACK_PREFIX}{self.after_id}:{self.upto_id}:{offset}"
 
 
 def parse_callback(data: str | None) -> tuple[PageRef, int] | None:
@@ -56,10 +65,11 @@ def parse_callback(data: str | None) -> tuple[PageRef, int] | None:
     match = _CALLBACK.match(data or "")
     if match is None:
         return None
-    target_id, after_id, upto_id, offset = (int(group) for group in match.groups())
+    target, after, upto, offset = match.groups()
+    after_id, upto_id = int(after), int(upto)
     if after_id >= upto_id:
         return None
-    return PageRef(target_id, after_id, upto_id), offset
+    return PageRef(after_id, upto_id, None if target is None else int(target)), int(offset)
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ def group_heading(
 ) -> str:
     if topic is not None:
         return t(language, "digest.topic", topic=escape(topic_names.get(topic, topic)))
-    quoted = ", ".join(f"“{keyword}”" for keyword in keywords)
+    quoted = ", ".join(t(language, "digest.keyword", keyword=keyword) for keyword in keywords)
     return t(language, "digest.keywords", keywords=escape(truncate(quoted, KEYWORDS_HEADING_LIMIT)))
 
 
@@ -164,6 +174,61 @@ class Packed:
     next_offset: int
 
 
+@dataclass(frozen=True)
+class Located:
+    """A page found by `Composer.locate`: its packing and its footer."""
+
+    body: _Body
+    footer: Measured
+    rest: int
+    next_offset: int
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        return (self.body.serial, self.rest)
+
+    def packed(self, *, encode: bool = False) -> Packed:
+        return self.body.close(self.footer, self.rest, self.next_offset, encode)
+
+
+class _Body:
+    """A packed page before its footer: what the `Packed` pages that differ only
+    in their footer are made from, with its texts encoded once."""
+
+    __slots__ = ("_encoded", "opened", "serial", "size")
+
+    def __init__(self, opened: OpenPack, serial: int) -> None:
+        self.opened = opened
+        self.serial = serial
+        # Its texts, and their encoding once a run asks for it.
+        self.size = 2 * (sum(map(sys.getsizeof, opened.messages)) + sys.getsizeof(opened.last))
+        self._encoded: tuple[tuple[str, ...], str] | None = None
+
+    def close(self, footer: Measured, rest: int, next_offset: int, encode: bool) -> Packed:
+        tail = self.opened.close(footer)
+        texts = (*self.opened.messages, *tail)
+        encoded: tuple[str | None, ...] = self._encode(tail) if encode else (None,) * len(texts)
+        return Packed(texts, encoded, rest, next_offset)
+
+    def _encode(self, tail: list[str]) -> tuple[str, ...]:
+        """The texts encoded for the outbox, the shared beginning encoded once:
+        JSON escapes a string character by character, so the encoding of a
+        text that starts with the open message is that message's encoding
+        followed by the rest's."""
+        if self._encoded is None:
+            opened = self.opened
+            self._encoded = (tuple(map(encode_text, opened.messages)), encode_text(opened.last))
+        messages, last = self._encoded
+        known = self.opened.last
+        encoded = []
+        for text in tail:
+            if known and text.startswith(known):
+                encoded.append(last[:-1] + encode_text(text[len(known) :])[1:])
+            else:
+                encoded.append(encode_text(text))
+        return (*messages, *encoded)
+
+
 class Composer:
     """`compose` for the many targets of one run, giving the same messages.
 
@@ -178,6 +243,9 @@ class Composer:
     """
 
     _BLOCKS_KEPT: Final = 65_536
+    _BODY_BYTES: Final = 32_000_000
+    """Memory for packed pages kept: a run with many distinct pages packs some
+    again rather than hold them all."""
 
     def __init__(
         self,
@@ -193,6 +261,10 @@ class Composer:
         self._topic_names_of = topic_names
         self._names: dict[str, Mapping[str, str]] = {}
         self._blocks: dict[tuple[int, str, str], Measured] = {}
+        self._bodies: FIFOCache[tuple[object, ...], _Body] = FIFOCache(
+            self._BODY_BYTES, getsizeof=_size
+        )
+        self._serials = itertools.count()
         self._headers: dict[tuple[str, str, str], Measured] = {}
         self._group_headings: dict[tuple[str, str | None, tuple[str, ...]], Measured] = {}
         self._footers: dict[tuple[str, int], Measured] = {}
@@ -227,9 +299,41 @@ class Composer:
     ) -> Packed:
         """The page's texts, without the button; `encode` also encodes each for
         the outbox, worth it for a page many targets get."""
-        texts, rest, next_offset = self._texts(selection, language, timezone, heading, offset)
-        encoded = tuple(map(encode_text, texts)) if encode else (None,) * len(texts)
-        return Packed(texts, encoded, rest, next_offset)
+        located = self.locate(
+            selection, language=language, timezone=timezone, heading=heading, offset=offset
+        )
+        return Packed((), (), 0, offset) if located is None else located.packed(encode=encode)
+
+    def locate(
+        self,
+        selection: Selection,
+        *,
+        language: str,
+        timezone: str,
+        heading: Heading,
+        offset: int = 0,
+    ) -> Located | None:
+        """Which page `pack` would give, before its texts are put together (None:
+        nothing to show). Pages with the same articles under the same headings
+        are packed once and differ only in their footer ("… and 12 more"), so
+        targets whose keywords add articles past the page share its packing;
+        `Located.identity` names the (packing, count), so a caller that keeps
+        what it made of a page need not assemble the texts to find it."""
+        page, rest, next_offset = self._page(selection, offset)
+        if not page:
+            return None
+        headings = tuple(
+            (group.topic, group.keywords) for group in selection.groups[: page[-1][0] + 1]
+        )
+        key = (page, headings, offset, language, timezone, heading)
+        body = self._bodies.get(key)
+        if body is None:
+            opened = self._open(selection, page, offset, language, timezone, heading)
+            body = _Body(opened, next(self._serials))
+            if body.size < self._BODY_BYTES // 8:
+                self._bodies[key] = body
+        footer = self._footer(language, rest) if rest > 0 else ("", 0)
+        return Located(body, footer, rest, next_offset)
 
     def messages(
         self, packed: Packed, *, language: str, ref: PageRef | None
@@ -252,16 +356,15 @@ class Composer:
             )
         return messages
 
-    def _texts(
-        self, selection: Selection, language: str, timezone: str, heading: Heading, offset: int
-    ) -> tuple[tuple[str, ...], int, int]:
-        """The packed texts, how many items are left after them, and where the
-        next page starts."""
-        articles = self._articles
-        present = articles.__contains__
+    def _page(
+        self, selection: Selection, offset: int
+    ) -> tuple[tuple[tuple[int, int], ...], int, int]:
+        """The page's items as (group index, article id) in reading order, how
+        many items are left after them, and where the next page starts."""
+        present = self._articles.__contains__
         end = offset + self._max_items
         total = 0
-        page: list[tuple[int, int]] = []  # (group index, article id) in reading order
+        page: list[tuple[int, int]] = []
         for index, group in enumerate(selection.groups):
             ids = group.article_ids
             if not all(map(present, ids)):
@@ -270,8 +373,18 @@ class Composer:
                 start = max(offset - total, 0)
                 page += ((index, i) for i in ids[start : start + end - max(total, offset)])
             total += len(ids)
-        if not page:
-            return (), 0, offset
+        return tuple(page), total - offset - len(page), offset + len(page)
+
+    def _open(
+        self,
+        selection: Selection,
+        page: tuple[tuple[int, int], ...],
+        offset: int,
+        language: str,
+        timezone: str,
+        heading: Heading,
+    ) -> OpenPack:
+        """The page's blocks packed, the footer not added yet."""
         blocks: list[Measured] = []
         previous_group: int | None = None
         for number, (index, article_id) in enumerate(page, start=offset + 1):
@@ -284,13 +397,7 @@ class Composer:
                 text, length = f"{title}\n\n{text}", title_length + 2 + length
                 previous_group = index
             blocks.append((text, length))
-        rest = total - offset - len(page)
-        texts = pack_measured(
-            blocks,
-            header=self._header(heading, language, timezone),
-            footer=self._footer(language, rest) if rest > 0 else ("", 0),
-        )
-        return tuple(texts), rest, offset + len(page)
+        return pack_open(blocks, header=self._header(heading, language, timezone))
 
     def _topic_names(self, language: str) -> Mapping[str, str]:
         names = self._names.get(language)
@@ -351,3 +458,7 @@ def channel_posts(selection: Selection, articles: Mapping[int, Article]) -> list
     channel reads in publication order."""
     ids = sorted({article_id for group in selection.groups for article_id in group.article_ids})
     return [DigestMessage(article_post(articles[article_id])) for article_id in ids]
+
+
+def _size(body: _Body) -> int:
+    return body.size

@@ -11,11 +11,15 @@ its own with `select` and `compose`.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
+
+from cachetools import FIFOCache
 
 from bot.config import Settings
 from bot.digest import schedule
@@ -23,7 +27,6 @@ from bot.digest.compose import (
     Composer,
     DigestMessage,
     Heading,
-    Packed,
     PageRef,
     channel_posts,
     compose,
@@ -36,19 +39,20 @@ from bot.store import articles, digests
 from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
-from bot.store.digests import DigestCommit
-from bot.store.outbox import NewMessage, SharedPart, encode_text
+from bot.store.digests import DigestCommit, RunTarget
+from bot.store.outbox import NewMessage, SharedPart, SharedRow, encode_payload, encode_text
 from bot.store.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
 
-BATCH: Final = 500
+BATCH: Final = 2_000
 MAX_BACKLOG: Final = 2_000
 """At most this many of the newest article ids are considered for one digest,
 so a target whose cursor is far behind (digests off for months) gets a digest
 of recent news, and a run's memory stays bounded."""
 
 NO_PREVIEW: Final = {"is_disabled": True}
+_NO_PREVIEW: Final = encode_payload(NO_PREVIEW)
 
 QueryKey = tuple[str | None, str | None, tuple[str, ...]]
 
@@ -167,22 +171,29 @@ class Window:
         return result
 
 
-SharedKey = tuple[frozenset[str], str | None, int, str, str, str]
+TopicsKey = tuple[frozenset[str], str | None, int, str, str, str, bool]
+PageKey = tuple[tuple[int, int], str, int, bool]
 
 
 class Builder:
     """What the targets of one run share: the window indexed for selection and
     a composer that renders each piece once (`select.Index`, `compose.Composer`).
-    It gives the messages `select` and `compose` give target by target.
+    It gives the requests `select` and `compose` give target by target.
 
-    A target that follows topics only gets the digest of every other target
-    with the same topics, article language, cursor, language, zone and
-    heading: that page is packed once and each of them only gets its own
-    button. Keywords make selections nearly unique, so those digests are built
-    per target, from the shared pieces. Either way a text is stored once in the
-    outbox for every target that gets it (`outbox.SharedPart`)."""
+    A digest page names no target (its "show more" button is answered for the
+    chat it is pressed in), so every target that gets the same page gets the
+    very same request: it is built and stored once (`outbox.SharedPart`), and
+    each target only gets a row that points at it. A target that follows
+    topics only gets the pages of every other with the same topics, article
+    language, cursor, language, zone and heading, found before selecting;
+    one with keywords selects its own articles, and shares the packing of
+    every other target whose page holds the same articles (keywords mostly add
+    articles past the first page, which only changes "… and N more"), and the
+    request of every other whose page and count came out the same."""
 
-    _SHARED_KEPT: Final = 4_096
+    _REQUEST_BYTES: Final = 32_000_000
+    """Memory for requests kept for reuse, per cache: a run with many distinct
+    pages builds some again rather than hold them all."""
 
     def __init__(self, services: Services, window: Window, now: int) -> None:
         self.index = Index(window.articles, [topic.slug for topic in services.catalogue.topics])
@@ -192,8 +203,13 @@ class Builder:
             max_items=services.settings.digest_max_items,
             topic_names=services.topic_names,
         )
-        self._shared: dict[SharedKey, tuple[Packed, tuple[SharedPart, ...]]] = {}
-        self._parts: dict[str, SharedPart] = {}
+        self._upto = window.upto_id
+        self._by_topics: FIFOCache[TopicsKey, tuple[SharedPart, ...]] = FIFOCache(
+            self._REQUEST_BYTES, getsizeof=_size
+        )
+        self._by_page: FIFOCache[PageKey, tuple[SharedPart, ...]] = FIFOCache(
+            self._REQUEST_BYTES, getsizeof=_size
+        )
 
     def selection(
         self,
@@ -217,46 +233,74 @@ class Builder:
         *,
         start: int,
         heading: Heading,
-        ref: PageRef | None,
-    ) -> list[tuple[DigestMessage, SharedPart]]:
-        """The target's messages, each with its text as stored once for every
-        target that gets the same one."""
+        paging: bool,
+    ) -> tuple[SharedPart, ...]:
+        """The target's digest as whole requests, each built once for every
+        target of the run that gets it."""
         language, timezone = target.ui_language, target.timezone
-        topics = frozenset(sub.value for sub in subscriptions if sub.kind == "topic")
-        if any(sub.kind == "query" for sub in subscriptions):
-            selection = self.selection(target, subscriptions, matches, start)
-            packed = self.composer.pack(
-                selection, language=language, timezone=timezone, heading=heading
+        keyworded = False
+        topics: set[str] = set()
+        for sub in subscriptions:
+            if sub.kind == "topic":
+                topics.add(sub.value)
+            else:
+                keyworded = True
+        if not keyworded:
+            by_topics = (
+                frozenset(topics),
+                target.article_language,
+                start,
+                language,
+                timezone,
+                heading,
+                paging,
             )
-            parts = tuple(map(self._part, packed.texts))
-        else:
-            key = (topics, target.article_language, start, language, timezone, heading)
-            found = self._shared.get(key)
+            found = self._by_topics.get(by_topics)
             if found is None:
                 selection = self.selection(target, subscriptions, matches, start)
-                packed = self.composer.pack(
-                    selection, language=language, timezone=timezone, heading=heading
-                )
-                parts = tuple(map(self._part, packed.texts))
-                if len(self._shared) >= self._SHARED_KEPT:
-                    self._shared.clear()  # bounded: an unusual population only repacks
-                self._shared[key] = packed, parts
-            else:
-                packed, parts = found
-        messages = self.composer.messages(packed, language=language, ref=ref)
-        return list(zip(messages, parts, strict=True))
+                found = self._requests(selection, start, language, timezone, heading, paging)
+                _keep(self._by_topics, by_topics, found)
+            return found
+        selection = self.selection(target, subscriptions, matches, start)
+        return self._requests(selection, start, language, timezone, heading, paging)
 
-    def _part(self, text: str) -> SharedPart:
-        """The text as stored once for every target of the run that gets it.
-        Keyword digests come out the same far more often than not (a keyword
-        with nothing new leaves the digest of its topics), so this is looked up
-        by the text itself, which also spares encoding it again."""
-        part = self._parts.get(text)
-        if part is None:
-            if len(self._parts) >= self._SHARED_KEPT:
-                self._parts.clear()  # bounded, as `_shared`
-            part = self._parts[text] = SharedPart.text(encode_text(text))
-        return part
+    def _requests(
+        self,
+        selection: Selection,
+        start: int,
+        language: str,
+        timezone: str,
+        heading: Heading,
+        paging: bool,
+    ) -> tuple[SharedPart, ...]:
+        located = self.composer.locate(
+            selection, language=language, timezone=timezone, heading=heading
+        )
+        if located is None:
+            return ()
+        key = (located.identity, language, start, paging)
+        found = self._by_page.get(key)
+        if found is None:
+            ref = PageRef(start, self._upto) if paging else None
+            packed = located.packed(encode=True)
+            found = tuple(
+                SharedPart(_encoded_request(message))
+                for message in self.composer.messages(packed, language=language, ref=ref)
+            )
+            _keep(self._by_page, key, found)
+        return found
+
+
+def _size(requests: tuple[SharedPart, ...]) -> int:
+    return sum(sys.getsizeof(part.encoded) for part in requests)
+
+
+def _keep(
+    cache: FIFOCache[Any, tuple[SharedPart, ...]], key: Any, requests: tuple[SharedPart, ...]
+) -> None:
+    """Remember `requests` unless they alone would fill the cache."""
+    if _size(requests) < cache.maxsize // 8:
+        cache[key] = requests
 
 
 def _queries(subscriptions: Mapping[int, Sequence[Subscription]]) -> set[str]:
@@ -285,12 +329,7 @@ def digest_messages(
     without, the target's digest is built on its own with `select` and
     `compose` (one target, or the reference the builder is checked against)."""
     start = window.start_for(target)
-    ref = PageRef(target.id, start, window.upto_id) if paging else None
-    if builder is not None and not as_posts:
-        shared = builder.pages(
-            target, subscriptions, matches, start=start, heading=heading, ref=ref
-        )
-        return [_outbox_message(target, page, shared=part) for page, part in shared]
+    ref = PageRef(start, window.upto_id) if paging else None
     if builder is not None:
         selection = builder.selection(target, subscriptions, matches, start)
     else:
@@ -322,26 +361,39 @@ def digest_messages(
     return [_outbox_message(target, page) for page in pages]
 
 
-def _outbox_message(
-    target: Target,
-    message: DigestMessage,
-    *,
-    kind: Literal["digest", "post"] = "digest",
-    shared: SharedPart | None = None,
-) -> NewMessage:
-    extra: dict[str, Any] = (
-        {} if message.reply_markup is None else {"reply_markup": message.reply_markup}
+def _request(message: DigestMessage) -> dict[str, Any]:
+    """A digest page's sendMessage parameters (less the chat and topic)."""
+    request: dict[str, Any] = {"text": message.text, "parse_mode": "HTML"}
+    if message.reply_markup is not None:
+        request["reply_markup"] = message.reply_markup
+    request["link_preview_options"] = NO_PREVIEW
+    return request
+
+
+def _encoded_request(message: DigestMessage) -> str:
+    """`encode_payload(_request(message))`, from the text as already encoded."""
+    text = encode_text(message.text) if message.encoded_text is None else message.encoded_text
+    markup = (
+        ""
+        if message.reply_markup is None
+        else f',"reply_markup":{encode_payload(message.reply_markup)}'
     )
-    if kind == "digest":
-        extra["link_preview_options"] = NO_PREVIEW
-    return NewMessage.text(
+    return f'{{"text":{text},"parse_mode":"HTML"{markup},"link_preview_options":{_NO_PREVIEW}}}'
+
+
+def _outbox_message(
+    target: Target, message: DigestMessage, *, kind: Literal["digest", "post"] = "digest"
+) -> NewMessage:
+    payload = (
+        _request(message) if kind == "digest" else {"text": message.text, "parse_mode": "HTML"}
+    )
+    return NewMessage(
         target.chat_id,
-        message.text,
-        kind=kind,
+        kind,
+        "sendMessage",
+        payload,
         thread_id=target.thread_id,
         target_id=target.id,
-        shared=shared,
-        **extra,
     )
 
 
@@ -350,37 +402,52 @@ async def _run_batches(
     window: Window,
     now: int,
     commit_for: _CommitFor,
-    next_batch: Callable[[], Awaitable[Sequence[Target]]],
+    next_batch: Callable[[], Coroutine[Any, Any, Sequence[RunTarget]]],
     size: int,
 ) -> DispatchReport:
     """Build and save batch after batch, each saved in one transaction.
 
-    Building the next batch while SQLite saves the last would look cheaper, but
-    the saving thread needs the interpreter lock between rows and the building
-    one holds it: each row would wait for a lock switch."""
+    Three things overlap: the next batch is read (one query on the reader's
+    thread) and the last one saved (one trip to the writer's thread, its rows
+    unpacked by SQLite without the interpreter) while this one is built, so
+    a run keeps both cores busy. At most one read and one save are in flight,
+    so batches are read and saved in order."""
     report = DispatchReport()
-    while targets := await next_batch():
-        commits, built = await _build_batch(services, targets, window, commit_for)
-        report.add(await _save_batch(services, commits, built, now))
-        if len(targets) < size:
-            break
+    reading: asyncio.Task[Sequence[RunTarget]] | None = asyncio.create_task(next_batch())
+    saving: asyncio.Task[DispatchReport] | None = None
+    try:
+        while reading is not None:
+            batch = await reading
+            reading = None
+            if not batch:
+                break
+            if len(batch) >= size:
+                reading = asyncio.create_task(next_batch())
+                await asyncio.sleep(0)  # the read reaches its thread before the build
+            commits, built = await _build_batch(batch, window, commit_for)
+            if saving is not None:
+                report.add(await saving)
+            saving = asyncio.create_task(_save_batch(services, commits, built, now))
+    finally:
+        for task in (reading, saving):
+            if task is not None and not task.done():
+                await asyncio.wait([task])
+        if saving is not None:
+            report.add(saving.result())
     return report
 
 
 async def _build_batch(
-    services: Services, targets: Sequence[Target], window: Window, commit_for: _CommitFor
+    batch: Sequence[RunTarget], window: Window, commit_for: _CommitFor
 ) -> tuple[list[DigestCommit], DispatchReport]:
-    report = DispatchReport(targets=len(targets))
-    subscriptions = await digests.subscriptions_of(services.db, [t.id for t in targets])
-    matches = await window.matches(_queries(subscriptions))
-    channels = await digests.channel_ids(services.db, [t.chat_id for t in targets])
+    report = DispatchReport(targets=len(batch))
+    matches = await window.matches(
+        sub.value for run in batch for sub in run.subscriptions if sub.kind == "query"
+    )
     commits: list[DigestCommit] = []
-    for target in targets:
+    for target, subscriptions, channel in batch:
         try:
-            commit = commit_for(
-                target, subscriptions.get(target.id, []), matches, target.chat_id in channels
-            )
-            commits.append(commit)
+            commits.append(commit_for(target, subscriptions, matches, channel))
         except Exception:
             report.failed += 1
             log.exception("digest for target %d (chat %d) failed", target.id, target.chat_id)
@@ -397,9 +464,9 @@ async def _save_batch(
         log.exception("saving digests for %d targets failed", len(commits))
         return report
     for commit, ok in zip(commits, applied, strict=True):
-        if ok and commit.messages:
+        if ok and commit.queued:
             report.digests += 1
-            report.messages += len(commit.messages)
+            report.messages += commit.queued
     if report.messages:
         services.wake_sender()
     return report
@@ -422,6 +489,14 @@ class _CommitFor:
         self.now = now
         self.heading = heading  # None: take it from the target's mode
         self.builder = None if reference else Builder(services, window, now)
+        self._schedules: dict[tuple[str, int, int, str], int | None] = {}
+
+    def _reschedule(self, target: Target) -> int | None:
+        """`reschedule(target, now)`, once per run for every setting it depends on."""
+        key = (target.digest_mode, target.digest_minute, target.digest_weekday, target.timezone)
+        if key not in self._schedules:
+            self._schedules[key] = reschedule(target, self.now)
+        return self._schedules[key]
 
     def __call__(
         self,
@@ -430,7 +505,7 @@ class _CommitFor:
         matches: Mapping[str, frozenset[int]],
         channel: bool = False,
     ) -> DigestCommit:
-        next_at = reschedule(target, self.now)
+        next_at = self._reschedule(target)
         scheduled = target.digest_mode in schedule.SCHEDULED_MODES
         if self.heading is None and not scheduled:
             # Switched to instant or off without clearing its time: just unschedule.
@@ -442,22 +517,36 @@ class _CommitFor:
                 None,
             )
         messages: list[NewMessage] = []
+        shared: list[SharedRow] = []
         if target.active:
             heading: Heading = self.heading or (
                 "weekly" if target.digest_mode == "weekly" else "daily"
             )
-            messages = digest_messages(
-                self.services,
-                target,
-                self.window,
-                subscriptions,
-                matches,
-                heading=heading,
-                now=self.now,
-                as_posts=channel and heading == "instant",
-                paging=not channel,
-                builder=self.builder,
-            )
+            as_posts = channel and heading == "instant"
+            if self.builder is not None and not as_posts:
+                pages = self.builder.pages(
+                    target,
+                    subscriptions,
+                    matches,
+                    start=self.window.start_for(target),
+                    heading=heading,
+                    paging=not channel,
+                )
+                row = (target.chat_id, target.thread_id, target.id)
+                shared = [(*row, page) for page in pages]
+            else:
+                messages = digest_messages(
+                    self.services,
+                    target,
+                    self.window,
+                    subscriptions,
+                    matches,
+                    heading=heading,
+                    now=self.now,
+                    as_posts=as_posts,
+                    paging=not channel,
+                    builder=self.builder,
+                )
         # Inactive targets move on too: a chat that comes back gets news from
         # then on, not a backlog of everything it missed.
         return DigestCommit(
@@ -467,6 +556,7 @@ class _CommitFor:
             max(target.cursor_article_id, self.window.upto_id),
             next_at,
             messages,
+            shared=shared,
         )
 
 
@@ -514,14 +604,14 @@ async def dispatch_due(
     commit_for = _CommitFor(services, window, now, heading=None, reference=reference)
     after: tuple[int, int] = (-1, 0)
 
-    async def next_batch() -> list[Target]:
+    async def next_batch() -> list[RunTarget]:
         nonlocal after
-        targets = await digests.due_targets(services.db, now, after=after, limit=batch)
-        if targets:
-            last = targets[-1]
+        found = await digests.due_run(services.db, now, after=after, limit=batch)
+        if found:
+            last = found[-1].target
             assert last.next_digest_at is not None
             after = (last.next_digest_at, last.id)
-        return targets
+        return found
 
     return await _run_batches(services, window, now, commit_for, next_batch, batch)
 
@@ -541,12 +631,12 @@ async def dispatch_instant(
     commit_for = _CommitFor(services, window, now, heading="instant", reference=reference)
     after = (-1, 0)
 
-    async def next_batch() -> list[Target]:
+    async def next_batch() -> list[RunTarget]:
         nonlocal after
-        targets = await digests.instant_targets(services.db, upto, after=after, limit=batch)
-        if targets:
-            after = (targets[-1].cursor_article_id, targets[-1].id)
-        return targets
+        found = await digests.instant_run(services.db, upto, after=after, limit=batch)
+        if found:
+            after = (found[-1].target.cursor_article_id, found[-1].target.id)
+        return found
 
     return await _run_batches(services, window, now, commit_for, next_batch, batch)
 
@@ -584,22 +674,27 @@ async def send_pending_now(services: Services, target: Target, now: int) -> int:
 
 
 async def more_page(
-    services: Services, data: str | None, *, chat_id: int, now: int
+    services: Services, data: str | None, *, pressed_in: Target, now: int
 ) -> list[DigestMessage] | None:
-    """The next page of a digest for a "dg:" button pressed in `chat_id`.
+    """The next page of a digest for a "dg:" button pressed in the chat (or
+    forum topic) of target `pressed_in`: the page is that target's.
 
-    None when the data is not a digest button of this chat (forged, or its
-    target is gone): answer with `digest.page_gone`. An empty list when the
-    range holds nothing more (articles deleted): answer with `digest.page_empty`.
-    The articles are re-read from the store, so a button works after restarts.
+    None when the data is not a digest button of this chat (forged, or, for a
+    button that names its target, the target is gone or another chat's):
+    answer with `digest.page_gone`. An empty list when the range holds nothing
+    more (articles deleted): answer with `digest.page_empty`. The articles are
+    re-read from the store, so a button works after restarts.
     """
     parsed = parse_callback(data)
     if parsed is None:
         return None
     ref, offset = parsed
-    target = await get_target_by_id(services.db, ref.target_id)
-    if target is None or target.chat_id != chat_id:
-        return None
+    target = pressed_in
+    if ref.target_id is not None:
+        named = await get_target_by_id(services.db, ref.target_id)
+        if named is None or named.chat_id != pressed_in.chat_id:
+            return None
+        target = named
     window = await Window.load(services.db, services.catalogue, ref.after_id, ref.upto_id)
     subscriptions = (await digests.subscriptions_of(services.db, [target.id]))[target.id]
     matches = await window.matches(_queries({target.id: subscriptions}))
@@ -619,6 +714,6 @@ async def more_page(
         heading="more",
         topic_names=services.topic_names(target.ui_language),
         max_items=services.settings.digest_max_items,
-        ref=PageRef(target.id, window.after_id, ref.upto_id),
+        ref=PageRef(window.after_id, ref.upto_id),
         offset=offset,
     )

@@ -17,15 +17,17 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +166,8 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The one write path: `BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error."""
+        """A write of a few statements: `BEGIN IMMEDIATE` … `COMMIT`, rolled back on
+        any error (bulk writes use `write`, one trip to the writer's thread)."""
         async with self._write_lock:
             conn = self._writer
             try:
@@ -186,6 +189,19 @@ class Database:
             except sqlite3.Error as exc:
                 await _rollback(conn)
                 raise StoreError(f"could not save to the database: {exc}") from exc
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` as one transaction, whole, in a single trip to the writer's thread.
+
+        For bulk writes of many statements (a digest run saves a few thousand
+        targets a transaction): each statement awaited on its own waits for the
+        event loop, and for the interpreter lock the loop's thread holds while
+        it builds the next batch; here the thread goes from one statement to
+        the next, and releases the lock while SQLite works. `work` gets the
+        sqlite3 connection inside `BEGIN IMMEDIATE` and must not commit; any
+        error rolls the whole transaction back, as `transaction` does."""
+        async with self._write_lock:
+            return await on_thread(self._writer, partial(_write_on_thread, work))
 
     async def fetchall(
         self, sql: str, params: Params = (), *, budget: float | None = None
@@ -266,6 +282,37 @@ def _read_on_thread(
         raise OverBudget(f"read stopped after its {budget:g} s budget") from exc
     finally:
         conn.set_progress_handler(None, 0)  # None: no handler
+
+
+async def on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """`work(connection)` on an aiosqlite connection's own thread, in one trip.
+
+    aiosqlite runs a function on the connection's thread only through its
+    `_execute`; `_conn` is the sqlite3 connection that thread owns."""
+    raw: sqlite3.Connection = conn._conn
+    result: T = await conn._execute(partial(work, raw))  # type: ignore[no-untyped-call]
+    return result
+
+
+def _write_on_thread(work: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"database is busy or unwritable: {exc}") from exc
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if _is_environmental(exc):
+            raise StoreError(f"could not save to the database: {exc}") from exc
+        raise
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, params: Params, one: bool) -> Any:

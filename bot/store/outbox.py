@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final, Literal, get_args
 
 import aiosqlite
 
-from bot.store.db import Database, Row
+from bot.store.db import Database, Row, on_thread
 
 Kind = Literal["digest", "broadcast", "post", "notice"]
 KINDS: Final = frozenset(get_args(Kind))
@@ -178,6 +180,12 @@ class SharedPart:
         """A sendMessage's HTML text, `encode_text(text)`."""
         return cls(f'{{"text":{encoded_text},"parse_mode":"HTML"}}')
 
+    @classmethod
+    def request(cls, payload: Mapping[str, Any]) -> SharedPart:
+        """A whole request (less chat_id and message_thread_id): rows that send
+        it store nothing of their own (`enqueue_shared_on`)."""
+        return cls(encode_payload(payload))
+
     @property
     def digest(self) -> str:
         if self._digest is None:
@@ -283,13 +291,24 @@ async def enqueue_tx(
     """Queue messages inside the caller's transaction. Returns how many."""
     at = time.time() if now is None else now
     messages = list(messages)
-    parts = await _store_parts(tx, [m.shared for m in messages if m.shared is not None])
-    rows = [
-        _params(message, at, None if message.shared is None else parts[message.shared.digest])
-        for message in messages
-    ]
+    rows = [_params(message, at) for message in messages]  # refused before any write
+    return await on_thread(tx, partial(_insert, messages=messages, rows=rows))
+
+
+def enqueue_on(conn: sqlite3.Connection, *, messages: Sequence[NewMessage], now: float) -> int:
+    """`enqueue_tx` on the connection's own thread (inside `Database.write`)."""
+    return _insert(conn, messages=messages, rows=[_params(message, now) for message in messages])
+
+
+def _insert(
+    conn: sqlite3.Connection, *, messages: Sequence[NewMessage], rows: list[dict[str, Any]]
+) -> int:
+    parts = _store_parts(conn, [m.shared for m in messages if m.shared is not None])
+    for message, row in zip(messages, rows, strict=True):
+        if message.shared is not None:
+            row["payload_id"] = parts[message.shared.digest]
     if rows:
-        await tx.executemany(
+        conn.executemany(
             """
             INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
                                 broadcast_id, payload_id, not_before, created_at)
@@ -301,28 +320,80 @@ async def enqueue_tx(
     return len(rows)
 
 
-async def _store_parts(tx: aiosqlite.Connection, parts: Iterable[SharedPart]) -> dict[str, int]:
+def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[str, int]:
     """The `outbox_payloads` id of each part, by digest, storing those not stored yet.
     Looked up inside the caller's transaction, so a prune cannot delete a part
     between this and the rows that refer to it."""
     wanted = {part.digest: part.encoded for part in parts}
     if not wanted:
         return {}
-    cursor = await tx.execute(
-        "SELECT digest, id FROM outbox_payloads WHERE digest IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(wanted)),),
+    ids: dict[str, int] = dict(
+        conn.execute(
+            "SELECT digest, id FROM outbox_payloads"
+            " WHERE digest IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(wanted)),),
+        ).fetchall()
     )
-    ids: dict[str, int] = {row[0]: row[1] for row in await cursor.fetchall()}
     missing = [(digest, text) for digest, text in wanted.items() if digest not in ids]
     if missing:
-        cursor = await tx.execute(
-            "INSERT INTO outbox_payloads (digest, payload)"
-            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
-            " RETURNING digest, id",
-            (json.dumps(missing, ensure_ascii=False),),
+        ids.update(
+            conn.execute(
+                "INSERT INTO outbox_payloads (digest, payload)"
+                " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+                " FROM json_each(?) RETURNING digest, id",
+                (json.dumps(missing, ensure_ascii=False),),
+            ).fetchall()
         )
-        ids.update((row[0], row[1]) for row in await cursor.fetchall())
     return ids
+
+
+SharedRow = tuple[int, int, int | None, SharedPart]
+"""(chat_id, thread_id, target_id, request) of a row whose whole request is shared."""
+
+
+def enqueue_shared_on(
+    conn: sqlite3.Connection,
+    rows: Sequence[SharedRow],
+    *,
+    kind: Kind,
+    method: str,
+    now: float,
+) -> int:
+    """Queue rows that each send a shared request, in the order given, inside the
+    caller's transaction (`Database.write`). Returns how many.
+
+    A scheduled run queues a hundred thousand of these: they go in as one JSON
+    array that SQLite unpacks itself (`json_each`), so no Python work is done per
+    row while SQLite inserts them, and the interpreter is free meanwhile to build
+    the run's next batch."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    if method not in METHODS:
+        raise ValueError(f"the sender cannot make {method!r} requests")
+    if not rows:
+        return 0
+    ids = _store_parts(conn, [row[3] for row in rows])
+    conn.execute(
+        """
+        INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
+                            payload_id, not_before, created_at)
+        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+               json_extract(value, '$[2]'), :kind, :priority, :method, '{}',
+               json_extract(value, '$[3]'), 0.0, :now
+        FROM json_each(:rows)
+        """,
+        {
+            "kind": kind,
+            "priority": DEFAULT_PRIORITY[kind],
+            "method": method,
+            "now": int(now),
+            "rows": json.dumps(
+                [(chat, thread, target, ids[part.digest]) for chat, thread, target, part in rows],
+                separators=(",", ":"),
+            ),
+        },
+    )
+    return len(rows)
 
 
 async def enqueue(db: Database, messages: Iterable[NewMessage], *, now: float | None = None) -> int:

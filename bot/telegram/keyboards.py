@@ -65,7 +65,7 @@ KINDS = {
     "unsubscribe": _kind(r"^u:(?P<id>\d{1,12})$", "configurer"),
     "unsubscribe_all": _kind(r"^ua:(?P<target>\d{1,12}):(?P<upto>\d{1,12})$", "configurer"),
     "unsubscribe_keep": _kind(r"^uk$", "configurer"),
-    "digest_page": _kind(r"^dg:[0-9:]{7,45}$", posts=True),
+    "digest_page": _kind(r"^dg:[0-9:]{5,45}$", posts=True),
     "settings_view": _kind(r"^sm:(?P<menu>main|done)$"),
     "settings_menu": _kind(r"^sm:(?P<menu>mode|time|day|tz|lang|alang)$", "configurer"),
     "settings_set": _kind(

@@ -9,14 +9,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.digest.compose import DigestMessage, PageRef, compose, parse_callback
+from bot.digest.compose import DigestMessage, PageRef, compose, group_heading, parse_callback
 from bot.digest.select import Group, Selection
 from bot.store.articles import Article
 from bot.telegram.format import MESSAGE_LIMIT, visible_length
 
 NOW = 1_735_700_400  # 2025-01-01 03:00 UTC: still 31 December in Mexico City
 NAMES = {"migration": "Migration", "economy": "Economy"}
-REF = PageRef(target_id=7, after_id=100, upto_id=200)
+REF = PageRef(after_id=100, upto_id=200)
 
 
 def article(
@@ -107,12 +107,14 @@ def test_nothing_to_show_gives_no_message() -> None:
 
 
 def test_callback_data_is_refused_unless_well_formed() -> None:
-    assert parse_callback("dg:1:2:3:4") == (PageRef(1, 2, 3), 4)
-    for bad in (None, "", "dg:1:2:3", "dg:1:5:3:0", "dg:a:2:3:4", "st:1:2:3:4", "dg:1:2:3:4:5"):
+    assert parse_callback("dg:2:3:4") == (PageRef(2, 3), 4)
+    # A button made when buttons named their target still pages.
+    assert parse_callback("dg:1:2:3:4") == (PageRef(2, 3, target_id=1), 4)
+    for bad in (None, "", "dg:2:3", "dg:5:3:0", "dg:a:2:3", "st:1:2:3", "dg:1:2:3:4:5"):
         assert parse_callback(bad) is None
-    huge = PageRef(10**12 - 1, 10**12 - 2, 10**12 - 1).data(999_999)
+    huge = PageRef(10**12 - 2, 10**12 - 1).data(999_999)
     assert len(huge.encode()) <= 64
-    assert parse_callback(huge) is not None
+    assert parse_callback(huge) == (PageRef(10**12 - 2, 10**12 - 1), 999_999)
 
 
 class TagChecker(HTMLParser):
@@ -175,3 +177,11 @@ def test_messages_fit_telegram_and_all_article_text_is_escaped(
         assert ENTITY.search(message.text) is None
     listed = sum(len(ITEM.findall(m.text)) for m in messages)
     assert listed == min(max_items, len(ids))
+
+
+def test_keyword_headings_quote_as_their_language_does() -> None:
+    spanish = group_heading(None, ["juarez", "ciudad"], language="es", topic_names={})
+    assert "«juarez», «ciudad»" in spanish
+    assert "“" not in spanish
+    english = group_heading(None, ["juarez"], language="en", topic_names={})
+    assert "“juarez”" in english

@@ -177,7 +177,7 @@ async def test_show_more_pages_through_the_rest_from_the_store(services: Service
     assert "Border story 1" not in text
     [[button]] = message["reply_markup"]["inline_keyboard"]  # type: ignore[index]
     assert button["text"] == "Show 3 more"
-    page = await more_page(services, button["callback_data"], chat_id=1, now=MONDAY)
+    page = await more_page(services, button["callback_data"], pressed_in=target, now=MONDAY)
     assert page is not None
     [second] = page
     assert "Border story 1" in second.text
@@ -185,10 +185,15 @@ async def test_show_more_pages_through_the_rest_from_the_store(services: Service
     assert "A zebra escaped" in second.text
     assert "4. " in second.text
     assert second.reply_markup is None
-    assert await more_page(services, button["callback_data"], chat_id=2, now=MONDAY) is None
-    assert await more_page(services, "dg:999:0:10:3", chat_id=1, now=MONDAY) is None
-    assert await more_page(services, "st:time:8", chat_id=1, now=MONDAY) is None
-    assert target.id > 0
+    # The button names no target: pressed elsewhere, it pages for where it is pressed.
+    other = await add_target(db, 2, topics=["economy"])
+    assert await more_page(services, button["callback_data"], pressed_in=other, now=MONDAY) == []
+    # One made when buttons named their target works in its own chat only.
+    named = f"dg:{target.id}:{button['callback_data'].removeprefix('dg:')}"
+    assert await more_page(services, named, pressed_in=target, now=MONDAY) == page
+    assert await more_page(services, named, pressed_in=other, now=MONDAY) is None
+    assert await more_page(services, "dg:999:0:10:3", pressed_in=target, now=MONDAY) is None
+    assert await more_page(services, "st:time:8", pressed_in=target, now=MONDAY) is None
 
 
 async def test_a_failing_target_does_not_stop_the_others(
@@ -198,14 +203,14 @@ async def test_a_failing_target_does_not_stop_the_others(
     bad = await add_target(db, 1, topics=["migration"], digest_mode="instant")
     good = await add_target(db, 2, topics=["migration"], digest_mode="instant")
     await add_article(db, "Border deal signed", ["migration"])
-    real = dispatch.digest_messages
+    real = dispatch.Builder.pages
 
-    def flaky(services: Services, target: Target, *args: object, **kwargs: object) -> object:
+    def flaky(builder: dispatch.Builder, target: Target, *args: object, **kwargs: object) -> object:
         if target.id == bad.id:
             raise RuntimeError("boom")
-        return real(services, target, *args, **kwargs)  # type: ignore[arg-type]
+        return real(builder, target, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dispatch, "digest_messages", flaky)
+    monkeypatch.setattr(dispatch.Builder, "pages", flaky)
     report = await dispatch_instant(services, MONDAY)
     assert (report.digests, report.failed) == (1, 1)
     assert len(await rows(db, good)) == 1

@@ -7,6 +7,7 @@ import random
 import re
 
 from bot.digest.dispatch import dispatch_due, dispatch_instant, more_page
+from bot.store.chats import get_target_by_id
 from bot.store.db import Database
 from bot.telegram.services import Services
 from tests.digest.helpers import SLUGS, add_articles
@@ -126,7 +127,9 @@ async def test_every_target_gets_exactly_its_matching_articles(services: Service
             data: str | None = buttons[target_id]
             everything = list(got)
             while data is not None:
-                page = await more_page(services, data, chat_id=target_id, now=NOW)
+                pressed_in = await get_target_by_id(db, target_id)
+                assert pressed_in is not None
+                page = await more_page(services, data, pressed_in=pressed_in, now=NOW)
                 assert page
                 data = None
                 for message in page:

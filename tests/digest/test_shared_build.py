@@ -160,7 +160,7 @@ def test_the_composer_packs_what_compose_packs(
         else (Group("migration", ids),)
     )
     present = {i: article for i, article in window.items() if i not in missing}  # deleted since
-    ref = PageRef(7, 100, 200)
+    ref = PageRef(100, 200)
     composer = Composer(present, now=NOW, max_items=max_items, topic_names=NAMES.__getitem__)
     expected = compose(
         selection,

@@ -25,11 +25,9 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:
     services = services_of(context)
     query = update.callback_query
-    chat = update.effective_chat
     assert query is not None
-    assert chat is not None
     target = await target_for(update, context)
-    pages = await more_page(services, data, chat_id=chat.id, now=services.now())
+    pages = await more_page(services, data, pressed_in=target, now=services.now())
     if not pages:
         key = "digest.page_gone" if pages is None else "digest.page_empty"
         await query.answer(t(target.ui_language, key), show_alert=True)
