@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.ingest.entry import SourceError
 from bot.ingest.pipeline import retag
 from bot.ingest.sources import ingest_location
+from bot.languages import LANGUAGES
 from bot.logs import configure_logging
 from bot.numbers import whole_number
 from bot.runtime import Content, open_content
@@ -295,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     latest = add("latest", cmd_latest, "Show the newest articles.")
     latest.add_argument("--topic", help="a topic slug or name")
-    latest.add_argument("--lang", choices=["en", "es"], help="only articles in this language")
+    latest.add_argument("--lang", choices=LANGUAGES, help="only articles in this language")
     latest.add_argument(
         "--limit",
         type=counted(1, MAX_LATEST),
@@ -323,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument(
         "--lang",
-        choices=["en", "es"],
+        choices=LANGUAGES,
         help="the language you speak to the bot in (default: your terminal's LANG, "
         "else DEFAULT_LANGUAGE)",
     )

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.languages import LANGUAGES
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # Telegram only pushes to HTTPS; plain HTTP is allowed for a local Bot API server.
 LOCAL_WEBHOOKS = ("http://127.0.0.1:", "http://localhost:")
@@ -154,8 +156,8 @@ class Settings(BaseSettings):
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
-        if value not in ("en", "es"):
-            raise ValueError("default_language must be 'en' or 'es'")
+        if value not in LANGUAGES:
+            raise ValueError(f"default_language must be one of {', '.join(LANGUAGES)}")
         return value
 
     @field_validator("webhook_secret")

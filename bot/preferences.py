@@ -12,10 +12,10 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.languages import LANGUAGES
 from bot.search.text import fold, words
 
 MODES = ("instant", "daily", "weekly", "off")
-LANGUAGES = ("en", "es")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_ES = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
 COMMON_ZONES = (

@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.i18n import LANGUAGES, t
+from bot.i18n import t
+from bot.languages import LANGUAGES
 from bot.telegram.format import escape
 
 _WORD = re.compile(r"\S+")

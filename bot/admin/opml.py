@@ -17,7 +17,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any, NoReturn
 
-from bot.i18n import LANGUAGES
+from bot.languages import LANGUAGES
 from bot.numbers import whole_number
 
 MAX_BYTES = 1024 * 1024

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from bot.admin.progress import number
 from bot.i18n import t
+from bot.languages import LANGUAGES
 from bot.store.admin import DeliveryCount
 from bot.telegram.format import escape
 
@@ -131,7 +132,7 @@ def _window(label: str, window: Deliveries, language: str) -> str:
 
 
 def stats_text(snapshot: Snapshot, language: str, topic_names: Mapping[str, str]) -> str:
-    languages = {code: t(language, f"admin.language_{code}") for code in ("en", "es")}
+    languages = {code: t(language, f"admin.language_{code}") for code in LANGUAGES}
     per_day = snapshot.articles_per_day
     average = sum(per_day) / len(per_day) if per_day else 0.0
     return t(

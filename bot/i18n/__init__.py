@@ -20,7 +20,8 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 
-LANGUAGES = ("en", "es")
+from bot.languages import LANGUAGES
+
 DEFAULT_LANGUAGE = "en"
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LANGUAGES", "detect_language", "normalize_language"]
-
-LANGUAGES = ("en", "es")
+__all__ = ["detect_language", "normalize_language"]
 
 # Function words that are frequent in one language and absent (or rare) in the
 # other. Words both languages use ("a", "no", "me", "son", "once") are left out.

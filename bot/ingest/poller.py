@@ -24,6 +24,7 @@ from bot.ingest.entry import SourceError
 from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import fetch, make_client
 from bot.ingest.pipeline import ingest
+from bot.languages import LANGUAGES
 from bot.store import feeds
 from bot.store.feeds import Feed, FeedConfig, SyncReport
 from bot.store.outbox import NewMessage
@@ -36,7 +37,6 @@ BACKOFF_CAP: Final = 2 * 3600
 """Longest wait between retries of a failing feed (or its poll interval, if
 longer), so a feed that comes back is noticed within two hours."""
 JITTER: Final = 0.1
-LANGUAGES: Final = ("en", "es")
 
 
 @dataclass

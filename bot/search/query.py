@@ -18,13 +18,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.languages import LANGUAGES
 from bot.search.text import fold, stem_english, stem_spanish, words
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
 MIN_PREFIX_CHARS = 3
 MAX_PREFIXES = 2
-LANGUAGES = ("en", "es")
 
 # Function words dropped from queries (not from phrases) so that
 # "the migrants" also finds "Migrantes"; a query of only such words keeps them.

@@ -32,7 +32,7 @@ from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
 from bot.digest.jobs import install_jobs
-from bot.i18n import LANGUAGES
+from bot.languages import LANGUAGES
 from bot.runtime import open_content
 from bot.store.lock import InstanceLock
 from bot.telegram.admission import AdmissionProcessor

@@ -20,6 +20,7 @@ from typing import Literal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import autonym, t
+from bot.languages import LANGUAGES
 from bot.preferences import COMMON_ZONES, MODES, PICKER_TIMES, WEEKDAYS, format_minute
 from bot.store.chats import Target
 from bot.store.subscriptions import Subscription
@@ -283,7 +284,7 @@ def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardM
                 code,
                 target.ui_language == code,
             )
-            for code in ("en", "es")
+            for code in LANGUAGES
         ]
     else:
         choices = [
@@ -300,7 +301,7 @@ def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardM
                     code,
                     target.article_language == code,
                 )
-                for code in ("en", "es")
+                for code in LANGUAGES
             ],
         ]
     rows = rows_of([c for c in choices if fits(str(c.callback_data))], width)

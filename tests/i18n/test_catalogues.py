@@ -1,7 +1,6 @@
 import pytest
 
 from bot.i18n import (
-    LANGUAGES,
     catalogue,
     language_of,
     placeholders,
@@ -9,6 +8,7 @@ from bot.i18n import (
     plurals,
     t,
 )
+from bot.languages import LANGUAGES
 
 
 def test_every_language_has_every_key_with_the_same_placeholders() -> None:

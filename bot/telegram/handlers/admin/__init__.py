@@ -16,7 +16,7 @@ from telegram import BotCommandScopeChat
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.i18n import LANGUAGES
+from bot.languages import LANGUAGES
 from bot.telegram.commands import ADMIN_COMMANDS, READER_COMMANDS, menu
 from bot.telegram.handlers.admin.access import App, Handler, admin_only
 from bot.telegram.handlers.admin.broadcasts import (
