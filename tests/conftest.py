@@ -10,9 +10,11 @@ import pytest
 from bot.chat import bot_on_emulator
 from bot.config import DATA_DIR, Settings
 from bot.emulator import Emulator
-from bot.runtime import Content, open_content
+from bot.ingest.topics import Catalogue
+from bot.runtime import Content, open_content, sync_catalogue
 from bot.store.db import Database
 from bot.telegram.services import Services
+from tests.digest.helpers import CATALOGUE
 from tests.harness import Harness
 
 SEED = DATA_DIR / "articles.txt"
@@ -47,6 +49,13 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+async def catalogue(db: Database) -> Catalogue:
+    """The bundled topic catalogue, its topics written into `db` as start-up writes them."""
+    await sync_catalogue(db, CATALOGUE)
+    return CATALOGUE
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ evenly spaced grants would put 31 arrivals in one second.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 
 import pytest
 
@@ -59,15 +58,6 @@ async def strict() -> AsyncIterator[Emulator]:
         yield emulator
         errors = emulator.take_protocol_errors()
     assert errors == [], errors
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "outbox.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def instant_readers(services: Services, emulator: Emulator, count: int) -> list[int]:

@@ -8,8 +8,6 @@ import ipaddress
 import json
 import random
 import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +18,11 @@ from bot.emulator import Emulator
 from bot.ingest.addresses import AddressPolicy, PrivateAddressError, is_public
 from bot.ingest.fetch import fetch, make_client
 from bot.ingest.poller import poll_due
+from bot.ingest.topics import Catalogue
 from bot.store import feeds
+from bot.store.db import Database
 from bot.telegram.services import Services
-from tests.digest.helpers import CATALOGUE, add_target, open_db
+from tests.digest.helpers import add_target
 
 FEED = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Internal</title>
@@ -144,15 +144,11 @@ async def test_the_address_checked_is_the_address_connected_to(
 
 
 @pytest.fixture
-async def services(tmp_path: Path, settings: Settings) -> AsyncIterator[Services]:
+def services(settings: Settings, db: Database, catalogue: Catalogue) -> Services:
     settings.feed_timeout_seconds = 2.0
     settings.feed_allowed_hosts = ["localhost"]  # a named source, not 127.0.0.1 itself
     settings.admin_ids = [111]
-    db = await open_db(tmp_path / "poller.sqlite3")
-    try:
-        yield Services(settings=settings, db=db, catalogue=CATALOGUE)
-    finally:
-        await db.close()
+    return Services(settings=settings, db=db, catalogue=catalogue)
 
 
 async def test_the_poller_records_a_redirect_into_the_private_network_as_a_failure(

@@ -16,10 +16,12 @@ from aiohttp import web
 from bot.config import Settings
 from bot.ingest.entry import SourceError
 from bot.ingest.poller import BACKOFF_CAP, poll_due, read_feed_file, sync_feeds
+from bot.ingest.topics import Catalogue
 from bot.store import feeds
+from bot.store.db import Database
 from bot.store.feeds import FAILING_AFTER, Feed
 from bot.telegram.services import Services
-from tests.digest.helpers import CATALOGUE, add_target, open_db
+from tests.digest.helpers import add_target
 
 T0 = 1_750_000_000
 MINUTE = 60
@@ -112,15 +114,11 @@ async def site() -> AsyncIterator[Site]:
 
 
 @pytest.fixture
-async def services(tmp_path: Path, settings: Settings) -> AsyncIterator[Services]:
+def services(settings: Settings, db: Database, catalogue: Catalogue) -> Services:
     settings.feed_timeout_seconds = 1.0
     settings.feed_max_bytes = 500_000
     settings.admin_ids = [111, 222]
-    db = await open_db(tmp_path / "poller.sqlite3")
-    try:
-        yield Services(settings=settings, db=db, catalogue=CATALOGUE)
-    finally:
-        await db.close()
+    return Services(settings=settings, db=db, catalogue=catalogue)
 
 
 async def feed_state(services: Services, feed: Feed) -> Feed:

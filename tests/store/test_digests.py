@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -15,16 +15,10 @@ from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
 from bot.store.digests import DigestCommit
 from bot.store.outbox import NewMessage
-from tests.digest.helpers import add_article, add_articles, add_target, open_db
+from tests.digest.helpers import add_article, add_articles, add_target
 
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_db(tmp_path / "bot.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
+# Every test here reads articles' topics: the suite's store, with the topics in it.
+pytestmark = pytest.mark.usefixtures("catalogue")
 
 
 async def outbox_texts(db: Database) -> list[str]:
