@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     digest_max_items: int = Field(
         default=10, ge=1, le=50, description="Articles listed in one digest before 'and N more'."
     )
+    digest_max_age_days: int = Field(
+        default=7,
+        ge=1,
+        le=36_500,
+        description="Articles published more than this many days before they were fetched"
+        " (a feed's back catalogue) are searchable but never in digests.",
+    )
     feed_poll_minutes: int = Field(
         default=15, ge=1, description="How often each feed is polled (a feed may override it)."
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.ingest.entry import SourceError
 from bot.ingest.listing import read_listing
-from bot.ingest.pipeline import IngestReport, ingest
+from bot.ingest.pipeline import DEFAULT_MAX_AGE_DAYS, IngestReport, ingest
 from bot.ingest.topics import Catalogue, load_catalogue
 from bot.search.keywords import check_keyword_subscriptions
 from bot.search.reindex import rebuild_index
@@ -38,8 +38,16 @@ async def sync_catalogue(db: Database, catalogue: Catalogue) -> None:
     await topics.sync(db, [topics.TopicRow(t.slug, t.name_en, t.name_es) for t in catalogue.topics])
 
 
-async def seed_if_empty(db: Database, listing: Path, catalogue: Catalogue) -> IngestReport | None:
-    """Load the bundled listing into an empty database, so a new install has content."""
+async def seed_if_empty(
+    db: Database,
+    listing: Path,
+    catalogue: Catalogue,
+    *,
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+) -> IngestReport | None:
+    """Load the bundled listing into an empty database, so a new install has content.
+    Its articles dated long before today stay out of digests, as from any source;
+    the bundled listing has no dates, so it keeps its own order and shows none."""
     if await articles.any_stored(db):
         return None
     try:
@@ -53,6 +61,7 @@ async def seed_if_empty(db: Database, listing: Path, catalogue: Catalogue) -> In
         source=str(listing.name),
         catalogue=catalogue,
         now=int(time.time()),
+        max_age_days=max_age_days,
     )
     log.info("loaded %d seed articles from %s", report.new, listing)
     return report
@@ -71,7 +80,12 @@ async def open_content(settings: Settings, *, seed: bool = True) -> Content:
         )
         await sync_catalogue(db, catalogue)
         if seed:
-            await seed_if_empty(db, settings.seed_listing_path, catalogue)
+            await seed_if_empty(
+                db,
+                settings.seed_listing_path,
+                catalogue,
+                max_age_days=settings.digest_max_age_days,
+            )
     except BaseException:
         await db.close()
         raise

@@ -94,6 +94,7 @@ async def add_feed(
         now=now,
         feed_id=feed.id,
         feed_language=feed.language or parsed.language,
+        max_age_days=settings.digest_max_age_days,
     )
     await feeds.record_success(
         db,

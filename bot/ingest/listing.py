@@ -26,6 +26,8 @@ Blocks alternate: a title block, then a summary block, then the next title::
   ``Date:`` (or ``Fecha:``)
       publication date: ``2024-03-30``, ``2024-03-30 14:05``, or full ISO 8601
       such as ``2024-03-30T14:05:00-06:00``. Without an offset it is UTC.
+      Without a date an article shows none; it is ordered as loaded (the
+      file's first block newest), and goes into digests as news of the day it was loaded.
   ``Language:`` (or ``Idioma:``)
       ``en`` or ``es`` (``es-MX``, ``English``, ``Spanish``, ``español`` work
       too). Without it the language is detected from the text.

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from bot.config import Settings
 from bot.ingest.entry import Entry
 from bot.ingest.language import detect_language
 from bot.ingest.text import clip
@@ -34,6 +35,8 @@ MAX_GUID_CHARS: Final = 512
 """Longer identifiers are stored as their hash, which still tells articles apart."""
 MAX_CATEGORIES: Final = 50
 """Categories a source may give one entry; only the first ones are matched to topics."""
+DEFAULT_MAX_AGE_DAYS: Final[int] = Settings.model_fields["digest_max_age_days"].default
+"""DIGEST_MAX_AGE_DAYS's default, for callers without settings at hand."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,13 @@ def prepare(
     feed_language: str | None = None,
     language_override: str | None = None,
     position: int = 0,
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
 ) -> articles.NewArticle:
     """An entry made ready to store. Undated entries keep the source's order
-    (the first is the newest) by counting back one second per position.
+    (the first is the newest) by counting back one second per position from
+    `now`, and are marked undated, so that time orders them but is never shown
+    as their date. An entry published more than `max_age_days` before `now` is a
+    source's back catalogue, marked to stay out of digests (DIGEST_MAX_AGE_DAYS).
 
     Language: the entry's own declaration, else the operator's setting for the
     feed (`language_override`), else detection from the text, with the feed's
@@ -88,6 +95,9 @@ def prepare(
         language=language,
         published_at=entry.published_at if entry.published_at is not None else now - position,
         fetched_at=now,
+        dated=entry.published_at is not None,
+        backfill=entry.published_at is not None
+        and entry.published_at < now - max_age_days * 86_400,
         content_hash=content_hash(title, summary),
         title_en=title_text.column("en"),
         title_es=title_text.column("es"),
@@ -122,6 +132,7 @@ async def ingest(
     feed_id: int | None = None,
     feed_language: str | None = None,
     language_override: str | None = None,
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
 ) -> IngestReport:
     prepared = [
         prepare(
@@ -133,6 +144,7 @@ async def ingest(
             feed_language=feed_language,
             language_override=language_override,
             position=position,
+            max_age_days=max_age_days,
         )
         for position, entry in enumerate(entries)
     ]

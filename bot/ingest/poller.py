@@ -171,6 +171,7 @@ async def _succeed(
             feed_id=feed.id,
             feed_language=parsed.language,
             language_override=feed.language,
+            max_age_days=settings.digest_max_age_days,
         )
         new_ids = ingested.new_ids
     recovered = (

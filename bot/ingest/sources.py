@@ -26,4 +26,5 @@ async def ingest_location(
         catalogue=catalogue,
         now=now,
         feed_language=feed.language,
+        max_age_days=settings.digest_max_age_days,
     )

@@ -40,6 +40,11 @@ class NewArticle:
     summary_es: str
     topics: tuple[str, ...]
     feed_id: int | None = None
+    dated: bool = True
+    """False when the source gave no date: `published_at` is then the fetch time
+    (minus the entry's position), good for ordering, not to be shown as a date."""
+    backfill: bool = False
+    """Published long before it was fetched (a feed's back catalogue): kept out of digests."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,12 @@ class Article:
     language: str
     published_at: int
     topics: tuple[str, ...] = ()
+    dated: bool = True
+    """Whether `published_at` is a real publication date; without one it is the
+    fetch time, which orders the article but is never shown as its date."""
 
 
-ARTICLE_COLUMNS = "a.id, a.feed_id, a.url, a.title, a.summary, a.language, a.published_at"
+ARTICLE_COLUMNS = "a.id, a.feed_id, a.url, a.title, a.summary, a.language, a.published_at, a.dated"
 
 
 def _article(row: Row, topics: dict[int, tuple[str, ...]]) -> Article:
@@ -67,13 +75,15 @@ def _article(row: Row, topics: dict[int, tuple[str, ...]]) -> Article:
         language=row["language"],
         published_at=row["published_at"],
         topics=topics.get(row["id"], ()),
+        dated=bool(row["dated"]),
     )
 
 
 _INSERT_COLUMNS = (
-    "feed_id, source, guid, url, title, summary, language, published_at, fetched_at, content_hash"
+    "feed_id, source, guid, url, title, summary, language, published_at, fetched_at,"
+    " content_hash, dated, backfill"
 )
-_ROWS_PER_STATEMENT = 500  # 10 parameters a row, well under SQLite's variable limit
+_ROWS_PER_STATEMENT = 500  # 12 parameters a row, well under SQLite's variable limit
 
 
 async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
@@ -85,7 +95,7 @@ async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
     async with db.transaction() as tx:
         for start in range(0, len(articles), _ROWS_PER_STATEMENT):
             chunk = articles[start : start + _ROWS_PER_STATEMENT]
-            placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
             cursor = await tx.execute(
                 f"INSERT INTO articles ({_INSERT_COLUMNS}) VALUES {placeholders}"
                 " ON CONFLICT DO NOTHING RETURNING id, content_hash",
@@ -139,6 +149,8 @@ def _values(article: NewArticle) -> tuple[object, ...]:
         article.published_at,
         article.fetched_at,
         article.content_hash,
+        article.dated,
+        article.backfill,
     )
 
 
@@ -319,9 +331,12 @@ async def latest(
 
 
 async def between(db: Database, after_id: int, upto_id: int) -> list[Article]:
-    """Articles with after_id < id <= upto_id, in id order (what a digest cursor has not seen)."""
+    """Articles with after_id < id <= upto_id, in id order: what a digest cursor
+    has not seen. A feed's back catalogue (`NewArticle.backfill`) is not news and
+    is left out, so no digest of any kind holds it."""
     rows = await db.fetchall(
-        f"SELECT {ARTICLE_COLUMNS} FROM articles AS a WHERE a.id > ? AND a.id <= ? ORDER BY a.id",
+        f"SELECT {ARTICLE_COLUMNS} FROM articles AS a"
+        " WHERE a.id > ? AND a.id <= ? AND NOT a.backfill ORDER BY a.id",
         (after_id, upto_id),
     )
     tags = await db.fetchall(
