@@ -98,7 +98,9 @@ def _article_json(article: articles.Article, hit: Hit | None = None) -> dict[str
         "title": article.title,
         "url": article.url,
         "language": article.language,
-        "published_at": datetime.fromtimestamp(article.published_at, UTC).isoformat(),
+        "published_at": (
+            datetime.fromtimestamp(article.published_at, UTC).isoformat() if article.dated else None
+        ),
         "topics": list(article.topics),
         "summary": article.summary,
     }
@@ -111,7 +113,8 @@ def _print_article(
     number: int, article: articles.Article, snippet: str, names: dict[str, str]
 ) -> None:
     print(f"{number}. {article.title}")
-    details = [_date(article.published_at), article.language]
+    details = [_date(article.published_at)] if article.dated else []
+    details.append(article.language)
     if article.topics:
         details.append(", ".join(names.get(slug, slug) for slug in article.topics))
     print("   " + " · ".join(details))

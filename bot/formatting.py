@@ -121,15 +121,17 @@ def article_block(
     number: int | None = None,
     with_summary: bool = True,
 ) -> str:
-    """One article: linked bold title, date and topics, then a snippet or summary."""
+    """One article: linked bold title, date and topics, then a snippet or summary.
+    An undated article shows no date: the time it was fetched would pass for one."""
     title = link(article.url, truncate(article.title, TITLE_LIMIT))
     prefix = f"{number}. " if number is not None else ""
     lines = [f"{prefix}<b>{title}</b>"]
-    details = [local_date(article.published_at, timezone, language)]
+    details = [local_date(article.published_at, timezone, language)] if article.dated else []
     names = [topic_names.get(slug, slug) for slug in article.topics]
     if names:
         details.append(", ".join(names))
-    lines.append(f"<i>{escape(' · '.join(details))}</i>")
+    if details:
+        lines.append(f"<i>{escape(' · '.join(details))}</i>")
     if snippet:
         lines.append(snippet_html(snippet))
     elif with_summary and article.summary:
