@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, get_args
 
 import aiosqlite
 
-from bot.store.db import Database, Row, on_thread
+from bot.store.db import Database, Row, StoreError, on_thread
 
 Kind = Literal["digest", "broadcast", "post", "notice"]
 KINDS: Final = frozenset(get_args(Kind))
@@ -157,6 +157,9 @@ SHARED_PAYLOAD: Final = ""
 """The `payload` of a row whose request is its broadcast's."""
 
 
+_HASH_PIECE: Final = 2_000
+
+
 class SharedPart:
     """Bot API parameters that many rows send alike, stored once for them all in
     `outbox_payloads` (a digest page's text goes to thousands of chats, each
@@ -165,15 +168,26 @@ class SharedPart:
     by the row's (the `outbox_requests` view).
 
     A stored part is found by a hash of its text, so a part queued in many
-    transactions, or made again by a later run, is stored once."""
+    transactions, or made again by a later run, is stored once. A caller that
+    has queued a part already (and committed it) may keep only its digest
+    (`stored`): rows queued with that find it, and no text is held twice."""
 
     __slots__ = ("_digest", "encoded")
 
     def __init__(self, encoded: str) -> None:
         if not (encoded.startswith("{") and encoded.endswith("}")) or encoded == "{}":
             raise ValueError("a shared part is a non-empty JSON object")
-        self.encoded = encoded
+        self.encoded: str | None = encoded
         self._digest: str | None = None
+
+    @classmethod
+    def stored(cls, digest: str) -> SharedPart:
+        """A part queued before, known by its digest alone: queueing a row with it
+        fails (`StoreError`) unless the part is still stored."""
+        part = cls.__new__(cls)
+        part.encoded = None
+        part._digest = digest
+        return part
 
     @classmethod
     def text(cls, encoded_text: str) -> SharedPart:
@@ -189,8 +203,16 @@ class SharedPart:
     @property
     def digest(self) -> str:
         if self._digest is None:
+            assert self.encoded is not None  # only `stored` parts lack it, with a digest
             raw = self.encoded.encode()
-            self._digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+            # hashlib lets go of the interpreter lock for inputs of 2 KiB or more;
+            # a digest run hashes thousands of pages while the database threads
+            # wait for that lock, and each let-go costs a wait to get it back. In
+            # smaller pieces the hash keeps it.
+            hashed = hashlib.blake2b(digest_size=16)
+            for start in range(0, len(raw), _HASH_PIECE):
+                hashed.update(raw[start : start + _HASH_PIECE])
+            self._digest = hashed.hexdigest()
         return self._digest
 
 
@@ -324,14 +346,16 @@ def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[
     """The `outbox_payloads` id of each part, by digest, storing those not stored yet.
     Looked up inside the caller's transaction, so a prune cannot delete a part
     between this and the rows that refer to it."""
-    wanted = {part.digest: part.encoded for part in parts}
-    if not wanted:
+    parts = list(parts)
+    if not parts:
         return {}
+    wanted = {part.digest: part.encoded for part in parts if part.encoded is not None}
+    named = {part.digest for part in parts}
     ids: dict[str, int] = dict(
         conn.execute(
             "SELECT digest, id FROM outbox_payloads"
             " WHERE digest IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(wanted)),),
+            (json.dumps(list(named)),),
         ).fetchall()
     )
     missing = [(digest, text) for digest, text in wanted.items() if digest not in ids]
@@ -344,6 +368,8 @@ def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[
                 (json.dumps(missing, ensure_ascii=False),),
             ).fetchall()
         )
+    if len(ids) < len(named):
+        raise StoreError("a shared request queued by its digest alone is no longer stored")
     return ids
 
 
@@ -358,9 +384,12 @@ def enqueue_shared_on(
     kind: Kind,
     method: str,
     now: float,
+    parts: Iterable[SharedPart] = (),
 ) -> int:
     """Queue rows that each send a shared request, in the order given, inside the
-    caller's transaction (`Database.write`). Returns how many.
+    caller's transaction (`Database.write`). Returns how many. `parts` are
+    stored too, besides the rows' own: requests the caller will name later by
+    their digest alone (`SharedPart.stored`).
 
     A scheduled run queues a hundred thousand of these: they go in as one JSON
     array that SQLite unpacks itself (`json_each`), so no Python work is done per
@@ -370,9 +399,9 @@ def enqueue_shared_on(
         raise ValueError(f"unknown outbox kind {kind!r}")
     if method not in METHODS:
         raise ValueError(f"the sender cannot make {method!r} requests")
+    ids = _store_parts(conn, [*parts, *(row[3] for row in rows)])
     if not rows:
         return 0
-    ids = _store_parts(conn, [row[3] for row in rows])
     conn.execute(
         """
         INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
