@@ -9,6 +9,7 @@ import pytest
 
 from bot.chat import bot_on_emulator
 from bot.config import DATA_DIR, Settings
+from bot.delivery.ratelimiter import opt_in_to_timedelta
 from bot.emulator import Emulator
 from bot.ingest.topics import Catalogue
 from bot.runtime import Content, open_content, sync_catalogue
@@ -18,6 +19,11 @@ from tests.digest.helpers import CATALOGUE
 from tests.harness import Harness
 
 SEED = DATA_DIR / "articles.txt"
+
+
+def pytest_configure() -> None:
+    """Bots the tests build themselves read PTB's time spans as the bot's own do."""
+    opt_in_to_timedelta()
 
 
 @pytest.fixture

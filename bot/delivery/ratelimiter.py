@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
 from datetime import timedelta
@@ -75,6 +76,19 @@ def chat_key(chat_id: object) -> ChatKey | None:
         return int(str(chat_id))
     except ValueError:
         return str(chat_id)
+
+
+def opt_in_to_timedelta() -> None:
+    """Have PTB report time spans (`RetryAfter.retry_after`, ...) as `timedelta`.
+
+    PTB 22 gives seconds with a deprecation warning on every read unless
+    `PTB_TIMEDELTA` is set, and builds each 429's message by reading it, so a
+    fan-out meeting flood control would warn once per 429. The bot reads spans
+    through `retry_after_seconds`, which takes both forms, and PTB 23 knows only
+    `timedelta`. PTB reads the variable when a span is read, so setting it when
+    the Application is built is in time; an operator's own value is kept.
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:

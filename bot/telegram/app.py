@@ -29,7 +29,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.delivery.limits import Limits
-from bot.delivery.ratelimiter import TelegramRateLimiter
+from bot.delivery.ratelimiter import TelegramRateLimiter, opt_in_to_timedelta
 from bot.delivery.sender import OutboxSender
 from bot.digest.jobs import install_jobs
 from bot.languages import LANGUAGES
@@ -75,6 +75,7 @@ def build_application(
 
     `request` carries the bot's own requests (replies, the sender); by default see
     `bot_request`. getUpdates keeps PTB's httpx client."""
+    opt_in_to_timedelta()
     tls = ssl.create_default_context(cafile=certifi.where())  # what httpx would load
     limiter = TelegramRateLimiter(
         limits

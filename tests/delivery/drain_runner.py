@@ -19,7 +19,7 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.delivery.limits import Limits
-from bot.delivery.ratelimiter import RateLimitArgs, TelegramRateLimiter
+from bot.delivery.ratelimiter import RateLimitArgs, TelegramRateLimiter, opt_in_to_timedelta
 from bot.delivery.sender import drain
 from bot.store.db import Database
 
@@ -42,6 +42,7 @@ async def main(args: argparse.Namespace) -> None:
         group_interval=args.group_interval,
     )
     db = await Database.open(args.db)
+    opt_in_to_timedelta()  # as the bot's own Application does
     bot: ExtBot[RateLimitArgs] = ExtBot(
         args.token,
         base_url=args.base_url,
