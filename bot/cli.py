@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     topics_cmd = add("topics", cmd_topics, "List the topic catalogue with article counts.")
     topics_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
-    add("retag", cmd_retag, "Re-tag every article after editing data/topics.toml.")
+    add("retag", cmd_retag, "Re-tag every article after editing the topics (TOPICS_PATH).")
 
     backup_cmd = add("backup", None, "Copy the database while the bot runs (online backup).")
     backup_cmd.add_argument("destination", help="a new file, e.g. backups/bot-2026-11-25.sqlite3")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +18,25 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.languages import LANGUAGES
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def _bundled_data() -> Path:
+    """The data the package ships: the topic catalogue, the feed list, the sample.
+
+    Package data beside the code (`bot/data/`), so an installed wheel has it as a
+    source checkout does; settings name files, so it must be a folder on disk.
+    """
+    folder = resources.files("bot") / "data"
+    if not isinstance(folder, Path):
+        raise RuntimeError("the bot runs from files on disk, not from a zip archive")
+    return folder
+
+
+DATA_DIR = _bundled_data()
+# A source checkout keeps its database in `data/` beside the package, where
+# `make run` has always put it; an installed bot keeps it in `data/` of the
+# directory it runs in, which is also where it reads `.env`.
+CHECKOUT = Path(__file__).resolve().parent.parent
+STATE_DIR = CHECKOUT / "data" if (CHECKOUT / "pyproject.toml").is_file() else Path("data")
 # Telegram only pushes to HTTPS; plain HTTP is allowed for a local Bot API server.
 LOCAL_WEBHOOKS = ("http://127.0.0.1:", "http://localhost:")
 # Telegram's rule for secret_token is 1-256 characters of A-Z a-z 0-9 _ -; the secret is all
@@ -41,7 +60,7 @@ class Settings(BaseSettings):
         description="Bot API endpoint; point it at a self-hosted Bot API server or the emulator.",
     )
     database_path: Path = Field(
-        default=DATA_DIR / "bot.sqlite3", description="The SQLite database file."
+        default=STATE_DIR / "bot.sqlite3", description="The SQLite database file."
     )
     seed_listing_path: Path = Field(
         default=DATA_DIR / "articles.txt",
@@ -229,7 +248,7 @@ def _default_text(name: str) -> str:
         return ""
     if isinstance(default, Path):
         try:
-            return str(default.relative_to(DATA_DIR.parent))
+            return str(default.relative_to(CHECKOUT))
         except ValueError:
             return str(default)
     if isinstance(default, list):
