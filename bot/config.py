@@ -18,13 +18,19 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.languages import LANGUAGES
 
+CHECKOUT = Path(__file__).resolve().parent.parent
+IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file()
+
 
 def _bundled_data() -> Path:
     """The data the package ships: the topic catalogue, the feed list, the sample.
 
-    Package data beside the code (`bot/data/`), so an installed wheel has it as a
-    source checkout does; settings name files, so it must be a folder on disk.
+    `data/` of a source checkout; an installed wheel carries the same files as
+    package data (`bot/data` links to `data/`, so the build copies them in).
+    Settings name files, so it must be a folder on disk.
     """
+    if IN_CHECKOUT:
+        return CHECKOUT / "data"
     folder = resources.files("bot") / "data"
     if not isinstance(folder, Path):
         raise RuntimeError("the bot runs from files on disk, not from a zip archive")
@@ -35,8 +41,7 @@ DATA_DIR = _bundled_data()
 # A source checkout keeps its database in `data/` beside the package, where
 # `make run` has always put it; an installed bot keeps it in `data/` of the
 # directory it runs in, which is also where it reads `.env`.
-CHECKOUT = Path(__file__).resolve().parent.parent
-STATE_DIR = CHECKOUT / "data" if (CHECKOUT / "pyproject.toml").is_file() else Path("data")
+STATE_DIR = CHECKOUT / "data" if IN_CHECKOUT else Path("data")
 # Telegram only pushes to HTTPS; plain HTTP is allowed for a local Bot API server.
 LOCAL_WEBHOOKS = ("http://127.0.0.1:", "http://localhost:")
 # Telegram's rule for secret_token is 1-256 characters of A-Z a-z 0-9 _ -; the secret is all
