@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from bot.formatting import escape
 from bot.i18n import t
 from bot.languages import LANGUAGES
-from bot.telegram.format import escape
 
 _WORD = re.compile(r"\S+")
 _AUDIENCE = re.compile(r"^(?P<kind>topic|lang):(?P<value>\S*)$", re.IGNORECASE)

@@ -17,6 +17,7 @@ import httpx
 
 from bot.admin.opml import OpmlDocument, OpmlFeed, write_opml
 from bot.digest.instant import articles_arrived
+from bot.formatting import escape, local_date, truncate
 from bot.i18n import t
 from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import fetch, make_client
@@ -25,7 +26,6 @@ from bot.ingest.poller import PollReport, next_poll, poll_due
 from bot.store import admin, articles, feeds
 from bot.store.articles import Article
 from bot.store.feeds import Feed
-from bot.telegram.format import escape, local_date, truncate
 from bot.telegram.services import Services
 
 NEW_SHOWN = 10

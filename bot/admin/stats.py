@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot.admin.progress import number
+from bot.formatting import escape
 from bot.i18n import t
 from bot.languages import LANGUAGES
 from bot.store.admin import DeliveryCount
-from bot.telegram.format import escape
 
 CHAT_KINDS = ("private", "group", "channel")
 CHART_DAYS = 30

@@ -19,6 +19,7 @@ from typing import Final
 import httpx
 
 from bot.config import Settings
+from bot.formatting import escape, truncate
 from bot.i18n import t
 from bot.ingest.entry import SourceError
 from bot.ingest.feeds import parse_feed
@@ -28,7 +29,6 @@ from bot.languages import LANGUAGES
 from bot.store import feeds
 from bot.store.feeds import Feed, FeedConfig, SyncReport
 from bot.store.outbox import NewMessage
-from bot.telegram.format import escape, truncate
 from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
