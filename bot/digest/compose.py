@@ -37,7 +37,7 @@ from bot.i18n import long_date, t
 from bot.store.articles import Article
 from bot.store.outbox import encode_text
 
-Heading = Literal["daily", "weekly", "instant", "now", "more"]
+Heading = Literal["daily", "weekly", "instant", "now", "more", "sample"]
 
 CALLBACK_PREFIX: Final = "dg:"
 _CALLBACK: Final = re.compile(r"^dg:(?:(\d{1,12}):)?(\d{1,12}):(\d{1,12}):(\d{1,6})$")

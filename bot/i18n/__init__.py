@@ -138,3 +138,16 @@ def date_time(moment: datetime, language: str) -> str:
     from babel.dates import format_datetime
 
     return format_datetime(moment, format="medium", locale=language, tzinfo=moment.tzinfo)
+
+
+def day_and_time(moment: datetime, language: str) -> str:
+    """'Wednesday, June 3, 07:30' / 'miércoles, 3 de junio, 7:30': when something
+    comes within the next days, with the weekday a reader plans by, joined as
+    the language joins a date and a time (a 24-hour clock, as settings are set)."""
+    from babel.dates import format_date, format_skeleton, get_datetime_format
+
+    day = f"{format_date(moment, 'EEEE', locale=language)}, "
+    day += format_skeleton("MMMMd", moment, locale=language)
+    clock = format_skeleton("Hm", moment, locale=language)
+    joined = str(get_datetime_format("medium", locale=language))
+    return joined.replace("{1}", day).replace("{0}", clock)

@@ -6,20 +6,23 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.digest.dispatch import more_page, send_pending_now
+from bot.digest.dispatch import more_page
+from bot.digest.preview import digest_on_request
 from bot.i18n import t
 from bot.telegram.handlers.common import refuse_non_admin, reply, target_for
 from bot.telegram.services import services_of
 
 
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send the pending digest now; it counts as delivered."""
+    """Send the pending digest now (it counts as delivered); with nothing
+    pending, a sample of one, which moves nothing."""
     services = services_of(context)
     target = await target_for(update, context)
     if await refuse_non_admin(update, context, target):
         return
-    if await send_pending_now(services, target, services.now()) == 0:
-        await reply(update, context, t(target.ui_language, "digest.nothing_new"))
+    answer = await digest_on_request(services, target, services.now())
+    if answer.replies:
+        await reply(update, context, answer.replies)
 
 
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:

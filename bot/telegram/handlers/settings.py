@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.digest.preview import next_digest_text
 from bot.i18n import t
 from bot.preferences import (
     FIELDS,
@@ -36,13 +37,16 @@ SCHEDULE_COLUMNS = ("digest_mode", "digest_minute", "digest_weekday", "timezone"
 ZONES_LISTED = 10  # of the zones an ambiguous name could mean
 
 
-def summary(target: Target) -> str:
+def summary(target: Target, now: int) -> str:
+    """The settings as they stand, with when the next digest comes (`now`
+    decides it for a target not scheduled yet)."""
     language = target.ui_language
     return t(
         language,
         "settings.menu",
         mode=t(language, f"settings.mode_{target.digest_mode}"),
         when=_when(target),
+        next=next_digest_text(target, now),
         timezone=escape(target.timezone),
         language=t(language, f"settings.language_{language}"),
         articles=_articles(target.article_language, language),
@@ -117,7 +121,7 @@ async def change_by_arguments(
         choices = keyboards.timezone_choices(change.candidates[:ZONES_LISTED], target.ui_language)
         return invalid_text(change, target.ui_language), choices if change.candidates else None
     target = await apply(services, target, change)
-    text = saved_text(change, target.ui_language) + "\n\n" + summary(target)
+    text = saved_text(change, target.ui_language) + "\n\n" + summary(target, services.now())
     return text, keyboards.settings_keyboard(target.ui_language)
 
 
@@ -125,8 +129,9 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     target = await target_for(update, context)
     args = context.args or []
     if not args:
+        now = services_of(context).now()
         await reply(
-            update, context, summary(target), keyboards.settings_keyboard(target.ui_language)
+            update, context, summary(target, now), keyboards.settings_keyboard(target.ui_language)
         )
         return
     if await refuse_non_admin(update, context, target):
@@ -158,16 +163,19 @@ async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE, menu: 
     query = update.callback_query
     assert query is not None
     language = target.ui_language
+    now = services_of(context).now()
     if menu == "done":
         await query.answer()
-        await edit_or_reply(update, context, summary(target))
+        await edit_or_reply(update, context, summary(target, now))
         return
     await query.answer()
     if menu == "main":
-        await edit_or_reply(update, context, summary(target), keyboards.settings_keyboard(language))
+        await edit_or_reply(
+            update, context, summary(target, now), keyboards.settings_keyboard(language)
+        )
         return
     text = (
-        summary(target)
+        summary(target, now)
         + "\n\n"
         + t(language, f"settings.{PICK_KEYS[menu]}", timezone=escape(target.timezone))
     )
@@ -184,8 +192,12 @@ async def set_button(
     if isinstance(change, Invalid):
         await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
         return
-    target = await apply(services_of(context), target, change)
+    services = services_of(context)
+    target = await apply(services, target, change)
     await query.answer(saved_text(change, target.ui_language))
     await edit_or_reply(
-        update, context, summary(target), keyboards.settings_keyboard(target.ui_language)
+        update,
+        context,
+        summary(target, services.now()),
+        keyboards.settings_keyboard(target.ui_language),
     )

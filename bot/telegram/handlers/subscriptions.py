@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.digest.preview import next_digest_text
 from bot.i18n import t
 from bot.search.follow import means_all, to_follow, to_stop_following
 from bot.search.query import QueryError
@@ -129,7 +130,7 @@ async def _mysubs_view(
     labels = [label(services, s, language) for s in found]
     lines = [t(language, "subs.mysubs_header"), ""]
     lines += [f"• {escape(truncate(text, 120))}" for text in labels]
-    lines += ["", digest]
+    lines += ["", digest, next_digest_text(target, services.now())]
     return "\n".join(lines), keyboards.subscriptions_keyboard(found, labels)
 
 
