@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import sys
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
@@ -38,8 +39,8 @@ from bot.store import articles, digests
 from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
-from bot.store.digests import DigestCommit, RunPage
-from bot.store.outbox import NewMessage, SharedPart, encode_payload, encode_text
+from bot.store.digests import DigestCommit, RunTarget
+from bot.store.outbox import NewMessage, SharedPart, SharedRow, encode_payload, encode_text
 from bot.store.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -190,9 +191,9 @@ class Builder:
     articles past the first page, which only changes "… and N more"), and the
     request of every other whose page and count came out the same."""
 
-    _REQUESTS_KEPT: Final = 200_000
-    """Requests remembered, by their digest only (the text is stored with the
-    first target that gets it): a few hundred bytes each."""
+    _REQUEST_BYTES: Final = 32_000_000
+    """Memory for requests kept for reuse, per cache: a run with many distinct
+    pages builds some again rather than hold them all."""
 
     def __init__(self, services: Services, window: Window, now: int) -> None:
         self.index = Index(window.articles, [topic.slug for topic in services.catalogue.topics])
@@ -204,9 +205,11 @@ class Builder:
         )
         self._upto = window.upto_id
         self._by_topics: FIFOCache[TopicsKey, tuple[SharedPart, ...]] = FIFOCache(
-            self._REQUESTS_KEPT
+            self._REQUEST_BYTES, getsizeof=_size
         )
-        self._by_page: FIFOCache[PageKey, tuple[SharedPart, ...]] = FIFOCache(self._REQUESTS_KEPT)
+        self._by_page: FIFOCache[PageKey, tuple[SharedPart, ...]] = FIFOCache(
+            self._REQUEST_BYTES, getsizeof=_size
+        )
 
     def selection(
         self,
@@ -256,7 +259,7 @@ class Builder:
             if found is None:
                 selection = self.selection(target, subscriptions, matches, start)
                 found = self._requests(selection, start, language, timezone, heading, paging)
-                self._by_topics[by_topics] = tuple(SharedPart.stored(p.digest) for p in found)
+                _keep(self._by_topics, by_topics, found)
             return found
         selection = self.selection(target, subscriptions, matches, start)
         return self._requests(selection, start, language, timezone, heading, paging)
@@ -284,9 +287,20 @@ class Builder:
                 SharedPart(_encoded_request(message))
                 for message in self.composer.messages(packed, language=language, ref=ref)
             )
-            # The first target queues the text; the others only name it.
-            self._by_page[key] = tuple(SharedPart.stored(part.digest) for part in found)
+            _keep(self._by_page, key, found)
         return found
+
+
+def _size(requests: tuple[SharedPart, ...]) -> int:
+    return sum(sys.getsizeof(part.encoded) for part in requests)
+
+
+def _keep(
+    cache: FIFOCache[Any, tuple[SharedPart, ...]], key: Any, requests: tuple[SharedPart, ...]
+) -> None:
+    """Remember `requests` unless they alone would fill the cache."""
+    if _size(requests) < cache.maxsize // 8:
+        cache[key] = requests
 
 
 def _queries(subscriptions: Mapping[int, Sequence[Subscription]]) -> set[str]:
@@ -388,7 +402,7 @@ async def _run_batches(
     window: Window,
     now: int,
     commit_for: _CommitFor,
-    next_batch: Callable[[], Coroutine[Any, Any, RunPage]],
+    next_batch: Callable[[], Coroutine[Any, Any, Sequence[RunTarget]]],
     size: int,
 ) -> DispatchReport:
     """Build and save batch after batch, each saved in one transaction.
@@ -399,15 +413,15 @@ async def _run_batches(
     a run keeps both cores busy. At most one read and one save are in flight,
     so batches are read and saved in order."""
     report = DispatchReport()
-    reading: asyncio.Task[RunPage] | None = asyncio.create_task(next_batch())
+    reading: asyncio.Task[Sequence[RunTarget]] | None = asyncio.create_task(next_batch())
     saving: asyncio.Task[DispatchReport] | None = None
     try:
         while reading is not None:
             batch = await reading
             reading = None
-            if not batch.items:
+            if not batch:
                 break
-            if batch.targets >= size:
+            if len(batch) >= size:
                 reading = asyncio.create_task(next_batch())
                 await asyncio.sleep(0)  # the read reaches its thread before the build
             commits, built = await _build_batch(batch, window, commit_for)
@@ -424,24 +438,19 @@ async def _run_batches(
 
 
 async def _build_batch(
-    batch: RunPage, window: Window, commit_for: _CommitFor
+    batch: Sequence[RunTarget], window: Window, commit_for: _CommitFor
 ) -> tuple[list[DigestCommit], DispatchReport]:
-    report = DispatchReport(targets=batch.targets)
+    report = DispatchReport(targets=len(batch))
     matches = await window.matches(
-        sub.value for run in batch.items for sub in run.subscriptions if sub.kind == "query"
+        sub.value for run in batch for sub in run.subscriptions if sub.kind == "query"
     )
     commits: list[DigestCommit] = []
-    for target, subscriptions, channel, members in batch.items:
+    for target, subscriptions, channel in batch:
         try:
-            commits.append(commit_for(target, subscriptions, matches, channel, members))
+            commits.append(commit_for(target, subscriptions, matches, channel))
         except Exception:
-            report.failed += len(members)
-            log.exception(
-                "digest for %d targets like %d (chat %d) failed",
-                len(members),
-                target.id,
-                target.chat_id,
-            )
+            report.failed += 1
+            log.exception("digest for target %d (chat %d) failed", target.id, target.chat_id)
     return commits, report
 
 
@@ -451,13 +460,13 @@ async def _save_batch(
     try:
         applied = await digests.commit_digests(services.db, commits, now=now)
     except Exception:
-        report.failed += sum(len(commit.target_ids) for commit in commits)
-        log.exception("saving digests for %d targets failed", report.failed)
+        report.failed += len(commits)
+        log.exception("saving digests for %d targets failed", len(commits))
         return report
-    for commit, targets in zip(commits, applied, strict=True):
-        if commit.queued:
-            report.digests += targets
-            report.messages += targets * commit.queued
+    for commit, ok in zip(commits, applied, strict=True):
+        if ok and commit.queued:
+            report.digests += 1
+            report.messages += commit.queued
     if report.messages:
         services.wake_sender()
     return report
@@ -495,10 +504,7 @@ class _CommitFor:
         subscriptions: Sequence[Subscription],
         matches: Mapping[str, frozenset[int]],
         channel: bool = False,
-        members: Sequence[tuple[int, int, int]] = (),
     ) -> DigestCommit:
-        """The commit for `target`, and for every one of `members` (targets the
-        store found to get the same digest, `target` among them)."""
         next_at = self._reschedule(target)
         scheduled = target.digest_mode in schedule.SCHEDULED_MODES
         if self.heading is None and not scheduled:
@@ -509,10 +515,9 @@ class _CommitFor:
                 target.next_digest_at,
                 target.cursor_article_id,
                 None,
-                members=members,
             )
         messages: list[NewMessage] = []
-        pages: tuple[SharedPart, ...] = ()
+        shared: list[SharedRow] = []
         if target.active:
             heading: Heading = self.heading or (
                 "weekly" if target.digest_mode == "weekly" else "daily"
@@ -527,11 +532,9 @@ class _CommitFor:
                     heading=heading,
                     paging=not channel,
                 )
-                members = members or [(target.id, target.chat_id, target.thread_id)]
+                row = (target.chat_id, target.thread_id, target.id)
+                shared = [(*row, page) for page in pages]
             else:
-                if len(members) > 1:
-                    raise ValueError("messages are made for one target at a time")
-                members = ()
                 messages = digest_messages(
                     self.services,
                     target,
@@ -553,8 +556,7 @@ class _CommitFor:
             max(target.cursor_article_id, self.window.upto_id),
             next_at,
             messages,
-            pages=pages,
-            members=members,
+            shared=shared,
         )
 
 
@@ -602,11 +604,14 @@ async def dispatch_due(
     commit_for = _CommitFor(services, window, now, heading=None, reference=reference)
     after: tuple[int, int] = (-1, 0)
 
-    async def next_batch() -> RunPage:
+    async def next_batch() -> list[RunTarget]:
         nonlocal after
-        page = await digests.due_run(services.db, now, after=after, limit=batch, alone=reference)
-        after = page.last or after
-        return page
+        found = await digests.due_run(services.db, now, after=after, limit=batch)
+        if found:
+            last = found[-1].target
+            assert last.next_digest_at is not None
+            after = (last.next_digest_at, last.id)
+        return found
 
     return await _run_batches(services, window, now, commit_for, next_batch, batch)
 
@@ -626,13 +631,12 @@ async def dispatch_instant(
     commit_for = _CommitFor(services, window, now, heading="instant", reference=reference)
     after = (-1, 0)
 
-    async def next_batch() -> RunPage:
+    async def next_batch() -> list[RunTarget]:
         nonlocal after
-        page = await digests.instant_run(
-            services.db, upto, after=after, limit=batch, alone=reference
-        )
-        after = page.last or after
-        return page
+        found = await digests.instant_run(services.db, upto, after=after, limit=batch)
+        if found:
+            after = (found[-1].target.cursor_article_id, found[-1].target.id)
+        return found
 
     return await _run_batches(services, window, now, commit_for, next_batch, batch)
 

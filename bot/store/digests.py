@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
@@ -21,7 +21,7 @@ import aiosqlite
 from bot.store import outbox
 from bot.store.chats import Target
 from bot.store.db import Database, Row, on_thread
-from bot.store.outbox import NewMessage, SharedPart, SharedRow
+from bot.store.outbox import NewMessage, SharedRow
 from bot.store.subscriptions import Subscription
 
 # A target is deliverable only while both it and its chat are active. The
@@ -54,89 +54,54 @@ def _target(row: Row) -> Target:
 
 
 class RunTarget(NamedTuple):
-    """Targets that get the very same digest, as a digest run reads them: one of
-    them (`target`), its subscriptions (topics first, then in the order made),
-    whether its chat is a channel, and every member as (id, chat_id, thread_id).
-
-    Targets that follow the same topics and nothing else, with the same
-    settings and cursor, are one item: SQLite groups them, so a run's Python
-    work follows the distinct digests, not the chats. A target with keywords,
-    a channel or an inactive chat is an item of its own."""
+    """A target as a digest run reads it: its subscriptions (topics first, then
+    in the order made) and whether its chat is a channel, read with it in one
+    query instead of three (a run reads a million of them)."""
 
     target: Target
     subscriptions: list[Subscription]
     channel: bool
-    members: list[tuple[int, int, int]]
 
 
-class RunPage(NamedTuple):
-    """A page of a run: its items, how many targets they hold, and the keyset of
-    the last target read (where the next page starts)."""
-
-    items: list[RunTarget]
-    targets: int
-    last: tuple[int, int] | None
-
-
-# Each target of a page with what grouping and building need.
-_RUN_COLUMNS = """
-    t.id AS id, t.chat_id AS chat_id, t.thread_id AS thread_id, t.active AND c.active AS live,
-    t.ui_language AS ui_language, t.article_language AS article_language,
-    t.digest_mode AS digest_mode, t.digest_minute AS digest_minute,
-    t.digest_weekday AS digest_weekday, t.timezone AS timezone,
-    t.cursor_article_id AS cursor_article_id, t.last_digest_at AS last_digest_at,
-    t.next_digest_at AS next_digest_at, c.type = 'channel' AS channel,
-    (SELECT json_group_array(json_array(s.id, s.kind, s.value))
-     FROM subscriptions AS s WHERE s.target_id = t.id) AS subscriptions,
-    (SELECT group_concat(value, char(31)) FROM (
-        SELECT value FROM subscriptions AS s
-        WHERE s.target_id = t.id AND s.kind = 'topic' ORDER BY value)) AS topics,
-    EXISTS (SELECT 1 FROM subscriptions AS s
-            WHERE s.target_id = t.id AND s.kind = 'query') AS keyworded
+# A page of `RunTarget`s as one JSON array of rows: `_TARGET_COLUMNS`, the chat's
+# kind, and the target's subscriptions. One JSON document for the page decodes
+# in a fraction of the time a row per target with a document each takes.
+_RUN_ROW = """
+    json_array(
+        t.id, t.chat_id, t.thread_id, t.active AND c.active, t.ui_language,
+        t.article_language, t.digest_mode, t.digest_minute, t.digest_weekday, t.timezone,
+        t.cursor_article_id, t.last_digest_at, t.next_digest_at, c.type = 'channel',
+        json((SELECT json_group_array(json_array(s.id, s.kind, s.value))
+              FROM subscriptions AS s WHERE s.target_id = t.id))
+    ) AS run
 """
-
-# The page as one JSON document (one document decodes in a fraction of the time
-# a row per target takes): its items, each grouping the targets that get the
-# same digest (or one target, when :alone), its size and its last keyset.
-_RUN_PAGE = """
-    WITH run AS MATERIALIZED ({page})
-    SELECT json_object(
-        'items', json((
-            SELECT json_group_array(json(item)) FROM (
-                SELECT json_array(
-                    id, chat_id, thread_id, live, ui_language, article_language, digest_mode,
-                    digest_minute, digest_weekday, timezone, cursor_article_id,
-                    last_digest_at, next_digest_at, channel, json(subscriptions),
-                    json_group_array(json_array(id, chat_id, thread_id))
-                ) AS item
-                FROM run
-                GROUP BY CASE WHEN :alone OR keyworded OR channel OR NOT live THEN id END,
-                    topics, article_language, cursor_article_id, ui_language, timezone,
-                    digest_mode, digest_minute, digest_weekday, next_digest_at
-            )
-        )),
-        'targets', (SELECT count(*) FROM run),
-        'last', json((SELECT json_array({keyset}) FROM run ORDER BY {newest} LIMIT 1))
-    )
-"""
+_RUN_PAGE = "SELECT json_group_array(json(run)) FROM ({page})"
 
 
 def _topics_first(subscription: Subscription) -> tuple[bool, int]:
     return subscription.kind != "topic", subscription.id
 
 
-def _run_page(document: str) -> RunPage:
-    page = json.loads(document)
-    items = []
-    for row in page["items"]:
+def _run_targets(page: str | None, order: Callable[[Target], tuple[int, int]]) -> list[RunTarget]:
+    """The page's targets, put back in its order: an aggregate's order is SQLite's."""
+    found = []
+    for row in json.loads(page or "[]"):
         row[3] = bool(row[3])
         target = Target(*row[:13])
         subscriptions = [Subscription(id, target.id, kind, value) for id, kind, value in row[14]]
         if len(subscriptions) > 1:
             subscriptions.sort(key=_topics_first)
-        items.append(RunTarget(target, subscriptions, bool(row[13]), row[15]))
-    last = page["last"]
-    return RunPage(items, page["targets"], None if last is None else (last[0], last[1]))
+        found.append(RunTarget(target, subscriptions, bool(row[13])))
+    found.sort(key=lambda run: order(run.target))
+    return found
+
+
+def _by_due_time(target: Target) -> tuple[int, int]:
+    return target.next_digest_at or 0, target.id
+
+
+def _by_cursor(target: Target) -> tuple[int, int]:
+    return target.cursor_article_id, target.id
 
 
 @dataclass(frozen=True)
@@ -155,23 +120,13 @@ class DigestCommit:
     next_digest_at: int | None
     messages: Sequence[NewMessage] = field(default=())
     keep_schedule: bool = False
-    pages: Sequence[SharedPart] = field(default=())
-    """Digest pages as whole requests, in order, for every member (a commit has
-    `messages` or `pages`)."""
-    members: Sequence[tuple[int, int, int]] = field(default=())
-    """(id, chat_id, thread_id) of every target the commit is for, when it is for
-    several targets that get the same digest; empty: `target_id` alone. The
-    expected values and the change then hold for each of them, and each one
-    that still has them moves and gets `pages`."""
+    shared: Sequence[SharedRow] = field(default=())
+    """Digest pages whose whole request many targets share, in order: queued
+    after `messages` (a commit usually has one or the other)."""
 
     @property
     def queued(self) -> int:
-        """Messages queued for each target the commit is for."""
-        return len(self.messages) + len(self.pages)
-
-    @property
-    def target_ids(self) -> list[int]:
-        return [member[0] for member in self.members] if self.members else [self.target_id]
+        return len(self.messages) + len(self.shared)
 
 
 _DUE_PAGE = """
@@ -208,24 +163,14 @@ async def due_targets(
 
 
 async def due_run(
-    db: Database,
-    now: int,
-    *,
-    after: tuple[int, int] = (-1, 0),
-    limit: int = 500,
-    alone: bool = False,
-) -> RunPage:
-    """The page `due_targets` reads, as items of targets that get the same
-    digest (`RunTarget`; `alone`: an item per target), in one read."""
-    document = await db.fetchval(
-        _RUN_PAGE.format(
-            page=_DUE_PAGE.format(columns=_RUN_COLUMNS),
-            keyset="next_digest_at, id",
-            newest="next_digest_at DESC, id DESC",
-        ),
-        {"now": now, "at": after[0], "id": after[1], "limit": limit, "alone": alone},
+    db: Database, now: int, *, after: tuple[int, int] = (-1, 0), limit: int = 500
+) -> list[RunTarget]:
+    """`due_targets`, each with what its digest needs (`RunTarget`), in one read."""
+    page = await db.fetchval(
+        _RUN_PAGE.format(page=_DUE_PAGE.format(columns=_RUN_ROW)),
+        {"now": now, "at": after[0], "id": after[1], "limit": limit},
     )
-    return _run_page(document)
+    return _run_targets(page, _by_due_time)
 
 
 async def oldest_due_cursor(db: Database, now: int) -> int | None:
@@ -292,23 +237,14 @@ async def instant_targets(
 
 
 async def instant_run(
-    db: Database,
-    upto_id: int,
-    *,
-    after: tuple[int, int] = (-1, 0),
-    limit: int = 500,
-    alone: bool = False,
-) -> RunPage:
-    """The page `instant_targets` reads, as `due_run` gives its page."""
-    document = await db.fetchval(
-        _RUN_PAGE.format(
-            page=_INSTANT_PAGE.format(columns=_RUN_COLUMNS),
-            keyset="cursor_article_id, id",
-            newest="cursor_article_id DESC, id DESC",
-        ),
-        {"upto": upto_id, "cursor": after[0], "id": after[1], "limit": limit, "alone": alone},
+    db: Database, upto_id: int, *, after: tuple[int, int] = (-1, 0), limit: int = 500
+) -> list[RunTarget]:
+    """`instant_targets`, each with what its digest needs (`RunTarget`), in one read."""
+    page = await db.fetchval(
+        _RUN_PAGE.format(page=_INSTANT_PAGE.format(columns=_RUN_ROW)),
+        {"upto": upto_id, "cursor": after[0], "id": after[1], "limit": limit},
     )
-    return _run_page(document)
+    return _run_targets(page, _by_cursor)
 
 
 async def oldest_instant_cursor(db: Database, upto_id: int) -> int | None:
@@ -393,10 +329,9 @@ async def commit_digest_tx(tx: aiosqlite.Connection, commit: DigestCommit, *, no
     return bool(await on_thread(tx, partial(_commit_on, commits=[commit], now=now)))
 
 
-async def commit_digests(db: Database, commits: Sequence[DigestCommit], *, now: int) -> list[int]:
-    """Several targets' commits in one transaction, each one all-or-nothing for
-    each of its targets as in `commit_digest_tx`; how many of each commit's
-    targets it applied to (1 or 0 for a commit for one target).
+async def commit_digests(db: Database, commits: Sequence[DigestCommit], *, now: int) -> list[bool]:
+    """Several targets' commits in one transaction, each one all-or-nothing as
+    in `commit_digest_tx`; which of them applied.
 
     The whole transaction is one trip to the writer's thread (`Database.write`),
     and the targets of a run mostly move alike (same cursor, same next time):
@@ -407,7 +342,7 @@ async def commit_digests(db: Database, commits: Sequence[DigestCommit], *, now: 
     if not commits:
         return []
     applied = await db.write(partial(_commit_on, commits=commits, now=now))
-    return [sum(i in applied for i in commit.target_ids) for commit in commits]
+    return [commit.target_id in applied for commit in commits]
 
 
 def _commit_on(conn: sqlite3.Connection, *, commits: Sequence[DigestCommit], now: int) -> set[int]:
@@ -422,7 +357,7 @@ def _commit_on(conn: sqlite3.Connection, *, commits: Sequence[DigestCommit], now
             bool(commit.queued),
             commit.keep_schedule,
         )
-        alike.setdefault(change, []).extend(commit.target_ids)
+        alike.setdefault(change, []).append(commit.target_id)
     applied: set[int] = set()
     for change, ids in alike.items():
         expected_cursor, expected_next, cursor, next_at, delivered, keep = change
@@ -449,22 +384,27 @@ def _commit_on(conn: sqlite3.Connection, *, commits: Sequence[DigestCommit], now
             },
         )
         applied.update(row[0] for row in moved.fetchall())
-    messages = [m for c in commits if c.target_id in applied for m in c.messages]
+    _enqueue_on(conn, [c for c in commits if c.target_id in applied], now=now)
+    return applied
+
+
+def _enqueue_on(conn: sqlite3.Connection, commits: Sequence[DigestCommit], *, now: int) -> None:
+    """Queue the commits' messages in commit order: consecutive shared pages go
+    in one statement, other messages in another."""
+    messages: list[NewMessage] = []
+    shared: list[SharedRow] = []
+    for commit in commits:
+        if commit.messages:
+            if shared:
+                outbox.enqueue_shared_on(conn, shared, kind="digest", method="sendMessage", now=now)
+                shared = []
+            messages.extend(commit.messages)
+        if commit.shared:
+            if messages:
+                outbox.enqueue_on(conn, messages=messages, now=now)
+                messages = []
+            shared.extend(commit.shared)
     if messages:
         outbox.enqueue_on(conn, messages=messages, now=now)
-    rows: list[SharedRow] = [
-        (chat_id, thread_id, target_id, page)
-        for commit in commits
-        if commit.pages
-        for page in commit.pages
-        for target_id, chat_id, thread_id in commit.members
-        if target_id in applied
-    ]
-    # Every page is stored, even one whose targets all moved on meanwhile: the
-    # run names a page by its digest alone once it has queued it.
-    pages = [page for commit in commits for page in commit.pages if page.encoded is not None]
-    if rows or pages:
-        outbox.enqueue_shared_on(
-            conn, rows, kind="digest", method="sendMessage", now=now, parts=pages
-        )
-    return applied
+    if shared:
+        outbox.enqueue_shared_on(conn, shared, kind="digest", method="sendMessage", now=now)

@@ -293,10 +293,7 @@ async def _populate(db: Database, rng: random.Random) -> None:
 class Outcome:
     due: DispatchReport
     instant: DispatchReport
-    # Every target's rows as queued, in order, with their full requests (the
-    # order across targets is the store's: targets that get the same digest
-    # are queued together).
-    outbox: dict[int, list[tuple[Any, ...]]]
+    outbox: list[tuple[Any, ...]]  # every row as queued, with its full request
     targets: list[tuple[Any, ...]]  # every cursor and schedule afterwards
     stored: int = dataclasses.field(compare=False)  # bytes of requests stored
 
@@ -307,13 +304,10 @@ async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -
         services = Services(settings, db, CATALOGUE)
         due = await dispatch_due(services, NOW, batch=batch, reference=reference)
         instant = await dispatch_instant(services, NOW, batch=batch, reference=reference)
-        rows = await db.fetchall(
-            "SELECT target_id, chat_id, thread_id, kind, priority, method, request,"
+        outbox = await db.fetchall(
+            "SELECT id, chat_id, thread_id, target_id, kind, priority, method, request,"
             " not_before, created_at FROM outbox_requests ORDER BY id"
         )
-        outbox: dict[int, list[tuple[Any, ...]]] = {}
-        for row in rows:
-            outbox.setdefault(row[0], []).append(tuple(row))
         targets = await db.fetchall(
             "SELECT id, cursor_article_id, last_digest_at, next_digest_at FROM targets ORDER BY id"
         )
@@ -321,7 +315,9 @@ async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -
             "SELECT (SELECT coalesce(sum(length(payload)), 0) FROM outbox)"
             " + (SELECT coalesce(sum(length(payload)), 0) FROM outbox_payloads)"
         )
-        return Outcome(due, instant, outbox, [tuple(r) for r in targets], stored)
+        return Outcome(
+            due, instant, [tuple(r) for r in outbox], [tuple(r) for r in targets], stored
+        )
     finally:
         await db.close()
 
@@ -344,8 +340,7 @@ async def test_a_run_queues_what_building_each_target_alone_queues(
         alone = await _run(tmp_path / "alone.sqlite3", settings, reference=True, batch=batch)
         assert alone.due.digests > 20, seed
         assert alone.instant.digests > 20, seed
-        queued = [row for rows in alone.outbox.values() for row in rows]
-        assert any("reply_markup" in row[6] for row in queued)  # paged digests among them
-        assert any(row[3] == "post" for row in queued)  # and channel posts
+        assert any("reply_markup" in row[7] for row in alone.outbox)  # paged digests among them
+        assert any(row[4] == "post" for row in alone.outbox)  # and channel posts
         assert shared == alone, seed
         assert shared.stored < alone.stored, seed  # pages many targets get are stored once
