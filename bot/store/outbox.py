@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, get_args
 
 import aiosqlite
 
-from bot.store.db import Database, Row, StoreError, on_thread
+from bot.store.db import Database, Row, on_thread
 
 Kind = Literal["digest", "broadcast", "post", "notice"]
 KINDS: Final = frozenset(get_args(Kind))
@@ -168,26 +168,15 @@ class SharedPart:
     by the row's (the `outbox_requests` view).
 
     A stored part is found by a hash of its text, so a part queued in many
-    transactions, or made again by a later run, is stored once. A caller that
-    has queued a part already (and committed it) may keep only its digest
-    (`stored`): rows queued with that find it, and no text is held twice."""
+    transactions, or made again by a later run, is stored once."""
 
     __slots__ = ("_digest", "encoded")
 
     def __init__(self, encoded: str) -> None:
         if not (encoded.startswith("{") and encoded.endswith("}")) or encoded == "{}":
             raise ValueError("a shared part is a non-empty JSON object")
-        self.encoded: str | None = encoded
+        self.encoded = encoded
         self._digest: str | None = None
-
-    @classmethod
-    def stored(cls, digest: str) -> SharedPart:
-        """A part queued before, known by its digest alone: queueing a row with it
-        fails (`StoreError`) unless the part is still stored."""
-        part = cls.__new__(cls)
-        part.encoded = None
-        part._digest = digest
-        return part
 
     @classmethod
     def text(cls, encoded_text: str) -> SharedPart:
@@ -203,7 +192,6 @@ class SharedPart:
     @property
     def digest(self) -> str:
         if self._digest is None:
-            assert self.encoded is not None  # only `stored` parts lack it, with a digest
             raw = self.encoded.encode()
             # hashlib lets go of the interpreter lock for inputs of 2 KiB or more;
             # a digest run hashes thousands of pages while the database threads
@@ -346,16 +334,14 @@ def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[
     """The `outbox_payloads` id of each part, by digest, storing those not stored yet.
     Looked up inside the caller's transaction, so a prune cannot delete a part
     between this and the rows that refer to it."""
-    parts = list(parts)
-    if not parts:
+    wanted = {part.digest: part.encoded for part in parts}
+    if not wanted:
         return {}
-    wanted = {part.digest: part.encoded for part in parts if part.encoded is not None}
-    named = {part.digest for part in parts}
     ids: dict[str, int] = dict(
         conn.execute(
             "SELECT digest, id FROM outbox_payloads"
             " WHERE digest IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(named)),),
+            (json.dumps(list(wanted)),),
         ).fetchall()
     )
     missing = [(digest, text) for digest, text in wanted.items() if digest not in ids]
@@ -368,8 +354,6 @@ def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[
                 (json.dumps(missing, ensure_ascii=False),),
             ).fetchall()
         )
-    if len(ids) < len(named):
-        raise StoreError("a shared request queued by its digest alone is no longer stored")
     return ids
 
 
@@ -384,12 +368,9 @@ def enqueue_shared_on(
     kind: Kind,
     method: str,
     now: float,
-    parts: Iterable[SharedPart] = (),
 ) -> int:
     """Queue rows that each send a shared request, in the order given, inside the
-    caller's transaction (`Database.write`). Returns how many. `parts` are
-    stored too, besides the rows' own: requests the caller will name later by
-    their digest alone (`SharedPart.stored`).
+    caller's transaction (`Database.write`). Returns how many.
 
     A scheduled run queues a hundred thousand of these: they go in as one JSON
     array that SQLite unpacks itself (`json_each`), so no Python work is done per
@@ -399,9 +380,9 @@ def enqueue_shared_on(
         raise ValueError(f"unknown outbox kind {kind!r}")
     if method not in METHODS:
         raise ValueError(f"the sender cannot make {method!r} requests")
-    ids = _store_parts(conn, [*parts, *(row[3] for row in rows)])
     if not rows:
         return 0
+    ids = _store_parts(conn, [row[3] for row in rows])
     conn.execute(
         """
         INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
