@@ -387,20 +387,19 @@ def _describe(name: str, setup: Setup, result: dict[str, Any]) -> list[str]:
 # What would make each stage cheaper, past what this implementation does.
 REMEDIES = {
     "commit (outbox rows, cursors)": (
-        "one trip to the writer's thread a batch, rows unpacked by SQLite from one JSON"
-        " array; it overlaps the next batch's build but shares the interpreter lock with it"
-        " (a statement's end waits for the lock the build holds): what remains is making"
-        " each target's commit in Python at all — targets with equal digests grouped in SQL"
-        " would be one row of work per group instead of per target"
+        "one trip to the writer's thread a batch, the rows unpacked by SQLite itself; it"
+        " runs while the next batch is built, so its wall time is mostly waiting for the"
+        " interpreter lock the build holds: the limit is the run's Python work, not SQLite's"
     ),
     "build messages (select, compose, pack)": (
-        "per-target Python work, a few dozen µs: a keyword target selects its own"
-        " articles and locates its page; a topic-only target is a cache lookup, still"
-        " a dozen Python objects; grouping equal targets in SQL would remove both"
+        "per-target Python: a keyword target selects its own articles and locates its page"
+        " (~30 µs), a topic-only one is a cache lookup and its commit; grouping equal targets"
+        " in the read was tried and its larger document cost as much to decode as it saved."
+        " Fewer Python objects per target, or building in a second process, would"
     ),
     "read targets and subscriptions": (
-        "one query a batch returning a JSON document; what remains is a Target and its"
-        " Subscriptions made in Python per target"
+        "one query a batch returning one JSON document, decoded on the event loop's thread"
+        " into a Target and its Subscriptions per target (~10 µs)"
     ),
     "keyword queries": "evaluate the keywords in one FTS5 query over the window",
 }
@@ -416,12 +415,13 @@ def _time_note(setup: Setup, result: dict[str, Any], target: Target) -> str:
         ((name, spent) for name, spent in stages.items() if name in REMEDIES),
         key=lambda item: -item[1],
     )
-    parts = ", ".join(f"{name} {spent:.1f} s ({spent / seconds:.0%})" for name, spent in ranked)
-    remedies = "; ".join(f"{name}: {REMEDIES[name]}" for name, _ in ranked[:2])
+    parts = ", ".join(f"{name} {spent:.1f} s" for name, spent in ranked)
+    remedies = "; ".join(f"{name}: {REMEDIES[name]}" for name, _ in ranked[:3])
     return (
-        f"{per_chat:,.0f} µs per chat against a budget of {budget:,.0f}. Of {seconds:.1f} s:"
-        f" {parts}; {result['payload_bytes'] / 1e6:,.0f} MB of requests stored. What"
-        f" would close it: {remedies}."
+        f"{per_chat:,.0f} µs per chat against a budget of {budget:,.0f}. Wall time inside"
+        f" each stage of the {seconds:.1f} s (they overlap: a batch is read and the last one"
+        f" saved while one is built): {parts}; {result['payload_bytes'] / 1e6:,.0f} MB of"
+        f" requests stored. Where the time goes and what would close it: {remedies}."
     )
 
 
