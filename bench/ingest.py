@@ -23,10 +23,10 @@ from bench.report import Row, Target
 from bot.config import DATA_DIR
 from bot.ingest.feeds import parse_feed
 from bot.ingest.pipeline import ingest, prepare
-from bot.ingest.topics import Catalogue, load_catalogue
 from bot.runtime import sync_catalogue
 from bot.store import articles
 from bot.store.db import Database
+from bot.topics import Catalogue, load_catalogue
 
 URL = "https://news.example.org/rss"
 NOW = corpus.LAST_DAY + 86_400

@@ -34,13 +34,13 @@ from bench import Options, corpus, say
 from bench.report import Row, Target
 from bot.config import DATA_DIR, Settings
 from bot.ingest.pipeline import prepare
-from bot.ingest.topics import Catalogue, load_catalogue
 from bot.runtime import sync_catalogue
 from bot.search.query import QueryProblem, parse_query
 from bot.search.service import find
 from bot.store import articles
 from bot.store.articles import SEARCH_WINDOW
 from bot.store.db import Database
+from bot.topics import Catalogue, load_catalogue
 
 # bm25 with titles weighted ten times the summaries: the reference's ranking (diagnostics).
 RANK = "bm25(article_search, 10.0, 10.0, 1.0, 1.0)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.numbers import whole_number
-from bot.search.text import fold
 from bot.store.chats import Chat
+from bot.text import fold
 
 
 def find_channel(channels: Sequence[Chat], reference: str) -> Chat | None:

@@ -19,11 +19,11 @@ from bot.config import Settings
 from bot.ingest.entry import SourceError
 from bot.ingest.listing import read_listing
 from bot.ingest.pipeline import DEFAULT_MAX_AGE_DAYS, IngestReport, ingest
-from bot.ingest.topics import Catalogue, load_catalogue
 from bot.search.keywords import check_keyword_subscriptions
 from bot.search.reindex import rebuild_index
 from bot.store import articles, topics
 from bot.store.db import Database
+from bot.topics import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from bot.chat import bot_on_emulator
 from bot.config import DATA_DIR, Settings
 from bot.delivery.ratelimiter import opt_in_to_timedelta
 from bot.emulator import Emulator
-from bot.ingest.topics import Catalogue
 from bot.runtime import Content, open_content, sync_catalogue
 from bot.store.db import Database
 from bot.telegram.services import Services
+from bot.topics import Catalogue
 from tests.digest.helpers import CATALOGUE
 from tests.harness import Harness
 

@@ -21,10 +21,10 @@ from bot.admin.progress import (
     stars_estimate,
     summary_text,
 )
-from bot.ingest.topics import Catalogue
 from bot.store import broadcasts, chats, outbox
 from bot.store.broadcasts import Broadcast, Recipients
 from bot.store.db import Database
+from bot.topics import Catalogue
 
 log = logging.getLogger(__name__)
 

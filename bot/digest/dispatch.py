@@ -33,7 +33,6 @@ from bot.digest.compose import (
     parse_callback,
 )
 from bot.digest.select import Index, Selection, select
-from bot.ingest.topics import Catalogue
 from bot.search.query import QueryError, parse_query
 from bot.store import articles, digests
 from bot.store.articles import Article
@@ -42,6 +41,7 @@ from bot.store.db import Database
 from bot.store.digests import DigestCommit, RunTarget
 from bot.store.outbox import NewMessage, SharedPart, SharedRow, encode_payload, encode_text
 from bot.store.subscriptions import Subscription
+from bot.topics import Catalogue
 
 log = logging.getLogger(__name__)
 

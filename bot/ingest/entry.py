@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.errors import SourceError
+
+__all__ = ["Entry", "ParsedFeed", "SourceError"]
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -23,7 +27,3 @@ class ParsedFeed:
     title: str | None
     language: str | None
     entries: list[Entry] = field(default_factory=list)
-
-
-class SourceError(Exception):
-    """A source could not be read or understood; the message is one line for a person."""

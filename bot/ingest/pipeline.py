@@ -19,10 +19,10 @@ from bot.config import Settings
 from bot.ingest.entry import Entry
 from bot.ingest.language import detect_language
 from bot.ingest.text import clip
-from bot.ingest.topics import Catalogue
-from bot.search.text import IndexedText, fold, index_text
 from bot.store import articles, topics
 from bot.store.db import Database
+from bot.text import IndexedText, fold, index_text
+from bot.topics import Catalogue
 
 MAX_TITLE_CHARS: Final = 300
 """Longer than any real headline; a longer one is cut at a word, with an ellipsis."""

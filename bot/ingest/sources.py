@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.ingest.fetch import load_source, make_client
 from bot.ingest.pipeline import IngestReport, ingest
-from bot.ingest.topics import Catalogue
 from bot.store.db import Database
+from bot.topics import Catalogue
 
 
 async def ingest_location(

@@ -8,7 +8,7 @@ the one form it is stored in.
 
 from bot.search.query import ParsedQuery, QueryProblem, parse_query
 from bot.search.snippet import Segment, make_snippet
-from bot.search.text import IndexedText, index_text
+from bot.text import IndexedText, index_text
 
 __all__ = [
     "IndexedText",

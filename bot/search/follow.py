@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.ingest.topics import Catalogue
 from bot.search.query import (
     ParsedQuery,
     QueryError,
@@ -21,8 +20,9 @@ from bot.search.query import (
     parse_query,
     parse_subscription,
 )
-from bot.search.text import fold
 from bot.store.subscriptions import SubscriptionKind
+from bot.text import fold
+from bot.topics import Catalogue
 
 Followed = tuple[SubscriptionKind, str]
 

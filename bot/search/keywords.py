@@ -21,13 +21,13 @@ from itertools import groupby
 
 from bot.formatting import escape, pack, truncate
 from bot.i18n import t
-from bot.ingest.topics import Catalogue
 from bot.search.follow import normal_query
 from bot.search.query import MAX_PREFIXES, MIN_PREFIX_CHARS, within_prefix_rules
 from bot.store import feeds, subscriptions
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
 from bot.store.subscriptions import Revision, ToCheck
+from bot.topics import Catalogue
 
 log = logging.getLogger(__name__)
 

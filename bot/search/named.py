@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from bot.ingest.topics import Catalogue
 from bot.search.query import STOPWORDS, ParsedQuery
-from bot.search.text import stem_english, stem_spanish, words
+from bot.text import stem_english, stem_spanish, words
+from bot.topics import Catalogue
 
 MAX_NAMED = 3  # a query naming more is too general to point anywhere
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.languages import LANGUAGES
-from bot.search.text import fold, stem_english, stem_spanish, words
+from bot.text import fold, stem_english, stem_spanish, words
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12

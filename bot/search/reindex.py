@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.search.text import index_columns
 from bot.store import articles
 from bot.store.db import Database
+from bot.text import index_columns
 
 log = logging.getLogger(__name__)
 

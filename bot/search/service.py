@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.ingest.topics import Catalogue
 from bot.numbers import whole_number
 from bot.search.named import topics_named
 from bot.search.query import ParsedQuery, QueryError, QueryProblem, parse_query
 from bot.search.snippet import Segment, make_snippet
 from bot.store import articles
 from bot.store.db import Database, OverBudget
+from bot.topics import Catalogue
 
 PAGE_SIZE = 5
 MAX_RESULTS = 200

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.search.text import fold, stem_english, stem_spanish
+from bot.text import fold, stem_english, stem_spanish
 
 _WORD = re.compile(r"[^\W_]+")
 

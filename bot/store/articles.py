@@ -1,7 +1,7 @@
 """Articles and their full-text index.
 
 The FTS5 table is contentless: it holds each article's words stemmed as
-English and as Spanish (see `bot.search.text`) under the article's id, and is
+English and as Spanish (see `bot.text`) under the article's id, and is
 written in the same transaction as the article, so the two never disagree. Its
 fifth column holds the article's language as one token (`language_token`), so a
 language filter is part of the MATCH.

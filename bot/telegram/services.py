@@ -16,10 +16,10 @@ from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
 from bot.digest.schedule import next_digest_at
-from bot.ingest.topics import Catalogue
 from bot.store import chats
 from bot.store.chats import Target
 from bot.store.db import Database
+from bot.topics import Catalogue
 
 if TYPE_CHECKING:
     from bot.delivery.sender import OutboxSender

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from bot.ingest.topics import Catalogue
 from bot.store.db import Database
 from bot.telegram.services import Services
+from bot.topics import Catalogue
 
 
 @pytest.fixture

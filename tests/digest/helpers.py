@@ -10,11 +10,11 @@ from pathlib import Path
 from bot.config import DATA_DIR
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import prepare
-from bot.ingest.topics import Catalogue, load_catalogue
 from bot.runtime import sync_catalogue
 from bot.store import articles, chats, subscriptions
 from bot.store.chats import Target
 from bot.store.db import Database
+from bot.topics import Catalogue, load_catalogue
 
 CATALOGUE = load_catalogue(DATA_DIR / "topics.toml")
 SLUGS = [topic.slug for topic in CATALOGUE.topics]

@@ -314,7 +314,7 @@ def test_a_feed_declaring_one_language_for_everything_does_not_mislabel() -> Non
     """Many CMSs declare en-US for every item; the text decides, the feed breaks ties."""
     from bot.config import DATA_DIR
     from bot.ingest.pipeline import prepare
-    from bot.ingest.topics import load_catalogue
+    from bot.topics import load_catalogue
 
     feed = parse_feed(
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'

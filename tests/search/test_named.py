@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.config import DATA_DIR
-from bot.ingest.topics import load_catalogue
 from bot.search.named import topics_named
 from bot.search.query import parse_query
+from bot.topics import load_catalogue
 
 CATALOGUE = load_catalogue(DATA_DIR / "topics.toml")
 

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import DATA_DIR
-from bot.ingest.topics import load_catalogue
 from bot.search.follow import means_all, normal_query, to_follow, to_stop_following
 from bot.search.query import QueryError, QueryProblem, normal_form, parse_query
+from bot.topics import load_catalogue
 
 CATALOGUE = load_catalogue(DATA_DIR / "topics.toml")
 PIECES = st.sampled_from(

@@ -1,5 +1,5 @@
 from bot.search.snippet import make_snippet
-from bot.search.text import fold, index_text, words
+from bot.text import fold, index_text, words
 
 
 def test_fold_and_words() -> None:

@@ -19,14 +19,14 @@ from bench import corpus
 from bench.search import reference_match
 from bot.config import DATA_DIR
 from bot.ingest.pipeline import prepare
-from bot.ingest.topics import Catalogue, load_catalogue
 from bot.runtime import sync_catalogue
 from bot.search.query import QueryProblem, parse_query
 from bot.search.reindex import rebuild_index
 from bot.search.service import find
-from bot.search.text import index_columns
 from bot.store import articles
 from bot.store.db import Database, OverBudget, bundled_migrations
+from bot.text import index_columns
+from bot.topics import Catalogue, load_catalogue
 
 NOW = corpus.LAST_DAY + 86_400
 ARTICLES = 400

@@ -11,8 +11,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ingest.entry import SourceError
-from bot.search.text import IndexedText, fold, stem_english, stem_spanish, words
+from bot.errors import SourceError
+from bot.text import IndexedText, fold, stem_english, stem_spanish, words
 
 
 @dataclass(frozen=True)
