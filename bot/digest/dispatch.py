@@ -129,6 +129,24 @@ class Window:
     def since(self, cursor: int) -> list[Article]:
         return self.articles[bisect.bisect_right(self._ids, cursor) :]
 
+    def select_for(
+        self,
+        target: Target,
+        subscriptions: Sequence[Subscription],
+        matches: Mapping[str, frozenset[int]],
+        *,
+        after_id: int | None = None,
+    ) -> Selection:
+        """`select` over the window's articles (those after `after_id`) for one
+        target: its article language, the catalogue's topic order."""
+        return select(
+            self.articles if after_id is None else self.since(after_id),
+            subscriptions,
+            article_language=target.article_language,
+            keyword_matches=matches,
+            topic_order=[topic.slug for topic in self.catalogue.topics],
+        )
+
     def _key(self, text: str) -> QueryKey | None:
         try:
             query = parse_query(text)
@@ -333,13 +351,7 @@ def digest_messages(
     if builder is not None:
         selection = builder.selection(target, subscriptions, matches, start)
     else:
-        selection = select(
-            window.since(start),
-            subscriptions,
-            article_language=target.article_language,
-            keyword_matches=matches,
-            topic_order=[topic.slug for topic in services.catalogue.topics],
-        )
+        selection = window.select_for(target, subscriptions, matches, after_id=start)
     if not selection:
         return []
     if as_posts:
@@ -698,15 +710,8 @@ async def more_page(
     window = await Window.load(services.db, services.catalogue, ref.after_id, ref.upto_id)
     subscriptions = (await digests.subscriptions_of(services.db, [target.id]))[target.id]
     matches = await window.matches(_queries({target.id: subscriptions}))
-    selection = select(
-        window.articles,
-        subscriptions,
-        article_language=target.article_language,
-        keyword_matches=matches,
-        topic_order=[topic.slug for topic in services.catalogue.topics],
-    )
     return compose(
-        selection,
+        window.select_for(target, subscriptions, matches),
         window.by_id,
         language=target.ui_language,
         timezone=target.timezone,

@@ -19,7 +19,7 @@ from typing import Final
 from bot.digest import schedule
 from bot.digest.compose import DigestMessage, compose
 from bot.digest.dispatch import MAX_BACKLOG, Services, Window, reschedule, send_pending_now
-from bot.digest.select import Group, Selection, select
+from bot.digest.select import Group, Selection
 from bot.formatting import escape
 from bot.i18n import day_and_time, t
 from bot.store import articles, digests
@@ -68,13 +68,7 @@ async def sample(
     upto = await articles.newest_id(services.db)
     window = await Window.load(services.db, services.catalogue, upto - MAX_BACKLOG, upto)
     matches = await window.matches(sub.value for sub in subscriptions if sub.kind == "query")
-    selection = select(
-        window.articles,
-        subscriptions,
-        article_language=target.article_language,
-        keyword_matches=matches,
-        topic_order=[topic.slug for topic in services.catalogue.topics],
-    )
+    selection = window.select_for(target, subscriptions, matches)
     return compose(
         newest(selection, window.by_id, SAMPLE_ITEMS),
         window.by_id,
