@@ -181,6 +181,22 @@ def pager(back: str | None, more: str | None, language: str) -> list[InlineKeybo
     return row
 
 
+def latest_pager(page: int, has_more: bool, language: str) -> list[InlineKeyboardButton]:
+    """The pager of /latest at `page` (data `lp:<page>`, as KINDS reads it)."""
+    return pager(
+        f"lp:{page - 1}" if page else None, f"lp:{page + 1}" if has_more else None, language
+    )
+
+
+def topic_pager(slug: str, page: int, has_more: bool, language: str) -> list[InlineKeyboardButton]:
+    """The pager of a topic's articles at `page` (data `tp:<slug>:<page>`)."""
+    return pager(
+        f"tp:{slug}:{page - 1}" if page else None,
+        f"tp:{slug}:{page + 1}" if has_more else None,
+        language,
+    )
+
+
 def stacked(
     first: Sequence[InlineKeyboardButton], keyboard: InlineKeyboardMarkup | None
 ) -> InlineKeyboardMarkup | None:

@@ -103,9 +103,7 @@ async def latest_page(
     key = "reader.latest_header_page" if page else "reader.latest_header"
     header = t(language, key, page=page + 1)
     found = [hit.article for hit in result.hits]
-    back = f"lp:{page - 1}" if page else None
-    more = f"lp:{page + 1}" if result.has_more else None
-    keyboard = keyboards.stacked(keyboards.pager(back, more, language), None)
+    keyboard = keyboards.stacked(keyboards.latest_pager(page, result.has_more, language), None)
     messages = _latest_messages(found, header, target, services)
     await _show(update, context, messages, keyboard, turn=turn)
 
@@ -163,10 +161,8 @@ async def show_topic(
     header = t(language, key, topic=escape(topic.name(language)), page=page + 1)
     found = [hit.article for hit in result.hits]
     messages = _latest_messages(found, header, target, services)
-    back = f"tp:{slug}:{page - 1}" if page else None
-    more = f"tp:{slug}:{page + 1}" if result.has_more else None
     keyboard = keyboards.stacked(
-        keyboards.pager(back, more, language),
+        keyboards.topic_pager(slug, page, result.has_more, language),
         keyboards.topic_keyboard(slug, topic.name(language), subscribed, language),
     )
     await _show(update, context, messages, keyboard, turn=update.callback_query is not None)
