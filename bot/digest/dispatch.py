@@ -86,16 +86,9 @@ class DispatchReport:
 
 
 def reschedule(target: Target, now: int) -> int | None:
-    """The next_digest_at for a target's current settings, strictly after `now`.
-    Call it whenever mode, time, weekday or timezone change, and save the result
-    with `chats.update_target(db, target.id, next_digest_at=...)`."""
-    return schedule.next_digest_at(
-        target.digest_mode,
-        target.digest_minute,
-        target.digest_weekday,
-        target.timezone,
-        after=now,
-    )
+    """The next_digest_at for a target's current settings, strictly after `now`
+    (`schedule.due_after`: a run moves a sent target's time on with it)."""
+    return schedule.due_after(target, now)
 
 
 @dataclass
@@ -573,8 +566,9 @@ class _CommitFor:
 
 
 async def schedule_new_targets(services: Services, now: int, *, batch: int = BATCH) -> int:
-    """Give daily and weekly targets that have no next time one (new targets,
-    or a settings change that did not reschedule). Returns how many."""
+    """Give daily and weekly targets that have no next time one (targets made
+    before schedules were set on creation, or made by an import). Returns how
+    many."""
     done = 0
     after = 0
     while found := await digests.unscheduled_targets(services.db, after_id=after, limit=batch):
@@ -582,7 +576,7 @@ async def schedule_new_targets(services: Services, now: int, *, batch: int = BAT
         schedules = []
         for target in found:
             try:
-                schedules.append((target.id, reschedule(target, now)))
+                schedules.append((target.id, schedule.due_after(target, now)))
             except ValueError:
                 log.exception("target %d has invalid digest settings", target.id)
         await digests.set_schedules(services.db, schedules)

@@ -18,7 +18,7 @@ from typing import Final
 
 from bot.digest import schedule
 from bot.digest.compose import DigestMessage, compose
-from bot.digest.dispatch import MAX_BACKLOG, Services, Window, reschedule, send_pending_now
+from bot.digest.dispatch import MAX_BACKLOG, Services, Window, send_pending_now
 from bot.digest.select import Group, Selection
 from bot.formatting import escape
 from bot.i18n import day_and_time, t
@@ -106,7 +106,7 @@ def next_digest_at(target: Target, now: int) -> int | None:
         return None
     if target.next_digest_at is not None:
         return target.next_digest_at
-    return reschedule(target, now)
+    return schedule.due_after(target, now)
 
 
 def next_digest_text(target: Target, now: int) -> str:

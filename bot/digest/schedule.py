@@ -1,6 +1,11 @@
 """When a target's next digest is due, in UTC, from its local wall-clock settings.
 
-Pure. A wall time is resolved with PEP 495 `fold=0`, which gives exactly the
+The one place the rule "a schedule change recomputes next_digest_at" lives:
+`due_after` is the pure answer for a target's settings, and `change_settings`
+is the only way a target's schedule settings change, writing the new time in
+the same statement (the store refuses a schedule change without it).
+
+A wall time is resolved with PEP 495 `fold=0`, which gives exactly the
 rules people expect around daylight-saving changes: a time that does not exist
 on the spring-forward day is pushed forward by the gap (02:30 → 03:30), and a
 time that occurs twice on the fall-back day means its first occurrence.
@@ -9,10 +14,16 @@ time that occurs twice on the fall-back day means its first occurrence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.store import chats
+from bot.store.chats import SCHEDULE_COLUMNS, Target
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +84,28 @@ def next_digest_at(
 def local_date(moment: int, timezone: str) -> date:
     """The calendar date in the target's zone at a UTC instant."""
     return datetime.fromtimestamp(moment, UTC).astimezone(zone(timezone)).date()
+
+
+def due_after(target: Target, now: int) -> int | None:
+    """The next digest time strictly after `now` for the target's settings as
+    they stand; None for instant and off."""
+    return next_digest_at(
+        target.digest_mode,
+        target.digest_minute,
+        target.digest_weekday,
+        target.timezone,
+        after=now,
+    )
+
+
+async def change_settings(
+    db: Database, target: Target, changes: Mapping[str, str | int | None], now: int
+) -> Target:
+    """Store some of a target's settings (`chats.SETTING_COLUMNS`); when one of
+    them is a schedule setting, with the next digest time they give, in the
+    same write. A bad value (minute or weekday out of range) raises ValueError
+    before anything is written."""
+    if not SCHEDULE_COLUMNS & changes.keys():
+        return await chats.update_target(db, target.id, **changes)
+    due = due_after(replace(target, **changes), now)  # type: ignore[arg-type]
+    return await chats.update_target(db, target.id, **changes, next_digest_at=due)

@@ -30,17 +30,9 @@ def chat_type(telegram_type: str) -> ChatType:
     return CHAT_TYPES.get(telegram_type, "group")
 
 
-SETTING_COLUMNS = frozenset(
-    {
-        "ui_language",
-        "article_language",
-        "digest_mode",
-        "digest_minute",
-        "digest_weekday",
-        "timezone",
-        "next_digest_at",
-    }
-)
+SCHEDULE_COLUMNS = frozenset({"digest_mode", "digest_minute", "digest_weekday", "timezone"})
+"""The settings `next_digest_at` is computed from: changed only together with it."""
+SETTING_COLUMNS = SCHEDULE_COLUMNS | {"ui_language", "article_language", "next_digest_at"}
 
 
 @dataclass(frozen=True)
@@ -225,10 +217,17 @@ async def ensure_target(
 
 
 async def update_target(db: Database, target_id: int, **settings: Any) -> Target:
-    """Change some of a target's settings (only the columns in SETTING_COLUMNS)."""
+    """Change some of a target's settings (only the columns in SETTING_COLUMNS).
+
+    A change to a column of SCHEDULE_COLUMNS must come with the `next_digest_at`
+    it gives (`bot.digest.schedule.change_settings` computes it), in the same
+    write: otherwise the old time would stand, a digest at a time the reader
+    no longer asked for."""
     unknown = set(settings) - SETTING_COLUMNS
     if unknown:
         raise ValueError(f"not a target setting: {', '.join(sorted(unknown))}")
+    if SCHEDULE_COLUMNS & settings.keys() and "next_digest_at" not in settings:
+        raise ValueError("a schedule change needs the next_digest_at it gives")
     assignments = ", ".join(f"{column} = :{column}" for column in settings)
     async with db.transaction() as tx:
         if assignments:

@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.digest.schedule import next_digest_at
-from bot.store import chats
-from bot.store.chats import Target
 from bot.store.db import Database
 from bot.topics import Catalogue
 
@@ -92,19 +89,6 @@ class Services:
 
     def topic_names(self, language: str) -> dict[str, str]:
         return {topic.slug: topic.name(language) for topic in self.catalogue.topics}
-
-    async def schedule(self, target: Target) -> Target:
-        """Store when the target's next digest is due, after its settings changed."""
-        due = next_digest_at(
-            target.digest_mode,
-            target.digest_minute,
-            target.digest_weekday,
-            target.timezone,
-            after=self.now(),
-        )
-        if due == target.next_digest_at:
-            return target
-        return await chats.update_target(self.db, target.id, next_digest_at=due)
 
     def wake_sender(self) -> None:
         if self.sender is not None:

@@ -163,7 +163,7 @@ async def test_new_articles_reach_instant_subscribers_without_the_minute_job(
         assert target is not None
         await subscriptions.add(db, target.id, "topic", "migration", services.now())
         assert target.cursor_article_id == newest, "a new reader starts from now"
-        await update_target(db, target.id, digest_mode="instant")
+        await update_target(db, target.id, digest_mode="instant", next_digest_at=None)
     emulator.feeds.publish("breaking.xml", BREAKING)
     url = emulator.feed_url("breaking.xml")
     if command == "/ingest":

@@ -93,5 +93,6 @@ async def add_target(
     for text in queries:
         await subscriptions.add(db, target.id, "query", text, now)
     if settings:
-        target = await chats.update_target(db, target.id, **settings)
+        # Unscheduled, as a target made by an import: the first run schedules it at its `now`.
+        target = await chats.update_target(db, target.id, next_digest_at=None, **settings)
     return target

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bot.chat import bot_on_emulator
 from bot.config import Settings
+from bot.digest import schedule
 from bot.digest.dispatch import dispatch_due, dispatch_instant
 from bot.emulator import Emulator
 from bot.ingest.listing import read_listing
@@ -71,7 +72,8 @@ async def _follower(
     target = await chats.ensure_target(
         services.db, chat_id, ui_language="en", timezone="UTC", now=now
     )
-    await chats.update_target(services.db, target.id, digest_mode=mode, digest_minute=hour * 60)
+    changes: dict[str, str | int | None] = {"digest_mode": mode, "digest_minute": hour * 60}
+    await schedule.change_settings(services.db, target, changes, now)
     await subscriptions.add(services.db, target.id, "topic", "migration", now)
     return chat_id
 

@@ -149,7 +149,7 @@ async def test_a_burst_of_100_articles_keeps_the_channel_limit_and_order(
         target = await chats.ensure_target(
             services.db, channel.id, ui_language="en", timezone="UTC", now=services.now()
         )
-        await chats.update_target(services.db, target.id, digest_mode="instant")
+        await chats.update_target(services.db, target.id, digest_mode="instant", next_digest_at=None)
         await subscriptions.add(services.db, target.id, "query", "bulletin", services.now())
         async with bot_on_emulator(emulator, settings, services=services, limits=limits):
             await _publish(services, *(f"Bulletin {n:03d}" for n in range(100)))

@@ -112,7 +112,7 @@ async def _subscribers(
         target = await chats.ensure_target(
             services.db, user.id, ui_language="en", timezone="UTC", now=services.now()
         )
-        await chats.update_target(services.db, target.id, digest_mode="instant")
+        await chats.update_target(services.db, target.id, digest_mode="instant", next_digest_at=None)
         chosen = set(rng.sample(slugs, rng.randint(1, 3)))
         for slug in chosen:
             await subscriptions.add(services.db, target.id, "topic", slug, services.now())

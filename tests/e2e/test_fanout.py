@@ -71,7 +71,7 @@ async def instant_readers(services: Services, emulator: Emulator, count: int) ->
             services.db, user.id, ui_language="en", timezone="UTC", now=now
         )
         await subscriptions.add(services.db, target.id, "topic", "migration", now)
-        await chats.update_target(services.db, target.id, digest_mode="instant")
+        await chats.update_target(services.db, target.id, digest_mode="instant", next_digest_at=None)
         ids.append(user.id)
     return ids
 

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.channels import find_channel, label
+from bot.digest import schedule
 from bot.i18n import t
 from bot.search.follow import means_all
 from bot.store import chats, subscriptions
@@ -43,6 +44,11 @@ async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def channel_target(services: Services, channel: Chat) -> Target:
+    """The channel's target, made on first use (an existing one keeps its next
+    time: recomputing it could skip a digest that is due)."""
+    target = await chats.get_target(services.db, channel.chat_id)
+    if target is not None:
+        return target
     target = await chats.ensure_target(
         services.db,
         channel.chat_id,
@@ -50,7 +56,8 @@ async def channel_target(services: Services, channel: Chat) -> Target:
         timezone=services.settings.default_timezone,
         now=services.now(),
     )
-    return await services.schedule(target)
+    due = schedule.due_after(target, services.now())
+    return await chats.update_target(services.db, target.id, next_digest_at=due)
 
 
 async def list_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,6 +16,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.digest import schedule
 from bot.i18n import language_of, t
 from bot.store import chats
 from bot.store.chats import Target
@@ -87,7 +88,8 @@ async def target_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Targ
         timezone=services.settings.default_timezone,
         now=services.now(),
     )
-    return await services.schedule(target)
+    due = schedule.due_after(target, services.now())
+    return await chats.update_target(services.db, target.id, next_digest_at=due)
 
 
 async def may_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

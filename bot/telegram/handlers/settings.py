@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.digest import schedule
 from bot.digest.preview import next_digest_text
 from bot.i18n import t
 from bot.preferences import (
@@ -18,7 +19,6 @@ from bot.preferences import (
     format_minute,
     parse_change,
 )
-from bot.store import chats
 from bot.store.chats import Target
 from bot.telegram import keyboards
 from bot.telegram.format import escape, truncate
@@ -33,7 +33,6 @@ PICK_KEYS = {
     "lang": "pick_language",
     "alang": "pick_articles",
 }
-SCHEDULE_COLUMNS = ("digest_mode", "digest_minute", "digest_weekday", "timezone")
 ZONES_LISTED = 10  # of the zones an ambiguous name could mean
 
 
@@ -105,10 +104,8 @@ def valid_values(field: str, language: str) -> str:
 
 
 async def apply(services: Services, target: Target, change: Change) -> Target:
-    target = await chats.update_target(services.db, target.id, **{change.column: change.value})
-    if change.column in SCHEDULE_COLUMNS:
-        target = await services.schedule(target)
-    return target
+    changes = {change.column: change.value}
+    return await schedule.change_settings(services.db, target, changes, services.now())
 
 
 async def change_by_arguments(
