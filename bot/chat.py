@@ -32,8 +32,8 @@ from bot.emulator import (
 )
 from bot.i18n import language_of, t
 from bot.numbers import whole_number
+from bot.services import Services
 from bot.telegram.app import App, build_application
-from bot.telegram.services import Services
 from bot.terminal import numbered_buttons, render
 
 QUIT = ("/quit", "/exit", "/salir")

@@ -12,8 +12,8 @@ from bot.config import DATA_DIR, Settings
 from bot.delivery.ratelimiter import opt_in_to_timedelta
 from bot.emulator import Emulator
 from bot.runtime import Content, open_content, sync_catalogue
+from bot.services import Services
 from bot.store.db import Database
-from bot.telegram.services import Services
 from bot.topics import Catalogue
 from tests.digest.helpers import CATALOGUE
 from tests.harness import Harness

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.emulator import Emulator, MessageRecord
+from bot.services import Services
 from bot.telegram.app import App
-from bot.telegram.services import Services
 
 
 @dataclass

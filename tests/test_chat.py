@@ -27,7 +27,7 @@ from bot.i18n import t
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
-from bot.telegram.services import Services
+from bot.services import Services
 
 ROOT = Path(__file__).resolve().parents[1]
 

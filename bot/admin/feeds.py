@@ -23,10 +23,10 @@ from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import fetch, make_client
 from bot.ingest.pipeline import ingest
 from bot.ingest.poller import PollReport, next_poll, poll_due
+from bot.services import Services
 from bot.store import admin, articles, feeds
 from bot.store.articles import Article
 from bot.store.feeds import Feed
-from bot.telegram.services import Services
 
 NEW_SHOWN = 10
 ERROR_SHOWN = 160

@@ -18,8 +18,8 @@ from telegram.ext import Application, ContextTypes, Job
 from bot.digest.dispatch import DispatchReport, dispatch_due
 from bot.digest.instant import articles_arrived, run_instant
 from bot.ingest.poller import PollReport, poll_due, sync_feeds
+from bot.services import Services
 from bot.store.retention import PruneReport, prune
-from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import fetch, make_client
 from bot.ingest.pipeline import ingest
 from bot.languages import LANGUAGES
+from bot.services import Services
 from bot.store import feeds
 from bot.store.feeds import Feed, FeedConfig, SyncReport
 from bot.store.outbox import NewMessage
-from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from bot.delivery.sender import OutboxSender
 from bot.digest.jobs import install_jobs
 from bot.languages import LANGUAGES
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store.lock import InstanceLock
 from bot.telegram.admission import AdmissionProcessor
 from bot.telegram.commands import READER_COMMANDS, menu
@@ -49,7 +50,7 @@ from bot.telegram.handlers import (
     subscriptions,
 )
 from bot.telegram.handlers.admin import add_admin_handlers, set_admin_commands
-from bot.telegram.services import Services, attach
+from bot.telegram.services import attach
 
 log = logging.getLogger(__name__)
 

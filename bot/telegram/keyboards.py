@@ -1,13 +1,12 @@
 """Inline keyboards and the callback data they carry.
 
 Callback data is short text (Telegram allows 64 bytes) of the form
-`<kind>:<arg>[:<arg>]`. Every button press is parsed back by `parse` against
-a fixed pattern, so forged or stale data is recognised and refused instead of
-reaching a handler.
+`<kind>:<arg>[:<arg>]`. Every button press is matched against a fixed pattern,
+so forged or stale data is recognised and refused instead of reaching a handler.
 
-`KINDS` is the one table of what a button may be: its pattern, who may press
-it and whether all it does is post new messages. The handler of each kind is
-in `handlers/buttons.py`, under the same name.
+`KINDS` is the one table of what a button may be: its pattern, how its data is
+made, who may press it and whether all it does is post new messages. The
+Application's button handlers are made from it (`handlers/buttons.py`).
 """
 
 from __future__ import annotations
@@ -28,51 +27,76 @@ from bot.store.topics import TopicCount
 
 MAX_CALLBACK_BYTES = 64
 
-Who = Literal["reader", "configurer"]
+Who = Literal["reader", "configurer", "admin"]
 
 
 @dataclass(frozen=True)
 class Kind:
     """One kind of button.
 
+    `pattern`: what its whole data string looks like; `form`: how the data is
+    made (`Kind.data`), so making and reading it are written side by side.
     `who`: "reader" buttons only show things, so anyone in the chat may press
     them; "configurer" buttons change the chat's settings or subscriptions, so
-    only those who may configure the chat may. In a channel every press speaks
-    for the channel (its readers cannot post there), so only its admins may
-    press any button. `posts`: the button serves only the one reader who
+    only those who may configure the chat may; "admin" buttons are the bot
+    admins' tools (ADMIN_IDS, in their private chat). In a channel every press
+    speaks for the channel (its readers cannot post there), so only its admins
+    may press any button. `posts`: the button serves only the one reader who
     presses it — it posts new messages, or turns a list's page — so it is not
     offered in channels, whose readers could not press it.
     """
 
     pattern: re.Pattern[str]
+    form: str
     who: Who = "reader"
     posts: bool = False
 
+    def data(self, **values: object) -> str:
+        return self.form.format(**values)
 
-def _kind(pattern: str, who: Who = "reader", *, posts: bool = False, flags: int = 0) -> Kind:
-    return Kind(re.compile(pattern, flags), who, posts)
+
+def _kind(
+    pattern: str, form: str, who: Who = "reader", *, posts: bool = False, flags: int = 0
+) -> Kind:
+    return Kind(re.compile(pattern, flags), form, who, posts)
 
 
-# kind → what its whole data string looks like, who may press it, whether it posts
+_SLUG = r"(?P<slug>[a-z0-9-]{1,40})"
+
+# kind → its data's pattern and form, who may press it, whether it posts. The
+# handler of each kind is in `handlers/buttons.py`, under the same name.
 KINDS = {
-    "topics": _kind(r"^tl$"),
-    "latest": _kind(r"^lt$", posts=True),
-    "topic": _kind(r"^t:(?P<slug>[a-z0-9-]{1,40})$"),
-    "toggle": _kind(r"^ts:(?P<slug>[a-z0-9-]{1,40})$", "configurer"),
-    "latest_page": _kind(r"^lp:(?P<page>\d{1,3})$", posts=True),
-    "topic_page": _kind(r"^tp:(?P<slug>[a-z0-9-]{1,40}):(?P<page>\d{1,3})$", posts=True),
-    "search": _kind(r"^s:(?P<page>\d{1,3}):(?P<query>.+)$", posts=True, flags=re.DOTALL),
-    "search_key": _kind(r"^sk:(?P<page>\d{1,3}):(?P<key>[0-9a-f]{1,16})$", posts=True),
-    "unsubscribe": _kind(r"^u:(?P<id>\d{1,12})$", "configurer"),
-    "unsubscribe_all": _kind(r"^ua:(?P<target>\d{1,12}):(?P<upto>\d{1,12})$", "configurer"),
-    "unsubscribe_keep": _kind(r"^uk$", "configurer"),
-    "digest_page": _kind(r"^dg:[0-9:]{5,45}$", posts=True),
-    "settings_view": _kind(r"^sm:(?P<menu>main|done)$"),
-    "settings_menu": _kind(r"^sm:(?P<menu>mode|time|day|tz|lang|alang)$", "configurer"),
+    "topics": _kind(r"^tl$", "tl"),
+    "latest": _kind(r"^lt$", "lt", posts=True),
+    "topic": _kind(rf"^t:{_SLUG}$", "t:{slug}"),
+    "toggle": _kind(rf"^ts:{_SLUG}$", "ts:{slug}", "configurer"),
+    "latest_page": _kind(r"^lp:(?P<page>\d{1,3})$", "lp:{page}", posts=True),
+    "topic_page": _kind(rf"^tp:{_SLUG}:(?P<page>\d{{1,3}})$", "tp:{slug}:{page}", posts=True),
+    "search": _kind(
+        r"^s:(?P<page>\d{1,3}):(?P<query>.+)$", "s:{page}:{query}", posts=True, flags=re.DOTALL
+    ),
+    "search_key": _kind(
+        r"^sk:(?P<page>\d{1,3}):(?P<key>[0-9a-f]{1,16})$", "sk:{page}:{key}", posts=True
+    ),
+    "unsubscribe": _kind(r"^u:(?P<id>\d{1,12})$", "u:{id}", "configurer"),
+    "unsubscribe_all": _kind(
+        r"^ua:(?P<target>\d{1,12}):(?P<upto>\d{1,12})$", "ua:{target}:{upto}", "configurer"
+    ),
+    "unsubscribe_keep": _kind(r"^uk$", "uk", "configurer"),
+    # Made below the adapter, by bot.digest.compose.PageRef.data, which parses it too.
+    "digest_page": _kind(r"^dg:[0-9:]{5,45}$", "dg:{after}:{upto}:{offset}", posts=True),
+    "settings_view": _kind(r"^sm:(?P<menu>main|done)$", "sm:{menu}"),
+    "settings_menu": _kind(
+        r"^sm:(?P<menu>mode|time|day|tz|lang|alang)$", "sm:{menu}", "configurer"
+    ),
     "settings_set": _kind(
         r"^st:(?P<field>digest|time|day|timezone|language|articles):(?P<value>.{1,50})$",
+        "st:{field}:{value}",
         "configurer",
     ),
+    "broadcast_confirm": _kind(r"^ab:c:(?P<id>\d{1,12})$", "ab:c:{id}", "admin"),
+    "broadcast_paid": _kind(r"^ab:p:(?P<id>\d{1,12})$", "ab:p:{id}", "admin"),
+    "broadcast_stop": _kind(r"^ab:x:(?P<id>\d{1,12})$", "ab:x:{id}", "admin"),
 }
 
 
@@ -110,6 +134,17 @@ def _posts(data: object) -> bool:
     return callback is not None and KINDS[callback.kind].posts
 
 
+def _topic(slug: str) -> str:
+    return KINDS["topic"].data(slug=slug)
+
+
+def _setting(field: str, value: str) -> str:
+    return KINDS["settings_set"].data(field=field, value=value)
+
+
+_MAIN = KINDS["settings_view"].data(menu="main")
+
+
 def fits(data: str) -> bool:
     return 0 < len(data.encode("utf-8")) <= MAX_CALLBACK_BYTES
 
@@ -128,17 +163,17 @@ def start_keyboard(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(t(language, "reader.btn_topics"), "tl"),
-                button(t(language, "reader.btn_latest"), "lt"),
+                button(t(language, "reader.btn_topics"), KINDS["topics"].data()),
+                button(t(language, "reader.btn_latest"), KINDS["latest"].data()),
             ],
-            [button(t(language, "reader.btn_settings"), "sm:main")],
+            [button(t(language, "reader.btn_settings"), KINDS["settings_view"].data(menu="main"))],
         ]
     )
 
 
 def topics_keyboard(topics: Sequence[TopicCount], language: str) -> InlineKeyboardMarkup:
     buttons = [
-        button(f"{topic.name(language)} ({topic.articles})", f"t:{topic.slug}") for topic in topics
+        button(f"{topic.name(language)} ({topic.articles})", _topic(topic.slug)) for topic in topics
     ]
     return InlineKeyboardMarkup(rows_of(buttons, 2))
 
@@ -152,7 +187,7 @@ def with_topics(
     rows = [list(row) for row in keyboard.inline_keyboard] if keyboard is not None else []
     for topic in named:
         label = f"🏷 {topic.name(language)} ({topic.articles})"
-        rows.append([button(label, f"t:{topic.slug}")])
+        rows.append([button(label, _topic(topic.slug))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -160,8 +195,8 @@ def topic_keyboard(slug: str, name: str, subscribed: bool, language: str) -> Inl
     key = "reader.btn_unsubscribe_topic" if subscribed else "reader.btn_subscribe_topic"
     return InlineKeyboardMarkup(
         [
-            [button(t(language, key, topic=name), f"ts:{slug}")],
-            [button(t(language, "reader.btn_back_topics"), "tl")],
+            [button(t(language, key, topic=name), KINDS["toggle"].data(slug=slug))],
+            [button(t(language, "reader.btn_back_topics"), KINDS["topics"].data())],
         ]
     )
 
@@ -182,17 +217,21 @@ def pager(back: str | None, more: str | None, language: str) -> list[InlineKeybo
 
 
 def latest_pager(page: int, has_more: bool, language: str) -> list[InlineKeyboardButton]:
-    """The pager of /latest at `page` (data `lp:<page>`, as KINDS reads it)."""
+    """The pager of /latest at `page`."""
+    kind = KINDS["latest_page"]
     return pager(
-        f"lp:{page - 1}" if page else None, f"lp:{page + 1}" if has_more else None, language
+        kind.data(page=page - 1) if page else None,
+        kind.data(page=page + 1) if has_more else None,
+        language,
     )
 
 
 def topic_pager(slug: str, page: int, has_more: bool, language: str) -> list[InlineKeyboardButton]:
-    """The pager of a topic's articles at `page` (data `tp:<slug>:<page>`)."""
+    """The pager of a topic's articles at `page`."""
+    kind = KINDS["topic_page"]
     return pager(
-        f"tp:{slug}:{page - 1}" if page else None,
-        f"tp:{slug}:{page + 1}" if has_more else None,
+        kind.data(slug=slug, page=page - 1) if page else None,
+        kind.data(slug=slug, page=page + 1) if has_more else None,
         language,
     )
 
@@ -212,7 +251,7 @@ def subscriptions_keyboard(
 ) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [button(f"✕ {label}"[:60], f"u:{sub.id}")]
+            [button(f"✕ {label}"[:60], KINDS["unsubscribe"].data(id=sub.id))]
             for sub, label in zip(subscriptions, labels, strict=True)
         ]
     )
@@ -226,9 +265,10 @@ def remove_all_keyboard(
         [
             [
                 button(
-                    t(language, "subs.btn_remove_all", count=count), f"ua:{target_id}:{upto_id}"
+                    t(language, "subs.btn_remove_all", count=count),
+                    KINDS["unsubscribe_all"].data(target=target_id, upto=upto_id),
                 ),
-                button(t(language, "subs.btn_keep"), "uk"),
+                button(t(language, "subs.btn_keep"), KINDS["unsubscribe_keep"].data()),
             ]
         ]
     )
@@ -236,7 +276,8 @@ def remove_all_keyboard(
 
 def settings_keyboard(language: str) -> InlineKeyboardMarkup:
     def item(key: str, menu: str) -> InlineKeyboardButton:
-        return button(t(language, f"settings.{key}"), f"sm:{menu}")
+        kind = KINDS["settings_view" if menu == "done" else "settings_menu"]
+        return button(t(language, f"settings.{key}"), kind.data(menu=menu))
 
     return InlineKeyboardMarkup(
         [
@@ -250,9 +291,9 @@ def settings_keyboard(language: str) -> InlineKeyboardMarkup:
 
 def timezone_choices(zones: Sequence[str], language: str) -> InlineKeyboardMarkup:
     """The zones a typed name could mean, one tap each, for `/settings timezone san`."""
-    choices = [button(zone, f"st:timezone:{zone}") for zone in zones]
+    choices = [button(zone, _setting("timezone", zone)) for zone in zones]
     rows = rows_of([c for c in choices if fits(str(c.callback_data))], 2)
-    rows.append([button(t(language, "settings.btn_back"), "sm:main")])
+    rows.append([button(t(language, "settings.btn_back"), _MAIN)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -260,7 +301,7 @@ def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardM
     """The choices of one settings sub-menu, the current one ticked."""
 
     def choice(label: str, field: str, value: str, current: bool) -> InlineKeyboardButton:
-        return button(("✓ " if current else "") + label, f"st:{field}:{value}")
+        return button(("✓ " if current else "") + label, _setting(field, value))
 
     choices: list[InlineKeyboardButton]
     width = 2
@@ -321,5 +362,5 @@ def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardM
             ],
         ]
     rows = rows_of([c for c in choices if fits(str(c.callback_data))], width)
-    rows.append([button(t(language, "settings.btn_back"), "sm:main")])
+    rows.append([button(t(language, "settings.btn_back"), _MAIN)])
     return InlineKeyboardMarkup(rows)

@@ -18,8 +18,8 @@ from bot import chat as chat_mode
 from bot.config import Settings
 from bot.emulator import Emulator
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import chats
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 ADMIN = 900_001

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.emulator import Emulator
 from bot.runtime import open_content
-from bot.telegram.services import Services
+from bot.services import Services
 from tests.admin.conftest import ADMIN, add_readers
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
+from bot.services import Services
 from bot.store.db import Database
-from bot.telegram.services import Services
 from bot.topics import Catalogue
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from bot.digest import dispatch
 from bot.digest.dispatch import dispatch_due, dispatch_instant, more_page, send_pending_now
+from bot.services import Services
 from bot.store.chats import Target, get_target_by_id, update_target
 from bot.store.db import Database
-from bot.telegram.services import Services
 from tests.digest.helpers import add_article, add_target
 
 DAY = 86_400

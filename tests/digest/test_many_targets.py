@@ -7,9 +7,9 @@ import random
 import re
 
 from bot.digest.dispatch import dispatch_due, dispatch_instant, more_page
+from bot.services import Services
 from bot.store.chats import get_target_by_id
 from bot.store.db import Database
-from bot.telegram.services import Services
 from tests.digest.helpers import SLUGS, add_articles
 
 NOW = 1_750_000_000

@@ -25,12 +25,12 @@ from bot.digest.select import Group, Index, Selection, select
 from bot.formatting import escape, pack, pack_measured, visible_length
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import prepare
+from bot.services import Services
 from bot.store import articles
 from bot.store.articles import Article
 from bot.store.db import Database
 from bot.store.outbox import encode_text
 from bot.store.subscriptions import Subscription
-from bot.telegram.services import Services
 from tests.digest.helpers import CATALOGUE, SLUGS, open_db
 
 ORDER = ["migration", "government", "security", "economy"]

@@ -26,8 +26,8 @@ from bot.emulator import Emulator
 from bot.ingest.listing import read_listing
 from bot.ingest.sources import ingest_location
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import chats, subscriptions
-from bot.telegram.services import Services
 from tests.conftest import SEED
 from tests.harness import Harness
 

@@ -19,10 +19,10 @@ from bot.emulator import ChatRecord, Emulator, MessageRecord, UserRecord
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Target
 from bot.telegram.keyboards import parse
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 REFUSAL = "Only this channel's administrators can use its buttons."

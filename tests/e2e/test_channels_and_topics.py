@@ -14,8 +14,8 @@ from bot.emulator import Emulator, FloodLimits, MessageRecord
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import chats, subscriptions
-from bot.telegram.services import Services
 from tests.harness import Harness, eventually
 
 ADMIN_ID = 4242

@@ -17,8 +17,8 @@ from bot.emulator import Emulator, FloodLimits
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import articles, chats, subscriptions
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 

@@ -21,11 +21,11 @@ from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.delivery.sender import OutboxSender
 from bot.emulator import Emulator, FaultPlan, FloodLimits, RequestRecord
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import chats, feeds, outbox, subscriptions
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
 from bot.telegram.app import build_application
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -15,8 +15,8 @@ from bot.config import Settings
 from bot.digest.dispatch import dispatch_instant
 from bot.emulator import Emulator, FaultPlan, FloodLimits
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import articles, chats
-from bot.telegram.services import Services
 from tests.e2e.test_digests import _articles, _received_titles, _subscribers
 
 ROOT = Path(__file__).resolve().parents[2]

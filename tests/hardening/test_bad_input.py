@@ -16,8 +16,8 @@ from bot.emulator import Emulator
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import subscriptions
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 APOLOGY = ("Sorry, something went wrong", "Lo siento, algo falló")

@@ -19,8 +19,8 @@ from bot.delivery.limits import Limits
 from bot.digest.jobs import DigestJobs
 from bot.emulator import Emulator, FaultPlan
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import feeds
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 START = 1_767_000_000  # a fixed moment, moved by the test

@@ -18,9 +18,9 @@ from bot.emulator import Emulator
 from bot.ingest.addresses import AddressPolicy, PrivateAddressError, is_public
 from bot.ingest.fetch import fetch, make_client
 from bot.ingest.poller import poll_due
+from bot.services import Services
 from bot.store import feeds
 from bot.store.db import Database
-from bot.telegram.services import Services
 from bot.topics import Catalogue
 from tests.digest.helpers import add_target
 

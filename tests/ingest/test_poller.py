@@ -16,10 +16,10 @@ from aiohttp import web
 from bot.config import Settings
 from bot.ingest.entry import SourceError
 from bot.ingest.poller import BACKOFF_CAP, poll_due, read_feed_file, sync_feeds
+from bot.services import Services
 from bot.store import feeds
 from bot.store.db import Database
 from bot.store.feeds import FAILING_AFTER, Feed
-from bot.telegram.services import Services
 from bot.topics import Catalogue
 from tests.digest.helpers import add_target
 

@@ -11,12 +11,12 @@ import pytest
 
 from bot.config import Settings
 from bot.digest.jobs import DigestJobs
+from bot.services import Services
 from bot.store import admin, broadcasts, chats, outbox, retention
 from bot.store.broadcasts import Recipients
 from bot.store.db import Database, bundled_migrations
 from bot.store.outbox import NewMessage
 from bot.store.retention import DAY, day_start, prune, prune_outbox_batch
-from bot.telegram.services import Services
 from tests.digest.helpers import CATALOGUE
 
 NOW = 1_750_000_000  # a Unix time well after the rows below

@@ -16,8 +16,8 @@ from bot.config import Settings
 from bot.delivery.limits import Limits
 from bot.emulator import Emulator, MessageRecord
 from bot.runtime import open_content
+from bot.services import Services
 from bot.telegram.admission import QUEUE_SIZE, AdmissionProcessor, Lanes, Verdict
-from bot.telegram.services import Services
 from tests.harness import Harness, eventually
 
 HELP = "What I can do"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from bot.emulator import MessageRecord
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
+from bot.services import Services
 from bot.store import articles
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 BACK = "◂ Back"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.telegram.services import RightsCache
+from bot.services import RightsCache
 
 
 def test_an_answer_lives_for_its_ttl() -> None:

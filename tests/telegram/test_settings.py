@@ -6,8 +6,8 @@ from bot.chat import bot_on_emulator
 from bot.config import Settings
 from bot.emulator import Emulator
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import chats
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 

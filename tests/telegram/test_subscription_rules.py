@@ -10,10 +10,10 @@ from bot.emulator import Emulator, MessageRecord, UserRecord
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
+from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Target
 from bot.store.db import Database, bundled_migrations
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 ADMIN_ID = 4242

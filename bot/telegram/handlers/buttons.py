@@ -1,39 +1,81 @@
-"""Every inline button press, routed by its parsed callback data.
+"""Every inline button press, routed by its kind (`keyboards.KINDS`).
 
-Data this bot never made (forged, stale, truncated) is answered with a short
-notice and changes nothing. Who may press each kind is checked here, once, by
-`may_press` against `keyboards.KINDS`, before any handler runs.
+`add_button_handlers` makes one CallbackQueryHandler per kind, with the kind's
+pattern, from `KINDS` and `HANDLERS`: a kind without a handler (or a handler
+without a kind) fails at start. Who may press each kind is checked once, before
+its handler: by `may_press` for the reader's kinds, by `admin_only` (ahead of
+every reader handler) for the admin's. Data this bot never made (forged, stale,
+truncated) matches no kind and is answered with a short notice that changes
+nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.i18n import t
 from bot.search.service import PAGE_SIZE, page_in_reach
 from bot.telegram import keyboards
 from bot.telegram.handlers import digest, reader, settings, subscriptions
+from bot.telegram.handlers.admin import broadcasts
+from bot.telegram.handlers.admin.access import ADMIN_GROUP, admin_only
 from bot.telegram.handlers.common import may_press, target_for
 from bot.telegram.services import services_of
 
 Context = ContextTypes.DEFAULT_TYPE
 ButtonHandler = Callable[[Update, Context, keyboards.Callback], Awaitable[None]]
+Press = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
-async def on_button(update: Update, context: Context) -> None:
+def add_button_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """One handler per kind of button, in `KINDS` order, then the catch-all."""
+    for kind, rule in keyboards.KINDS.items():
+        handler = HANDLERS[kind]
+        if rule.who == "admin":
+            application.add_handler(
+                CallbackQueryHandler(admin_only(_pressed(kind, handler)), pattern=rule.pattern),
+                group=ADMIN_GROUP,
+            )
+        else:
+            application.add_handler(
+                CallbackQueryHandler(_checked(kind, _pressed(kind, handler)), pattern=rule.pattern)
+            )
+    application.add_handler(CallbackQueryHandler(_unknown))
+
+
+def _pressed(kind: str, handler: ButtonHandler) -> Press:
+    """`handler` called with the press's parsed data (PTB has matched the pattern)."""
+
+    async def press(update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        match = context.match
+        if match is None or not keyboards.fits(query.data or ""):
+            await _unknown(update, context)
+            return
+        await handler(update, context, keyboards.Callback(kind, match.groupdict()))
+
+    return press
+
+
+def _checked(kind: str, press: Press) -> Press:
+    async def checked(update: Update, context: Context) -> None:
+        if await may_press(update, context, kind):
+            await press(update, context)
+
+    return checked
+
+
+async def _unknown(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    callback = keyboards.parse(query.data)
-    if callback is None:
-        target = await target_for(update, context)
-        await query.answer(t(target.ui_language, "reader.button_expired"))
-        return
-    if await may_press(update, context, callback.kind):
-        await HANDLERS[callback.kind](update, context, callback)
+    target = await target_for(update, context)
+    await query.answer(t(target.ui_language, "reader.button_expired"))
 
 
 async def _topics(update: Update, context: Context, callback: keyboards.Callback) -> None:
@@ -128,16 +170,21 @@ async def _settings_set(update: Update, context: Context, callback: keyboards.Ca
     await settings.set_button(update, context, callback.args["field"], callback.args["value"])
 
 
+async def _search(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    await _more_results(update, context, callback, callback.args["query"])
+
+
+async def _search_key(update: Update, context: Context, callback: keyboards.Callback) -> None:
+    text = context.bot_data.get(reader.SEARCH_KEYS, {}).get(callback.args["key"])
+    await _more_results(update, context, callback, text)
+
+
 async def _more_results(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: keyboards.Callback
+    update: Update, context: Context, callback: keyboards.Callback, text: str | None
 ) -> None:
     page = await _page(update, context, callback)
     if page is None:
         return
-    if callback.kind == "search":
-        text: str | None = callback.args["query"]
-    else:
-        text = context.bot_data.get(reader.SEARCH_KEYS, {}).get(callback.args["key"])
     if text is None:
         await _expired(update, context)
         return
@@ -152,8 +199,8 @@ HANDLERS: dict[str, ButtonHandler] = {
     "topic": _topic,
     "topic_page": _topic_page,
     "toggle": _toggle,
-    "search": _more_results,
-    "search_key": _more_results,
+    "search": _search,
+    "search_key": _search_key,
     "unsubscribe": _unsubscribe,
     "unsubscribe_all": _unsubscribe_all,
     "unsubscribe_keep": _unsubscribe_keep,
@@ -161,4 +208,7 @@ HANDLERS: dict[str, ButtonHandler] = {
     "settings_view": _settings_menu,
     "settings_menu": _settings_menu,
     "settings_set": _settings_set,
+    "broadcast_confirm": broadcasts.confirm_button,
+    "broadcast_paid": broadcasts.paid_button,
+    "broadcast_stop": broadcasts.stop_button,
 }

@@ -16,6 +16,7 @@ from bot.channels import find_channel, label
 from bot.digest import schedule
 from bot.i18n import t
 from bot.search.follow import means_all
+from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Chat, Target
 from bot.telegram.format import escape, truncate
@@ -29,7 +30,7 @@ from bot.telegram.handlers.subscriptions import (
     unsubscribe_from,
 )
 from bot.telegram.handlers.subscriptions import label as subscription_label
-from bot.telegram.services import Services, services_of
+from bot.telegram.services import services_of
 
 
 async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:

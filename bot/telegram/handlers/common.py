@@ -18,10 +18,11 @@ from telegram.ext import ContextTypes
 
 from bot.digest import schedule
 from bot.i18n import language_of, t
+from bot.services import Services
 from bot.store import chats
 from bot.store.chats import Target
 from bot.telegram import keyboards
-from bot.telegram.services import Services, services_of
+from bot.telegram.services import services_of
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from telegram.ext import ContextTypes
 
 from bot.channels import label
 from bot.i18n import language_of, t
+from bot.services import Services
 from bot.store import chats
 from bot.telegram.format import escape
-from bot.telegram.services import Services, services_of
+from bot.telegram.services import services_of
 
 log = logging.getLogger(__name__)
 

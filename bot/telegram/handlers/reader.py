@@ -11,12 +11,13 @@ from telegram.ext import ContextTypes
 from bot.i18n import t
 from bot.search.query import MAX_PREFIXES, MAX_QUERY_CHARS, MIN_PREFIX_CHARS, QueryProblem
 from bot.search.service import PAGE_SIZE, SearchResult, find, newest
+from bot.services import Services
 from bot.store import articles, chats, subscriptions, topics
 from bot.store.chats import Target
 from bot.telegram import keyboards
 from bot.telegram.format import article_block, escape, pack, truncate
 from bot.telegram.handlers.common import edit_or_reply, reply, target_for
-from bot.telegram.services import Services, services_of
+from bot.telegram.services import services_of
 
 SEARCH_KEYS = "search_keys"
 MAX_SEARCH_KEYS = 10_000

@@ -10,6 +10,7 @@ from bot.i18n import t
 from bot.search.follow import means_all, to_follow, to_stop_following
 from bot.search.query import QueryError
 from bot.search.service import SearchResult
+from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Target
 from bot.store.subscriptions import Added, Subscription, SubscriptionKind
@@ -17,7 +18,7 @@ from bot.telegram import keyboards
 from bot.telegram.format import escape, plain, truncate
 from bot.telegram.handlers.common import edit_or_reply, refuse_non_admin, reply, target_for
 from bot.telegram.handlers.reader import problem_text, show_topic
-from bot.telegram.services import Services, services_of
+from bot.telegram.services import services_of
 
 MAX_SUBSCRIPTIONS = 50
 

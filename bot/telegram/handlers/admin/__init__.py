@@ -12,73 +12,26 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommandScopeChat
-from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
-from bot.languages import LANGUAGES
-from bot.telegram.commands import ADMIN_COMMANDS, READER_COMMANDS, menu
-from bot.telegram.handlers.admin.access import App, Handler, admin_only
-from bot.telegram.handlers.admin.broadcasts import (
-    PROGRESS_EVERY,
-    broadcast_cancel_command,
-    broadcast_command,
-    on_button,
-    progress_tick,
-)
-from bot.telegram.handlers.admin.feeds import (
-    IMPORT_CAPTION,
-    export_command,
-    feed_add_command,
-    feed_remove_command,
-    feeds_command,
-    import_command,
-    import_document,
-    ingest_command,
-)
-from bot.telegram.handlers.admin.stats import stats_command
+from bot.telegram.handlers.admin.access import ADMIN_GROUP, App, admin_only
+from bot.telegram.handlers.admin.broadcasts import PROGRESS_EVERY, progress_tick
+from bot.telegram.handlers.admin.feeds import IMPORT_CAPTION, import_document
 
 log = logging.getLogger(__name__)
 
-ADMIN_GROUP = -1  # ahead of the reader's handlers
-INSTALLED_KEY = "admin_handlers_installed"
-
-COMMANDS: dict[str, Handler] = {
-    "broadcast": broadcast_command,
-    "broadcast_cancel": broadcast_cancel_command,
-    "feeds": feeds_command,
-    "feed_add": feed_add_command,
-    "feed_remove": feed_remove_command,
-    "ingest": ingest_command,
-    "import": import_command,
-    "export": export_command,
-    "stats": stats_command,
-}
-
 
 def add_admin_handlers(application: App) -> None:
-    """Install the admin commands, buttons, /import documents and the progress job.
-
-    They go in group -1, ahead of the reader's handlers. Calling this twice
-    installs nothing more.
-    """
-    if application.bot_data.get(INSTALLED_KEY):
-        return
-    application.bot_data[INSTALLED_KEY] = True
-    only_messages = filters.UpdateType.MESSAGE  # an edited "/broadcast" is not a new one
-    for name, handler in COMMANDS.items():
-        application.add_handler(
-            CommandHandler(name, admin_only(handler), filters=only_messages), group=ADMIN_GROUP
-        )
+    """Install what the admin tools need besides their commands and buttons
+    (bot/telegram/commands.py, bot/telegram/handlers/buttons.py): /import
+    documents, in group -1 ahead of the reader's handlers, and the progress job."""
+    only_messages = filters.UpdateType.MESSAGE  # an edited "/import" is not a new one
     application.add_handler(
         MessageHandler(
             only_messages & filters.Document.ALL & filters.CaptionRegex(IMPORT_CAPTION),
             admin_only(import_document),
         ),
         group=ADMIN_GROUP,
-    )
-    application.add_handler(
-        CallbackQueryHandler(admin_only(on_button), pattern=r"^ab:"), group=ADMIN_GROUP
     )
     queue = application.job_queue
     if queue is None:
@@ -92,21 +45,4 @@ def add_admin_handlers(application: App) -> None:
     )
 
 
-async def set_admin_commands(application: App) -> None:
-    """Each admin's command menu: the reader's commands and the admin ones, in
-    both languages, scoped to that admin's private chat only."""
-    settings = application.bot_data["settings"]
-    bot = application.bot
-    for language in (None, *LANGUAGES):
-        texts = language or "en"
-        commands = menu(texts, READER_COMMANDS + ADMIN_COMMANDS)
-        for user_id in settings.admin_ids:
-            try:
-                await bot.set_my_commands(
-                    commands, scope=BotCommandScopeChat(user_id), language_code=language
-                )
-            except TelegramError as exc:  # e.g. the admin never opened a chat with the bot
-                log.warning("could not set the admin menu for %s: %s", user_id, exc)
-
-
-__all__ = ["add_admin_handlers", "set_admin_commands"]
+__all__ = ["add_admin_handlers"]

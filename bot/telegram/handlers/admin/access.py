@@ -27,6 +27,8 @@ App = Application[Any, Any, Any, Any, Any, Any]
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
+ADMIN_GROUP = -1  # ahead of the reader's handlers, which never see what this group stops
+
 
 def admin_only(handler: Handler) -> Handler:
     """Run `handler` only for an admin in a private chat; refuse anyone else
@@ -37,7 +39,7 @@ def admin_only(handler: Handler) -> Handler:
     async def guarded(update: Update, context: Context) -> None:
         services = services_of(context)
         user, chat = update.effective_user, update.effective_chat
-        if user is None or user.id not in services.settings.admin_ids:
+        if user is None or not services.is_admin(user.id):
             log.info("admin update refused for user %s", user.id if user else None)
             await refuse(update, context, "admin.not_admin")
         elif chat is None or chat.type != ChatType.PRIVATE:

@@ -20,6 +20,7 @@ from bot.admin.audience import parse as parse_audience
 from bot.admin.progress import RateMeter, decimal, duration, progress_text
 from bot.i18n import t
 from bot.numbers import whole_number
+from bot.services import Services
 from bot.store import broadcasts
 from bot.store.broadcasts import Broadcast
 from bot.store.outbox import BroadcastProgress
@@ -31,7 +32,7 @@ from bot.telegram.handlers.common import (
     reply,
     target_for,
 )
-from bot.telegram.services import SERVICES_KEY, Services, services_of
+from bot.telegram.services import SERVICES_KEY, services_of
 
 log = logging.getLogger(__name__)
 
