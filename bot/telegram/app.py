@@ -12,14 +12,11 @@ import ssl
 from typing import Any
 
 import certifi
-from telegram import BotCommandScopeAllGroupChats, BotCommandScopeDefault
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
     ChatMemberHandler,
-    CommandHandler,
     Defaults,
     InlineQueryHandler,
     MessageHandler,
@@ -32,24 +29,19 @@ from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import TelegramRateLimiter, opt_in_to_timedelta
 from bot.delivery.sender import OutboxSender
 from bot.digest.jobs import install_jobs
-from bot.languages import LANGUAGES
 from bot.runtime import open_content
 from bot.services import Services
 from bot.store.lock import InstanceLock
 from bot.telegram.admission import AdmissionProcessor
-from bot.telegram.commands import READER_COMMANDS, menu
+from bot.telegram.commands import add_command_handlers, set_menus
 from bot.telegram.handlers import (
-    buttons,
-    channels,
-    digest,
     errors,
     inline,
     membership,
     reader,
-    settings,
-    subscriptions,
 )
-from bot.telegram.handlers.admin import add_admin_handlers, set_admin_commands
+from bot.telegram.handlers.admin import add_admin_handlers
+from bot.telegram.handlers.buttons import add_button_handlers
 from bot.telegram.services import attach
 
 log = logging.getLogger(__name__)
@@ -126,38 +118,11 @@ def updates_request(tls: ssl.SSLContext) -> BaseRequest:
     return HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls})
 
 
-CHANNEL_POST_COMMANDS = {
-    "subscribe": subscriptions.subscribe,
-    "unsubscribe": subscriptions.unsubscribe,
-    "mysubs": subscriptions.mysubs,
-    "settings": settings.settings_command,
-    "help": reader.help_command,
-}
-
-
 def add_handlers(application: App) -> None:
-    command = CommandHandler
-    private = filters.ChatType.PRIVATE
-    application.add_handler(command("start", reader.start))
-    application.add_handler(command("help", reader.help_command))
-    application.add_handler(command("latest", reader.latest))
-    application.add_handler(command("search", reader.search_command))
-    application.add_handler(command("topics", reader.topics_command))
-    application.add_handler(command("topic", reader.topic_command))
-    application.add_handler(command("subscribe", subscriptions.subscribe))
-    application.add_handler(command("unsubscribe", subscriptions.unsubscribe))
-    application.add_handler(command("mysubs", subscriptions.mysubs))
-    application.add_handler(command("settings", settings.settings_command))
-    application.add_handler(command("digest", digest.digest_command))
-    application.add_handler(command("channel", channels.list_channels, private))
-    application.add_handler(command("channel_subscribe", channels.channel_subscribe, private))
-    application.add_handler(command("channel_unsubscribe", channels.channel_unsubscribe, private))
-    application.add_handler(command("channel_settings", channels.channel_settings, private))
-    # Commands an admin posts in the channel itself configure that channel.
-    in_channel = filters.UpdateType.CHANNEL_POST
-    for name, callback in CHANNEL_POST_COMMANDS.items():
-        application.add_handler(command(name, callback, in_channel))
-    application.add_handler(CallbackQueryHandler(buttons.on_button))
+    """The commands (bot/telegram/commands.py), the buttons (handlers/buttons.py),
+    then what is neither."""
+    add_command_handlers(application)
+    add_button_handlers(application)
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(
         ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
@@ -170,16 +135,6 @@ def add_handlers(application: App) -> None:
     unknown = filters.COMMAND & filters.UpdateType.MESSAGES
     application.add_handler(MessageHandler(unknown, reader.unknown_command))
     application.add_error_handler(errors.on_error)
-
-
-async def set_commands(application: App) -> None:
-    """The command menu in both languages (Telegram picks by the user's language)."""
-    bot = application.bot
-    for language in (None, *LANGUAGES):
-        texts = language or "en"
-        commands = menu(texts, READER_COMMANDS)
-        for scope in (BotCommandScopeDefault(), BotCommandScopeAllGroupChats()):
-            await bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
 async def _post_init(application: App) -> None:
@@ -208,8 +163,7 @@ async def _start(application: App) -> None:
         attach(application, services)
     services = services_of_app(application)
     services.bot_username = application.bot.username
-    await set_commands(application)
-    await set_admin_commands(application)
+    await set_menus(application, services.settings.admin_ids)
     services.sender = OutboxSender(services.db, application.bot)
     await services.sender.start()
     if services.run_jobs:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from telegram import (
@@ -32,15 +31,13 @@ from bot.telegram.handlers.common import (
     reply,
     target_for,
 )
+from bot.telegram.keyboards import KINDS, Callback
 from bot.telegram.services import SERVICES_KEY, services_of
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 3.0  # seconds between edits of a progress message
 METER_KEY = "admin_rate_meter"
-# ab:c:<id> confirms a broadcast draft, ab:p:<id> confirms it as a paid broadcast,
-# ab:x:<id> cancels a draft or stops a broadcast.
-BUTTON = re.compile(r"^ab:(?P<action>[cpx]):(?P<id>\d{1,12})$")
 
 
 def _button(language: str, key: str, data: str, **values: object) -> InlineKeyboardButton:
@@ -54,16 +51,16 @@ def confirm_keyboard(draft: broadcast.Draft, language: str) -> InlineKeyboardMar
     send = _button(
         language,
         "admin.btn_confirm",
-        f"ab:c:{broadcast_id}",
+        KINDS["broadcast_confirm"].data(id=broadcast_id),
         time=duration(draft.free.seconds),
     )
-    cancel = _button(language, "admin.btn_cancel", f"ab:x:{broadcast_id}")
+    cancel = _button(language, "admin.btn_cancel", KINDS["broadcast_stop"].data(id=broadcast_id))
     if draft.paid is None:
         return InlineKeyboardMarkup([[send, cancel]])
     paid = _button(
         language,
         "admin.btn_confirm_paid",
-        f"ab:p:{broadcast_id}",
+        KINDS["broadcast_paid"].data(id=broadcast_id),
         stars=decimal(draft.paid.stars, language),
         time=duration(draft.paid.seconds),
     )
@@ -71,7 +68,8 @@ def confirm_keyboard(draft: broadcast.Draft, language: str) -> InlineKeyboardMar
 
 
 def stop_keyboard(broadcast_id: int, language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(language, "admin.btn_stop", f"ab:x:{broadcast_id}")]])
+    stop = KINDS["broadcast_stop"].data(id=broadcast_id)
+    return InlineKeyboardMarkup([[_button(language, "admin.btn_stop", stop)]])
 
 
 async def broadcast_command(update: Update, context: Context) -> None:
@@ -164,25 +162,54 @@ async def _preview(update: Update, context: Context, draft: Broadcast, language:
     return True
 
 
-async def on_button(update: Update, context: Context) -> None:
-    """Confirm or cancel a draft, or stop a broadcast being sent."""
+async def _pressed(
+    update: Update, context: Context, broadcast_id: int
+) -> tuple[Broadcast, str] | None:
+    """The broadcast a button of this admin chat names, and the chat's language;
+    None (and the expired notice) for any other."""
     services = services_of(context)
     query = update.callback_query
     assert query is not None
     language = (await target_for(update, context)).ui_language
-    match = BUTTON.match(query.data or "")
-    found = None if match is None else await broadcasts.get(services.db, int(match["id"]))
+    found = await broadcasts.get(services.db, broadcast_id)
     chat = update.effective_chat
-    if match is None or found is None or chat is None or found.admin_chat_id != chat.id:
+    if found is None or chat is None or found.admin_chat_id != chat.id:
         await query.answer(t(language, "admin.button_expired"), show_alert=True)
+        return None
+    return found, language
+
+
+async def confirm_button(update: Update, context: Context, callback: Callback) -> None:
+    """Send the draft at the free rate."""
+    pressed = await _pressed(update, context, int(callback.args["id"]))
+    if pressed is not None:
+        await _confirm(update, context, *pressed, paid=False)
+
+
+async def paid_button(update: Update, context: Context, callback: Callback) -> None:
+    """Send the draft as a paid broadcast, if paid broadcasts are still on."""
+    pressed = await _pressed(update, context, int(callback.args["id"]))
+    if pressed is None:
         return
-    if match["action"] == "p" and services.settings.paid_broadcast_rate <= 0:
+    if services_of(context).settings.paid_broadcast_rate <= 0:
         # Turned off since the preview was shown (or the button was forged).
-        await query.answer(t(language, "admin.broadcast_paid_off"), show_alert=True)
+        assert update.callback_query is not None
+        await update.callback_query.answer(
+            t(pressed[1], "admin.broadcast_paid_off"), show_alert=True
+        )
         return
-    if match["action"] in ("c", "p"):
-        await _confirm(update, context, found, language, paid=match["action"] == "p")
+    await _confirm(update, context, *pressed, paid=True)
+
+
+async def stop_button(update: Update, context: Context, callback: Callback) -> None:
+    """Cancel a draft or stop a broadcast being sent."""
+    pressed = await _pressed(update, context, int(callback.args["id"]))
+    if pressed is None:
         return
+    found, language = pressed
+    services = services_of(context)
+    query = update.callback_query
+    assert query is not None
     stopped = await broadcast.cancel(
         services.db, found.id, admin_id=admin_id(update), now=services.now()
     )
