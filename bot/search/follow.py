@@ -35,9 +35,13 @@ def means_all(text: str) -> bool:
 
 
 def to_follow(catalogue: Catalogue, text: str) -> Followed:
-    """A topic when the text names one, else the search in its normal form.
+    """A topic when the text names one, plainly or as `topic:<slug or name>` and
+    nothing else, else the search in its normal form.
 
-    Raises QueryError for whatever /search would refuse."""
+    A search made of one `topic:` alone finds what the topic holds: following it
+    as keywords would list it apart from the topic and never meet the topic's
+    own toggle, so it is the topic. Raises QueryError for whatever /search would
+    refuse (an unknown topic among them)."""
     query = parse_subscription(text)
     topic = catalogue.resolve(text, keywords=False)
     if topic is not None:
@@ -48,6 +52,8 @@ def to_follow(catalogue: Catalogue, text: str) -> Followed:
         if found is None:
             raise QueryError(QueryProblem.UNKNOWN_TOPIC, topic=name)
         slugs.append(found.slug)
+    if len(set(slugs)) == 1 and not query.terms and not query.excluded and query.language is None:
+        return "topic", slugs[0]
     return "query", _checked(dataclasses.replace(query, topics=tuple(slugs)))
 
 
