@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.config import Settings
 from bot.i18n import t
+from bot.reader import subscriptions as following
+from bot.reader.subscriptions import MAX_SUBSCRIPTIONS
 from bot.runtime import Content
 from bot.store import subscriptions
 from bot.store.chats import ensure_target, save_chat
 from bot.store.subscriptions import Added
-from bot.telegram.handlers.subscriptions import MAX_SUBSCRIPTIONS, subscribe_to
-from bot.telegram.services import Services
 from tests.harness import Harness
 
 FULL = t("en", "subs.too_many", limit=MAX_SUBSCRIPTIONS)
@@ -34,15 +33,16 @@ async def test_the_store_adds_up_to_the_limit_and_says_why_not(content: Content)
     assert not again
 
 
-async def test_ninety_quick_subscribes_store_exactly_the_cap(
-    settings: Settings, content: Content
-) -> None:
-    services = Services(settings, content.db, content.catalogue)
+async def test_ninety_quick_subscribes_store_exactly_the_cap(content: Content) -> None:
     await save_chat(content.db, chat_id=6, type="private", title=None, now=0)
     target = await ensure_target(content.db, 6, ui_language="en", timezone="UTC", now=0)
-    answers = await asyncio.gather(
-        *(subscribe_to(services, target, f"keyword{n}") for n in range(90))
+    followed = await asyncio.gather(
+        *(
+            following.subscribe(content.db, content.catalogue, target, f"keyword{n}", 0)
+            for n in range(90)
+        )
     )
+    answers = [following.answer(content.catalogue, target, f, "en") for f in followed]
     assert len(await subscriptions.list_for_target(content.db, target.id)) == MAX_SUBSCRIPTIONS
     assert answers.count(FULL) == 90 - MAX_SUBSCRIPTIONS
 

@@ -1,8 +1,8 @@
 """Channels as digest targets, configured by the bot's admins from a private chat.
 
-The channel's target goes through the very same subscription and settings
-code as any chat (`subscribe_to`, `change_by_arguments`); only finding the
-target differs.
+The channel's target goes through the very same rules as any chat
+(`bot.reader.subscriptions`, `bot.reader.settings`); only finding the target
+differs.
 """
 
 from __future__ import annotations
@@ -15,21 +15,15 @@ from telegram.ext import ContextTypes
 from bot.channels import find_channel, label
 from bot.digest import schedule
 from bot.i18n import t
-from bot.search.follow import means_all
+from bot.reader import settings as setting
+from bot.reader import subscriptions as following
+from bot.reader.subscriptions import RemoveAll
 from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Chat, Target
+from bot.telegram import keyboards
 from bot.telegram.format import escape, truncate
-from bot.telegram.handlers.common import reply, user_language
-from bot.telegram.handlers.settings import change_by_arguments
-from bot.telegram.handlers.subscriptions import (
-    argument,
-    mode_name,
-    remove_all_question,
-    subscribe_to,
-    unsubscribe_from,
-)
-from bot.telegram.handlers.subscriptions import label as subscription_label
+from bot.telegram.handlers.common import argument, reply, user_language
 from bot.telegram.services import services_of
 
 
@@ -74,7 +68,7 @@ async def list_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     for number, channel in enumerate(channels, start=1):
         target = await channel_target(services, channel)
         follows = [
-            subscription_label(services, s, language)
+            following.label(services.catalogue, s, language)
             for s in await subscriptions.list_for_target(services.db, target.id)
         ]
         lines.append(
@@ -83,7 +77,7 @@ async def list_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 "channels.list_item",
                 number=number,
                 channel=escape(label(channel)),
-                mode=mode_name(target),
+                mode=following.mode_name(target),
                 follows=escape(truncate("; ".join(follows), 300))
                 or t(language, "channels.nothing"),
             )
@@ -123,13 +117,20 @@ async def _on_channel(
         await _answer(update, context, channel, await action(services_of(context), target, text))
 
 
+async def _subscribe(services: Services, target: Target, text: str) -> str:
+    catalogue, now = services.catalogue, services.now()
+    followed = await following.subscribe(services.db, catalogue, target, text, now)
+    return following.answer(catalogue, target, followed, target.ui_language)
+
+
 async def _change_settings(services: Services, target: Target, text: str) -> str:
-    answer, _ = await change_by_arguments(services, target, text.split())
-    return answer
+    field, _, value = text.partition(" ")
+    result = await setting.change(services.db, target, field, value, services.now())
+    return setting.answer(result, target.ui_language, services.now())
 
 
 async def channel_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _on_channel(update, context, "channels.usage_subscribe", subscribe_to)
+    await _on_channel(update, context, "channels.usage_subscribe", _subscribe)
 
 
 async def channel_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -138,12 +139,18 @@ async def channel_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE
         return
     channel, target, text = found
     services = services_of(context)
-    if not means_all(text):
-        await _answer(update, context, channel, await unsubscribe_from(services, target, text))
-        return
     language = user_language(update, services)
-    question, keyboard = await remove_all_question(services, target, language)
-    await _answer(update, context, channel, question, keyboard)
+    result = await following.unsubscribe(
+        services.db, services.catalogue, target, text, language=language
+    )
+    if not isinstance(result, RemoveAll):
+        answer = following.answer(services.catalogue, target, result, target.ui_language)
+        await _answer(update, context, channel, answer)
+        return
+    keyboard = None
+    if result.count:  # the channel's own target in the data: see `remove_all_button`
+        keyboard = keyboards.remove_all_keyboard(target.id, result.upto_id, result.count, language)
+    await _answer(update, context, channel, result.text, keyboard)
 
 
 async def channel_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

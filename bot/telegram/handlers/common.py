@@ -37,6 +37,14 @@ def thread_of(message: Message | None) -> int:
     return 0
 
 
+def argument(update: Update) -> str:
+    """Everything after the command, whitespace collapsed."""
+    message = update.effective_message
+    text = message.text if message and message.text else ""
+    parts = text.split(maxsplit=1)
+    return " ".join(parts[1].split()) if len(parts) > 1 else ""
+
+
 def user_language(update: Update, services: Services) -> str:
     user = update.effective_user
     return language_of(user.language_code if user else None, services.settings.default_language)

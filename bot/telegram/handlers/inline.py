@@ -12,10 +12,10 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.i18n import language_of
+from bot.reader.problems import inline_problem_text
 from bot.search.query import QueryProblem
 from bot.search.service import find, newest, page_from_offset
 from bot.telegram.format import article_block, truncate
-from bot.telegram.handlers.reader import inline_problem_text
 from bot.telegram.services import services_of
 
 INLINE_RESULTS = 10

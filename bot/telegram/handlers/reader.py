@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
-from bot.search.query import MAX_PREFIXES, MAX_QUERY_CHARS, MIN_PREFIX_CHARS, QueryProblem
+from bot.reader import problems
 from bot.search.service import PAGE_SIZE, SearchResult, find, newest
 from bot.services import Services
 from bot.store import articles, chats, subscriptions, topics
@@ -191,42 +191,7 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 def problem_text(result: SearchResult, language: str) -> str:
-    problem = result.problem
-    if problem is QueryProblem.TOO_LONG:
-        return t(language, "reader.problem_too_long", limit=MAX_QUERY_CHARS)
-    if problem is QueryProblem.ONLY_EXCLUDED:
-        return t(language, "reader.problem_only_excluded")
-    if problem is QueryProblem.UNKNOWN_LANGUAGE:
-        return t(language, "reader.problem_unknown_language")
-    if problem is QueryProblem.UNKNOWN_TOPIC:
-        return t(
-            language,
-            "reader.problem_unknown_topic",
-            topic=escape(truncate(result.unknown_topic or "", 60)),
-        )
-    if problem is QueryProblem.SHORT_PREFIX:
-        return t(language, "reader.problem_short_prefix", letters=MIN_PREFIX_CHARS)
-    if problem is QueryProblem.TOO_MANY_PREFIXES:
-        return t(language, "reader.problem_too_many_prefixes", limit=MAX_PREFIXES)
-    if problem is QueryProblem.TOO_BROAD:
-        return t(language, "reader.problem_too_broad")
-    return t(language, "reader.problem_empty")
-
-
-INLINE_PROBLEMS = {
-    QueryProblem.SHORT_PREFIX: ("reader.inline_short_prefix", {"letters": MIN_PREFIX_CHARS}),
-    QueryProblem.TOO_MANY_PREFIXES: ("reader.inline_too_many_prefixes", {"limit": MAX_PREFIXES}),
-    QueryProblem.TOO_BROAD: ("reader.inline_too_broad", {}),
-}
-
-
-def inline_problem_text(problem: QueryProblem | None, language: str) -> str | None:
-    """The short plain line an inline answer shows for a refused search, if any
-    (other problems just find nothing while the person is still typing)."""
-    if problem not in INLINE_PROBLEMS:
-        return None
-    key, values = INLINE_PROBLEMS[problem]
-    return t(language, key, **values)
+    return problems.problem_text(result.problem, language, topic=result.unknown_topic)
 
 
 def _page_data(context: ContextTypes.DEFAULT_TYPE, query: str, page: int) -> str:

@@ -1,29 +1,21 @@
-"""/settings: a menu of buttons, and the same settings as arguments for scripts."""
+"""/settings: a menu of buttons, and the same settings as arguments for scripts.
+
+What a value means and what is stored live in `bot.reader.settings`; here
+are the menus and pickers."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.digest import schedule
-from bot.digest.preview import next_digest_text
 from bot.i18n import t
-from bot.preferences import (
-    FIELDS,
-    MODES,
-    WEEKDAYS,
-    Change,
-    Invalid,
-    format_minute,
-    parse_change,
-)
-from bot.store.chats import Target
+from bot.preferences import Invalid
+from bot.reader import settings as setting
+from bot.reader.settings import ZONES_LISTED, Saved, summary
 from bot.telegram import keyboards
-from bot.telegram.format import escape, truncate
+from bot.telegram.format import escape
 from bot.telegram.handlers.common import edit_or_reply, refuse_non_admin, reply, target_for
-from bot.telegram.services import Services, services_of
+from bot.telegram.services import services_of
 
 PICK_KEYS = {
     "mode": "pick_mode",
@@ -33,93 +25,6 @@ PICK_KEYS = {
     "lang": "pick_language",
     "alang": "pick_articles",
 }
-ZONES_LISTED = 10  # of the zones an ambiguous name could mean
-
-
-def summary(target: Target, now: int) -> str:
-    """The settings as they stand, with when the next digest comes (`now`
-    decides it for a target not scheduled yet)."""
-    language = target.ui_language
-    return t(
-        language,
-        "settings.menu",
-        mode=t(language, f"settings.mode_{target.digest_mode}"),
-        when=_when(target),
-        next=next_digest_text(target, now),
-        timezone=escape(target.timezone),
-        language=t(language, f"settings.language_{language}"),
-        articles=_articles(target.article_language, language),
-    )
-
-
-def _when(target: Target) -> str:
-    """The time (and, weekly, the day) a digest comes: nothing for instant or off,
-    where neither means anything."""
-    mode, language = target.digest_mode, target.ui_language
-    if mode not in ("daily", "weekly"):
-        return ""
-    return t(
-        language,
-        f"settings.when_{mode}",
-        time=format_minute(target.digest_minute),
-        day=t(language, f"settings.day_{target.digest_weekday}"),
-    )
-
-
-def _articles(code: str | None, language: str) -> str:
-    return t(language, f"settings.language_{code}" if code else "settings.articles_any")
-
-
-def saved_text(change: Change, language: str) -> str:
-    """'✅ Saved: time 07:30.', in the language in force after the change."""
-    value = change.value
-    if change.field == "digest":
-        shown = t(language, f"settings.mode_{value}")
-    elif change.field == "time" and isinstance(value, int):
-        shown = format_minute(value)
-    elif change.field == "day":
-        shown = t(language, f"settings.day_{value}")
-    elif change.field == "language":
-        shown = t(language, f"settings.language_{value}")
-    elif change.field == "articles":
-        shown = _articles(value if isinstance(value, str) else None, language)
-    else:
-        shown = str(value)
-    field = t(language, f"settings.field_{change.field}")
-    return t(language, "settings.saved", field=field, value=shown)
-
-
-def valid_values(field: str, language: str) -> str:
-    if field == "digest":
-        return ", ".join(MODES)
-    if field == "time":
-        return t(language, "settings.valid_time")
-    if field == "day":
-        return ", ".join(WEEKDAYS)
-    if field == "timezone":
-        return t(language, "settings.valid_timezone")
-    if field == "language":
-        return "en, es"
-    return "any, en, es"
-
-
-async def apply(services: Services, target: Target, change: Change) -> Target:
-    changes = {change.column: change.value}
-    return await schedule.change_settings(services.db, target, changes, services.now())
-
-
-async def change_by_arguments(
-    services: Services, target: Target, args: Sequence[str]
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """`/settings <field> <value>`: the answer, with the menu when it worked, or
-    with the zones to choose from when a name could mean several."""
-    change = parse_change(args[0], " ".join(args[1:]))
-    if isinstance(change, Invalid):
-        choices = keyboards.timezone_choices(change.candidates[:ZONES_LISTED], target.ui_language)
-        return invalid_text(change, target.ui_language), choices if change.candidates else None
-    target = await apply(services, target, change)
-    text = saved_text(change, target.ui_language) + "\n\n" + summary(target, services.now())
-    return text, keyboards.settings_keyboard(target.ui_language)
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -133,26 +38,21 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     if await refuse_non_admin(update, context, target):
         return
-    text, markup = await change_by_arguments(services_of(context), target, args)
-    await reply(update, context, text, markup)
+    services = services_of(context)
+    now = services.now()
+    result = await setting.change(services.db, target, args[0], " ".join(args[1:]), now)
+    language = target.ui_language
+    await reply(update, context, setting.answer(result, language, now), keyboard(result, language))
 
 
-def invalid_text(problem: Invalid, language: str) -> str:
-    value = escape(truncate(problem.value, 60)) or "—"
-    if problem.field is None:
-        return t(language, "settings.invalid_field", value=value, valid=", ".join(FIELDS))
-    if problem.candidates:
-        zones = list(problem.candidates[:ZONES_LISTED])
-        if len(problem.candidates) > ZONES_LISTED:
-            zones.append("…")
-        return t(language, "settings.ambiguous_timezone", value=value, zones=", ".join(zones))
-    return t(
-        language,
-        "settings.invalid_value",
-        value=value,
-        field=t(language, f"settings.field_{problem.field}"),
-        valid=escape(valid_values(problem.field, language)),
-    )
+def keyboard(result: Saved | Invalid, language: str) -> InlineKeyboardMarkup | None:
+    """The menu after a change; the zones to choose from when a name could
+    mean several; nothing after any other mistake."""
+    if isinstance(result, Saved):
+        return keyboards.settings_keyboard(result.target.ui_language)
+    if result.candidates:
+        return keyboards.timezone_choices(result.candidates[:ZONES_LISTED], language)
+    return None
 
 
 async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE, menu: str) -> None:
@@ -185,13 +85,13 @@ async def set_button(
     target = await target_for(update, context)
     query = update.callback_query
     assert query is not None
-    change = parse_change(field, value)
-    if isinstance(change, Invalid):
+    services = services_of(context)
+    result = await setting.change(services.db, target, field, value, services.now())
+    if isinstance(result, Invalid):
         await query.answer(t(target.ui_language, "reader.button_expired"), show_alert=True)
         return
-    services = services_of(context)
-    target = await apply(services, target, change)
-    await query.answer(saved_text(change, target.ui_language))
+    target = result.target
+    await query.answer(setting.saved_text(result.change, target.ui_language))
     await edit_or_reply(
         update,
         context,
