@@ -1,6 +1,6 @@
 """A digest on request, and when the next one comes.
 
-A new target's cursor starts at the newest article (`chats.ensure_target`),
+A new target's cursor starts at the newest article (`chats.create_target`),
 so a new subscriber has nothing pending and would never see what a digest
 looks like until the first scheduled one. /digest therefore sends what is
 pending when there is something (it counts as delivered, as it always did),

@@ -1,9 +1,10 @@
 """When a target's next digest is due, in UTC, from its local wall-clock settings.
 
 The one place the rule "a schedule change recomputes next_digest_at" lives:
-`due_after` is the pure answer for a target's settings, and `change_settings`
-is the only way a target's schedule settings change, writing the new time in
-the same statement (the store refuses a schedule change without it).
+`due_after` is the pure answer for a target's settings, `open_target` makes a
+target with its first time and `change_settings` is the only way a target's
+schedule settings change, each writing the time in the same transaction as
+what it follows from (the store refuses a schedule change without it).
 
 A wall time is resolved with PEP 495 `fold=0`, which gives exactly the
 rules people expect around daylight-saving changes: a time that does not exist
@@ -22,7 +23,7 @@ from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.store import chats
-from bot.store.chats import SCHEDULE_COLUMNS, Target
+from bot.store.chats import SCHEDULE_COLUMNS, NewTarget, SeenChat, Target
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -109,3 +110,16 @@ async def change_settings(
         return await chats.update_target(db, target.id, **changes)
     due = due_after(replace(target, **changes), now)  # type: ignore[arg-type]
     return await chats.update_target(db, target.id, **changes, next_digest_at=due)
+
+
+async def open_target(
+    db: Database, new: NewTarget, now: int, *, chat: SeenChat | None = None
+) -> Target:
+    """The target of a chat (or forum topic) the bot meets for the first time,
+    with the chat's record when given and its first digest time: one
+    transaction, so a failure leaves no chat without its target and no target
+    without its schedule. A target that exists already is returned as it is."""
+    due = next_digest_at(
+        new.digest_mode, new.digest_minute, new.digest_weekday, new.timezone, after=now
+    )
+    return await chats.create_target(db, new, next_digest_at=due, now=now, chat=chat)

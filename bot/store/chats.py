@@ -7,7 +7,7 @@ one forum can follow different things.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import aiosqlite
@@ -50,6 +50,18 @@ class Chat:
     def is_group_like(self) -> bool:
         """Groups and channels share Telegram's 20 messages per minute limit."""
         return self.type != "private"
+
+
+@dataclass(frozen=True)
+class SeenChat:
+    """What Telegram says about a chat, saved when the bot first meets it."""
+
+    chat_id: int
+    type: ChatType
+    title: str | None
+    username: str | None = None
+    is_forum: bool = False
+    added_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,33 +124,30 @@ async def save_chat(
     now: int,
 ) -> Chat:
     """Record a chat the bot has seen, refreshing what Telegram says about it."""
+    seen = SeenChat(chat_id, type, title, username, is_forum, added_by)
     async with db.transaction() as tx:
-        await tx.execute(
-            """
-            INSERT INTO chats (chat_id, type, title, username, is_forum, added_by,
-                               created_at, updated_at)
-            VALUES (:chat_id, :type, :title, :username, :is_forum, :added_by, :now, :now)
-            ON CONFLICT (chat_id) DO UPDATE SET
-                type = excluded.type,
-                title = excluded.title,
-                username = excluded.username,
-                is_forum = excluded.is_forum,
-                added_by = coalesce(excluded.added_by, chats.added_by),
-                updated_at = excluded.updated_at
-            """,
-            {
-                "chat_id": chat_id,
-                "type": type,
-                "title": title,
-                "username": username,
-                "is_forum": int(is_forum),
-                "added_by": added_by,
-                "now": now,
-            },
-        )
-        row = await (
-            await tx.execute("SELECT * FROM chats WHERE chat_id = ?", (chat_id,))
-        ).fetchone()
+        return await _save_chat(tx, seen, now)
+
+
+async def _save_chat(tx: aiosqlite.Connection, chat: SeenChat, now: int) -> Chat:
+    await tx.execute(
+        """
+        INSERT INTO chats (chat_id, type, title, username, is_forum, added_by,
+                           created_at, updated_at)
+        VALUES (:chat_id, :type, :title, :username, :is_forum, :added_by, :now, :now)
+        ON CONFLICT (chat_id) DO UPDATE SET
+            type = excluded.type,
+            title = excluded.title,
+            username = excluded.username,
+            is_forum = excluded.is_forum,
+            added_by = coalesce(excluded.added_by, chats.added_by),
+            updated_at = excluded.updated_at
+        """,
+        {**asdict(chat), "is_forum": int(chat.is_forum), "now": now},
+    )
+    row = await (
+        await tx.execute("SELECT * FROM chats WHERE chat_id = ?", (chat.chat_id,))
+    ).fetchone()
     assert row is not None
     return chat_from_row(row)
 
@@ -183,6 +192,61 @@ async def list_targets(db: Database, chat_id: int) -> list[Target]:
     return [target_from_row(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class NewTarget:
+    """A target as first created: where it is, and its settings, the schema's
+    defaults unless given (its schedule is computed from these before the write)."""
+
+    chat_id: int
+    thread_id: int
+    ui_language: str
+    timezone: str
+    digest_mode: DigestMode = "daily"
+    digest_minute: int = 480
+    digest_weekday: int = 0
+
+
+async def create_target(
+    db: Database,
+    new: NewTarget,
+    *,
+    next_digest_at: int | None,
+    now: int,
+    chat: SeenChat | None = None,
+) -> Target:
+    """The target for a chat (or forum topic), created on first use: with the
+    chat's record when `chat` is given, and its schedule, in one transaction, so
+    a failure leaves neither a chat without its target nor a target without its
+    next digest time. An existing target is returned as it is.
+
+    A new target's cursor starts at the newest article, so a new subscriber's
+    first digest holds what is new from now on, not the whole archive.
+    """
+    async with db.transaction() as tx:
+        if chat is not None:
+            await _save_chat(tx, chat, now)
+        await tx.execute(
+            """
+            INSERT INTO targets (chat_id, thread_id, ui_language, timezone, digest_mode,
+                                 digest_minute, digest_weekday, next_digest_at,
+                                 cursor_article_id, created_at)
+            VALUES (:chat_id, :thread_id, :ui_language, :timezone, :digest_mode,
+                    :digest_minute, :digest_weekday, :next_digest_at,
+                    (SELECT coalesce(max(id), 0) FROM articles), :now)
+            ON CONFLICT (chat_id, thread_id) DO NOTHING
+            """,
+            {**asdict(new), "next_digest_at": next_digest_at, "now": now},
+        )
+        row = await (
+            await tx.execute(
+                "SELECT * FROM targets WHERE chat_id = ? AND thread_id = ?",
+                (new.chat_id, new.thread_id),
+            )
+        ).fetchone()
+    assert row is not None
+    return target_from_row(row)
+
+
 async def ensure_target(
     db: Database,
     chat_id: int,
@@ -192,28 +256,10 @@ async def ensure_target(
     timezone: str,
     now: int,
 ) -> Target:
-    """The target for a chat (or forum topic), created with defaults on first use.
-
-    A new target's cursor starts at the newest article, so a new subscriber's
-    first digest holds what is new from now on, not the whole archive.
-    """
-    async with db.transaction() as tx:
-        await tx.execute(
-            """
-            INSERT INTO targets (chat_id, thread_id, ui_language, timezone,
-                                 cursor_article_id, created_at)
-            VALUES (?, ?, ?, ?, (SELECT coalesce(max(id), 0) FROM articles), ?)
-            ON CONFLICT (chat_id, thread_id) DO NOTHING
-            """,
-            (chat_id, thread_id, ui_language, timezone, now),
-        )
-        row = await (
-            await tx.execute(
-                "SELECT * FROM targets WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
-            )
-        ).fetchone()
-    assert row is not None
-    return target_from_row(row)
+    """A target with default settings and no schedule yet, which the minute job
+    gives it (`create_target` with no next time: for imports and tests)."""
+    new = NewTarget(chat_id, thread_id, ui_language, timezone)
+    return await create_target(db, new, next_digest_at=None, now=now)
 
 
 async def update_target(db: Database, target_id: int, **settings: Any) -> Target:

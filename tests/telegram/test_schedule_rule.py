@@ -54,3 +54,25 @@ async def test_a_time_is_saved_with_its_next_digest_or_not_at_all(harness: Harne
     assert reply.text is not None
     assert "Traceback" not in reply.text
     assert await chats.get_target(db, user.id) == before
+
+
+async def test_first_contact_makes_the_chat_and_its_target_together_or_neither(
+    harness: Harness,
+) -> None:
+    """A chat saved without its target would be half made: listed among the chats
+    (and counted, broadcast to) with no settings, until some later message."""
+    db = harness.services.db
+    await refuse(db, "no_target", "BEFORE INSERT ON targets")
+    user = harness.emulator.add_user("Ann")
+    reply = await harness.say(user.id, user.id, "/settings")
+    assert reply.text is not None
+    assert "Traceback" not in reply.text
+    assert await chats.get_chat(db, user.id) is None
+    assert await chats.get_target(db, user.id) is None
+    async with db.transaction() as tx:
+        await tx.execute("DROP TRIGGER no_target")
+    await harness.say(user.id, user.id, "/settings")
+    target = await chats.get_target(db, user.id)
+    assert target is not None
+    assert target.next_digest_at is not None
+    assert await chats.get_chat(db, user.id) is not None

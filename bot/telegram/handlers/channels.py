@@ -44,15 +44,13 @@ async def channel_target(services: Services, channel: Chat) -> Target:
     target = await chats.get_target(services.db, channel.chat_id)
     if target is not None:
         return target
-    target = await chats.ensure_target(
-        services.db,
+    new = chats.NewTarget(
         channel.chat_id,
+        0,
         ui_language=services.settings.default_language,
         timezone=services.settings.default_timezone,
-        now=services.now(),
     )
-    due = schedule.due_after(target, services.now())
-    return await chats.update_target(services.db, target.id, next_digest_at=due)
+    return await schedule.open_target(services.db, new, services.now())
 
 
 async def list_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

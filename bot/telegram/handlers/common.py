@@ -79,26 +79,21 @@ async def target_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Targ
     target = await chats.get_target(services.db, chat.id, thread)
     if target is not None:
         return target
-    await chats.save_chat(
-        services.db,
+    seen = chats.SeenChat(
         chat_id=chat.id,
         type=chats.chat_type(chat.type),
         title=chat.title or chat.full_name,
         username=chat.username,
         is_forum=bool(chat.is_forum),
         added_by=update.effective_user.id if update.effective_user else None,
-        now=services.now(),
     )
-    target = await chats.ensure_target(
-        services.db,
+    new = chats.NewTarget(
         chat.id,
         thread,
         ui_language=user_language(update, services),
         timezone=services.settings.default_timezone,
-        now=services.now(),
     )
-    due = schedule.due_after(target, services.now())
-    return await chats.update_target(services.db, target.id, next_digest_at=due)
+    return await schedule.open_target(services.db, new, services.now(), chat=seen)
 
 
 async def may_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
