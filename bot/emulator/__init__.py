@@ -21,7 +21,9 @@ every user has already opened the private chat (`add_user(started=False)` for
 one who has not). Standalone: `python -m bot.emulator --port 8081` prints the
 base URL; `EmulatorClient` drives it from another process. Beside the API it
 serves web feeds for the bot to fetch (`emulator.feeds`, `emulator.feed_url`),
-hostile ones too: redirects into the private network, gzip bombs.
+hostile ones too: redirects into the private network, gzip bombs. Photos
+sent by URL are never fetched: `emulator.photo_urls` decides from the URL
+(private hosts unreachable by default; `refuse_photo_url` for more).
 """
 
 from .client import ControlError, EmulatorClient
@@ -42,6 +44,7 @@ from .models import (
     MessageRecord,
     UserRecord,
 )
+from .photos import PhotoRefusal, PhotoUrls
 from .text import Entity, FormattedText, utf16_len
 from .webhook import SECRET_HEADER, WebhookConfig
 
@@ -67,6 +70,8 @@ __all__ = [
     "FormattedText",
     "InlineQueryRecord",
     "MessageRecord",
+    "PhotoRefusal",
+    "PhotoUrls",
     "ProtocolError",
     "RequestRecord",
     "Stats",

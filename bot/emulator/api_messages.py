@@ -9,9 +9,12 @@ from . import checks
 from .core import Core
 from .dispatch import Delivery, api_method
 from .errors import NOT_MODIFIED, bad_request
+from .files import image_size
 from .models import ChatRecord, ChatType, FileRecord, MessageRecord
 from .params import Params
 from .text import FormattedText
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
 def _markup(params: Params) -> dict[str, Any] | None:
@@ -34,6 +37,14 @@ def _caption(params: Params) -> FormattedText:
         params.optional_string("caption"),
         params.optional_string("parse_mode"),
         params.optional_json("caption_entities"),
+    )
+
+
+def _link_preview(params: Params) -> dict[str, Any] | None:
+    return checks.check_link_preview_options(
+        params.optional_json(
+            "link_preview_options", error="can't parse link preview options JSON object"
+        )
     )
 
 
@@ -61,6 +72,7 @@ async def send_message(core: Core, params: Params) -> Delivery:
         params.optional_string("parse_mode"),
         params.optional_json("entities"),
     )
+    preview = _link_preview(params)
     markup = _markup(params)
     thread_id = params.optional_integer("message_thread_id")
     reply_to = core.reply_target(chat, params)
@@ -73,6 +85,7 @@ async def send_message(core: Core, params: Params) -> Delivery:
             text=formatted.text,
             entities=formatted.entities,
             reply_markup=markup,
+            link_preview_options=preview,
         )
         return message.to_api()
 
@@ -81,11 +94,12 @@ async def send_message(core: Core, params: Params) -> Delivery:
 
 async def _send_file(core: Core, params: Params, field: str, kind: str) -> Delivery:
     chat = core.chat_param(params)
-    stored_file = _input_file(core, params, field, kind)
     caption = _caption(params)
+    above = params.flag("show_caption_above_media")
     markup = _markup(params)
     thread_id = params.optional_integer("message_thread_id")
     reply_to = core.reply_target(chat, params)
+    stored_file = _input_file(core, params, field, kind)
 
     def commit() -> dict[str, Any]:
         message = core.post(
@@ -94,6 +108,7 @@ async def _send_file(core: Core, params: Params, field: str, kind: str) -> Deliv
             reply_to=reply_to,
             caption=caption.text or None,
             caption_entities=caption.entities,
+            show_caption_above_media=above,
             reply_markup=markup,
             **{"photo" if kind == "photos" else "document": stored_file()},
         )
@@ -106,6 +121,8 @@ def _input_file(core: Core, params: Params, field: str, kind: str) -> Callable[[
     """An uploaded part, an `attach://` reference, a known file_id or a URL.
 
     New files are only stored on commit, so a refused upload leaves no trace.
+    A URL is judged by `core.photo_urls` (nothing is fetched); a file_id must
+    name a file of the same kind, as Telegram answers "type of file mismatch".
     """
     upload = params.uploads.get(field)
     value = params.optional_string(field)
@@ -114,17 +131,36 @@ def _input_file(core: Core, params: Params, field: str, kind: str) -> Callable[[
     if upload is not None:
         if not upload.data:
             raise bad_request("file must be non-empty")
+        if kind == "photos":
+            _check_photo(upload.data)
         data, name, mime_type = upload.data, upload.file_name, upload.mime_type
         return lambda: core.files.add(data, kind=kind, file_name=name, mime_type=mime_type)
     if value is None:
         raise bad_request(f"there is no {field} in the request")
-    if value.startswith(("http://", "https://")):
-        url, url_name = value, value.rsplit("/", 1)[-1] or None
+    if value.lower().startswith(("http://", "https://")):
+        refusal = core.photo_urls.check(value)
+        if refusal is not None:
+            if refusal.fault is not None:
+                core.faults.counts[refusal.fault] += 1
+            raise refusal
+        url, url_name = value, value.split("?", 1)[0].rsplit("/", 1)[-1] or None
         return lambda: core.files.add(b"", kind=kind, file_name=url_name, source_url=url)
     known = core.files.get(value)
     if known is None:
         raise bad_request("wrong file identifier/HTTP URL specified")
+    if known.kind != kind:
+        raise bad_request("type of file mismatch")
     return lambda: known
+
+
+def _check_photo(data: bytes) -> None:
+    """Telegram's documented bounds for an uploaded photo: at most 10 MB, width and
+    height at most 10,000 together, neither side more than 20 times the other."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise bad_request("PHOTO_SAVE_FILE_INVALID")
+    width, height = image_size(data)
+    if width + height > 10_000 or max(width, height) > 20 * max(1, min(width, height)):
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
 
 
 @api_method("sendPhoto", sends=True, paid_broadcast=True)
@@ -151,11 +187,13 @@ async def edit_message_text(core: Core, params: Params) -> Delivery:
         params.optional_string("parse_mode"),
         params.optional_json("entities"),
     )
+    preview = _link_preview(params)
     markup = _inline_markup(params)
     unchanged = (
         formatted.text == message.text
         and formatted.entities == message.entities
         and markup == message.reply_markup
+        and preview == message.link_preview_options
     )
     if unchanged:
         raise bad_request(NOT_MODIFIED)
@@ -163,6 +201,7 @@ async def edit_message_text(core: Core, params: Params) -> Delivery:
     def commit() -> dict[str, Any]:
         message.text = formatted.text
         message.entities = formatted.entities
+        message.link_preview_options = preview
         message.reply_markup = markup
         message.edit_date = core.now()
         core.publish("edited", chat.id, message)

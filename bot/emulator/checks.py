@@ -13,7 +13,15 @@ from typing import Any
 from .errors import ApiError, bad_request, cant_parse_entities
 from .html_mode import parse_html
 from .markdown_mode import parse_markdown, parse_markdown_v2
-from .text import ENTITY_TYPES, Entity, EntityParseError, FormattedText, trim, utf16_len
+from .text import (
+    ENTITY_TYPES,
+    Entity,
+    EntityParseError,
+    FormattedText,
+    drop_nested_blockquotes,
+    trim,
+    utf16_len,
+)
 
 MAX_MESSAGE_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
@@ -136,7 +144,8 @@ def explicit_entities(text: str, value: Any) -> FormattedText:
                 custom_emoji_id=item.get("custom_emoji_id") if kind == "custom_emoji" else None,
             )
         )
-    return FormattedText(text, tuple(sorted(kept, key=lambda e: (e.offset, -e.length))))
+    ordered = tuple(sorted(kept, key=lambda e: (e.offset, -e.length)))
+    return FormattedText(text, drop_nested_blockquotes(ordered))
 
 
 def message_text(text: str | None, parse_mode: str | None, entities: Any) -> FormattedText:
@@ -165,6 +174,44 @@ def caption_text(text: str | None, parse_mode: str | None, entities: Any) -> For
     if utf16_len(formatted.text) > MAX_CAPTION_LENGTH:
         raise bad_request("message caption is too long")
     return formatted
+
+
+LINK_PREVIEW_FLAGS = (
+    "is_disabled",
+    "prefer_small_media",
+    "prefer_large_media",
+    "show_above_text",
+)
+
+
+def _preview_error(detail: str) -> ApiError:
+    return bad_request(f"can't parse link preview options: {detail}")
+
+
+def check_link_preview_options(value: Any) -> dict[str, Any] | None:
+    """A LinkPreviewOptions object: only its five fields, each of its own type.
+
+    Telegram ignores fields it does not know; the emulator refuses them, so a
+    misspelt option (`prefer_large_image`) fails a test instead of silently
+    previewing the wrong way. Asking for small and large media at once is
+    refused for the same reason: Telegram would honour only one of them.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise bad_request("can't parse link preview options JSON object")
+    for name, field_value in value.items():
+        if name == "url":
+            if not isinstance(field_value, str):
+                raise _preview_error('Field "url" must be of type String')
+        elif name in LINK_PREVIEW_FLAGS:
+            if not isinstance(field_value, bool):
+                raise _preview_error(f'Field "{name}" must be of type Boolean')
+        else:
+            raise _preview_error(f'unknown field "{name}"')
+    if value.get("prefer_small_media") and value.get("prefer_large_media"):
+        raise _preview_error("prefer_small_media and prefer_large_media can't be both True")
+    return dict(value)
 
 
 def _button_error(detail: str) -> ApiError:

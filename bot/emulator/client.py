@@ -125,6 +125,17 @@ class EmulatorClient:
         result = await self._call("PUT", f"/feeds/{name}", {"body": body})
         return str(result["url"])
 
+    async def refuse_photo_url(
+        self, url: str, refusal: str | None = "unreachable", *, prefix: bool = False
+    ) -> None:
+        """Make sendPhoto fail for `url` (or URLs starting with it) as Telegram would;
+        `refusal=None` accepts it instead (see `Emulator.refuse_photo_url`)."""
+        body = {"url": url, "refusal": refusal, "prefix": prefix}
+        await self._call("POST", "/photo_urls", body)
+
+    async def clear_photo_urls(self) -> None:
+        await self._call("DELETE", "/photo_urls")
+
     # -- people acting -------------------------------------------------------------
 
     async def send_user_message(

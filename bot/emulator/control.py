@@ -17,6 +17,7 @@ from aiohttp import web
 from .faults import ChatFault
 from .models import EmulatorError, MessageRecord
 from .params import decode_json_object
+from .photos import PhotoRefusal
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -95,6 +96,8 @@ class ControlApi:
             ("GET", "/files/{file_id}", self.file),
             ("GET", "/wait/bot_message", self.wait_bot_message),
             ("PUT", "/feeds/{name}", self.publish_feed),
+            ("POST", "/photo_urls", self.photo_url_rule),
+            ("DELETE", "/photo_urls", self.clear_photo_urls),
         ]
         return [web.route(method, p + path, _safe(route)) for method, path, route in table]
 
@@ -331,6 +334,23 @@ class ControlApi:
         name = request.match_info["name"]
         self.emulator.feeds.publish(name, str(body["body"]))
         return _ok({"url": self.emulator.feed_url(name)})
+
+    async def photo_url_rule(self, request: web.Request) -> web.Response:
+        """`{"url": .., "prefix": false, "refusal": "unreachable"}`; a refusal of
+        null accepts the URL even where the default would refuse it."""
+        body = await _body(request)
+        urls = self.emulator.photo_urls
+        prefix = bool(body.get("prefix", False))
+        refusal = body.get("refusal", PhotoRefusal.UNREACHABLE.value)
+        if refusal is None:
+            urls.accept(str(body["url"]), prefix=prefix)
+        else:
+            urls.refuse(str(body["url"]), PhotoRefusal(refusal), prefix=prefix)
+        return _ok(True)
+
+    async def clear_photo_urls(self, request: web.Request) -> web.Response:
+        self.emulator.photo_urls.clear()
+        return _ok(True)
 
 
 def add_control_routes(app: web.Application, emulator: Emulator) -> None:

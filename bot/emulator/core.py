@@ -37,6 +37,7 @@ from .models import (
     UserRecord,
 )
 from .params import Params
+from .photos import PhotoUrls
 from .state import World
 from .updates import UpdateQueue
 from .webhook import WebhookPusher
@@ -68,6 +69,7 @@ class Core:
         self.world = World(self.bot, history_limit)
         self.files = FileStore()
         self.feeds = FeedSite()
+        self.photo_urls = PhotoUrls()
         self.updates = UpdateQueue()
         self.webhook = WebhookPusher(self.updates, webhook_retry_delay, on_push=self.notify)
         self.faults = FaultInjector(fault_plan or FaultPlan())

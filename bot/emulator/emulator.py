@@ -34,6 +34,7 @@ from .models import (
     MessageRecord,
     UserRecord,
 )
+from .photos import PhotoRefusal, PhotoUrls
 from .server import build_app
 from .webhook import WebhookConfig
 
@@ -156,6 +157,24 @@ class Emulator:
     def feeds(self) -> FeedSite:
         """The web feeds served beside the Bot API (see `FeedSite`)."""
         return self.core.feeds
+
+    @property
+    def photo_urls(self) -> PhotoUrls:
+        """Which photo URLs Telegram would fail to fetch (see `PhotoUrls`)."""
+        return self.core.photo_urls
+
+    def refuse_photo_url(
+        self,
+        url: str,
+        refusal: PhotoRefusal | str = PhotoRefusal.UNREACHABLE,
+        *,
+        prefix: bool = False,
+    ) -> None:
+        """Answer a sendPhoto naming `url` (or any URL starting with it, with
+        `prefix`) as Telegram does when it cannot use the image: `unreachable`
+        ("failed to get HTTP URL content"), `wrong_identifier` ("wrong file
+        identifier/HTTP URL specified") or `wrong_type`. Counted as a fault."""
+        self.core.photo_urls.refuse(url, refusal, prefix=prefix)
 
     def feed_url(self, name: str, *, host: str | None = None) -> str:
         """Where `feeds` serves `name`; `host` names this server another way

@@ -51,6 +51,7 @@ class FileStore:
             file_name=file_name,
             mime_type=mime_type,
             source_url=source_url,
+            kind=kind,
         )
         if kind == "photos":
             record.width, record.height = image_size(data)

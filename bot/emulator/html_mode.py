@@ -2,7 +2,8 @@
 
 Accepted: b/strong, i/em, u/ins, s/strike/del, tg-spoiler, span class="tg-spoiler",
 a href, code, pre (optionally holding code class="language-x"), blockquote
-(optionally `expandable`) and tg-emoji emoji-id. Tags must nest and close;
+(optionally `expandable`) and tg-emoji emoji-id. A blockquote inside another
+one is accepted but dropped, as Telegram drops it. Tags must nest and close;
 a bare `<` starts a tag, so it must be written `&lt;`. `&lt; &gt; &amp; &quot;`
 and numeric references are decoded (the `;` is optional); any other `&` stays
 literal. Error texts, including their UTF-8 byte offsets, match Telegram's.
@@ -17,6 +18,7 @@ from .text import (
     Entity,
     EntityParseError,
     FormattedText,
+    drop_nested_blockquotes,
     drop_nested_in_code,
     sort_entities,
     utf16_len,
@@ -128,7 +130,8 @@ class _HtmlParser:
                 f'Can\'t find end tag corresponding to start tag "{self.stack[-1].tag}"'
             )
         entities = sort_entities(self.entities)
-        return FormattedText("".join(self.chunks), drop_nested_in_code(entities))
+        entities = drop_nested_blockquotes(drop_nested_in_code(entities))
+        return FormattedText("".join(self.chunks), entities)
 
     def emit(self, text: str) -> None:
         self.chunks.append(text)

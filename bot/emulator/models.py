@@ -60,6 +60,9 @@ class FileRecord:
     width: int = 0
     height: int = 0
     source_url: str | None = None
+    """The HTTP(S) URL a photo was sent by: what Telegram would have fetched."""
+    kind: str = "documents"
+    """photos or documents: a file_id is only good for a file of its own kind."""
 
     @property
     def size(self) -> int:
@@ -193,6 +196,9 @@ class MessageRecord:
     photo: FileRecord | None = None
     edit_date: int | None = None
     forward_origin: JSON | None = None
+    show_caption_above_media: bool = False
+    link_preview_options: JSON | None = None
+    """As the bot sent them (validated): which URL a text message previews, and how."""
     service: JSON = field(default_factory=dict)
     """Service fields such as migrate_to_chat_id or forum_topic_created."""
 
@@ -233,6 +239,8 @@ class MessageRecord:
             data["text"] = self.text
             if self.entities:
                 data["entities"] = [entity.to_api() for entity in self.entities]
+            if self.link_preview_options is not None:
+                data["link_preview_options"] = self.link_preview_options
         if self.document is not None:
             data["document"] = self.document.document_api()
         if self.photo is not None:
@@ -241,6 +249,8 @@ class MessageRecord:
             data["caption"] = self.caption
             if self.caption_entities:
                 data["caption_entities"] = [entity.to_api() for entity in self.caption_entities]
+            if self.show_caption_above_media:
+                data["show_caption_above_media"] = True
         if self.reply_markup is not None:
             data["reply_markup"] = self.reply_markup
         if self.service:

@@ -133,6 +133,25 @@ def drop_nested_in_code(entities: tuple[Entity, ...]) -> tuple[Entity, ...]:
     return tuple(kept)
 
 
+_BLOCKQUOTES = frozenset({"blockquote", "expandable_blockquote"})
+
+
+def drop_nested_blockquotes(entities: tuple[Entity, ...]) -> tuple[Entity, ...]:
+    """Blockquotes can't be nested or overlap: like Telegram, keep the outer one and
+    silently drop any blockquote starting inside it (`entities` sorted outer first)."""
+    if sum(1 for e in entities if e.type in _BLOCKQUOTES) < 2:
+        return entities
+    kept: list[Entity] = []
+    quote_end = -1
+    for entity in entities:
+        if entity.type in _BLOCKQUOTES:
+            if entity.offset < quote_end:
+                continue
+            quote_end = entity.end
+        kept.append(entity)
+    return tuple(kept)
+
+
 def valid_url(url: str) -> str | None:
     """The link Telegram would keep for an `a href`; `None` drops the link silently."""
     url = url.strip()

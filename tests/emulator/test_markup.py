@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.emulator.checks import message_text
+from bot.emulator.checks import explicit_entities, message_text
 from bot.emulator.errors import ApiError
 from bot.emulator.html_mode import parse_html
 from bot.emulator.markdown_mode import parse_markdown, parse_markdown_v2
@@ -43,6 +43,17 @@ def kinds(source: str) -> list[tuple[str, int, int]]:
         ("<code>x</code>", "x", [("code", 0, 1)]),
         ("<blockquote>q</blockquote>", "q", [("blockquote", 0, 1)]),
         ("<blockquote expandable>q</blockquote>", "q", [("expandable_blockquote", 0, 1)]),
+        ('<blockquote expandable="">q</blockquote>', "q", [("expandable_blockquote", 0, 1)]),
+        (
+            "<blockquote>a<blockquote expandable>b</blockquote>c</blockquote>",
+            "abc",
+            [("blockquote", 0, 3)],
+        ),
+        (
+            "<blockquote expandable>a<blockquote><b>q</b></blockquote></blockquote>",
+            "aq",
+            [("expandable_blockquote", 0, 2), ("bold", 1, 1)],
+        ),
         ("<B>x</B>", "x", [("bold", 0, 1)]),
         ("a &lt; b &gt; c &amp; &quot;d&quot;", 'a < b > c & "d"', []),
         ("&#65;&#x42;&lt", "AB<", []),
@@ -169,3 +180,16 @@ def test_wrapped_escaped_text_has_one_entity(source: str, tag: str) -> None:
     assert len(parsed.entities) == (1 if source else 0)
     if source:
         assert parsed.entities[0].length == utf16_len(source)
+
+
+def test_explicit_blockquotes_do_not_nest() -> None:
+    entities = [
+        {"type": "blockquote", "offset": 0, "length": 3},
+        {"type": "expandable_blockquote", "offset": 1, "length": 1},
+        {"type": "bold", "offset": 1, "length": 1},
+    ]
+    formatted = explicit_entities("abc", entities)
+    assert [(e.type, e.offset, e.length) for e in formatted.entities] == [
+        ("blockquote", 0, 3),
+        ("bold", 1, 1),
+    ]
