@@ -47,9 +47,9 @@ from bot.config import Settings
 from bot.digest.dispatch import BATCH, dispatch_due
 from bot.ingest.pipeline import prepare
 from bot.runtime import sync_catalogue
+from bot.services import Services
 from bot.store import articles
 from bot.store.db import Database
-from bot.telegram.services import Services
 from bot.topics import load_catalogue
 
 NOW = corpus.LAST_DAY + 86_400 + 8 * 3_600  # 08:00 UTC, the default digest time

@@ -8,11 +8,12 @@ without importing the Telegram adapter that puts it in `bot_data`
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.config import Settings
 from bot.store.db import Database
@@ -78,7 +79,8 @@ class Services:
     owns_db: bool = False
     run_jobs: bool = True  # tests drive the jobs themselves, with their own clock
     rights: RightsCache = field(default_factory=RightsCache)
-    extras: dict[str, Any] = field(default_factory=dict)
+    instant_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One instant run at a time (`bot.digest.instant`)."""
 
     def now(self) -> int:
         return int(self.clock())

@@ -17,11 +17,10 @@ import logging
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 
 from cachetools import FIFOCache
 
-from bot.config import Settings
 from bot.digest import schedule
 from bot.digest.compose import (
     Composer,
@@ -34,6 +33,7 @@ from bot.digest.compose import (
 )
 from bot.digest.select import Index, Selection, select
 from bot.search.query import QueryError, parse_query
+from bot.services import Services
 from bot.store import articles, digests
 from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
@@ -55,20 +55,6 @@ NO_PREVIEW: Final = {"is_disabled": True}
 _NO_PREVIEW: Final = encode_payload(NO_PREVIEW)
 
 QueryKey = tuple[str | None, str | None, tuple[str, ...]]
-
-
-class Services(Protocol):
-    """What digests need of the bot's services (`bot.telegram.services.Services`
-    is one): named here, so the domain does not import the Telegram adapter."""
-
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def db(self) -> Database: ...
-    @property
-    def catalogue(self) -> Catalogue: ...
-    def topic_names(self, language: str) -> dict[str, str]: ...
-    def wake_sender(self) -> None: ...
 
 
 @dataclass

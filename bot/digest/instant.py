@@ -15,36 +15,17 @@ that arrives during a run is left for the next minute either.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Final, Protocol
 
-from bot.digest import dispatch
 from bot.digest.dispatch import DispatchReport, dispatch_instant
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 
-class Services(dispatch.Services, Protocol):
-    """What dispatch needs, and a place to keep the bot's one instant-run lock."""
-
-    @property
-    def extras(self) -> dict[str, Any]: ...
-
-
-_LOCK: Final = "digest.instant.lock"
-
-
-def _lock(services: Services) -> asyncio.Lock:
-    lock = services.extras.get(_LOCK)
-    if not isinstance(lock, asyncio.Lock):
-        lock = services.extras[_LOCK] = asyncio.Lock()
-    return lock
-
-
 async def run_instant(services: Services, now: int) -> DispatchReport:
     """Queue what is new for instant targets (the instant job's body); raises on failure."""
-    async with _lock(services):
+    async with services.instant_lock:
         report = await dispatch_instant(services, now)
     if report.targets:
         log.info("instant digests: %s", report)

@@ -18,10 +18,11 @@ from typing import Final
 
 from bot.digest import schedule
 from bot.digest.compose import DigestMessage, compose
-from bot.digest.dispatch import MAX_BACKLOG, Services, Window, send_pending_now
+from bot.digest.dispatch import MAX_BACKLOG, Window, send_pending_now
 from bot.digest.select import Group, Selection
 from bot.formatting import escape
 from bot.i18n import day_and_time, t
+from bot.services import Services
 from bot.store import articles, digests
 from bot.store.articles import Article
 from bot.store.chats import Target
