@@ -33,7 +33,7 @@ from bot.emulator import (
 from bot.i18n import language_of, t
 from bot.numbers import whole_number
 from bot.services import Services
-from bot.telegram.app import App, build_application
+from bot.telegram.app import App, build_application, running
 from bot.terminal import numbered_buttons, render
 
 QUIT = ("/quit", "/exit", "/salir")
@@ -51,28 +51,15 @@ async def bot_on_emulator(
     """Start the Application polling the emulator; stop it cleanly on exit."""
     settings = settings.model_copy(update={"telegram_base_url": emulator.base_url})
     application = build_application(settings, emulator.token, services=services, limits=limits)
-    await application.initialize()
-    if application.post_init is not None:
+    async with running(application):
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0.0, timeout=5, allowed_updates=Update.ALL_TYPES
+        )
         try:
-            await application.post_init(application)
-        except BaseException:
-            await application.shutdown()  # post_init let go of what it had taken
-            raise
-    assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=0.0, timeout=5, allowed_updates=Update.ALL_TYPES
-    )
-    await application.start()
-    try:
-        yield application
-    finally:
-        await application.updater.stop()
-        await application.stop()
-        if application.post_stop is not None:
-            await application.post_stop(application)
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
-        await application.shutdown()
+            yield application
+        finally:
+            await application.updater.stop()
 
 
 class Screen(Protocol):

@@ -1,20 +1,22 @@
-"""The Application, built in one place: handlers, rate limiter, lifecycle, jobs.
+"""The Application, built in one place: handlers, rate limiter, lifespan, jobs.
 
-The store opens in `post_init` and closes in `post_shutdown`, so whatever
-runs the Application (polling, webhook, the local chat mode, tests) gets the
-same start and stop.
+`lifespan` is the one start and stop of the bot: the instance lock, the store,
+the menus, the sender and the jobs, closed in reverse. Long polling enters it
+from PTB's `post_init` and leaves it from `post_stop`; the webhook server, the
+local chat mode and the tests enter it through `running`, so every way of
+running the Application starts and stops the same.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import certifi
 from telegram.constants import ParseMode
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     ChatMemberHandler,
     Defaults,
@@ -34,6 +36,7 @@ from bot.services import Services
 from bot.store.lock import InstanceLock
 from bot.telegram.admission import AdmissionProcessor
 from bot.telegram.commands import add_command_handlers, set_menus
+from bot.telegram.context import CONTEXT_TYPES, App
 from bot.telegram.handlers import (
     errors,
     inline,
@@ -42,13 +45,10 @@ from bot.telegram.handlers import (
 )
 from bot.telegram.handlers.admin import add_admin_handlers
 from bot.telegram.handlers.buttons import add_button_handlers
-from bot.telegram.services import attach
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = "instance_lock"
-
-App = Application[Any, Any, Any, Any, Any, Any]
+__all__ = ["App", "build_application", "lifespan", "running"]
 
 
 def file_url(base_url: str) -> str:
@@ -86,15 +86,14 @@ def build_application(
         .base_file_url(file_url(settings_.telegram_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(limiter)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(AdmissionProcessor(default_language=settings_.default_language))
-        .post_init(_post_init)
-        .post_stop(_post_stop)
-        .post_shutdown(_post_shutdown)
+        .post_init(_enter)
+        .post_stop(_leave)
+        .post_shutdown(_leave)
         .build()
     )
-    application.bot_data["settings"] = settings_
-    if services is not None:
-        attach(application, services)
+    application.bot_data.configure(settings_, services)
     add_handlers(application)
     add_admin_handlers(application)
     return application
@@ -137,57 +136,65 @@ def add_handlers(application: App) -> None:
     application.add_error_handler(errors.on_error)
 
 
-async def _post_init(application: App) -> None:
-    """Start the bot: one bot per database, its store, its sender and its jobs."""
-    given = application.bot_data.get("services")
-    database = (
-        given.db.path if given is not None else application.bot_data["settings"].database_path
-    )
-    # Before the store opens: a second bot must neither migrate nor seed the first's database.
-    application.bot_data[LOCK_KEY] = InstanceLock.acquire(database)
+@asynccontextmanager
+async def lifespan(application: App) -> AsyncIterator[None]:
+    """The bot's start and stop, once for every way of running it (call it after
+    `application.initialize()`, leave it before `application.shutdown()`): one bot
+    per database, its store (unless the services were given), its menus, its sender
+    and its jobs; closed in reverse, however far the start got."""
+    bot_data = application.bot_data
+    given = bot_data.services if bot_data.started else None
+    database = given.db.path if given is not None else bot_data.settings.database_path
+    async with AsyncExitStack() as stack:
+        # Before the store opens: a second bot must neither migrate nor seed the first's database.
+        stack.callback(InstanceLock.acquire(database).release)
+        services = given
+        if services is None:
+            content = await open_content(bot_data.settings)
+            stack.push_async_callback(content.db.close)
+            services = Services(bot_data.settings, content.db, content.catalogue)
+            bot_data.attach(services)
+            stack.callback(bot_data.attach, None)
+        services.bot_username = application.bot.username
+        await set_menus(application, services.settings.admin_ids)
+        sender = OutboxSender(services.db, application.bot)
+        await sender.start()
+        services.sender = sender
+        # Let in-flight sends finish while the bot can still make requests.
+        stack.push_async_callback(sender.stop)
+        if services.run_jobs:
+            install_jobs(application, services)
+        yield
+
+
+@asynccontextmanager
+async def running(application: App) -> AsyncIterator[App]:
+    """The Application initialised, in its lifespan and started, as `run_polling`
+    has it around its updater (whose start and stop are the caller's); and the
+    reverse on leaving."""
+    await application.initialize()
     try:
-        await _start(application)
-    except BaseException:
-        started: Services | None = application.bot_data.get("services")
-        if started is not None and started.sender is not None:
-            await started.sender.stop(grace=0)
-        await _post_shutdown(application)
-        raise
+        async with lifespan(application):
+            await application.start()
+            try:
+                yield application
+            finally:
+                if application.running:
+                    await application.stop()
+    finally:
+        await application.shutdown()
 
 
-async def _start(application: App) -> None:
-    if "services" not in application.bot_data:
-        content = await open_content(application.bot_data["settings"])
-        services = Services(application.bot_data["settings"], content.db, content.catalogue)
-        services.owns_db = True
-        attach(application, services)
-    services = services_of_app(application)
-    services.bot_username = application.bot.username
-    await set_menus(application, services.settings.admin_ids)
-    services.sender = OutboxSender(services.db, application.bot)
-    await services.sender.start()
-    if services.run_jobs:
-        install_jobs(application, services)
+async def _enter(application: App) -> None:
+    """PTB's `post_init` (long polling): enter the lifespan."""
+    stack = AsyncExitStack()
+    await stack.enter_async_context(lifespan(application))
+    application.bot_data.closing = stack
 
 
-async def _post_stop(application: App) -> None:
-    """Let in-flight sends finish while the bot can still make requests."""
-    services = services_of_app(application)
-    if services.sender is not None:
-        await services.sender.stop()
-
-
-async def _post_shutdown(application: App) -> None:
-    """Close what `_post_init` opened, however far it got (PTB calls this even when
-    `post_init` failed)."""
-    services: Services | None = application.bot_data.get("services")
-    if services is not None and services.owns_db:
-        await services.db.close()
-    lock: InstanceLock | None = application.bot_data.pop(LOCK_KEY, None)
-    if lock is not None:
-        lock.release()
-
-
-def services_of_app(application: App) -> Services:
-    found: Services = application.bot_data["services"]
-    return found
+async def _leave(application: App) -> None:
+    """PTB's `post_stop`, and `post_shutdown` when a start failed after `post_init`:
+    leave the lifespan, once."""
+    stack, application.bot_data.closing = application.bot_data.closing, None
+    if stack is not None:
+        await stack.aclose()

@@ -25,7 +25,7 @@ from telegram import Update
 from telegram.ext import ExtBot
 
 from bot.config import Settings
-from bot.telegram.app import App
+from bot.telegram.app import App, running
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _refusal(status: int) -> web.Response:
 
 async def serve_webhook(application: App, settings: Settings) -> None:
     """Run the bot on its webhook until SIGINT or SIGTERM, with the same start and stop
-    as long polling (`post_init`, `post_stop`, `post_shutdown`)."""
+    as long polling (`running`: the one lifespan)."""
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None  # Settings requires one with a webhook URL
     secret = settings.webhook_secret.get_secret_value()
@@ -127,23 +127,13 @@ async def serve_webhook(application: App, settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still interrupts
             loop.add_signal_handler(signum, stopping.set)
-    await application.initialize()
-    try:
-        if application.post_init is not None:
-            await application.post_init(application)
-        await server.start(settings.webhook_listen, settings.webhook_port)
-        await application.bot.set_webhook(
-            url=settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
-        )
-        await application.start()
-        log.info("webhook mode on %s:%d", settings.webhook_listen, settings.webhook_port)
-        await stopping.wait()
-    finally:
-        await server.stop()
-        if application.running:
-            await application.stop()
-            if application.post_stop is not None:
-                await application.post_stop(application)
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
+    async with running(application):
+        try:
+            await server.start(settings.webhook_listen, settings.webhook_port)
+            await application.bot.set_webhook(
+                url=settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+            )
+            log.info("webhook mode on %s:%d", settings.webhook_listen, settings.webhook_port)
+            await stopping.wait()
+        finally:
+            await server.stop()

@@ -15,18 +15,18 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler
 
 from bot.i18n import t
 from bot.search.service import PAGE_SIZE, page_in_reach
 from bot.telegram import keyboards
+from bot.telegram.context import Context
 from bot.telegram.handlers import digest, reader, settings, subscriptions
 from bot.telegram.handlers.admin import broadcasts
 from bot.telegram.handlers.admin.access import ADMIN_GROUP, admin_only
 from bot.telegram.handlers.common import may_press, target_for
 from bot.telegram.services import services_of
 
-Context = ContextTypes.DEFAULT_TYPE
 ButtonHandler = Callable[[Update, Context, keyboards.Callback], Awaitable[None]]
 Press = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
@@ -175,7 +175,7 @@ async def _search(update: Update, context: Context, callback: keyboards.Callback
 
 
 async def _search_key(update: Update, context: Context, callback: keyboards.Callback) -> None:
-    text = context.bot_data.get(reader.SEARCH_KEYS, {}).get(callback.args["key"])
+    text = context.bot_data.search_keys.get(callback.args["key"])
     await _more_results(update, context, callback, text)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.channels import find_channel, label
 from bot.digest import schedule
@@ -22,12 +21,13 @@ from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Chat, Target
 from bot.telegram import keyboards
+from bot.telegram.context import Context
 from bot.telegram.format import escape, truncate
 from bot.telegram.handlers.common import argument, reply, user_language
 from bot.telegram.services import services_of
 
 
-async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+async def _admin_language(update: Update, context: Context) -> str | None:
     """The admin's language, or None after refusing a non-admin."""
     services = services_of(context)
     user = update.effective_user
@@ -53,7 +53,7 @@ async def channel_target(services: Services, channel: Chat) -> Target:
     return await schedule.open_target(services.db, new, services.now())
 
 
-async def list_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_channels(update: Update, context: Context) -> None:
     language = await _admin_language(update, context)
     if language is None:
         return
@@ -83,9 +83,7 @@ async def list_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await reply(update, context, "\n".join(lines))
 
 
-async def _resolve(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str
-) -> tuple[Chat, Target, str] | None:
+async def _resolve(update: Update, context: Context, usage: str) -> tuple[Chat, Target, str] | None:
     """The channel named first in the arguments, its target and the rest."""
     language = await _admin_language(update, context)
     if language is None:
@@ -106,9 +104,7 @@ async def _resolve(
 Action = Callable[[Services, Target, str], Awaitable[str]]
 
 
-async def _on_channel(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, action: Action
-) -> None:
+async def _on_channel(update: Update, context: Context, usage: str, action: Action) -> None:
     found = await _resolve(update, context, usage)
     if found is not None:
         channel, target, text = found
@@ -127,11 +123,11 @@ async def _change_settings(services: Services, target: Target, text: str) -> str
     return setting.answer(result, target.ui_language, services.now())
 
 
-async def channel_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel_subscribe(update: Update, context: Context) -> None:
     await _on_channel(update, context, "channels.usage_subscribe", _subscribe)
 
 
-async def channel_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel_unsubscribe(update: Update, context: Context) -> None:
     found = await _resolve(update, context, "channels.usage_unsubscribe")
     if found is None:
         return
@@ -151,13 +147,13 @@ async def channel_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE
     await _answer(update, context, channel, result.text, keyboard)
 
 
-async def channel_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel_settings(update: Update, context: Context) -> None:
     await _on_channel(update, context, "channels.usage_settings", _change_settings)
 
 
 async def _answer(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     channel: Chat,
     answer: str,
     keyboard: InlineKeyboardMarkup | None = None,

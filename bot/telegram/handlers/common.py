@@ -14,7 +14,6 @@ from telegram import (
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.digest import schedule
 from bot.i18n import language_of, t
@@ -22,6 +21,7 @@ from bot.services import Services
 from bot.store import chats
 from bot.store.chats import Target
 from bot.telegram import keyboards
+from bot.telegram.context import Context
 from bot.telegram.services import services_of
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def user_language(update: Update, services: Services) -> str:
     return language_of(user.language_code if user else None, services.settings.default_language)
 
 
-async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+async def chosen_language(update: Update, context: Context) -> str:
     """The language to refuse someone in: the one chosen in /settings, where
     Telegram's language code is only the first guess.
 
@@ -70,7 +70,7 @@ async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return target.ui_language if target is not None else user_language(update, services)
 
 
-async def target_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Target:
+async def target_for(update: Update, context: Context) -> Target:
     """This chat's (or forum topic's) target, created with defaults on first contact."""
     services = services_of(context)
     chat = update.effective_chat
@@ -96,7 +96,7 @@ async def target_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Targ
     return await schedule.open_target(services.db, new, services.now(), chat=seen)
 
 
-async def may_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_configure(update: Update, context: Context) -> bool:
     """Private chats configure themselves; in groups and channels only their
     administrators may.
 
@@ -116,7 +116,7 @@ async def may_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
     return await _is_admin(context, chat.id, user.id)
 
 
-async def _is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+async def _is_admin(context: Context, chat_id: int, user_id: int) -> bool:
     """getChatMember says creator or administrator; the answer is kept a minute.
 
     A failed check counts as "no" and is kept as long, so presses cannot turn
@@ -137,7 +137,7 @@ async def _is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: i
     return may
 
 
-async def may_press(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> bool:
+async def may_press(update: Update, context: Context, kind: str) -> bool:
     """Whether the presser may use a button of `kind` here (see `keyboards.Kind`);
     when not, the presser alone is told so, briefly, and nothing else happens."""
     chat = update.effective_chat
@@ -165,7 +165,7 @@ def offered(update: Update, keyboard: InlineKeyboardMarkup | None) -> InlineKeyb
 
 async def reply(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     texts: str | Sequence[str],
     keyboard: InlineKeyboardMarkup | None = None,
     *,
@@ -195,7 +195,7 @@ async def reply(
 
 async def edit_or_reply(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     text: str,
     keyboard: InlineKeyboardMarkup | None = None,
 ) -> None:
@@ -218,9 +218,7 @@ async def edit_or_reply(
     await reply(update, context, text, keyboard)
 
 
-async def refuse_non_admin(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target
-) -> bool:
+async def refuse_non_admin(update: Update, context: Context, target: Target) -> bool:
     """Answer the polite refusal to a command and return True when the user may
     not configure. (Buttons are checked by `may_press`, before their handler.)"""
     if await may_configure(update, context):

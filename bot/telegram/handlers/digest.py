@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot.digest.dispatch import more_page
 from bot.digest.preview import digest_on_request
 from bot.i18n import t
+from bot.telegram.context import Context
 from bot.telegram.handlers.common import refuse_non_admin, reply, target_for
 from bot.telegram.services import services_of
 
 
-async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest_command(update: Update, context: Context) -> None:
     """Send the pending digest now (it counts as delivered); with nothing
     pending, a sample of one, which moves nothing."""
     services = services_of(context)
@@ -25,7 +25,7 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply(update, context, answer.replies)
 
 
-async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:
+async def more_button(update: Update, context: Context, data: str) -> None:
     services = services_of(context)
     query = update.callback_query
     assert query is not None
@@ -47,7 +47,7 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
         await reply(update, context, page.text, markup)
 
 
-async def _take_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _take_button(update: Update, context: Context) -> bool:
     """Remove the pressed "show more" button, so that its page comes once: the next
     page brings its own button, and a second press (a double tap, a slow client)
     finds this one gone. False when an earlier press already took it; a message

@@ -7,9 +7,9 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.i18n import language_of, t
+from bot.telegram.context import Context
 
 log = logging.getLogger("bot.errors")
 
@@ -38,7 +38,7 @@ def describe(update: object) -> str:
     return type(update).__name__
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     log.error("error while handling %s", describe(update), exc_info=context.error)
     if not isinstance(update, Update):
         return

@@ -9,12 +9,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
 from bot.i18n import language_of
 from bot.reader.problems import inline_problem_text
 from bot.search.query import QueryProblem
 from bot.search.service import find, newest, page_from_offset
+from bot.telegram.context import Context
 from bot.telegram.format import article_block, truncate
 from bot.telegram.services import services_of
 
@@ -23,7 +23,7 @@ CACHE_SECONDS = 60
 HELP_START = "search"  # the /start parameter of the button that explains a refusal
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: Context) -> None:
     query = update.inline_query
     if query is None:
         return

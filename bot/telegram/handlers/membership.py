@@ -9,12 +9,12 @@ import logging
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.channels import label
 from bot.i18n import language_of, t
 from bot.services import Services
 from bot.store import chats
+from bot.telegram.context import Context
 from bot.telegram.format import escape
 from bot.telegram.services import services_of
 
@@ -31,7 +31,7 @@ def lost_access(change: ChatMemberUpdated) -> bool:
     return change.chat.type == ChatType.CHANNEL and status != ChatMember.ADMINISTRATOR
 
 
-async def my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def my_chat_member(update: Update, context: Context) -> None:
     change = update.my_chat_member
     if change is None:
         return
@@ -60,7 +60,7 @@ async def my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def _tell_admin(
-    context: ContextTypes.DEFAULT_TYPE, services: Services, change: ChatMemberUpdated, name: str
+    context: Context, services: Services, change: ChatMemberUpdated, name: str
 ) -> None:
     """The bot admin who made the bot a channel admin learns how to configure it."""
     admin = change.from_user

@@ -6,7 +6,6 @@ import hashlib
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.reader import problems
@@ -15,15 +14,13 @@ from bot.services import Services
 from bot.store import articles, chats, subscriptions, topics
 from bot.store.chats import Target
 from bot.telegram import keyboards
+from bot.telegram.context import Context
 from bot.telegram.format import article_block, escape, pack, truncate
 from bot.telegram.handlers.common import edit_or_reply, reply, target_for
 from bot.telegram.services import services_of
 
-SEARCH_KEYS = "search_keys"
-MAX_SEARCH_KEYS = 10_000
 
-
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     services = services_of(context)
     target = await target_for(update, context)
     if not target.active:
@@ -39,7 +36,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, context, text, keyboards.start_keyboard(language))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     services = services_of(context)
     target = await target_for(update, context)
     text = t(target.ui_language, "reader.help", bot=services.bot_username)
@@ -64,7 +61,7 @@ def _latest_messages(
 
 async def _show(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     messages: list[str],
     keyboard: InlineKeyboardMarkup | None,
     *,
@@ -80,7 +77,7 @@ async def _show(
         await reply(update, context, messages, keyboard, preview=preview)
 
 
-async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def latest(update: Update, context: Context) -> None:
     target = await target_for(update, context)
     name = " ".join(context.args or ())
     if name:
@@ -89,9 +86,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await latest_page(update, context, 0)
 
 
-async def latest_page(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, page: int, *, turn: bool = False
-) -> None:
+async def latest_page(update: Update, context: Context, page: int, *, turn: bool = False) -> None:
     """One page of the newest articles in every language ("Articles in" picks a
     digest's articles; a reader who wants one language searches `lang:es`).
     `turn`: a page button was pressed, see `_show` and `_turned`."""
@@ -122,9 +117,7 @@ async def _turned(update: Update, target: Target, result: SearchResult) -> bool:
     return True
 
 
-async def _topic_by_name(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target, name: str
-) -> None:
+async def _topic_by_name(update: Update, context: Context, target: Target, name: str) -> None:
     topic = services_of(context).catalogue.resolve(name)
     if topic is None:
         unknown = escape(truncate(name, 60))
@@ -135,7 +128,7 @@ async def _topic_by_name(
 
 async def show_topic(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     target: Target,
     slug: str,
     page: int = 0,
@@ -169,7 +162,7 @@ async def show_topic(
     await _show(update, context, messages, keyboard, turn=update.callback_query is not None)
 
 
-async def topic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic_command(update: Update, context: Context) -> None:
     target = await target_for(update, context)
     name = " ".join(context.args or ())
     if not name:
@@ -178,7 +171,7 @@ async def topic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await _topic_by_name(update, context, target, name)
 
 
-async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topics_command(update: Update, context: Context) -> None:
     services = services_of(context)
     target = await target_for(update, context)
     counted = await topics.counts(services.db)
@@ -194,23 +187,20 @@ def problem_text(result: SearchResult, language: str) -> str:
     return problems.problem_text(result.problem, language, topic=result.unknown_topic)
 
 
-def _page_data(context: ContextTypes.DEFAULT_TYPE, query: str, page: int) -> str:
+def _page_data(context: Context, query: str, page: int) -> str:
     """Callback data for a page of results: the query itself when it fits, else
     a key into a bounded in-memory table (such buttons expire on restart)."""
-    data = f"s:{page}:{query}"
+    data = keyboards.KINDS["search"].data(page=page, query=query)
     if keyboards.fits(data):
         return data
     key = hashlib.blake2b(query.encode("utf-8"), digest_size=8).hexdigest()
-    stored: dict[str, str] = context.bot_data.setdefault(SEARCH_KEYS, {})
-    if len(stored) >= MAX_SEARCH_KEYS:
-        stored.pop(next(iter(stored)))
-    stored[key] = query
-    return f"sk:{page}:{key}"
+    context.bot_data.remember_query(key, query)
+    return keyboards.KINDS["search_key"].data(page=page, key=key)
 
 
 async def run_search(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     query: str,
     page: int = 0,
     *,
@@ -272,7 +262,7 @@ async def _named_topics(services: Services, result: SearchResult) -> list[topics
     return [count for count in await topics.counts(services.db) if count.slug in result.topics]
 
 
-async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def search_command(update: Update, context: Context) -> None:
     message = update.effective_message
     text = message.text if message and message.text else ""
     query = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
@@ -283,7 +273,7 @@ async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await run_search(update, context, query)
 
 
-async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def plain_text(update: Update, context: Context) -> None:
     """In a private chat, anything that is not a command is a search."""
     message = update.effective_message
     if message is None or not message.text:
@@ -291,6 +281,6 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await run_search(update, context, message.text)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: Context) -> None:
     target = await target_for(update, context)
     await reply(update, context, t(target.ui_language, "reader.unknown_command"))

@@ -6,13 +6,13 @@ are the menus and pickers."""
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.preferences import Invalid
 from bot.reader import settings as setting
 from bot.reader.settings import ZONES_LISTED, Saved, summary
 from bot.telegram import keyboards
+from bot.telegram.context import Context
 from bot.telegram.format import escape
 from bot.telegram.handlers.common import edit_or_reply, refuse_non_admin, reply, target_for
 from bot.telegram.services import services_of
@@ -27,7 +27,7 @@ PICK_KEYS = {
 }
 
 
-async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings_command(update: Update, context: Context) -> None:
     target = await target_for(update, context)
     args = context.args or []
     if not args:
@@ -55,7 +55,7 @@ def keyboard(result: Saved | Invalid, language: str) -> InlineKeyboardMarkup | N
     return None
 
 
-async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE, menu: str) -> None:
+async def menu_button(update: Update, context: Context, menu: str) -> None:
     target = await target_for(update, context)
     query = update.callback_query
     assert query is not None
@@ -79,9 +79,7 @@ async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE, menu: 
     await edit_or_reply(update, context, text, keyboards.settings_picker(menu, target, language))
 
 
-async def set_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, field: str, value: str
-) -> None:
+async def set_button(update: Update, context: Context, field: str, value: str) -> None:
     target = await target_for(update, context)
     query = update.callback_query
     assert query is not None

@@ -6,7 +6,6 @@ found, the answer sent and the keyboards made."""
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.reader import subscriptions as following
@@ -15,6 +14,7 @@ from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Target
 from bot.telegram import keyboards
+from bot.telegram.context import Context
 from bot.telegram.format import plain
 from bot.telegram.handlers.common import (
     argument,
@@ -27,7 +27,7 @@ from bot.telegram.handlers.reader import show_topic
 from bot.telegram.services import services_of
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe(update: Update, context: Context) -> None:
     target = await target_for(update, context)
     text = argument(update)
     if not text:
@@ -43,7 +43,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, context, answer)
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe(update: Update, context: Context) -> None:
     target = await target_for(update, context)
     text = argument(update)
     if not text:
@@ -79,16 +79,14 @@ async def _mysubs_view(
     return found.text, keyboards.subscriptions_keyboard(found.subscriptions, found.labels)
 
 
-async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def mysubs(update: Update, context: Context) -> None:
     services = services_of(context)
     target = await target_for(update, context)
     text, markup = await _mysubs_view(services, target)
     await reply(update, context, text, markup)
 
 
-async def remove_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, subscription_id: int
-) -> None:
+async def remove_button(update: Update, context: Context, subscription_id: int) -> None:
     """✕ under /mysubs: removes only a subscription of this very chat."""
     services = services_of(context)
     target = await target_for(update, context)
@@ -102,9 +100,7 @@ async def remove_button(
     await edit_or_reply(update, context, text, markup)
 
 
-async def remove_all_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, target_id: int, upto_id: int
-) -> None:
+async def remove_all_button(update: Update, context: Context, target_id: int, upto_id: int) -> None:
     """The question's "Remove all": this chat's subscriptions or, pressed by a bot
     admin, those of the channel the question was about."""
     services = services_of(context)
@@ -133,7 +129,7 @@ async def _admins_channel(update: Update, services: Services, target_id: int) ->
     return target if chat is not None and chat.type == "channel" else None
 
 
-async def keep_all_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def keep_all_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     language = (await target_for(update, context)).ui_language
@@ -141,7 +137,7 @@ async def keep_all_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await edit_or_reply(update, context, t(language, "subs.all_kept"))
 
 
-async def toggle_topic(update: Update, context: ContextTypes.DEFAULT_TYPE, slug: str) -> None:
+async def toggle_topic(update: Update, context: Context, slug: str) -> None:
     services = services_of(context)
     target = await target_for(update, context)
     query = update.callback_query

@@ -14,17 +14,16 @@ from telegram.constants import ChatType
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
-    ContextTypes,
 )
 
 from bot.i18n import t
+from bot.telegram.context import Context
 from bot.telegram.handlers.common import chosen_language, reply
 from bot.telegram.services import services_of
 
 log = logging.getLogger(__name__)
 
 App = Application[Any, Any, Any, Any, Any, Any]
-Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 ADMIN_GROUP = -1  # ahead of the reader's handlers, which never see what this group stops

@@ -23,8 +23,9 @@ from bot.services import Services
 from bot.store import broadcasts
 from bot.store.broadcasts import Broadcast
 from bot.store.outbox import BroadcastProgress
+from bot.telegram.context import Context
 from bot.telegram.format import MESSAGE_LIMIT, escape, truncate, visible_length
-from bot.telegram.handlers.admin.access import Context, admin_id, arguments
+from bot.telegram.handlers.admin.access import admin_id, arguments
 from bot.telegram.handlers.common import (
     NO_PREVIEW,
     edit_or_reply,
@@ -32,12 +33,11 @@ from bot.telegram.handlers.common import (
     target_for,
 )
 from bot.telegram.keyboards import KINDS, Callback
-from bot.telegram.services import SERVICES_KEY, services_of
+from bot.telegram.services import services_of
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 3.0  # seconds between edits of a progress message
-METER_KEY = "admin_rate_meter"
 
 
 def _button(language: str, key: str, data: str, **values: object) -> InlineKeyboardButton:
@@ -273,15 +273,14 @@ async def broadcast_cancel_command(update: Update, context: Context) -> None:
 
 
 def _meter(context: Context) -> RateMeter:
-    meter: RateMeter = context.bot_data.setdefault(METER_KEY, RateMeter())
-    return meter
+    return context.bot_data.rate_meter
 
 
 async def progress_tick(context: Context) -> None:
     """The repeating job: refresh every unfinished broadcast's progress message."""
-    services: Services | None = context.bot_data.get(SERVICES_KEY)
-    if services is None:
+    if not context.bot_data.started:
         return
+    services = context.bot_data.services
     meter = _meter(context)
 
     async def show(found: Broadcast, text: str, final: bool, language: str) -> bool:

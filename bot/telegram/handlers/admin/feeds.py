@@ -17,8 +17,9 @@ from bot.ingest.entry import SourceError
 from bot.numbers import whole_number
 from bot.store import admin as admin_store
 from bot.store import feeds
+from bot.telegram.context import Context
 from bot.telegram.format import escape, link, pack, truncate
-from bot.telegram.handlers.admin.access import Context, admin_id, arguments
+from bot.telegram.handlers.admin.access import admin_id, arguments
 from bot.telegram.handlers.common import (
     reply,
     target_for,

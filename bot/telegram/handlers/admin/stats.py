@@ -15,7 +15,8 @@ from bot.admin.chart import render_chart
 from bot.admin.stats import stats_text
 from bot.i18n import t
 from bot.store import admin as admin_store
-from bot.telegram.handlers.admin.access import Context, admin_id
+from bot.telegram.context import Context
+from bot.telegram.handlers.admin.access import admin_id
 from bot.telegram.handlers.common import (
     reply,
     target_for,
