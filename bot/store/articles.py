@@ -22,6 +22,25 @@ SEARCH_WINDOW = 2_000
 
 
 @dataclass(frozen=True)
+class Image:
+    """An article's lead image: a URL Telegram fetches, and its size in pixels
+    when the source gives it."""
+
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class FullContent:
+    """The whole article as sanitised HTML, kept apart from the article's row."""
+
+    html: str
+    truncated: bool = False
+    """The source's text was longer than what is kept."""
+
+
+@dataclass(frozen=True)
 class NewArticle:
     """An article ready to store: text, metadata and its index columns."""
 
@@ -45,6 +64,8 @@ class NewArticle:
     (minus the entry's position), good for ordering, not to be shown as a date."""
     backfill: bool = False
     """Published long before it was fetched (a feed's back catalogue): kept out of digests."""
+    image: Image | None = None
+    content: FullContent | None = None
 
 
 @dataclass(frozen=True)
@@ -60,9 +81,13 @@ class Article:
     dated: bool = True
     """Whether `published_at` is a real publication date; without one it is the
     fetch time, which orders the article but is never shown as its date."""
+    image: Image | None = None
 
 
-ARTICLE_COLUMNS = "a.id, a.feed_id, a.url, a.title, a.summary, a.language, a.published_at, a.dated"
+ARTICLE_COLUMNS = (
+    "a.id, a.feed_id, a.url, a.title, a.summary, a.language, a.published_at, a.dated,"
+    " a.image_url, a.image_width, a.image_height"
+)
 
 
 def _article(row: Row, topics: dict[int, tuple[str, ...]]) -> Article:
@@ -76,14 +101,17 @@ def _article(row: Row, topics: dict[int, tuple[str, ...]]) -> Article:
         published_at=row["published_at"],
         topics=topics.get(row["id"], ()),
         dated=bool(row["dated"]),
+        image=None
+        if row["image_url"] is None
+        else Image(row["image_url"], row["image_width"], row["image_height"]),
     )
 
 
 _INSERT_COLUMNS = (
     "feed_id, source, guid, url, title, summary, language, published_at, fetched_at,"
-    " content_hash, dated, backfill"
+    " content_hash, dated, backfill, image_url, image_width, image_height"
 )
-_ROWS_PER_STATEMENT = 500  # 12 parameters a row, well under SQLite's variable limit
+_ROWS_PER_STATEMENT = 500  # 15 parameters a row, well under SQLite's variable limit
 
 
 async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
@@ -95,7 +123,7 @@ async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
     async with db.transaction() as tx:
         for start in range(0, len(articles), _ROWS_PER_STATEMENT):
             chunk = articles[start : start + _ROWS_PER_STATEMENT]
-            placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
             cursor = await tx.execute(
                 f"INSERT INTO articles ({_INSERT_COLUMNS}) VALUES {placeholders}"
                 " ON CONFLICT DO NOTHING RETURNING id, content_hash",
@@ -115,6 +143,10 @@ async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
                 "INSERT OR IGNORE INTO article_topics (article_id, topic)"
                 " SELECT ?, slug FROM topics WHERE slug = ?",
                 [(i, slug) for i, a in stored for slug in a.topics],
+            )
+            await tx.executemany(
+                "INSERT INTO article_content (article_id, html, truncated) VALUES (?, ?, ?)",
+                [(i, a.content.html, a.content.truncated) for i, a in stored if a.content],
             )
             new_ids += [article_id for article_id, _ in stored]
     return new_ids
@@ -151,7 +183,31 @@ def _values(article: NewArticle) -> tuple[object, ...]:
         article.content_hash,
         article.dated,
         article.backfill,
+        article.image.url if article.image else None,
+        article.image.width if article.image else None,
+        article.image.height if article.image else None,
     )
+
+
+async def full_content(db: Database, article_id: int) -> FullContent | None:
+    """An article's whole text, when its source carried more than the summary."""
+    row = await db.fetchone(
+        "SELECT html, truncated FROM article_content WHERE article_id = ?", (article_id,)
+    )
+    return None if row is None else FullContent(html=row[0], truncated=bool(row[1]))
+
+
+async def with_full_content(db: Database, article_ids: Sequence[int]) -> set[int]:
+    """Which of the articles have a whole text to read: one probe of
+    `article_content`'s key each, none of the texts read."""
+    if not article_ids:
+        return set()
+    rows = await db.fetchall(
+        "SELECT c.article_id FROM json_each(?) AS wanted"
+        " JOIN article_content AS c ON c.article_id = wanted.value",
+        (_json_ids(article_ids),),
+    )
+    return {int(row[0]) for row in rows}
 
 
 async def topics_of(db: Database, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
