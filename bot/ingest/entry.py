@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.errors import SourceError
+from bot.store.articles import FullContent, Image
 
-__all__ = ["Entry", "ParsedFeed", "SourceError"]
+__all__ = ["Entry", "FullContent", "Image", "ParsedFeed", "SourceError"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,10 @@ class Entry:
     published_at: int | None = None  # Unix seconds, UTC; None when the source gives no date
     language: str | None = None  # declared by the source ('en', 'es'); None: detect
     categories: tuple[str, ...] = ()
+    image: Image | None = None  # the lead image, already checked (bot.ingest.images)
+    content: FullContent | None = None
+    """The whole article, sanitised (bot.ingest.content); None when the source
+    carries nothing more than the summary."""
 
 
 @dataclass(frozen=True)

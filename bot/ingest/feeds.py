@@ -17,8 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from bot.ingest.content import full_content
 from bot.ingest.entry import Entry, ParsedFeed, SourceError
+from bot.ingest.images import lead_image
 from bot.ingest.language import normalize_language
+from bot.ingest.pipeline import MAX_SUMMARY_CHARS
 from bot.ingest.text import clean_text, clean_title, html_to_text
 
 __all__ = ["MAX_FEED_BYTES", "MAX_FEED_ENTRIES", "describe_size", "parse_feed"]
@@ -63,8 +66,9 @@ def parse_feed(
         parsed = feedparser.parse(
             io.BytesIO(body),
             response_headers=_response_headers(body, content_type),
-            # The HTML is flattened to plain text here anyway; skipping these
-            # passes makes parsing about a third faster.
+            # The HTML is flattened to plain text here, and the full content
+            # sanitised by nh3 (bot.ingest.content); skipping these passes makes
+            # parsing about a third faster.
             sanitize_html=False,
             resolve_relative_uris=False,
         )
@@ -93,22 +97,57 @@ def _entry(raw: Mapping[str, Any], *, base: str | None, feed_language: str | Non
     title = _text(raw.get("title"), raw.get("title_detail"), title=True)
     summary_detail = raw.get("summary_detail")
     summary = _text(raw.get("summary"), summary_detail)
-    if not summary:
-        for content in raw.get("content") or ():
-            summary_detail = content
-            if summary := _text(content.get("value"), content):
-                break
+    content, content_text = _content(raw)
+    if not summary and content is not None:
+        summary_detail, summary = content, content_text
     if not title and not summary:
         return None
+    url = _link(raw.get("link"), base)
+    # Images and links inside an article are relative to the article, not the feed.
+    article_base = url or base
+    kept = None
+    if content is not None:
+        kept = full_content(
+            content.get("value") or "",
+            plain=content.get("type") == "text/plain",
+            base=article_base,
+            text=content_text,
+            summary=summary,
+            summary_limit=MAX_SUMMARY_CHARS,
+        )
     return Entry(
         title=title or _title_from(summary),
         summary=summary,
-        url=_link(raw.get("link"), base),
+        url=url,
         guid=str(raw.get("id") or "").strip() or None,
         published_at=_timestamp(raw.get("published_parsed") or raw.get("updated_parsed")),
         language=_own_language(raw, summary_detail, feed_language),
         categories=_categories(raw.get("tags") or ()),
+        image=lead_image(
+            raw,
+            base=article_base,
+            html=(
+                kept.html if kept else _html(content.get("value"), content) if content else None,
+                _html(raw.get("summary"), raw.get("summary_detail")),
+            ),
+        ),
+        content=kept,
     )
+
+
+def _content(raw: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, str]:
+    """The entry's first content element with text (`content:encoded`, Atom
+    `content`), and that text."""
+    for content in raw.get("content") or ():
+        if text := _text(content.get("value"), content):
+            return content, text
+    return None, ""
+
+
+def _html(value: Any, detail: Mapping[str, Any] | None) -> str | None:
+    if not isinstance(value, str) or (detail or {}).get("type") == "text/plain":
+        return None
+    return value
 
 
 def _text(value: Any, detail: Mapping[str, Any] | None, *, title: bool = False) -> str:

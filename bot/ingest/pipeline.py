@@ -113,6 +113,8 @@ def prepare(
             )
         ),
         feed_id=feed_id,
+        image=entry.image,
+        content=entry.content,
     )
 
 

@@ -22,6 +22,7 @@ CONTENT_TYPES = {
     "rss10.rdf": "application/rdf+xml",
     "rss091.xml": "text/xml",
     "atom10.xml": "application/atom+xml",
+    "media.xml": "application/rss+xml; charset=utf-8",
     "es_mx.xml": "application/rss+xml; charset=UTF-8",
     "latin1.xml": "text/xml",
     "wrong_encoding.xml": "application/xml; charset=utf-8",
@@ -36,6 +37,7 @@ CONTENT_TYPES = {
 class FeedServer:
     base: str
     sent: dict[str, int] = field(default_factory=dict)  # body bytes written per route
+    generated: dict[str, bytes] = field(default_factory=dict)  # feeds a test makes: /generated/…
     requests: list[web.Request] = field(default_factory=list)
 
     def url(self, path: str) -> str:
@@ -58,6 +60,13 @@ def _app(server: FeedServer) -> web.Application:
         if name not in CONTENT_TYPES or not path.is_file():
             raise web.HTTPNotFound()
         return web.Response(body=path.read_bytes(), headers={"Content-Type": CONTENT_TYPES[name]})
+
+    @routes.get("/generated/{name}")
+    async def generated(request: web.Request) -> web.Response:
+        body = server.generated.get(request.match_info["name"])
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=body, headers={"Content-Type": "application/rss+xml"})
 
     @routes.get("/huge")
     async def huge(request: web.Request) -> web.StreamResponse:
