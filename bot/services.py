@@ -76,7 +76,6 @@ class Services:
     clock: Callable[[], float] = time.time
     sender: Sender | None = None
     bot_username: str = ""
-    owns_db: bool = False
     run_jobs: bool = True  # tests drive the jobs themselves, with their own clock
     rights: RightsCache = field(default_factory=RightsCache)
     instant_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
