@@ -35,6 +35,10 @@ Blocks alternate: a title block, then a summary block, then the next title::
       comma- or semicolon-separated list.
   ``ID:`` (or ``GUID:``)
       a stable identifier, for when the title may later be corrected.
+  ``Image:`` (or ``Imagen:``)
+      the article's lead image: an http(s) address on the public internet
+      (relative to the ``URL:`` when it is relative). Images that cannot be
+      shown (SVG, data: URLs, local or private addresses) are ignored.
 
   A header with a value that cannot be understood is ignored (and logged); it
   never turns into text.
@@ -59,8 +63,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.ingest.entry import Entry, SourceError
+from bot.ingest.entry import Entry, Image, SourceError
 from bot.ingest.feeds import describe_size
+from bot.ingest.images import image
 from bot.ingest.language import normalize_language
 from bot.ingest.text import clean_title
 
@@ -83,6 +88,8 @@ _KEYS = {
     "temas": "topics",
     "id": "guid",
     "guid": "guid",
+    "image": "image",
+    "imagen": "image",
 }
 _LIST_SEPARATOR = re.compile(r"[,;]")
 MAX_FILE_BYTES = 1 << 30
@@ -160,15 +167,28 @@ def _split_title_block(block: list[str]) -> tuple[str, dict[str, str], list[str]
 
 
 def _entry(title: str, headers: dict[str, str], summary_lines: list[str]) -> Entry:
+    url = _url(headers.get("url"), title)
     return Entry(
         title=title,
         summary=" ".join(summary_lines),
-        url=_url(headers.get("url"), title),
+        url=url,
         guid=headers.get("guid") or None,
         published_at=_timestamp(headers.get("date"), title),
         language=_language(headers.get("language"), title),
         categories=_topics(headers.get("topics", "")),
+        image=_image(headers.get("image"), url, title),
     )
+
+
+def _image(value: str | None, base: str | None, title: str) -> Image | None:
+    if not value:
+        return None
+    found = image(value, base=base)
+    if found is None:
+        log.warning(
+            "listing: ignoring image %r under %r (not a public http(s) image)", value, title
+        )
+    return found
 
 
 def _url(value: str | None, title: str) -> str | None:

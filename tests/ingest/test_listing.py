@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import DATA_DIR
-from bot.ingest.entry import Entry, SourceError
+from bot.ingest.entry import Entry, Image, SourceError
 from bot.ingest.listing import parse_listing, read_listing
 from bot.ingest.text import clean_title
 
@@ -153,6 +153,27 @@ def test_bad_header_values_are_ignored_and_logged(caplog: pytest.LogCaptureFixtu
 
     assert entry == Entry(title="Title", summary="Summary")
     assert len(caplog.records) == 3
+
+
+def test_an_image_header(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.ingest.listing")
+
+    whole, relative, imagen, *refused = parse_listing(
+        "One\nImage: https://cdn.example.org/one.jpg\n\nS\n\n"
+        "Two\nURL: https://example.org/es/two/\nImage: ../img/two.png\n\nS\n\n"
+        "Tres\nImagen: https://cdn.example.org/tres.webp\n\nS\n\n"
+        "Four\nImage: http://localhost/four.jpg\n\nS\n\n"
+        "Five\nImage: http://10.0.0.1/five.jpg\n\nS\n\n"
+        "Six\nImage: https://cdn.example.org/six.svg\n\nS\n\n"
+        "Seven\nImage: data:image/gif;base64,R0lGODlhAQABAAAAACw=\n\nS\n\n"
+        "Eight\nImage: img/eight.jpg\n\nS\n"
+    )
+
+    assert whole.image == Image("https://cdn.example.org/one.jpg")
+    assert relative.image == Image("https://example.org/es/img/two.png")
+    assert imagen.image == Image("https://cdn.example.org/tres.webp")
+    assert [entry.image for entry in refused] == [None] * 5  # Eight: relative to nothing
+    assert len(caplog.records) == 5
 
 
 def test_headers_only_count_under_a_title() -> None:
