@@ -104,19 +104,19 @@ def full_content(
     *,
     plain: bool,
     base: str | None,
-    text: str,
     summary: str,
+    summary_is_content: bool,
     summary_limit: int,
 ) -> FullContent | None:
     """The article's full content worth keeping beside its summary, or None.
 
-    `text` is the fragment as plain text (the parser has it already) and
-    `summary` the summary it will be stored with, before it is clipped to
-    `summary_limit`. Content whose text is no longer than the summary (the same
-    words, or the feed's only text, short enough to be stored whole) adds nothing: a feed that
-    carries only a summary gets no full text."""
-    words = _words(text)
-    if not words or (len(summary) <= summary_limit and len(words) <= len(_words(summary))):
+    `summary` is the text it will be stored with, before it is clipped to
+    `summary_limit`; `summary_is_content` when the feed had no summary of its
+    own and that text is the fragment's. A feed that carries only a summary gets
+    no full text: content whose text is no longer than the summary's (the same
+    words again), or that is the summary and short enough to be stored whole,
+    adds nothing."""
+    if summary_is_content and len(summary) <= summary_limit:
         return None
     if plain:
         fragment = "".join(
@@ -124,7 +124,10 @@ def full_content(
             for paragraph in fragment[:RAW_CHARS].split("\n\n")
             if paragraph.strip()
         )
-    return sanitise(fragment, base=base)
+    kept = sanitise(fragment, base=base)
+    if kept is None or summary_is_content or kept.truncated:
+        return kept
+    return kept if len(_text_of(kept.html)) > len(_words(summary)) else None
 
 
 def _words(text: str) -> str:
@@ -133,6 +136,14 @@ def _words(text: str) -> str:
 
 def _has_text(fragment: str) -> bool:
     return bool(_SPACE.sub("", re.sub(r"<[^>]*>", "", fragment)))
+
+
+def _text_of(sanitised: str) -> str:
+    """The words of sanitised HTML, to measure against a summary: nh3 strips
+    the tags far faster than a Python parser would."""
+    import nh3
+
+    return _words(html.unescape(nh3.clean(sanitised, tags=set(), clean_content_tags=set())))
 
 
 def _absolute(value: str, base: str | None) -> str | None:

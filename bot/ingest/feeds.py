@@ -97,9 +97,17 @@ def _entry(raw: Mapping[str, Any], *, base: str | None, feed_language: str | Non
     title = _text(raw.get("title"), raw.get("title_detail"), title=True)
     summary_detail = raw.get("summary_detail")
     summary = _text(raw.get("summary"), summary_detail)
-    content, content_text = _content(raw)
-    if not summary and content is not None:
-        summary_detail, summary = content, content_text
+    contents = [c for c in raw.get("content") or () if _has_value(c)]
+    content = contents[0] if contents else None
+    # feedparser fills in an entry's summary from its content when the feed gives none.
+    summary_is_content = not summary or (
+        content is not None and raw.get("summary") == content.get("value")
+    )
+    if not summary:
+        for candidate in contents:
+            if summary := _text(candidate.get("value"), candidate):
+                summary_detail = content = candidate
+                break
     if not title and not summary:
         return None
     url = _link(raw.get("link"), base)
@@ -111,8 +119,8 @@ def _entry(raw: Mapping[str, Any], *, base: str | None, feed_language: str | Non
             content.get("value") or "",
             plain=content.get("type") == "text/plain",
             base=article_base,
-            text=content_text,
             summary=summary,
+            summary_is_content=summary_is_content,
             summary_limit=MAX_SUMMARY_CHARS,
         )
     return Entry(
@@ -135,13 +143,10 @@ def _entry(raw: Mapping[str, Any], *, base: str | None, feed_language: str | Non
     )
 
 
-def _content(raw: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, str]:
-    """The entry's first content element with text (`content:encoded`, Atom
-    `content`), and that text."""
-    for content in raw.get("content") or ():
-        if text := _text(content.get("value"), content):
-            return content, text
-    return None, ""
+def _has_value(content: Any) -> bool:
+    """A `content:encoded` or Atom `content` element with something in it."""
+    value = content.get("value") if isinstance(content, Mapping) else None
+    return isinstance(value, str) and not value.isspace() and bool(value)
 
 
 def _html(value: Any, detail: Mapping[str, Any] | None) -> str | None:
