@@ -155,14 +155,19 @@ def batches(n: int, size: int, *, seed: int = 1) -> Iterator[list[Entry]]:
         yield [a.entry for a in articles(n, seed=seed, start=start, stop=start + size)]
 
 
-def rss(n: int, *, seed: int = 2) -> bytes:
-    """An RSS 2.0 document of `n` items, newest first, summaries as escaped HTML."""
+def rss(n: int, *, seed: int = 2, rich: bool = False) -> bytes:
+    """An RSS 2.0 document of `n` items, newest first, summaries as escaped HTML.
+
+    `rich`: each item also carries a lead image (`media:content`, two sizes) and
+    the whole article in `content:encoded`, four times the summary under
+    headings, with a figure and a script a sanitiser must remove."""
     items = []
-    for article in reversed(list(articles(n, seed=seed))):
+    for number, article in enumerate(reversed(list(articles(n, seed=seed)))):
         entry = article.entry
         sentences = [s for s in entry.summary.split(". ") if s]
         html = "".join(f"<p>{escape(s.rstrip('.'))}.</p>" for s in sentences)
         categories = "".join(f"<category>{escape(c)}</category>" for c in entry.categories)
+        extra = _rich_parts(number, html) if rich else ""
         items.append(
             "<item>"
             f"<title>{escape(entry.title)}</title>"
@@ -170,15 +175,37 @@ def rss(n: int, *, seed: int = 2) -> bytes:
             f'<guid isPermaLink="false">{escape(entry.guid or "")}</guid>'
             f"<pubDate>{formatdate(entry.published_at, usegmt=True)}</pubDate>"
             f"{categories}"
-            f"<description>{escape(html)}</description>"
+            f"<description>{escape(html)}</description>{extra}"
             "</item>\n"
         )
+    namespaces = (
+        ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        ' xmlns:media="http://search.yahoo.com/mrss/"'
+        if rich
+        else ""
+    )
     head = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"{namespaces}><channel>'
         "<title>News Example</title><link>https://news.example.org/</link>"
         "<description>Synthetic articles for benchmarks</description>\n"
     )
     return (head + "".join(items) + "</channel></rss>\n").encode("utf-8")
+
+
+def _rich_parts(number: int, html: str) -> str:
+    image = f"https://cdn.news.example.org/{number}"
+    body = (
+        f'<script>track({number})</script>{html}<figure><img src="/{number}/photo.jpg"'
+        ' width="1200" height="800"><figcaption>On the march</figcaption></figure>'
+        f"<h2>What happened</h2>{html}<h2>What comes next</h2>{html}"
+        f"<blockquote>{html}</blockquote>"
+    )
+    return (
+        f'<media:content url="{image}-320.jpg" medium="image" width="320" height="180"/>'
+        f'<media:content url="{image}-1200.jpg" medium="image" type="image/jpeg"'
+        ' width="1200" height="675"/>'
+        f"<content:encoded>{escape(body)}</content:encoded>"
+    )
 
 
 def _title(rng: random.Random, language: Language) -> str:

@@ -59,6 +59,7 @@ def test_harness_runs_at_toy_size(tmp_path: Path) -> None:
     assert "| figure | value | reference | reference value | ratio | target | met? |" in text
     assert "search, 300 articles (service.find) p50" in text
     assert "ingest, 100-entry RSS" in text
+    assert "ingest with media and full content, 100-entry RSS" in text
     # A second run reuses the cached database instead of building it again.
     again = ["--only", "search", "--articles", "300", "--rounds", "1"]
     again += ["--cache-dir", str(tmp_path / "cache"), "--output", str(output), "--quiet"]
