@@ -80,7 +80,7 @@ async def test_full_content_is_kept_sanitised_and_apart(
     assert not content.truncated
     html = content.html
     for gone in ("<style", "color: red", "<script", "evil.example", "onclick", "steal", "<iframe",
-                 "tracking comment", "javascript"):  # fmt: skip
+                 "tracking comment", "javascript", "open.gif"):  # fmt: skip
         assert gone not in html
     assert '<img src="https://news.example.org/2024/factory/photos/assembly.jpg"' in html
     assert '<a href="https://news.example.org/notice">closure notice</a>' in html
@@ -137,7 +137,9 @@ async def test_content_only_feeds_keep_long_articles_and_mend_broken_html(
         "<content:encoded><![CDATA[<p>Short enough to be its own summary.</p>]]></content:encoded>"
         "</item>"
         "<item><title>Long and whole</title><link>https://long.example.org/long</link>"
-        f"<content:encoded><![CDATA[<p>{long_text}</p><p>unclosed <b>bold <i>and more"
+        f"<content:encoded><![CDATA[<p>{long_text}</p><img src='http://10.0.0.1/x.jpg'>"
+        "<img src='https://cdn.example.org/chart.svg'><img src='data:image/png;base64,AA=='>"
+        "<img><p>unclosed <b>bold <i>and more"
         "]]></content:encoded></item>"
     )
 
@@ -145,7 +147,8 @@ async def test_content_only_feeds_keep_long_articles_and_mend_broken_html(
 
     # Whole in its summary: nothing more to read.
     assert await articles.full_content(db, stored["Short and whole"].id) is None
-    # Longer than a summary is kept: the whole text, its broken tail closed.
+    # Longer than a summary is kept: the whole text, its broken tail closed, no
+    # image Telegram could not be sent.
     long = stored["Long and whole"]
     assert long.summary.endswith("…")
     assert await articles.full_content(db, long.id) == FullContent(
