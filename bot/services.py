@@ -13,7 +13,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from bot.config import Settings
 from bot.store.db import Database
@@ -60,12 +59,25 @@ class RightsCache:
         return len(self._answers)
 
 
-class Sender(Protocol):
-    """What the services need of the outbox sender (`bot.delivery.sender.OutboxSender`):
-    a nudge when new rows are queued, and a stop when the bot does."""
+class Doorbell:
+    """How whatever queues outbox rows tells the sender to look now.
 
-    def wake(self) -> None: ...
-    async def stop(self, grace: float = ...) -> None: ...
+    The services exist before the bot does (tests build them, with their own
+    clock, before the Application), and the sender only once the bot can make
+    requests: rather than filling the sender into the services later, the
+    lifespan makes it listen here for as long as it runs."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` on every ring; returns what stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def ring(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
 
 @dataclass
@@ -74,10 +86,9 @@ class Services:
     db: Database
     catalogue: Catalogue
     clock: Callable[[], float] = time.time
-    sender: Sender | None = None
-    bot_username: str = ""
     run_jobs: bool = True  # tests drive the jobs themselves, with their own clock
     rights: RightsCache = field(default_factory=RightsCache)
+    doorbell: Doorbell = field(default_factory=Doorbell)
     instant_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One instant run at a time (`bot.digest.instant`)."""
 
@@ -96,5 +107,5 @@ class Services:
         return {topic.slug: topic.name(language) for topic in self.catalogue.topics}
 
     def wake_sender(self) -> None:
-        if self.sender is not None:
-            self.sender.wake()
+        """New outbox rows: the sender, if one runs, looks now."""
+        self.doorbell.ring()

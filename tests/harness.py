@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.delivery.sender import OutboxSender
 from bot.emulator import Emulator, MessageRecord
 from bot.services import Services
 from bot.telegram.app import App
@@ -16,6 +17,10 @@ class Harness:
     emulator: Emulator
     services: Services
     app: App
+
+    @property
+    def sender(self) -> OutboxSender:
+        return sender_of(self.app)
 
     async def say(
         self, chat_id: int, user_id: int, text: str, *, thread_id: int | None = None
@@ -49,6 +54,13 @@ class Harness:
             return now if found else None
 
         return await self.emulator.wait_for(current)
+
+
+def sender_of(app: App) -> OutboxSender:
+    """The outbox sender the running bot's lifespan started."""
+    sender = app.bot_data.sender
+    assert sender is not None, "the bot is not running"
+    return sender
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:  # noqa: ASYNC109

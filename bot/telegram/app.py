@@ -155,13 +155,14 @@ async def lifespan(application: App) -> AsyncIterator[None]:
             services = Services(bot_data.settings, content.db, content.catalogue)
             bot_data.attach(services)
             stack.callback(bot_data.attach, None)
-        services.bot_username = application.bot.username
         await set_menus(application, services.settings.admin_ids)
         sender = OutboxSender(services.db, application.bot)
         await sender.start()
-        services.sender = sender
+        bot_data.sender = sender
+        stack.callback(setattr, bot_data, "sender", None)
         # Let in-flight sends finish while the bot can still make requests.
         stack.push_async_callback(sender.stop)
+        stack.callback(services.doorbell.listen(sender.wake))
         if services.run_jobs:
             install_jobs(application, services)
         yield

@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.admin.progress import RateMeter
 from bot.config import Settings
+from bot.delivery.sender import OutboxSender
 from bot.services import Services
 
 MAX_SEARCH_KEYS = 10_000
@@ -33,6 +34,7 @@ class BotData:
         self.closing: AsyncExitStack | None = None  # the lifespan, while PTB's hooks hold it
         self.search_keys: dict[str, str] = {}
         self.rate_meter = RateMeter()
+        self.sender: OutboxSender | None = None  # while the lifespan runs one
 
     @property
     def settings(self) -> Settings:

@@ -123,8 +123,7 @@ async def test_cancel_halfway_stops_the_rest(slow_admin_harness: Harness) -> Non
     assert progress.sent == delivered() + _copies(harness, ADMIN, text) - 1
     # The sender keeps about `lookahead` seconds of rows waiting in the rate limiter, and
     # the stop's reply no longer waits for the admin's chat: those rows may still go.
-    sender = services.sender
-    assert sender is not None
+    sender = harness.sender
     claimed = math.ceil(services.settings.send_rate_per_second * sender.lookahead) + 1
     assert delivered() <= at_cancel + claimed + 1, "only copies already claimed went out"
     assert delivered() < len(readers) // 2 + 50
@@ -153,8 +152,7 @@ async def test_cancel_button_on_a_draft_and_confirm_only_once(admin_harness: Har
     again = emulator.press_button(ADMIN, second.message_id, "ab:c:2")
     await emulator.wait_for_callback_answer(query)
     answer = await emulator.wait_for_callback_answer(again)
-    assert harness.services.sender is not None
-    await harness.services.sender.wait_empty()
+    await harness.sender.wait_empty()
     assert "already" in (answer.text or "") or answer.text is None
     entries = [e for e in await admin.audit_entries(db) if e.action == "broadcast"]
     assert len(entries) == 1

@@ -23,8 +23,7 @@ async def test_stats_text_and_chart(admin_harness: Harness) -> None:
         db, [NewMessage.text(chat_id, "Digest", kind="digest") for chat_id in readers[:4]]
     )
     services.wake_sender()
-    assert services.sender is not None
-    await services.sender.wait_empty()
+    await harness.sender.wait_empty()
 
     text = await harness.say(ADMIN, ADMIN, "/stats")
     body = text.text or ""

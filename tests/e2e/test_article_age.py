@@ -117,8 +117,7 @@ async def test_a_back_catalogue_stays_out_of_every_digest(
             await dispatch_instant(services, now)
             await dispatch_due(services, now + 3600)
             await harness.say(on_request, on_request, "/digest")  # before its 20:00 digest
-            assert services.sender is not None
-            await services.sender.wait_empty()
+            await harness.sender.wait_empty()
 
             for chat_id in (instant, channel, daily, on_request):
                 text = "\n".join(m.text or "" for m in emulator.bot_messages(chat_id))

@@ -16,7 +16,7 @@ from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
 from bot.services import Services
 from bot.store import chats, subscriptions
-from tests.harness import Harness, eventually
+from tests.harness import Harness, eventually, sender_of
 
 ADMIN_ID = 4242
 
@@ -87,8 +87,7 @@ async def test_channel_added_configured_and_posted_to(admin_harness: Harness) ->
     post = await emulator.wait_for_bot_message(channel.id, timeout=10)
     assert (post.text or "").startswith("Migrants stranded at the border")
     assert "#migration" in (post.text or "")
-    assert harness.services.sender is not None
-    await harness.services.sender.wait_empty()
+    await harness.sender.wait_empty()
     assert len(_posts(emulator, channel.id)) == 1  # once, and nothing off-topic
 
     emulator.bot_membership_changed(channel.id, admin.id, "member")  # demoted
@@ -120,8 +119,7 @@ async def test_forum_topics_get_their_own_subscriptions(admin_harness: Harness) 
         await harness.say(forum.id, admin.id, "/settings digest instant", thread_id=thread)
 
     await _publish(harness.services, "Migrants at the border", "Aztec history revisited")
-    assert harness.services.sender is not None
-    await harness.services.sender.wait_empty()
+    await harness.sender.wait_empty()
     in_migration = " ".join(m.text or "" for m in _posts(emulator, forum.id, migration))
     in_history = " ".join(m.text or "" for m in _posts(emulator, forum.id, history))
     assert "Migrants at the border" in in_migration
@@ -149,12 +147,13 @@ async def test_a_burst_of_100_articles_keeps_the_channel_limit_and_order(
         target = await chats.ensure_target(
             services.db, channel.id, ui_language="en", timezone="UTC", now=services.now()
         )
-        await chats.update_target(services.db, target.id, digest_mode="instant", next_digest_at=None)
+        await chats.update_target(
+            services.db, target.id, digest_mode="instant", next_digest_at=None
+        )
         await subscriptions.add(services.db, target.id, "query", "bulletin", services.now())
-        async with bot_on_emulator(emulator, settings, services=services, limits=limits):
+        async with bot_on_emulator(emulator, settings, services=services, limits=limits) as app:
             await _publish(services, *(f"Bulletin {n:03d}" for n in range(100)))
-            assert services.sender is not None
-            await services.sender.wait_empty()
+            await sender_of(app).wait_empty()
         titles = [(m.text or "").split("\n")[0] for m in _posts(emulator, channel.id)]
         assert titles == [f"Bulletin {n:03d}" for n in range(100)]
         assert emulator.stats().flood_429 == 0

@@ -19,7 +19,7 @@ from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
 from bot.services import Services
 from bot.store import articles, chats, subscriptions
-from tests.harness import Harness
+from tests.harness import Harness, sender_of
 
 
 class Clock:
@@ -89,7 +89,7 @@ async def test_instant_daily_and_non_matching(clocked: tuple[Harness, Clock]) ->
     )
     assert "daily digest" in (digest.text or "")
     assert "November 25, 2026" in (digest.text or "")
-    await services.sender.wait_empty()  # type: ignore[union-attr]
+    await harness.sender.wait_empty()
     digests = [
         m for m in harness.emulator.bot_messages(daily.id) if "daily digest" in (m.text or "")
     ]
@@ -112,7 +112,9 @@ async def _subscribers(
         target = await chats.ensure_target(
             services.db, user.id, ui_language="en", timezone="UTC", now=services.now()
         )
-        await chats.update_target(services.db, target.id, digest_mode="instant", next_digest_at=None)
+        await chats.update_target(
+            services.db, target.id, digest_mode="instant", next_digest_at=None
+        )
         chosen = set(rng.sample(slugs, rng.randint(1, 3)))
         for slug in chosen:
             await subscriptions.add(services.db, target.id, "topic", slug, services.now())
@@ -177,12 +179,12 @@ async def test_a_thousand_subscribers_get_exactly_their_articles(
     services = Services(fast, content.db, content.catalogue, run_jobs=False)
     try:
         following = await _subscribers(services, emulator, 1000, rng)
-        async with bot_on_emulator(emulator, fast, services=services):
+        async with bot_on_emulator(emulator, fast, services=services) as app:
             made = await _articles(services, 200, rng)
             stored = await articles.latest(services.db, limit=400)
             topics_of = {article.title: set(article.topics) for article in stored}
             await dispatch_instant(services, services.now())
-            await services.sender.wait_empty()  # type: ignore[union-attr]
+            await sender_of(app).wait_empty()
         for chat_id, chosen in following.items():
             expected = sorted(title for title in made if topics_of[title] & chosen)
             received = _received_titles(emulator, chat_id)

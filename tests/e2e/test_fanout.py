@@ -71,7 +71,9 @@ async def instant_readers(services: Services, emulator: Emulator, count: int) ->
             services.db, user.id, ui_language="en", timezone="UTC", now=now
         )
         await subscriptions.add(services.db, target.id, "topic", "migration", now)
-        await chats.update_target(services.db, target.id, digest_mode="instant", next_digest_at=None)
+        await chats.update_target(
+            services.db, target.id, digest_mode="instant", next_digest_at=None
+        )
         ids.append(user.id)
     return ids
 
@@ -100,8 +102,7 @@ async def test_a_fan_out_keeps_every_second_within_telegram_s_limit(
                 return all(emulator.bot_messages(reader) for reader in readers)
 
             await emulator.wait_for(everyone_reached, timeout=120)
-            assert services.sender is not None
-            await services.sender.wait_empty()
+            await harness.sender.wait_empty()
     finally:
         await content.db.close()
 

@@ -18,6 +18,7 @@ from bot.runtime import open_content
 from bot.services import Services
 from bot.store import articles, chats
 from tests.e2e.test_digests import _articles, _received_titles, _subscribers
+from tests.harness import sender_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,11 +40,10 @@ async def test_faults_every_live_chat_gets_its_digest_once(
         blocked = set(rng.sample(sorted(following), 9))  # 3%
         for chat_id in blocked:
             emulator.inject_chat_fault(chat_id, "blocked")
-        async with bot_on_emulator(emulator, fast, services=services):
+        async with bot_on_emulator(emulator, fast, services=services) as app:
             made = await _articles(services, 30, rng)
             await dispatch_instant(services, services.now())
-            assert services.sender is not None
-            await asyncio.wait_for(services.sender.wait_empty(), timeout=120)
+            await asyncio.wait_for(sender_of(app).wait_empty(), timeout=120)
         stored = {a.title: set(a.topics) for a in await articles.latest(services.db, limit=1000)}
         for chat_id, chosen in following.items():
             received = _received_titles(emulator, chat_id)

@@ -154,8 +154,7 @@ async def test_thirty_minutes_of_use(
                     await jobs.due(int(now[0]))
                     if minute == 10:
                         baseline = tracemalloc.get_traced_memory()[0]
-                assert services.sender is not None
-                await services.sender.wait_empty()
+                await harness.sender.wait_empty()
             grown = tracemalloc.get_traced_memory()[0] - baseline
             tracemalloc.stop()
         for user in users:  # every reader had written to the bot by minute 15

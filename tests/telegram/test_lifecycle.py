@@ -6,8 +6,14 @@ import logging
 
 import pytest
 
-from bot.store import chats
-from tests.harness import Harness, eventually
+from bot.chat import bot_on_emulator
+from bot.config import Settings
+from bot.emulator import Emulator
+from bot.runtime import open_content
+from bot.services import Services
+from bot.store import chats, outbox
+from bot.store.outbox import NewMessage
+from tests.harness import Harness, eventually, sender_of
 
 
 async def test_an_internal_error_is_an_apology_in_the_users_language(
@@ -44,3 +50,28 @@ async def test_blocking_deactivates_and_start_reactivates(harness: Harness) -> N
     assert target is not None
     mine = await harness.say(user.id, user.id, "/mysubs")
     assert "Migration" in (mine.text or "")
+
+
+async def test_the_services_are_whole_before_the_bot_and_after_it(
+    emulator: Emulator, settings: Settings
+) -> None:
+    """The services are made once, before the bot exists (as tests and the
+    lifespan make them), and nothing of a stopped bot stays reachable from
+    them: queuing a message after it stopped rings no stopped sender, and a
+    second bot on the same services gets the ring."""
+    content = await open_content(settings)
+    services = Services(settings, content.db, content.catalogue, run_jobs=False)
+    try:
+        for _ in range(2):
+            async with bot_on_emulator(emulator, settings, services=services) as app:
+                reader = emulator.add_user("Rin")
+                await outbox.enqueue(
+                    services.db, [NewMessage.text(reader.id, "Queued", kind="notice")]
+                )
+                services.wake_sender()
+                await sender_of(app).wait_empty()
+                assert [m.text for m in emulator.bot_messages(reader.id)] == ["Queued"]
+            assert app.bot_data.sender is None
+            services.wake_sender()  # no bot: nothing to wake, nothing raised
+    finally:
+        await content.db.close()

@@ -39,7 +39,7 @@ async def start(update: Update, context: Context) -> None:
 async def help_command(update: Update, context: Context) -> None:
     services = services_of(context)
     target = await target_for(update, context)
-    text = t(target.ui_language, "reader.help", bot=services.bot_username)
+    text = t(target.ui_language, "reader.help", bot=context.bot.username)
     user = update.effective_user
     if user is not None and services.is_admin(user.id) and target.chat_id == user.id:
         text += "\n" + t(target.ui_language, "reader.help_admin")
