@@ -25,7 +25,7 @@ from bench.latency import ROOT, bot_process, emulator_process, memory_kib, scrat
 from bench.report import Row, Target
 from bench.search import database
 from bot.config import DATA_DIR
-from bot.digest.jobs import FIRST_DELAY
+from bot.telegram.jobs import FIRST_DELAY
 
 SEED_ARTICLES = (
     sum(

@@ -30,7 +30,6 @@ from bot.config import Settings
 from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import TelegramRateLimiter, opt_in_to_timedelta
 from bot.delivery.sender import OutboxSender
-from bot.digest.jobs import install_jobs
 from bot.runtime import open_content
 from bot.services import Services
 from bot.store.lock import InstanceLock
@@ -45,6 +44,7 @@ from bot.telegram.handlers import (
 )
 from bot.telegram.handlers.admin import add_admin_handlers
 from bot.telegram.handlers.buttons import add_button_handlers
+from bot.telegram.jobs import install_jobs
 
 log = logging.getLogger(__name__)
 

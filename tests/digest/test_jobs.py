@@ -13,10 +13,11 @@ from aiohttp import web
 from telegram.ext import ApplicationBuilder
 
 from bot.digest.dispatch import reschedule
-from bot.digest.jobs import DigestJobs, install_jobs
+from bot.digest.jobs import DigestJobs
 from bot.services import Services
 from bot.store import feeds
 from bot.store.chats import update_target
+from bot.telegram.jobs import install_jobs
 from tests.digest.helpers import add_article, add_target
 
 NOW = 1_750_000_000
