@@ -21,7 +21,7 @@ import feedparser
 from bench import Options, corpus, say
 from bench.report import Row, Target
 from bot.config import DATA_DIR
-from bot.ingest.feeds import parse_feed
+from bot.ingest.parse import parse_feed
 from bot.ingest.pipeline import ingest, prepare
 from bot.runtime import sync_catalogue
 from bot.store import articles
@@ -216,6 +216,6 @@ def _note(n: int, parse: float, prep: float, insert: float, bare: float, xml: fl
         + f" the budget, while the XML itself parses in {xml * 1000:,.0f} ms."
         f" prepare takes {prep * 1000:,.0f} ms and insert {insert * 1000:,.0f} ms."
         " What would close it: an RSS 2.0/Atom fast path on ElementTree or expat in"
-        " bot/ingest/feeds.py, keeping feedparser for anything unusual; then whichever of"
+        " bot/ingest/parse.py, keeping feedparser for anything unusual; then whichever of"
         " prepare and insert is larger."
     )

@@ -27,8 +27,8 @@ import httpx
 
 from bot.ingest.addresses import AddressPolicy, GuardedTransport
 from bot.ingest.entry import ParsedFeed, SourceError
-from bot.ingest.feeds import describe_size, parse_feed
 from bot.ingest.listing import MAX_FILE_BYTES, read_listing
+from bot.ingest.parse import describe_size, parse_feed
 from bot.numbers import whole_number
 
 __all__ = [

@@ -64,9 +64,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.ingest.entry import Entry, Image, SourceError
-from bot.ingest.feeds import describe_size
 from bot.ingest.images import image
 from bot.ingest.language import normalize_language
+from bot.ingest.parse import describe_size
 from bot.ingest.text import clean_title
 
 __all__ = ["MAX_FILE_BYTES", "parse_listing", "read_listing"]

@@ -22,8 +22,8 @@ from bot.config import Settings
 from bot.formatting import escape, truncate
 from bot.i18n import t
 from bot.ingest.entry import SourceError
-from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import fetch, make_client
+from bot.ingest.parse import parse_feed
 from bot.ingest.pipeline import ingest
 from bot.languages import LANGUAGES
 from bot.services import Services

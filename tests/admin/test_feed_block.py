@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.admin.feeds import feed_block
+from bot.admin.feed_management import feed_block
 from bot.store.feeds import Feed
 
 DAY = 24 * 3600

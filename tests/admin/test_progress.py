@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.admin.broadcast import options
+from bot.admin.broadcasting import options
 from bot.admin.progress import (
     RateMeter,
     duration,

@@ -94,5 +94,5 @@ async def add_target(
         await subscriptions.add(db, target.id, "query", text, now)
     if settings:
         # Unscheduled, as a target made by an import: the first run schedules it at its `now`.
-        target = await chats.update_target(db, target.id, next_digest_at=None, **settings)
+        target = await chats.update_target(db, target.id, **{"next_digest_at": None, **settings})
     return target

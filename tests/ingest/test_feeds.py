@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.ingest.entry import Entry, ParsedFeed, SourceError
-from bot.ingest.feeds import describe_size, parse_feed
+from bot.ingest.parse import describe_size, parse_feed
 from tests.ingest.conftest import FIXTURES
 
 BASE = "https://news.example.org/feed/"

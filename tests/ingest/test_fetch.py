@@ -17,8 +17,8 @@ import pytest
 from bot.config import DATA_DIR, Settings
 from bot.emulator import Emulator
 from bot.ingest.entry import SourceError
-from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import USER_AGENT, FetchResult, fetch, load_source, make_client
+from bot.ingest.parse import parse_feed
 from tests.ingest.conftest import FIXTURES, HUGE_BYTES, FeedServer
 
 

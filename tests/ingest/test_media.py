@@ -14,9 +14,9 @@ import pytest
 
 from bot.config import Settings
 from bot.ingest.content import MAX_BYTES
-from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import fetch, make_client
 from bot.ingest.images import image, image_url
+from bot.ingest.parse import parse_feed
 from bot.ingest.pipeline import MAX_SUMMARY_CHARS, ingest
 from bot.store import articles
 from bot.store.articles import Article, FullContent, Image

@@ -13,7 +13,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.admin import broadcast
+from bot.admin import broadcasting
 from bot.admin.audience import Audience, AudienceError, body_html, describe
 from bot.admin.audience import parse as parse_audience
 from bot.admin.progress import RateMeter, decimal, duration, progress_text
@@ -44,7 +44,7 @@ def _button(language: str, key: str, data: str, **values: object) -> InlineKeybo
     return InlineKeyboardButton(t(language, key, **values), callback_data=data)
 
 
-def confirm_keyboard(draft: broadcast.Draft, language: str) -> InlineKeyboardMarkup:
+def confirm_keyboard(draft: broadcasting.Draft, language: str) -> InlineKeyboardMarkup:
     """Send (with its time at the free rate), Cancel, and when paid broadcasts are on,
     a ⭐ button with what the paid one would cost and take."""
     broadcast_id = draft.broadcast.id
@@ -111,7 +111,7 @@ async def broadcast_command(update: Update, context: Context) -> None:
             return
         method, params = "sendMessage", {"text": body, "parse_mode": ParseMode.HTML}
     audience = describe(request.audience, language, services.topic_names(language))
-    made = await broadcast.draft(
+    made = await broadcasting.draft(
         services.db,
         request.audience,
         admin_id=admin_id(update),
@@ -210,7 +210,7 @@ async def stop_button(update: Update, context: Context, callback: Callback) -> N
     services = services_of(context)
     query = update.callback_query
     assert query is not None
-    stopped = await broadcast.cancel(
+    stopped = await broadcasting.cancel(
         services.db, found.id, admin_id=admin_id(update), now=services.now()
     )
     if stopped is None:
@@ -233,7 +233,7 @@ async def _confirm(
     services = services_of(context)
     query = update.callback_query
     assert query is not None
-    count = await broadcast.confirm(
+    count = await broadcasting.confirm(
         services.db, draft, admin_id=admin_id(update), now=services.now(), paid=paid
     )
     if count is None:
@@ -258,7 +258,7 @@ async def broadcast_cancel_command(update: Update, context: Context) -> None:
     if argument and broadcast_id is None:
         await reply(update, context, t(language, "admin.broadcast_cancel_usage"))
         return
-    stopped = await broadcast.cancel(
+    stopped = await broadcasting.cancel(
         services.db,
         broadcast_id,
         admin_id=admin_id(update),
@@ -287,7 +287,7 @@ async def progress_tick(context: Context) -> None:
         keyboard = None if final else stop_keyboard(found.id, language)
         return await _show_progress(context, services, found, text, keyboard)
 
-    await broadcast.report_progress(
+    await broadcasting.report_progress(
         services.db,
         services.catalogue,
         now=services.clock(),

@@ -10,8 +10,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from bot.admin import feeds as admin_feeds
-from bot.admin import opml
+from bot.admin import feed_management, opml
 from bot.i18n import t
 from bot.ingest.entry import SourceError
 from bot.numbers import whole_number
@@ -42,7 +41,7 @@ async def feeds_command(update: Update, context: Context) -> None:
         return
     counts = await admin_store.articles_per_feed(services.db)
     blocks = [
-        admin_feeds.feed_block(
+        feed_management.feed_block(
             feed, counts.get(feed.id, 0), now=now, language=language, timezone=target.timezone
         )
         for feed in listed
@@ -59,8 +58,8 @@ async def feed_add_command(update: Update, context: Context) -> None:
         await reply(update, context, t(language, "admin.feed_add_usage"))
         return
     try:
-        added = await admin_feeds.add_feed(services, url, admin_id=admin_id(update))
-    except admin_feeds.AlreadyPolled as exc:
+        added = await feed_management.add_feed(services, url, admin_id=admin_id(update))
+    except feed_management.AlreadyPolled as exc:
         name = escape(truncate(exc.feed.name, 120))
         await reply(update, context, t(language, "admin.feed_already", id=exc.feed.id, name=name))
         return
@@ -90,7 +89,7 @@ async def feed_remove_command(update: Update, context: Context) -> None:
     if feed_id is None:
         await reply(update, context, t(language, "admin.feed_remove_usage"))
         return
-    removed = await admin_feeds.remove_feed(services, feed_id, admin_id=admin_id(update))
+    removed = await feed_management.remove_feed(services, feed_id, admin_id=admin_id(update))
     if removed is None:
         await reply(update, context, t(language, "admin.feed_remove_unknown", id=feed_id))
         return
@@ -104,7 +103,7 @@ async def ingest_command(update: Update, context: Context) -> None:
     if await admin_store.feeds_polled(services.db) == 0:
         await reply(update, context, t(language, "admin.ingest_none"))
         return
-    polled = await admin_feeds.poll_all(services, admin_id=admin_id(update))
+    polled = await feed_management.poll_all(services, admin_id=admin_id(update))
     report = polled.report
     text = t(
         language,
@@ -144,7 +143,7 @@ async def import_document(update: Update, context: Context) -> None:
     except opml.OpmlError as exc:
         await reply(update, context, t(language, "admin.import_failed", error=escape(str(exc))))
         return
-    result = await admin_feeds.import_feeds(services, parsed, admin_id=admin_id(update))
+    result = await feed_management.import_feeds(services, parsed, admin_id=admin_id(update))
     await reply(
         update,
         context,
@@ -163,7 +162,7 @@ async def export_command(update: Update, context: Context) -> None:
     language = (await target_for(update, context)).ui_language
     chat = update.effective_chat
     assert chat is not None
-    data, count = await admin_feeds.export_feeds(services, admin_id=admin_id(update))
+    data, count = await feed_management.export_feeds(services, admin_id=admin_id(update))
     await context.bot.send_document(
         chat.id,
         document=data,

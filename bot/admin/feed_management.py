@@ -19,8 +19,8 @@ from bot.admin.opml import OpmlDocument, OpmlFeed, write_opml
 from bot.digest.instant import articles_arrived
 from bot.formatting import escape, local_date, truncate
 from bot.i18n import t
-from bot.ingest.feeds import parse_feed
 from bot.ingest.fetch import fetch, make_client
+from bot.ingest.parse import parse_feed
 from bot.ingest.pipeline import ingest
 from bot.ingest.poller import PollReport, next_poll, poll_due
 from bot.services import Services
