@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.formatting import MESSAGE_LIMIT, utf16_len
-from bot.reader.subscriptions import MAX_SUBSCRIPTIONS
+from bot.reader.following import MAX_SUBSCRIPTIONS
 from bot.store import chats, subscriptions
 from tests.harness import Harness
 

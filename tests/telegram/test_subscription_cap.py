@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.i18n import t
-from bot.reader import subscriptions as following
-from bot.reader.subscriptions import MAX_SUBSCRIPTIONS
+from bot.reader import following
+from bot.reader.following import MAX_SUBSCRIPTIONS
 from bot.runtime import Content
 from bot.store import subscriptions
 from bot.store.chats import ensure_target, save_chat

@@ -1,7 +1,7 @@
 """Channels as digest targets, configured by the bot's admins from a private chat.
 
 The channel's target goes through the very same rules as any chat
-(`bot.reader.subscriptions`, `bot.reader.settings`); only finding the target
+(`bot.reader.following`, `bot.reader.settings`); only finding the target
 differs.
 """
 
@@ -14,9 +14,9 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.channels import find_channel, label
 from bot.digest import schedule
 from bot.i18n import t
+from bot.reader import following
 from bot.reader import settings as setting
-from bot.reader import subscriptions as following
-from bot.reader.subscriptions import RemoveAll
+from bot.reader.following import RemoveAll
 from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Chat, Target

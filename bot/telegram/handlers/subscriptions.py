@@ -1,6 +1,6 @@
 """Following things: /subscribe, /unsubscribe, /mysubs and their buttons.
 
-What they decide lives in `bot.reader.subscriptions`; here the target is
+What they decide lives in `bot.reader.following`; here the target is
 found, the answer sent and the keyboards made."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.i18n import t
-from bot.reader import subscriptions as following
-from bot.reader.subscriptions import Followed, RemoveAll
+from bot.reader import following
+from bot.reader.following import Followed, RemoveAll
 from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import Target
