@@ -39,8 +39,12 @@ from bot.store.outbox import encode_text
 
 Heading = Literal["daily", "weekly", "instant", "now", "more", "sample"]
 
-CALLBACK_PREFIX: Final = "dg:"
-_CALLBACK: Final = re.compile(r"^dg:(?:(\d{1,12}):)?(\d{1,12}):(\d{1,12}):(\d{1,6})$")
+PAGE_PATTERN: Final = (
+    r"^dg:(?:(?P<target>\d{1,12}):)?(?P<after>\d{1,12}):(?P<upto>\d{1,12}):(?P<offset>\d{1,6})$"
+)
+"""A "show more" button's data (the button registry, `bot.telegram.keyboards`, routes by it)."""
+PAGE_FORM: Final = "dg:{after}:{upto}:{offset}"
+_CALLBACK: Final = re.compile(PAGE_PATTERN)
 KEYWORDS_HEADING_LIMIT: Final = 200
 
 
@@ -57,7 +61,7 @@ class PageRef:
 
     def data(self, offset: int) -> str:
         """Callback data for the page starting at item `offset` (at most 34 bytes)."""
-        return f"{CALLBACK_PREFIX}{self.after_id}:{self.upto_id}:{offset}"
+        return PAGE_FORM.format(after=self.after_id, upto=self.upto_id, offset=offset)
 
 
 def parse_callback(data: str | None) -> tuple[PageRef, int] | None:

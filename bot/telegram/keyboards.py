@@ -18,6 +18,7 @@ from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.digest.compose import PAGE_FORM, PAGE_PATTERN
 from bot.i18n import autonym, t
 from bot.languages import LANGUAGES
 from bot.preferences import COMMON_ZONES, MODES, PICKER_TIMES, WEEKDAYS, format_minute
@@ -83,8 +84,9 @@ KINDS = {
         r"^ua:(?P<target>\d{1,12}):(?P<upto>\d{1,12})$", "ua:{target}:{upto}", "configurer"
     ),
     "unsubscribe_keep": _kind(r"^uk$", "uk", "configurer"),
-    # Made below the adapter, by bot.digest.compose.PageRef.data, which parses it too.
-    "digest_page": _kind(r"^dg:[0-9:]{5,45}$", "dg:{after}:{upto}:{offset}", posts=True),
+    # Made below the adapter (digest pages are built without Telegram), by
+    # bot.digest.compose.PageRef.data, which parses it too: its pattern and form are there.
+    "digest_page": _kind(PAGE_PATTERN, PAGE_FORM, posts=True),
     "settings_view": _kind(r"^sm:(?P<menu>main|done)$", "sm:{menu}"),
     "settings_menu": _kind(
         r"^sm:(?P<menu>mode|time|day|tz|lang|alang)$", "sm:{menu}", "configurer"
@@ -113,7 +115,10 @@ def parse(data: str | None) -> Callback | None:
     for kind, rule in KINDS.items():
         match = rule.pattern.match(data)
         if match is not None:
-            return Callback(kind, match.groupdict())
+            found = match.groupdict()
+            return Callback(
+                kind, {name: value for name, value in found.items() if value is not None}
+            )
     return None
 
 
