@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from bot.digest.compose import DigestMessage, PageRef, compose, group_heading, parse_callback
 from bot.digest.select import Group, Selection
+from bot.formatting import MESSAGE_LIMIT, visible_length
 from bot.store.articles import Article
-from bot.telegram.format import MESSAGE_LIMIT, visible_length
 
 NOW = 1_735_700_400  # 2025-01-01 03:00 UTC: still 31 December in Mexico City
 NAMES = {"migration": "Migration", "economy": "Economy"}

@@ -5,9 +5,7 @@ import html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.search.snippet import Segment
-from bot.store.articles import Article
-from bot.telegram.format import (
+from bot.formatting import (
     MESSAGE_LIMIT,
     article_block,
     pack,
@@ -17,6 +15,8 @@ from bot.telegram.format import (
     utf16_len,
     visible_length,
 )
+from bot.search.snippet import Segment
+from bot.store.articles import Article
 
 NASTY = "<script>alert('x')</script> & <b>unbalanced <i> Tom & Jerry > 3 &amp;"
 

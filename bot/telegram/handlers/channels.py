@@ -13,6 +13,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.channels import find_channel, label
 from bot.digest import schedule
+from bot.formatting import escape, truncate
 from bot.i18n import t
 from bot.reader import following
 from bot.reader import settings as setting
@@ -22,7 +23,6 @@ from bot.store import chats, subscriptions
 from bot.store.chats import Chat, Target
 from bot.telegram import keyboards
 from bot.telegram.context import Context
-from bot.telegram.format import escape, truncate
 from bot.telegram.handlers.common import argument, reply, user_language
 from bot.telegram.services import services_of
 

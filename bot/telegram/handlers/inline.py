@@ -10,12 +10,12 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
+from bot.formatting import article_block, truncate
 from bot.i18n import language_of
 from bot.reader.problems import inline_problem_text
 from bot.search.query import QueryProblem
 from bot.search.service import find, newest, page_from_offset
 from bot.telegram.context import Context
-from bot.telegram.format import article_block, truncate
 from bot.telegram.services import services_of
 
 INLINE_RESULTS = 10

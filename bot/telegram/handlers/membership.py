@@ -11,11 +11,11 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 
 from bot.channels import label
+from bot.formatting import escape
 from bot.i18n import language_of, t
 from bot.services import Services
 from bot.store import chats
 from bot.telegram.context import Context
-from bot.telegram.format import escape
 from bot.telegram.services import services_of
 
 log = logging.getLogger(__name__)

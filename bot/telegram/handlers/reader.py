@@ -7,6 +7,7 @@ import hashlib
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 
+from bot.formatting import article_block, escape, pack, truncate
 from bot.i18n import t
 from bot.reader import problems
 from bot.search.service import PAGE_SIZE, SearchResult, find, newest
@@ -15,7 +16,6 @@ from bot.store import articles, chats, subscriptions, topics
 from bot.store.chats import Target
 from bot.telegram import keyboards
 from bot.telegram.context import Context
-from bot.telegram.format import article_block, escape, pack, truncate
 from bot.telegram.handlers.common import edit_or_reply, reply, target_for
 from bot.telegram.services import services_of
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.formatting import escape
 from bot.i18n import t
 from bot.preferences import Invalid
 from bot.reader import settings as setting
 from bot.reader.settings import ZONES_LISTED, Saved, summary
 from bot.telegram import keyboards
 from bot.telegram.context import Context
-from bot.telegram.format import escape
 from bot.telegram.handlers.common import edit_or_reply, refuse_non_admin, reply, target_for
 from bot.telegram.services import services_of
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.formatting import plain
 from bot.i18n import t
 from bot.reader import following
 from bot.reader.following import Followed, RemoveAll
@@ -15,7 +16,6 @@ from bot.store import chats, subscriptions
 from bot.store.chats import Target
 from bot.telegram import keyboards
 from bot.telegram.context import Context
-from bot.telegram.format import plain
 from bot.telegram.handlers.common import (
     argument,
     edit_or_reply,

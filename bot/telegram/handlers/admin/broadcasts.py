@@ -17,6 +17,7 @@ from bot.admin import broadcasting
 from bot.admin.audience import Audience, AudienceError, body_html, describe
 from bot.admin.audience import parse as parse_audience
 from bot.admin.progress import RateMeter, decimal, duration, progress_text
+from bot.formatting import MESSAGE_LIMIT, escape, truncate, visible_length
 from bot.i18n import t
 from bot.numbers import whole_number
 from bot.services import Services
@@ -24,7 +25,6 @@ from bot.store import broadcasts
 from bot.store.broadcasts import Broadcast
 from bot.store.outbox import BroadcastProgress
 from bot.telegram.context import Context
-from bot.telegram.format import MESSAGE_LIMIT, escape, truncate, visible_length
 from bot.telegram.handlers.admin.access import admin_id, arguments
 from bot.telegram.handlers.common import (
     NO_PREVIEW,

@@ -11,13 +11,13 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from bot.admin import feed_management, opml
+from bot.formatting import escape, link, pack, truncate
 from bot.i18n import t
 from bot.ingest.entry import SourceError
 from bot.numbers import whole_number
 from bot.store import admin as admin_store
 from bot.store import feeds
 from bot.telegram.context import Context
-from bot.telegram.format import escape, link, pack, truncate
 from bot.telegram.handlers.admin.access import admin_id, arguments
 from bot.telegram.handlers.common import (
     reply,
