@@ -26,6 +26,7 @@ from bench import (
     latency,
     machine,
     memory,
+    reading,
     report,
     say,
     search,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "fanout": fanout.run,
     "digests": digests.run,
     "memory": memory.run,
+    "reading": reading.run,
 }
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import time
 import pytest
 from telegram.request import HTTPXRequest
 
-from bench import Options, delivery, digests, fanout, latency, memory
+from bench import Options, delivery, digests, fanout, latency, memory, reading
 from bench.latency import Load, Phase, kind_of
 from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.telegram.request import AiohttpRequest
@@ -138,3 +138,11 @@ def test_a_paid_run_s_bot_is_built_as_a_paid_deployment_builds_it() -> None:
     assert isinstance(limiter, TelegramRateLimiter)
     assert limiter.limits.paid_rate_per_second == 1_000
     assert isinstance(delivery.bench_bot(url, 30).request, HTTPXRequest)
+
+
+async def test_the_read_conversion_row_converts_a_50_kb_article(options: Options) -> None:
+    [row] = await reading.run(Options(rounds=1, verbose=False))
+    assert row.unit == "ms"
+    assert row.reference_value is not None
+    assert "messages" in row.detail
+    assert len(reading.article_html().encode()) >= 50_000
