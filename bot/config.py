@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     digest_max_items: int = Field(
         default=10, ge=1, le=50, description="Articles listed in one digest before 'and N more'."
     )
+    read_max_parts: int = Field(
+        default=10,
+        ge=1,
+        le=50,
+        description="Messages the 📖 Read button sends at most for one article; a longer"
+        " text ends with a link to the rest.",
+    )
     digest_max_age_days: int = Field(
         default=7,
         ge=1,

@@ -30,10 +30,25 @@ from bot.store import articles
 from bot.store.articles import Article, FullContent
 from bot.store.db import Database
 
-__all__ = ["MESSAGE_LIMIT", "Part", "convert", "read", "reading", "split"]
+__all__ = [
+    "MESSAGE_LIMIT",
+    "READ_FORM",
+    "READ_PATTERN",
+    "Part",
+    "convert",
+    "read",
+    "read_button",
+    "reading",
+    "split",
+]
 
 MESSAGE_LIMIT: Final = 4096
 """A message's text, in UTF-16 code units after entities are applied."""
+READ_PATTERN: Final = r"^rd:(?P<id>\d{1,12})$"
+"""The 📖 Read button's data (the button registry, `bot.telegram.keyboards`,
+routes by it): the article's id, nothing else, so any chat it is pressed in
+reads the same article."""
+READ_FORM: Final = "rd:{id}"
 
 Entity = dict[str, Any]
 
@@ -75,6 +90,11 @@ class Part:
         if self.entities:
             request["entities"] = [dict(entity) for entity in self.entities]
         return request
+
+
+def read_button(article_id: int, language: str) -> dict[str, str]:
+    """The 📖 Read button as Bot API JSON, for messages built below the adapter."""
+    return {"text": t(language, "reading.button"), "callback_data": READ_FORM.format(id=article_id)}
 
 
 def _renamed(match: re.Match[str]) -> str:
@@ -124,10 +144,7 @@ def split(part: Part, limit: int = MESSAGE_LIMIT) -> list[Part]:
     start = _skip_space(text, 0)
     while start < len(text):
         end = bisect.bisect_right(units, units[start] + limit) - 1  # chars that fit
-        if end >= len(text):
-            end = len(text)
-        else:
-            end = _cut(text, start, end)
+        end = len(text) if end >= len(text) else _cut(text, start, end)
         stop = start + len(text[start:end].rstrip())
         if stop > start:
             parts.append(_slice(part, units, start, stop))

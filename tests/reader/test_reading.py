@@ -64,7 +64,8 @@ def test_broken_html_still_reads() -> None:
     assert kept is not None
     part = convert(kept.html)
     assert "open bold both" in part.text
-    assert "stray" in part.text and "unclosed" in part.text
+    assert "stray" in part.text
+    assert "unclosed" in part.text
 
 
 def test_a_short_text_is_one_message_with_the_title_first() -> None:
@@ -123,9 +124,13 @@ def test_a_truncated_text_says_it_goes_on_even_when_short() -> None:
 
 
 def test_the_largest_stored_text_converts_within_the_cap() -> None:
-    html = "".join(f"<h3>Part {i}</h3><p>{'text ' * 200}<a href='https://e.org/{i}'>l</a></p>" for i in range(300))
+    html = "".join(
+        f"<h3>Part {i}</h3><p>{'text ' * 200}<a href='https://e.org/{i}'>l</a></p>"
+        for i in range(300)
+    )
     kept = sanitise(html, base=None)
-    assert kept is not None and len(kept.html.encode()) > 200_000
+    assert kept is not None
+    assert len(kept.html.encode()) > 200_000
     parts = reading(ARTICLE, kept, language="en", max_parts=10)
     assert len(parts) == 10
     assert all(units(p.text) <= MESSAGE_LIMIT for p in parts)
@@ -134,21 +139,26 @@ def test_the_largest_stored_text_converts_within_the_cap() -> None:
 def _entities_valid(part: Part) -> None:
     size = units(part.text)
     for entity in part.entities:
-        assert entity["length"] > 0 and entity["offset"] >= 0
+        assert entity["length"] > 0
+        assert entity["offset"] >= 0
         assert entity["offset"] + entity["length"] <= size
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["p", "b", "i", "blockquote", "li"]), st.text(min_size=1, max_size=400)),
+        st.tuples(
+            st.sampled_from(["p", "b", "i", "blockquote", "li"]), st.text(min_size=1, max_size=400)
+        ),
         min_size=1,
         max_size=40,
     ),
     st.integers(min_value=20, max_value=600),
 )
 def test_split_keeps_every_character_and_entity(pieces: list[tuple[str, str]], limit: int) -> None:
-    html = "".join(f"<{tag}>{text.replace('<', ' ').replace('&', ' ')}</{tag}>" for tag, text in pieces)
+    html = "".join(
+        f"<{tag}>{text.replace('<', ' ').replace('&', ' ')}</{tag}>" for tag, text in pieces
+    )
     whole = convert(html)
     parts = split(whole, limit)
     for part in parts:
