@@ -22,6 +22,7 @@ from bot.digest.compose import PAGE_FORM, PAGE_PATTERN
 from bot.i18n import autonym, t
 from bot.languages import LANGUAGES
 from bot.preferences import COMMON_ZONES, MODES, PICKER_TIMES, WEEKDAYS, format_minute
+from bot.reader.reading import READ_FORM, READ_PATTERN
 from bot.store.chats import Target
 from bot.store.subscriptions import Subscription
 from bot.store.topics import TopicCount
@@ -87,6 +88,9 @@ KINDS = {
     # Made below the adapter (digest pages are built without Telegram), by
     # bot.digest.compose.PageRef.data, which parses it too: its pattern and form are there.
     "digest_page": _kind(PAGE_PATTERN, PAGE_FORM, posts=True),
+    # Made below the adapter too (bot.reader.reading.read_button), under a message
+    # about one article that has a full text. It posts the text, so not in channels.
+    "read": _kind(READ_PATTERN, READ_FORM, posts=True),
     "settings_view": _kind(r"^sm:(?P<menu>main|done)$", "sm:{menu}"),
     "settings_menu": _kind(
         r"^sm:(?P<menu>mode|time|day|tz|lang|alang)$", "sm:{menu}", "configurer"

@@ -21,7 +21,7 @@ from bot.i18n import t
 from bot.search.service import PAGE_SIZE, page_in_reach
 from bot.telegram import keyboards
 from bot.telegram.context import Context
-from bot.telegram.handlers import digest, reader, settings, subscriptions
+from bot.telegram.handlers import digest, reader, reading, settings, subscriptions
 from bot.telegram.handlers.admin import broadcasts
 from bot.telegram.handlers.admin.access import ADMIN_GROUP, admin_only
 from bot.telegram.handlers.common import may_press, target_for
@@ -205,6 +205,7 @@ HANDLERS: dict[str, ButtonHandler] = {
     "unsubscribe_all": _unsubscribe_all,
     "unsubscribe_keep": _unsubscribe_keep,
     "digest_page": _digest_page,
+    "read": reading.read_button,
     "settings_view": _settings_menu,
     "settings_menu": _settings_menu,
     "settings_set": _settings_set,
