@@ -61,7 +61,7 @@ def _quiet_raw_requests() -> None:
     the last), so it holds wherever warnings are reset, as test runners do."""
     warnings.filterwarnings(
         "ignore",
-        message=r"Please use 'Bot\.(sendMessage|copyMessage|forwardMessage)'",
+        message=r"Please use 'Bot\.(sendMessage|sendPhoto|copyMessage|forwardMessage)'",
         category=PTBUserWarning,
     )
 
@@ -69,6 +69,13 @@ def _quiet_raw_requests() -> None:
 Outcome = Literal["sent", "failed", "dropped", "retry"]
 MARK_GROUP = 256  # most "sent" marks in one transaction
 PAID_METHODS = frozenset({"sendMessage", "copyMessage"})
+PHOTO_REFUSALS = (
+    "wrong file identifier/http url specified",
+    "failed to get http url content",
+    "wrong type of the web page content",
+)
+"""Telegram's answers when it cannot use a photo's URL (the image is gone,
+unreachable, or not an image): the row's text version goes instead."""
 """Outbox methods that take `allow_paid_broadcast` (forwardMessage does not)."""
 RowFinished = Callable[[OutboxRow, Outcome], Awaitable[None]]
 """Called after a row reaches a final state (sent, failed or dropped)."""
@@ -137,6 +144,7 @@ class OutboxSender:
         self.clock = clock
         self.rng = rng or random.Random()
         self.counts: Counter[Outcome] = Counter()
+        self.photo_fallbacks = 0  # photos Telegram refused, sent as their text instead
         self._in_flight: dict[asyncio.Task[None], OutboxRow] = {}
         self._paid_flying = 0  # of those, sent on the paid budget
         self._marks: list[tuple[int, int | None, asyncio.Future[None]]] = []
@@ -395,7 +403,8 @@ class OutboxSender:
         if row.method not in outbox.METHODS:
             raise ValueError(f"unsupported outbox method {row.method!r}")
         params: dict[str, Any] = {"chat_id": row.chat_id, **row.payload}
-        if row.method == "sendMessage":
+        fallback = params.pop(outbox.FALLBACK, None)
+        if row.method in ("sendMessage", "sendPhoto"):
             params.setdefault("parse_mode", "HTML")
         if row.thread_id:
             params["message_thread_id"] = row.thread_id
@@ -404,9 +413,30 @@ class OutboxSender:
             params["allow_paid_broadcast"] = True  # the limiter puts it on the paid budget
         if row.broadcast_id is not None:
             limit_args = {"bulk": True, "on_retry_after": self._pause_noter(row.broadcast_id)}
-        answer = await self.bot.do_api_request(
-            row.method, api_kwargs=params, rate_limit_args=limit_args
-        )
+        try:
+            answer = await self.bot.do_api_request(
+                row.method, api_kwargs=params, rate_limit_args=limit_args
+            )
+        except BadRequest as exc:
+            if not isinstance(fallback, dict) or not _photo_refused(exc):
+                raise
+            # Nothing was posted: the row's text goes instead, in the same claim,
+            # so the row is still sent (and marked) once.
+            self.photo_fallbacks += 1
+            log.warning(
+                "outbox row %d (chat %d): Telegram refused the photo (%s); sending the text"
+                " instead (%d photo fallbacks so far)",
+                row.id,
+                row.chat_id,
+                exc.message,
+                self.photo_fallbacks,
+            )
+            text: dict[str, Any] = {"chat_id": row.chat_id, "parse_mode": "HTML", **fallback}
+            if row.thread_id:
+                text["message_thread_id"] = row.thread_id
+            answer = await self.bot.do_api_request(
+                "sendMessage", api_kwargs=text, rate_limit_args=limit_args
+            )
         message_id = answer.get("message_id") if isinstance(answer, dict) else None
         return message_id if isinstance(message_id, int) else None
 
@@ -536,6 +566,11 @@ class OutboxSender:
         failures does not come back as one burst."""
         ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** max(0, attempts - 1))
         return float(ceiling * self.rng.uniform(0.5, 1.0))
+
+
+def _photo_refused(exc: BadRequest) -> bool:
+    text = exc.message.lower()
+    return any(refusal in text for refusal in PHOTO_REFUSALS)
 
 
 def _reason(exc: Exception) -> str:

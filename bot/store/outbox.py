@@ -42,8 +42,14 @@ DEFAULT_PRIORITY: Final[Mapping[str, int]] = {
     "broadcast": BROADCAST,
 }
 
-METHODS: Final = frozenset({"sendMessage", "copyMessage", "forwardMessage"})
+METHODS: Final = frozenset({"sendMessage", "sendPhoto", "copyMessage", "forwardMessage"})
 """Bot API methods the sender knows how to make for a row."""
+
+FALLBACK: Final = "fallback"
+"""A sendPhoto payload's key for the sendMessage parameters (less the chat and
+topic) that go instead when Telegram cannot use the photo's URL. The sender
+takes it out of the request; the row stays one row, claimed, sent and marked
+once, whichever of the two Telegram accepted."""
 
 CLAIM_LEASE: Final = 300.0
 """Seconds after which a row still 'sending', with no request for it in flight,
@@ -106,6 +112,23 @@ class NewMessage:
             encoded=encoded,
             shared=shared,
         )
+
+    @classmethod
+    def photo(
+        cls,
+        chat_id: int,
+        url: str,
+        caption: str,
+        *,
+        fallback: Mapping[str, Any],
+        kind: Kind,
+        thread_id: int = 0,
+        target_id: int | None = None,
+    ) -> NewMessage:
+        """A sendPhoto by URL with an HTML caption, and the sendMessage parameters
+        sent instead should Telegram refuse the URL (`FALLBACK`)."""
+        payload = {"photo": url, "caption": caption, "parse_mode": "HTML", FALLBACK: fallback}
+        return cls(chat_id, kind, "sendPhoto", payload, thread_id, target_id)
 
     @classmethod
     def copy(
