@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -23,8 +23,13 @@ from bot.i18n import short_date
 from bot.store.articles import Article
 
 MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
 TITLE_LIMIT = 300
 SUMMARY_LIMIT = 350
+LONG_SUMMARY = 200
+"""A summary longer than this many characters (as cut) is shown folded, in an
+expandable quote: a digest then reads as its headlines, each summary a tap away,
+while a short one (a line or two) reads as well as it would folded."""
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -120,6 +125,7 @@ def article_block(
     snippet: Sequence[Segment] | None = None,
     number: int | None = None,
     with_summary: bool = True,
+    summary_limit: int = SUMMARY_LIMIT,
 ) -> str:
     """One article: linked bold title, date and topics, then a snippet or summary.
     An undated article shows no date: the time it was fetched would pass for one."""
@@ -134,26 +140,67 @@ def article_block(
         lines.append(f"<i>{escape(' · '.join(details))}</i>")
     if snippet:
         lines.append(snippet_html(snippet))
-    elif with_summary and article.summary:
-        lines.append(escape(truncate(article.summary, SUMMARY_LIMIT)))
+    elif with_summary and article.summary and summary_limit > 0:
+        lines.append(summary_html(article.summary, summary_limit))
     return "\n".join(lines)
+
+
+def summary_html(summary: str, limit: int) -> str:
+    """A summary cut to `limit` characters and escaped; a long one (over
+    `LONG_SUMMARY`) folded in an expandable quote."""
+    cut = truncate(summary, limit)
+    text = escape(cut)
+    return f"<blockquote expandable>{text}</blockquote>" if len(cut) > LONG_SUMMARY else text
+
+
+MIN_CAPTION_SUMMARY = 20
+"""A summary cut shorter than this says nothing: the caption goes without it."""
+
+
+def fit_caption(render: Callable[[int], str], summary: str, limit: int) -> str | None:
+    """`render(summary_limit)` within Telegram's caption limit (1,024 UTF-16
+    units once parsed): the summary is cut at a word, with "…", until the whole
+    fits, and left out if it would say nothing; title, link and hashtags stay.
+    None when even without the summary it does not fit (send the text instead)."""
+    limit = min(limit, len(" ".join(summary.split())))
+    while True:
+        text = render(limit)
+        excess = visible_length(text) - CAPTION_LIMIT
+        if excess <= 0:
+            return text
+        if limit <= 0:
+            return None
+        # Each character cut is at least one UTF-16 unit; one more for the "…".
+        limit -= excess + 1
+        if limit < MIN_CAPTION_SUMMARY:
+            limit = 0
 
 
 POST_SUMMARY_LIMIT = 700
 
 
-def article_post(article: Article) -> str:
+def article_post(article: Article, *, summary_limit: int = POST_SUMMARY_LIMIT) -> str:
     """One article as a channel post: title, summary, link and topics as hashtags.
 
     Channel readers expect a post per article, with the link previewed."""
     lines = [f"<b>{link(article.url, truncate(article.title, TITLE_LIMIT))}</b>"]
-    if article.summary:
-        lines.append(escape(truncate(article.summary, POST_SUMMARY_LIMIT)))
+    if article.summary and summary_limit > 0:
+        lines.append(summary_html(article.summary, summary_limit))
     if article.url and article.url.startswith(("http://", "https://")):
         lines.append(link(article.url, truncate(article.url, 120)))
     if article.topics:
         lines.append(" ".join(hashtag(slug) for slug in article.topics))
     return "\n\n".join(lines)
+
+
+def post_caption(article: Article) -> str | None:
+    """The article's post as a photo's caption, its summary cut to fit
+    (`fit_caption`); None when it cannot fit."""
+    return fit_caption(
+        lambda limit: article_post(article, summary_limit=limit),
+        article.summary,
+        POST_SUMMARY_LIMIT,
+    )
 
 
 def pack(

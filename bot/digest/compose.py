@@ -24,12 +24,15 @@ from cachetools import FIFOCache
 from bot.digest.schedule import zone
 from bot.digest.select import Selection
 from bot.formatting import (
+    SUMMARY_LIMIT,
     OpenPack,
     article_block,
     article_post,
     escape,
+    fit_caption,
     pack,
     pack_open,
+    post_caption,
     truncate,
     visible_length,
 )
@@ -77,14 +80,25 @@ def parse_callback(data: str | None) -> tuple[PageRef, int] | None:
 
 
 @dataclass(frozen=True)
+class Photo:
+    """A message sent as a photo (by URL, which Telegram fetches) with an HTML
+    caption; the message's text is what goes when Telegram cannot use the image."""
+
+    url: str
+    caption: str
+
+
+@dataclass(frozen=True)
 class DigestMessage:
     """One message: HTML text and, on the last one, the "show more" keyboard
     as Bot API JSON. `encoded_text`, when known, is the text as the outbox
-    encodes it (`outbox.encode_text`), done once for the many chats that get it."""
+    encodes it (`outbox.encode_text`), done once for the many chats that get it.
+    With a `photo`, the message goes as that photo, the text as its fallback."""
 
     text: str
     reply_markup: dict[str, Any] | None = None
     encoded_text: str | None = field(default=None, compare=False)
+    photo: Photo | None = None
 
 
 def heading_text(heading: Heading, *, language: str, timezone: str, now: int) -> str:
@@ -459,9 +473,72 @@ class Composer:
 
 def channel_posts(selection: Selection, articles: Mapping[int, Article]) -> list[DigestMessage]:
     """Instant mode in a channel: one post per article, oldest first, so the
-    channel reads in publication order."""
+    channel reads in publication order. An article with a lead image is posted
+    as the photo, the post its caption (`post_caption`)."""
     ids = sorted({article_id for group in selection.groups for article_id in group.article_ids})
-    return [DigestMessage(article_post(articles[article_id])) for article_id in ids]
+    return [_post(articles[article_id]) for article_id in ids]
+
+
+def _post(article: Article) -> DigestMessage:
+    text = article_post(article)
+    if article.image is None:
+        return DigestMessage(text)
+    caption = post_caption(article)
+    return DigestMessage(text, photo=None if caption is None else Photo(article.image.url, caption))
+
+
+def single_item(
+    selection: Selection, articles: Mapping[int, Article]
+) -> tuple[int, Article] | None:
+    """The (group index, article) of a selection that lists one article, as
+    `compose` lists it; None when it lists none or several."""
+    found: tuple[int, Article] | None = None
+    for index, group in enumerate(selection.groups):
+        for article_id in group.article_ids:
+            article = articles.get(article_id)
+            if article is None:
+                continue
+            if found is not None:
+                return None
+            found = (index, article)
+    return found
+
+
+def instant_photo(
+    selection: Selection,
+    articles: Mapping[int, Article],
+    *,
+    language: str,
+    timezone: str,
+    now: int,
+    topic_names: Mapping[str, str],
+) -> Photo | None:
+    """An instant digest that holds one article with a lead image goes as the
+    photo, captioned with the digest's text (its summary cut to fit the caption
+    limit); None for any other digest, which goes as `compose` makes it."""
+    item = single_item(selection, articles)
+    if item is None or item[1].image is None:
+        return None
+    index, article = item
+    assert article.image is not None
+    group = selection.groups[index]
+    head = "\n\n".join(
+        [
+            heading_text("instant", language=language, timezone=timezone, now=now),
+            group_heading(group.topic, group.keywords, language=language, topic_names=topic_names),
+            "1. ",
+        ]
+    )
+    names = dict(topic_names)
+
+    def render(limit: int) -> str:
+        block = article_block(
+            article, language=language, topic_names=names, timezone=timezone, summary_limit=limit
+        )
+        return head + block
+
+    caption = fit_caption(render, article.summary, SUMMARY_LIMIT)
+    return None if caption is None else Photo(article.image.url, caption)
 
 
 def _size(body: _Body) -> int:

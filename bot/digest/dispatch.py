@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -29,7 +30,9 @@ from bot.digest.compose import (
     PageRef,
     channel_posts,
     compose,
+    instant_photo,
     parse_callback,
+    single_item,
 )
 from bot.digest.select import Index, Selection, select
 from bot.search.query import QueryError, parse_query
@@ -89,12 +92,14 @@ class Window:
     articles: list[Article]
     by_id: dict[int, Article] = field(init=False)
     _ids: list[int] = field(init=False)
+    _newest_image: int = field(init=False)
     _queries: dict[QueryKey, frozenset[int]] = field(default_factory=dict, init=False)
     _texts: dict[str, frozenset[int]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.by_id = {article.id: article for article in self.articles}
         self._ids = [article.id for article in self.articles]
+        self._newest_image = max((a.id for a in self.articles if a.image is not None), default=-1)
 
     @classmethod
     async def load(cls, db: Database, catalogue: Catalogue, after_id: int, upto_id: int) -> Window:
@@ -107,6 +112,11 @@ class Window:
 
     def since(self, cursor: int) -> list[Article]:
         return self.articles[bisect.bisect_right(self._ids, cursor) :]
+
+    def image_since(self, cursor: int) -> bool:
+        """Whether an article after `cursor` has a lead image (an instant digest
+        may then go as a photo)."""
+        return self._newest_image > cursor
 
     def select_for(
         self,
@@ -349,6 +359,17 @@ def digest_messages(
         max_items=services.settings.digest_max_items,
         ref=ref,
     )
+    if heading == "instant" and len(pages) == 1:
+        photo = instant_photo(
+            selection,
+            window.by_id,
+            language=target.ui_language,
+            timezone=target.timezone,
+            now=now,
+            topic_names=services.topic_names(target.ui_language),
+        )
+        if photo is not None:
+            pages = [dataclasses.replace(pages[0], photo=photo)]
     return [_outbox_message(target, page) for page in pages]
 
 
@@ -378,6 +399,16 @@ def _outbox_message(
     payload = (
         _request(message) if kind == "digest" else {"text": message.text, "parse_mode": "HTML"}
     )
+    if message.photo is not None:
+        return NewMessage.photo(
+            target.chat_id,
+            message.photo.url,
+            message.photo.caption,
+            fallback=payload,
+            kind=kind,
+            thread_id=target.thread_id,
+            target_id=target.id,
+        )
     return NewMessage(
         target.chat_id,
         kind,
@@ -489,6 +520,24 @@ class _CommitFor:
             self._schedules[key] = reschedule(target, self.now)
         return self._schedules[key]
 
+    def _may_be_photo(
+        self,
+        target: Target,
+        subscriptions: Sequence[Subscription],
+        matches: Mapping[str, frozenset[int]],
+        heading: Heading,
+    ) -> bool:
+        """Whether the target's instant digest holds one article with a lead
+        image, and so may go as a photo (`compose.instant_photo`): such a
+        digest is its target's own row, not a page shared with others. Looked
+        at only when the window has an image for the target."""
+        start = self.window.start_for(target)
+        if heading != "instant" or self.builder is None or not self.window.image_since(start):
+            return False
+        selection = self.builder.selection(target, subscriptions, matches, start)
+        item = single_item(selection, self.window.by_id)
+        return item is not None and item[1].image is not None
+
     def __call__(
         self,
         target: Target,
@@ -514,7 +563,11 @@ class _CommitFor:
                 "weekly" if target.digest_mode == "weekly" else "daily"
             )
             as_posts = channel and heading == "instant"
-            if self.builder is not None and not as_posts:
+            if (
+                self.builder is not None
+                and not as_posts
+                and not self._may_be_photo(target, subscriptions, matches, heading)
+            ):
                 pages = self.builder.pages(
                     target,
                     subscriptions,

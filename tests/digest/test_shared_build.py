@@ -23,7 +23,7 @@ from bot.digest.compose import Composer, PageRef, compose
 from bot.digest.dispatch import DispatchReport, dispatch_due, dispatch_instant
 from bot.digest.select import Group, Index, Selection, select
 from bot.formatting import escape, pack, pack_measured, visible_length
-from bot.ingest.entry import Entry
+from bot.ingest.entry import Entry, Image
 from bot.ingest.pipeline import prepare
 from bot.services import Services
 from bot.store import articles
@@ -227,6 +227,7 @@ async def _populate(db: Database, rng: random.Random) -> None:
             title=" ".join([f"Report {i} <&> “quoted”", *words]),
             summary=rng.choice(["", f"Summary {i} & more", "x" * rng.randint(0, 600)]),
             url=f"https://example.org/{i}?a=1&b=2" if i % 7 else None,
+            image=Image(f"https://img.example.org/{i}.jpg") if i % 3 == 0 else None,
         )
         article = prepare(entry, source="test", catalogue=CATALOGUE, now=NOW)
         prepared.append(
@@ -273,7 +274,7 @@ async def _populate(db: Database, rng: random.Random) -> None:
                         rng.choice([480, 480, 0, 1_439]),
                         rng.randint(0, 6),
                         rng.choice(["UTC", "UTC", "America/Mexico_City", rng.choice(ZONES)]),
-                        rng.choice([0, ids[0] - 1, ids[40], ids[40], ids[100], rng.choice(ids)]),
+                        rng.choice([0, ids[0] - 1, ids[40], ids[100], ids[-2], rng.choice(ids)]),
                         None if mode == "instant" else NOW - rng.choice([60, 3_600]),
                     ),
                 )
@@ -342,5 +343,7 @@ async def test_a_run_queues_what_building_each_target_alone_queues(
         assert alone.instant.digests > 20, seed
         assert any("reply_markup" in row[7] for row in alone.outbox)  # paged digests among them
         assert any(row[4] == "post" for row in alone.outbox)  # and channel posts
+        # Posts and one-article instant digests of articles with an image, as photos.
+        assert {row[4] for row in alone.outbox if row[6] == "sendPhoto"} == {"post", "digest"}
         assert shared == alone, seed
         assert shared.stored < alone.stored, seed  # pages many targets get are stored once
