@@ -126,8 +126,12 @@ class NewMessage:
         target_id: int | None = None,
     ) -> NewMessage:
         """A sendPhoto by URL with an HTML caption, and the sendMessage parameters
-        sent instead should Telegram refuse the URL (`FALLBACK`)."""
-        payload = {"photo": url, "caption": caption, "parse_mode": "HTML", FALLBACK: fallback}
+        sent instead should Telegram refuse the URL (`FALLBACK`). The text's
+        buttons go under the photo too."""
+        payload: dict[str, Any] = {"photo": url, "caption": caption, "parse_mode": "HTML"}
+        if "reply_markup" in fallback:
+            payload["reply_markup"] = fallback["reply_markup"]
+        payload[FALLBACK] = fallback
         return cls(chat_id, kind, "sendPhoto", payload, thread_id, target_id)
 
     @classmethod
