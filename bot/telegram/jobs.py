@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram.ext import Job
+from telegram.ext import Application, Job
 
 from bot.digest.jobs import DigestJobs
 from bot.services import Services
-from bot.telegram.context import App, Context
+from bot.telegram.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ PRUNE_INTERVAL = 24 * 3600.0
 
 
 def install_jobs(
-    application: App,
+    application: Application[Any, Any, Any, Any, Any, Any],
     services: Services,
     *,
     interval: float = INTERVAL,

@@ -18,11 +18,12 @@ import hmac
 import json
 import logging
 import signal
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 from telegram import Update
-from telegram.ext import ExtBot
+from telegram.ext import Application, ExtBot
 
 from bot.config import Settings
 from bot.telegram.app import App, running
@@ -47,8 +48,14 @@ class WebhookServer:
     """One POST route on `listen:port`; everything else is aiohttp's 404 or 405."""
 
     def __init__(
-        self, application: App, *, path: str, secret: str, max_body: int = MAX_BODY_BYTES
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        path: str,
+        secret: str,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
+        """Any Application: the server only hands it updates."""
         self._application = application
         self._path = "/" + path.strip("/")
         self._secret = secret.encode()

@@ -51,7 +51,7 @@ async def test_every_kind_of_button_is_routed_by_its_own_pattern(harness: Harnes
     assert routed == {rule.pattern for rule in keyboards.KINDS.values()}
 
 
-SAMPLES = {
+SAMPLES: dict[str, dict[str, object]] = {
     "topic": {"slug": "womens-rights"},
     "toggle": {"slug": "migration"},
     "latest_page": {"page": 3},
