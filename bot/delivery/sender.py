@@ -69,6 +69,7 @@ def _quiet_raw_requests() -> None:
 Outcome = Literal["sent", "failed", "dropped", "retry"]
 MARK_GROUP = 256  # most "sent" marks in one transaction
 PAID_METHODS = frozenset({"sendMessage", "copyMessage"})
+"""Outbox methods that take `allow_paid_broadcast` (forwardMessage does not)."""
 PHOTO_REFUSALS = (
     "wrong file identifier/http url specified",
     "failed to get http url content",
@@ -76,7 +77,6 @@ PHOTO_REFUSALS = (
 )
 """Telegram's answers when it cannot use a photo's URL (the image is gone,
 unreachable, or not an image): the row's text version goes instead."""
-"""Outbox methods that take `allow_paid_broadcast` (forwardMessage does not)."""
 RowFinished = Callable[[OutboxRow, Outcome], Awaitable[None]]
 """Called after a row reaches a final state (sent, failed or dropped)."""
 
