@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -37,6 +37,7 @@ from bot.formatting import (
     visible_length,
 )
 from bot.i18n import long_date, t
+from bot.reader.reading import read_button
 from bot.store.articles import Article
 from bot.store.outbox import encode_text
 
@@ -543,3 +544,25 @@ def instant_photo(
 
 def _size(body: _Body) -> int:
     return body.size
+
+
+def with_read_button(
+    messages: Sequence[DigestMessage],
+    selection: Selection,
+    articles: Mapping[int, Article],
+    readable: Collection[int],
+    *,
+    language: str,
+) -> list[DigestMessage]:
+    """`messages` with a 📖 Read button under the last when they are about one
+    article that has a full text to read (`readable`): a digest of one
+    article reads as that article's message, so it is offered whole. Not for
+    channels, whose readers could not press it."""
+    item = single_item(selection, articles)
+    if not messages or item is None or item[1].id not in readable:
+        return list(messages)
+    last = messages[-1]
+    rows = list(last.reply_markup["inline_keyboard"]) if last.reply_markup else []
+    rows.append([read_button(item[1].id, language)])
+    keyboard = {"inline_keyboard": rows}
+    return [*messages[:-1], DigestMessage(last.text, keyboard, last.encoded_text, last.photo)]

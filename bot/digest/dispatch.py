@@ -33,6 +33,7 @@ from bot.digest.compose import (
     instant_photo,
     parse_callback,
     single_item,
+    with_read_button,
 )
 from bot.digest.select import Index, Selection, select
 from bot.search.query import QueryError, parse_query
@@ -90,6 +91,8 @@ class Window:
     after_id: int
     upto_id: int
     articles: list[Article]
+    readable: frozenset[int] = frozenset()
+    """The articles with a full text to read in the chat (the 📖 Read button)."""
     by_id: dict[int, Article] = field(init=False)
     _ids: list[int] = field(init=False)
     _newest_image: int = field(init=False)
@@ -105,7 +108,8 @@ class Window:
     async def load(cls, db: Database, catalogue: Catalogue, after_id: int, upto_id: int) -> Window:
         after_id = max(after_id, upto_id - MAX_BACKLOG, 0)
         found = await articles.between(db, after_id, upto_id) if after_id < upto_id else []
-        return cls(db, catalogue, after_id, upto_id, found)
+        readable = await articles.with_full_content(db, [article.id for article in found])
+        return cls(db, catalogue, after_id, upto_id, found, readable=frozenset(readable))
 
     def start_for(self, target: Target) -> int:
         return max(target.cursor_article_id, self.after_id)
@@ -211,6 +215,7 @@ class Builder:
             topic_names=services.topic_names,
         )
         self._upto = window.upto_id
+        self._window = window
         self._by_topics: FIFOCache[TopicsKey, tuple[SharedPart, ...]] = FIFOCache(
             self._REQUEST_BYTES, getsizeof=_size
         )
@@ -290,10 +295,16 @@ class Builder:
         if found is None:
             ref = PageRef(start, self._upto) if paging else None
             packed = located.packed(encode=True)
-            found = tuple(
-                SharedPart(_encoded_request(message))
-                for message in self.composer.messages(packed, language=language, ref=ref)
-            )
+            messages = self.composer.messages(packed, language=language, ref=ref)
+            if paging:
+                messages = with_read_button(
+                    messages,
+                    selection,
+                    self._window.by_id,
+                    self._window.readable,
+                    language=language,
+                )
+            found = tuple(SharedPart(_encoded_request(message)) for message in messages)
             _keep(self._by_page, key, found)
         return found
 
@@ -359,6 +370,10 @@ def digest_messages(
         max_items=services.settings.digest_max_items,
         ref=ref,
     )
+    if paging:
+        pages = with_read_button(
+            pages, selection, window.by_id, window.readable, language=target.ui_language
+        )
     if heading == "instant" and len(pages) == 1:
         photo = instant_photo(
             selection,
