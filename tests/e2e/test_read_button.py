@@ -214,3 +214,23 @@ async def test_a_channel_post_offers_no_read_button(quick: Harness) -> None:
     [post] = quick.emulator.bot_messages(channel.id)
     assert "Migration report 7" in (post.text or "")
     assert not any("📖" in b["text"] for b in post.buttons)
+
+
+async def test_a_photo_message_offers_read_too(quick: Harness) -> None:
+    chat = await _reader(quick)
+    item = _item(8, ARTICLE).replace(
+        "</item>",
+        '<media:content url="https://images.example.org/8.jpg" medium="image"'
+        ' width="800" height="600"/></item>',
+    )
+    feed = _rss(item).replace(
+        b'xmlns:content="', b'xmlns:media="http://search.yahoo.com/mrss/" xmlns:content="'
+    )
+    await _publish(quick, feed)
+    [digest] = quick.emulator.bot_messages(chat)
+    assert digest.photo is not None
+    await quick.press(digest, text="📖 Read")
+    first = await quick.emulator.wait_for(
+        lambda: found[1] if len(found := quick.emulator.bot_messages(chat)) > 1 else None
+    )
+    assert (first.text or "").startswith("Migration report 8\n\nAt the border")
