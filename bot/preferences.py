@@ -32,8 +32,16 @@ PICKER_TIMES = ("06:00", "07:00", "08:00", "09:00", "12:00", "18:00", "20:00", "
 MIN_PARTIAL_CHARS = 3  # "bo" would name a dozen cities: no answer worth giving
 MAX_ZONE_CHARS = 64  # longer than any city's name or zone's
 
-Field = Literal["digest", "time", "day", "timezone", "language", "articles"]
-FIELDS: tuple[Field, ...] = ("digest", "time", "day", "timezone", "language", "articles")
+Field = Literal["digest", "time", "day", "timezone", "language", "articles", "previews"]
+FIELDS: tuple[Field, ...] = (
+    "digest",
+    "time",
+    "day",
+    "timezone",
+    "language",
+    "articles",
+    "previews",
+)
 FIELD_ALIASES: dict[str, Field] = {
     "digest": "digest",
     "mode": "digest",
@@ -52,7 +60,22 @@ FIELD_ALIASES: dict[str, Field] = {
     "idioma": "language",
     "articles": "articles",
     "articulos": "articles",
+    "previews": "previews",
+    "preview": "previews",
+    "vistas": "previews",
+    "vista": "previews",
+    "previsualizaciones": "previews",
 }
+SWITCHES: dict[str, bool] = {
+    "on": True,
+    "yes": True,
+    "si": True,
+    "activadas": True,
+    "off": False,
+    "no": False,
+    "desactivadas": False,
+}
+"""How a yes/no setting (`previews`) is typed, in either language."""
 _TIME = re.compile(r"^(\d{1,2})(?::?(\d{2}))?\s*(am|pm|h)?$")
 
 
@@ -62,7 +85,7 @@ class Change:
 
     field: Field
     column: str
-    value: str | int | None
+    value: str | int | bool | None
 
 
 @dataclass(frozen=True)
@@ -209,6 +232,9 @@ def parse_change(field_text: str, value_text: str) -> Change | Invalid:
             folded, folded
         )
         return Change(field, "ui_language", code) if code in LANGUAGES else Invalid(field, value)
+    if field == "previews":
+        switch = SWITCHES.get(folded)
+        return Invalid(field, value) if switch is None else Change(field, "link_previews", switch)
     if folded in ("any", "all", "todos", "todas", "cualquiera"):
         return Change(field, "article_language", None)
     code = {"english": "en", "ingles": "en", "spanish": "es", "espanol": "es"}.get(folded, folded)

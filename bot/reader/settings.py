@@ -62,6 +62,7 @@ def summary(target: Target, now: int) -> str:
         timezone=escape(target.timezone),
         language=t(language, f"settings.language_{language}"),
         articles=_articles(target.article_language, language),
+        previews=t(language, f"settings.previews_{'on' if target.link_previews else 'off'}"),
     )
 
 
@@ -96,6 +97,8 @@ def saved_text(change: Change, language: str) -> str:
         shown = t(language, f"settings.language_{value}")
     elif change.field == "articles":
         shown = _articles(value if isinstance(value, str) else None, language)
+    elif change.field == "previews":
+        shown = t(language, f"settings.previews_{'on' if value else 'off'}")
     else:
         shown = str(value)
     field = t(language, f"settings.field_{change.field}")
@@ -113,6 +116,8 @@ def valid_values(field: str, language: str) -> str:
         return t(language, "settings.valid_timezone")
     if field == "language":
         return "en, es"
+    if field == "previews":
+        return t(language, "settings.valid_previews")
     return "any, en, es"
 
 

@@ -32,7 +32,12 @@ def chat_type(telegram_type: str) -> ChatType:
 
 SCHEDULE_COLUMNS = frozenset({"digest_mode", "digest_minute", "digest_weekday", "timezone"})
 """The settings `next_digest_at` is computed from: changed only together with it."""
-SETTING_COLUMNS = SCHEDULE_COLUMNS | {"ui_language", "article_language", "next_digest_at"}
+SETTING_COLUMNS = SCHEDULE_COLUMNS | {
+    "ui_language",
+    "article_language",
+    "next_digest_at",
+    "link_previews",
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class Target:
     cursor_article_id: int
     last_digest_at: int | None
     next_digest_at: int | None
+    link_previews: bool = True
+    """Whether its digests and posts preview the article that leads them."""
 
 
 def chat_from_row(row: Row) -> Chat:
@@ -109,6 +116,7 @@ def target_from_row(row: Row) -> Target:
         cursor_article_id=row["cursor_article_id"],
         last_digest_at=row["last_digest_at"],
         next_digest_at=row["next_digest_at"],
+        link_previews=bool(row["link_previews"]),
     )
 
 

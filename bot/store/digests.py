@@ -29,13 +29,13 @@ from bot.store.subscriptions import Subscription
 _TARGET_COLUMNS = """
     t.id, t.chat_id, t.thread_id, (t.active AND c.active) AS active, t.ui_language,
     t.article_language, t.digest_mode, t.digest_minute, t.digest_weekday, t.timezone,
-    t.cursor_article_id, t.last_digest_at, t.next_digest_at
+    t.cursor_article_id, t.last_digest_at, t.next_digest_at, t.link_previews
 """
 
 
 def _target(row: Row) -> Target:
     """A row of `_TARGET_COLUMNS`, by position: a run reads a million of them, and
-    reading each of thirteen columns by name costs more than the query."""
+    reading each of fourteen columns by name costs more than the query."""
     return Target(
         row[0],
         row[1],
@@ -50,6 +50,7 @@ def _target(row: Row) -> Target:
         row[10],
         row[11],
         row[12],
+        bool(row[13]),
     )
 
 
@@ -70,7 +71,8 @@ _RUN_ROW = """
     json_array(
         t.id, t.chat_id, t.thread_id, t.active AND c.active, t.ui_language,
         t.article_language, t.digest_mode, t.digest_minute, t.digest_weekday, t.timezone,
-        t.cursor_article_id, t.last_digest_at, t.next_digest_at, c.type = 'channel',
+        t.cursor_article_id, t.last_digest_at, t.next_digest_at, t.link_previews,
+        c.type = 'channel',
         json((SELECT json_group_array(json_array(s.id, s.kind, s.value))
               FROM subscriptions AS s WHERE s.target_id = t.id))
     ) AS run
@@ -87,11 +89,12 @@ def _run_targets(page: str | None, order: Callable[[Target], tuple[int, int]]) -
     found = []
     for row in json.loads(page or "[]"):
         row[3] = bool(row[3])
-        target = Target(*row[:13])
-        subscriptions = [Subscription(id, target.id, kind, value) for id, kind, value in row[14]]
+        row[13] = bool(row[13])
+        target = Target(*row[:14])
+        subscriptions = [Subscription(id, target.id, kind, value) for id, kind, value in row[15]]
         if len(subscriptions) > 1:
             subscriptions.sort(key=_topics_first)
-        found.append(RunTarget(target, subscriptions, bool(row[13])))
+        found.append(RunTarget(target, subscriptions, bool(row[14])))
     found.sort(key=lambda run: order(run.target))
     return found
 

@@ -93,10 +93,10 @@ KINDS = {
     "read": _kind(READ_PATTERN, READ_FORM, posts=True),
     "settings_view": _kind(r"^sm:(?P<menu>main|done)$", "sm:{menu}"),
     "settings_menu": _kind(
-        r"^sm:(?P<menu>mode|time|day|tz|lang|alang)$", "sm:{menu}", "configurer"
+        r"^sm:(?P<menu>mode|time|day|tz|lang|alang|prev)$", "sm:{menu}", "configurer"
     ),
     "settings_set": _kind(
-        r"^st:(?P<field>digest|time|day|timezone|language|articles):(?P<value>.{1,50})$",
+        r"^st:(?P<field>digest|time|day|timezone|language|articles|previews):(?P<value>.{1,50})$",
         "st:{field}:{value}",
         "configurer",
     ),
@@ -293,7 +293,7 @@ def settings_keyboard(language: str) -> InlineKeyboardMarkup:
             [item("btn_mode", "mode"), item("btn_time", "time")],
             [item("btn_day", "day"), item("btn_timezone", "tz")],
             [item("btn_language", "lang"), item("btn_articles", "alang")],
-            [item("btn_done", "done")],
+            [item("btn_previews", "prev"), item("btn_done", "done")],
         ]
     )
 
@@ -351,6 +351,16 @@ def settings_picker(menu: str, target: Target, language: str) -> InlineKeyboardM
                 target.ui_language == code,
             )
             for code in LANGUAGES
+        ]
+    elif menu == "prev":
+        choices = [
+            choice(
+                t(language, f"settings.previews_{value}"),
+                "previews",
+                value,
+                target.link_previews == (value == "on"),
+            )
+            for value in ("on", "off")
         ]
     else:
         choices = [

@@ -76,7 +76,18 @@ async def test_the_migration_empties_copies_queued_before_it(tmp_path: Path) -> 
     older = [m for m in bundled_migrations() if m.version < 10]
     db = await Database.open(path, migrations=older)
     try:
-        await _chats(db, 2)
+        # Chats and targets as the schema held them then (today's store reads
+        # columns added since).
+        async with db.transaction() as tx:
+            for chat_id in (1, 2):
+                await tx.execute(
+                    "INSERT INTO chats (chat_id, type, created_at, updated_at)"
+                    " VALUES (?, 'private', 0, 0)",
+                    (chat_id,),
+                )
+                await tx.execute(
+                    "INSERT INTO targets (chat_id, created_at) VALUES (?, 0)", (chat_id,)
+                )
         # Written as the store wrote broadcasts then: without the columns added since.
         request = {"text": "Hello ✓", "parse_mode": "HTML"}
         payload = json.dumps({"method": "sendMessage", "params": request}, ensure_ascii=False)

@@ -24,6 +24,7 @@ PICK_KEYS = {
     "tz": "pick_timezone",
     "lang": "pick_language",
     "alang": "pick_articles",
+    "prev": "pick_previews",
 }
 
 
