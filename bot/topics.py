@@ -51,6 +51,14 @@ class Catalogue:
         for topic in topics:
             for keyword in topic.keywords_en + topic.keywords_es:
                 self._keywords.setdefault(_alias_key(keyword), topic.slug)
+        # A feed's category names a topic when it is one of its keywords as a
+        # reader writes it ("Refugees", "Migrantes"): compared as stems.
+        self._stemmed: dict[tuple[str, ...], str] = {}
+        for topic in topics:
+            for keyword in topic.keywords_en:
+                self._stemmed.setdefault(("en", *stem_english(words(keyword))), topic.slug)
+            for keyword in topic.keywords_es:
+                self._stemmed.setdefault(("es", *stem_spanish(words(keyword))), topic.slug)
 
     def get(self, slug: str) -> Topic | None:
         return next((topic for topic in self.topics if topic.slug == slug), None)
@@ -78,10 +86,26 @@ class Catalogue:
                 if _contains(words_, stems):
                     found.add(slug)
         for category in categories:
-            topic = self.resolve(category)
-            if topic is not None:
-                found.add(topic.slug)
+            named = self.category_topic(category)
+            if named is not None:
+                found.add(named)
         return [topic.slug for topic in self.topics if topic.slug in found]
+
+    def category_topic(self, category: str) -> str | None:
+        """The topic a feed's category names: a topic's slug or name, or one of
+        its keywords, accents, case and inflection aside ("Refugees" and
+        "Migrantes" are migration). A category that only contains a keyword
+        ("Border collies") names none: feeds file under broad labels, and a
+        word inside one says less than the article's own text."""
+        topic = self.resolve(category)
+        if topic is not None:
+            return topic.slug
+        folded = words(category)
+        if not folded:
+            return None
+        return self._stemmed.get(("en", *stem_english(folded))) or self._stemmed.get(
+            ("es", *stem_spanish(folded))
+        )
 
 
 def _by_stem(keywords: list[tuple[str, tuple[str, ...]]]) -> dict[str, set[str]]:
