@@ -80,6 +80,15 @@ def link(url: str | None, text: str) -> str:
     return escape(text)
 
 
+_LINK = re.compile(r'<a href="([^"]*)">')
+
+
+def linked_urls(markup: str) -> list[str]:
+    """The URLs of the links `link` made in `markup`, in order: the articles a
+    message names, the first being the one it leads with."""
+    return [html.unescape(url) for url in _LINK.findall(markup)]
+
+
 def snippet_html(segments: Sequence[Segment], limit: int = SUMMARY_LIMIT) -> str:
     parts: list[str] = []
     used = 0
@@ -179,8 +188,14 @@ def fit_caption(render: Callable[[int], str], summary: str, limit: int) -> str |
 POST_SUMMARY_LIMIT = 700
 
 
-def article_post(article: Article, *, summary_limit: int = POST_SUMMARY_LIMIT) -> str:
-    """One article as a channel post: title, summary, link and topics as hashtags.
+SOURCE_LIMIT = 80
+
+
+def article_post(
+    article: Article, *, summary_limit: int = POST_SUMMARY_LIMIT, source: str | None = None
+) -> str:
+    """One article as a channel post: title, summary, link, the feed it came
+    from (`source`, given when the bot reads several) and topics as hashtags.
 
     Channel readers expect a post per article, with the link previewed."""
     lines = [f"<b>{link(article.url, truncate(article.title, TITLE_LIMIT))}</b>"]
@@ -188,16 +203,18 @@ def article_post(article: Article, *, summary_limit: int = POST_SUMMARY_LIMIT) -
         lines.append(summary_html(article.summary, summary_limit))
     if article.url and article.url.startswith(("http://", "https://")):
         lines.append(link(article.url, truncate(article.url, 120)))
+    if source:
+        lines.append(f"📰 <i>{escape(truncate(source, SOURCE_LIMIT))}</i>")
     if article.topics:
         lines.append(" ".join(hashtag(slug) for slug in article.topics))
     return "\n\n".join(lines)
 
 
-def post_caption(article: Article) -> str | None:
+def post_caption(article: Article, *, source: str | None = None) -> str | None:
     """The article's post as a photo's caption, its summary cut to fit
     (`fit_caption`); None when it cannot fit."""
     return fit_caption(
-        lambda limit: article_post(article, summary_limit=limit),
+        lambda limit: article_post(article, summary_limit=limit, source=source),
         article.summary,
         POST_SUMMARY_LIMIT,
     )

@@ -472,19 +472,30 @@ class Composer:
         return found
 
 
-def channel_posts(selection: Selection, articles: Mapping[int, Article]) -> list[DigestMessage]:
+def channel_posts(
+    selection: Selection,
+    articles: Mapping[int, Article],
+    sources: Mapping[int, str] | None = None,
+) -> list[DigestMessage]:
     """Instant mode in a channel: one post per article, oldest first, so the
     channel reads in publication order. An article with a lead image is posted
-    as the photo, the post its caption (`post_caption`)."""
+    as the photo, the post its caption (`post_caption`). `sources` names the
+    feeds by id when the bot reads several: each post says its own."""
     ids = sorted({article_id for group in selection.groups for article_id in group.article_ids})
-    return [_post(articles[article_id]) for article_id in ids]
+    names = sources or {}
+    posts = []
+    for article_id in ids:
+        article = articles[article_id]
+        source = None if article.feed_id is None else names.get(article.feed_id)
+        posts.append(_post(article, source))
+    return posts
 
 
-def _post(article: Article) -> DigestMessage:
-    text = article_post(article)
+def _post(article: Article, source: str | None = None) -> DigestMessage:
+    text = article_post(article, source=source)
     if article.image is None:
         return DigestMessage(text)
-    caption = post_caption(article)
+    caption = post_caption(article, source=source)
     return DigestMessage(text, photo=None if caption is None else Photo(article.image.url, caption))
 
 

@@ -36,9 +36,10 @@ from bot.digest.compose import (
     with_read_button,
 )
 from bot.digest.select import Index, Selection, select
+from bot.formatting import linked_urls
 from bot.search.query import QueryError, parse_query
 from bot.services import Services
-from bot.store import articles, digests
+from bot.store import articles, digests, feeds
 from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
@@ -56,7 +57,28 @@ so a target whose cursor is far behind (digests off for months) gets a digest
 of recent news, and a run's memory stays bounded."""
 
 NO_PREVIEW: Final = {"is_disabled": True}
-_NO_PREVIEW: Final = encode_payload(NO_PREVIEW)
+
+
+def link_preview(text: str, *, enabled: bool) -> dict[str, Any]:
+    """The `link_preview_options` of a digest page or post: Telegram's preview
+    of the article the message leads with, never of whichever link Telegram
+    would pick in a message of several.
+
+    The lead is the first article the message lists (a digest is ordered by
+    the reader's topics, newest first, so that is its top story; a page split
+    over several messages leads each with its own first). A message of one
+    article previews it large, below the text, as a shared link reads; one of
+    several shows the lead's preview above the list, as a front page's picture
+    heads its headlines. Off when the target turned previews off or the
+    message links no article (a lone "… and N more")."""
+    urls = linked_urls(text)
+    if not enabled or not urls:
+        return NO_PREVIEW
+    options: dict[str, Any] = {"url": urls[0], "prefer_large_media": True}
+    if any(url != urls[0] for url in urls):
+        options["show_above_text"] = True
+    return options
+
 
 QueryKey = tuple[str | None, str | None, tuple[str, ...]]
 
@@ -91,6 +113,9 @@ class Window:
     after_id: int
     upto_id: int
     articles: list[Article]
+    sources: Mapping[int, str] = field(default_factory=dict)
+    """The feeds' names by id when the bot reads several: a channel post then
+    says which one an article came from."""
     readable: frozenset[int] = frozenset()
     """The articles with a full text to read in the chat (the 📖 Read button)."""
     by_id: dict[int, Article] = field(init=False)
@@ -108,8 +133,17 @@ class Window:
     async def load(cls, db: Database, catalogue: Catalogue, after_id: int, upto_id: int) -> Window:
         after_id = max(after_id, upto_id - MAX_BACKLOG, 0)
         found = await articles.between(db, after_id, upto_id) if after_id < upto_id else []
+        names = await feeds.active_names(db)
         readable = await articles.with_full_content(db, [article.id for article in found])
-        return cls(db, catalogue, after_id, upto_id, found, readable=frozenset(readable))
+        return cls(
+            db,
+            catalogue,
+            after_id,
+            upto_id,
+            found,
+            sources=names if len(names) > 1 else {},
+            readable=frozenset(readable),
+        )
 
     def start_for(self, target: Target) -> int:
         return max(target.cursor_article_id, self.after_id)
@@ -182,8 +216,8 @@ class Window:
         return result
 
 
-TopicsKey = tuple[frozenset[str], str | None, int, str, str, str, bool]
-PageKey = tuple[tuple[int, int], str, int, bool]
+TopicsKey = tuple[frozenset[str], str | None, int, str, str, str, bool, bool]
+PageKey = tuple[tuple[int, int], str, int, bool, bool]
 
 
 class Builder:
@@ -196,7 +230,8 @@ class Builder:
     very same request: it is built and stored once (`outbox.SharedPart`), and
     each target only gets a row that points at it. A target that follows
     topics only gets the pages of every other with the same topics, article
-    language, cursor, language, zone and heading, found before selecting;
+    language, cursor, language, zone, heading and link previews, found before
+    selecting;
     one with keywords selects its own articles, and shares the packing of
     every other target whose page holds the same articles (keywords mostly add
     articles past the first page, which only changes "… and N more"), and the
@@ -250,6 +285,7 @@ class Builder:
         """The target's digest as whole requests, each built once for every
         target of the run that gets it."""
         language, timezone = target.ui_language, target.timezone
+        previews = target.link_previews
         keyworded = False
         topics: set[str] = set()
         for sub in subscriptions:
@@ -266,15 +302,18 @@ class Builder:
                 timezone,
                 heading,
                 paging,
+                previews,
             )
             found = self._by_topics.get(by_topics)
             if found is None:
                 selection = self.selection(target, subscriptions, matches, start)
-                found = self._requests(selection, start, language, timezone, heading, paging)
+                found = self._requests(
+                    selection, start, language, timezone, heading, paging, previews
+                )
                 _keep(self._by_topics, by_topics, found)
             return found
         selection = self.selection(target, subscriptions, matches, start)
-        return self._requests(selection, start, language, timezone, heading, paging)
+        return self._requests(selection, start, language, timezone, heading, paging, previews)
 
     def _requests(
         self,
@@ -284,13 +323,14 @@ class Builder:
         timezone: str,
         heading: Heading,
         paging: bool,
+        previews: bool,
     ) -> tuple[SharedPart, ...]:
         located = self.composer.locate(
             selection, language=language, timezone=timezone, heading=heading
         )
         if located is None:
             return ()
-        key = (located.identity, language, start, paging)
+        key = (located.identity, language, start, paging, previews)
         found = self._by_page.get(key)
         if found is None:
             ref = PageRef(start, self._upto) if paging else None
@@ -304,7 +344,9 @@ class Builder:
                     self._window.readable,
                     language=language,
                 )
-            found = tuple(SharedPart(_encoded_request(message)) for message in messages)
+            found = tuple(
+                SharedPart(_encoded_request(message, previews=previews)) for message in messages
+            )
             _keep(self._by_page, key, found)
         return found
 
@@ -357,7 +399,7 @@ def digest_messages(
     if as_posts:
         return [
             _outbox_message(target, post, kind="post")
-            for post in channel_posts(selection, window.by_id)
+            for post in channel_posts(selection, window.by_id, window.sources)
         ]
     pages = compose(
         selection,
@@ -388,31 +430,40 @@ def digest_messages(
     return [_outbox_message(target, page) for page in pages]
 
 
-def _request(message: DigestMessage) -> dict[str, Any]:
+def _request(message: DigestMessage, *, previews: bool) -> dict[str, Any]:
     """A digest page's sendMessage parameters (less the chat and topic)."""
     request: dict[str, Any] = {"text": message.text, "parse_mode": "HTML"}
     if message.reply_markup is not None:
         request["reply_markup"] = message.reply_markup
-    request["link_preview_options"] = NO_PREVIEW
+    request["link_preview_options"] = link_preview(message.text, enabled=previews)
     return request
 
 
-def _encoded_request(message: DigestMessage) -> str:
-    """`encode_payload(_request(message))`, from the text as already encoded."""
+def _encoded_request(message: DigestMessage, *, previews: bool) -> str:
+    """`encode_payload(_request(message, previews=previews))`, from the text as
+    already encoded."""
     text = encode_text(message.text) if message.encoded_text is None else message.encoded_text
     markup = (
         ""
         if message.reply_markup is None
         else f',"reply_markup":{encode_payload(message.reply_markup)}'
     )
-    return f'{{"text":{text},"parse_mode":"HTML"{markup},"link_preview_options":{_NO_PREVIEW}}}'
+    options = encode_payload(link_preview(message.text, enabled=previews))
+    return f'{{"text":{text},"parse_mode":"HTML"{markup},"link_preview_options":{options}}}'
 
 
 def _outbox_message(
     target: Target, message: DigestMessage, *, kind: Literal["digest", "post"] = "digest"
 ) -> NewMessage:
+    previews = target.link_previews
     payload = (
-        _request(message) if kind == "digest" else {"text": message.text, "parse_mode": "HTML"}
+        _request(message, previews=previews)
+        if kind == "digest"
+        else {
+            "text": message.text,
+            "parse_mode": "HTML",
+            "link_preview_options": link_preview(message.text, enabled=previews),
+        }
     )
     if message.photo is not None:
         return NewMessage.photo(

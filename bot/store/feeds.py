@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from bot.store import outbox
 from bot.store.db import Database, Row
@@ -225,6 +226,13 @@ async def list_feeds(db: Database, *, include_removed: bool = False) -> list[Fee
         {"all": include_removed},
     )
     return [_feed(row) for row in rows]
+
+
+async def active_names(db: Database) -> dict[int, str]:
+    """Each feed still read, by id: its title, or its address's host when it
+    has none (what a reader would call the source)."""
+    rows = await db.fetchall("SELECT id, title, url FROM feeds WHERE removed_at IS NULL")
+    return {row["id"]: row["title"] or urlsplit(row["url"]).hostname or row["url"] for row in rows}
 
 
 async def due_feeds(db: Database, now: int, *, limit: int = 200) -> list[Feed]:

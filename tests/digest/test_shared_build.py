@@ -262,8 +262,8 @@ async def _populate(db: Database, rng: random.Random) -> None:
                 cursor = await tx.execute(
                     "INSERT INTO targets (chat_id, thread_id, active, ui_language,"
                     " article_language, digest_mode, digest_minute, digest_weekday, timezone,"
-                    " cursor_article_id, next_digest_at, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                    " cursor_article_id, next_digest_at, link_previews, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
                     (
                         chat_id,
                         thread_id,
@@ -276,6 +276,7 @@ async def _populate(db: Database, rng: random.Random) -> None:
                         rng.choice(["UTC", "UTC", "America/Mexico_City", rng.choice(ZONES)]),
                         rng.choice([0, ids[0] - 1, ids[40], ids[100], ids[-2], rng.choice(ids)]),
                         None if mode == "instant" else NOW - rng.choice([60, 3_600]),
+                        int(rng.random() > 0.3),  # link previews, on by default
                     ),
                 )
                 target_id = cursor.lastrowid
@@ -345,5 +346,8 @@ async def test_a_run_queues_what_building_each_target_alone_queues(
         assert any(row[4] == "post" for row in alone.outbox)  # and channel posts
         # Posts and one-article instant digests of articles with an image, as photos.
         assert {row[4] for row in alone.outbox if row[6] == "sendPhoto"} == {"post", "digest"}
+        # Pages that lead with an article's preview, and targets that turned them off.
+        assert any('"link_preview_options":{"url":' in row[7] for row in alone.outbox)
+        assert any('"link_preview_options":{"is_disabled":true}' in row[7] for row in alone.outbox)
         assert shared == alone, seed
         assert shared.stored < alone.stored, seed  # pages many targets get are stored once
