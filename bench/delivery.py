@@ -11,7 +11,8 @@ so only the bot-wide budget can pace a run:
   through claim → send → mark, through the Application's request object
   (aiohttp) and, in the same run, through PTB's HTTPXRequest, the previous
   implementation; next to them, the same bot making the same requests straight
-  from 32 tasks, without the outbox: what PTB and its HTTP client alone allow;
+  from as many tasks as the sender keeps in flight, without the outbox: what PTB
+  and its HTTP client alone allow;
 * a paid broadcast (allow_paid_broadcast) of the same message to 20,000 chats
   (2,000 with --quick), queued as confirming one queues it, with the emulator
   enforcing Telegram's paid limit of 1,000 msg/s and the bot's paid budget at
@@ -47,7 +48,7 @@ from bench.report import Row, Target
 from bot.config import Settings
 from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import BULK, TelegramRateLimiter
-from bot.delivery.sender import drain
+from bot.delivery.sender import drain, free_in_flight
 from bot.emulator import DEFAULT_TOKEN
 from bot.store import broadcasts, outbox
 from bot.store.db import Database
@@ -68,7 +69,8 @@ HTTPX = "httpx"  # label of the runs through PTB's HTTPXRequest, the previous im
 PAID_LIMIT = 1_000.0  # messages/s Telegram allows a paid broadcast
 PAID_TARGET = Target(">=", 900, "msg/s")
 PAID_CHATS_PER_CEILING_MESSAGE = 2  # 20,000 chats by default, 2,000 with --quick
-DIRECT_TASKS = 32  # as many requests at once as the sender's max_in_flight
+# As many requests at once as the sender keeps in flight at the lifted budget.
+DIRECT_TASKS = free_in_flight(LIFTED_BUDGET)
 # A digest as the bot sends one: a heading and ten linked titles (about 1.8 kB of HTML).
 DIGEST = "🗞 <b>Your daily digest</b> — November 25, 2026\n\n" + "\n\n".join(
     f'{n}. <a href="https://news.example.org/en/article-{n}-{"x" * 24}">'

@@ -77,6 +77,20 @@ PHOTO_REFUSALS = (
 )
 """Telegram's answers when it cannot use a photo's URL (the image is gone,
 unreachable, or not an image): the row's text version goes instead."""
+FREE_IN_FLIGHT_LEAST = 32
+FREE_IN_FLIGHT_MOST = 128
+IN_FLIGHT_SECONDS = 0.1
+"""How long answers may take, with the bot's own turn, before the free budget's
+rate falls for want of requests in flight (Little's law)."""
+
+
+def free_in_flight(rate: float) -> int:
+    """Requests the free budget keeps in flight at `rate` a second: enough that
+    answers taking `IN_FLIGHT_SECONDS` do not slow it, within the bounds."""
+    wanted = math.ceil(rate * IN_FLIGHT_SECONDS)
+    return max(FREE_IN_FLIGHT_LEAST, min(FREE_IN_FLIGHT_MOST, wanted))
+
+
 RowFinished = Callable[[OutboxRow, Outcome], Awaitable[None]]
 """Called after a row reaches a final state (sent, failed or dropped)."""
 
@@ -89,7 +103,11 @@ class OutboxSender:
     than `lookahead` seconds of budget. A deeper queue would make every
     message, and each chat's next one, wait behind it (a group's 20 a minute
     would shrink), and would let a later notice wait behind a broadcast.
-    `max_in_flight` bounds concurrent requests overall. Network and server
+    `max_in_flight` bounds the free budget's concurrent requests; left out, it
+    follows the budget (`free_in_flight`): Telegram's 30 a second need 32, and a
+    budget raised past what 32 requests can carry (an answer takes milliseconds
+    even on loopback, and the bot's own loop adds its turn) gets more, up to
+    `FREE_IN_FLIGHT_MOST`. Network and server
     errors are retried with jittered exponential backoff, up to `max_attempts`
     sends; then the row fails with the reason.
 
@@ -98,8 +116,8 @@ class OutboxSender:
     and sent with `allow_paid_broadcast`; the two budgets never wait for each
     other. At 1,000 messages a second, `paid_in_flight` is what lets answers take
     up to its thousandth of a second (Little's law: 192 → 0.19 s) before the rate
-    falls; it stays under the request object's 256 connections, leaving the rest
-    to replies and to the free budget's `max_in_flight`.
+    falls; with the free budget's most it stays within the aiohttp request
+    object's connections, leaving the rest to replies.
     """
 
     def __init__(
@@ -107,7 +125,7 @@ class OutboxSender:
         db: Database,
         bot: ExtBot[Any],
         *,
-        max_in_flight: int = 32,
+        max_in_flight: int | None = None,
         paid_in_flight: int = 192,
         max_attempts: int = 5,
         backoff_base: float = 2.0,
@@ -124,7 +142,11 @@ class OutboxSender:
         limiter = bot.rate_limiter
         if not isinstance(limiter, TelegramRateLimiter):
             raise TypeError("the bot must use TelegramRateLimiter, or bulk sends would flood")
-        if max_in_flight < 1 or max_attempts < 1 or paid_in_flight < 1:
+        if (
+            (max_in_flight is not None and max_in_flight < 1)
+            or max_attempts < 1
+            or paid_in_flight < 1
+        ):
             raise ValueError("max_in_flight, paid_in_flight and max_attempts must be at least 1")
         _quiet_raw_requests()
         self.db = db
@@ -258,7 +280,8 @@ class OutboxSender:
                 limits.paid_rate_per_second, self._paid_flying, self.paid_in_flight, paid=True
             )
             flying -= self._paid_flying
-        free = self._room(limits.rate_per_second, flying, self.max_in_flight, paid=False)
+        most = self.max_in_flight or free_in_flight(limits.rate_per_second)
+        free = self._room(limits.rate_per_second, flying, most, paid=False)
         wanted = free + (paid_limit or 0)
         if wanted <= 0:
             return 0, 0, set()

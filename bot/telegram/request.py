@@ -68,8 +68,10 @@ class AiohttpRequest(BaseRequest):
     """`telegram.request.BaseRequest` on an `aiohttp.ClientSession` (HTTP/1.1, keep-alive).
 
     The arguments and their defaults are those of PTB's `HTTPXRequest` as the
-    ApplicationBuilder makes it for the bot's requests: up to
-    `connection_pool_size` connections at once, kept alive between requests.
+    ApplicationBuilder makes it for the bot's requests, but for the pool: up to
+    `connection_pool_size` connections at once, kept alive between requests,
+    384 so that a paid broadcast's and the free budget's most in flight
+    (`bot.delivery.sender`) leave room for replies.
     """
 
     __slots__ = (
@@ -86,7 +88,7 @@ class AiohttpRequest(BaseRequest):
 
     def __init__(
         self,
-        connection_pool_size: int = 256,
+        connection_pool_size: int = 384,
         read_timeout: float | None = 5.0,
         write_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,

@@ -12,7 +12,7 @@ import os
 import random
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,13 @@ from telegram.request import HTTPXRequest
 
 from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import TelegramRateLimiter
-from bot.delivery.sender import drain
-from bot.emulator import ChatFault, Emulator, FaultPlan, FloodLimits
+from bot.delivery.sender import drain, free_in_flight
+from bot.emulator import ChatFault, Emulator, FaultPlan, FloodLimits, RequestRecord
 from bot.store import broadcasts, outbox
 from bot.store.chats import ensure_target, get_chat, get_target, save_chat
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
+from bot.telegram.request import AiohttpRequest
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
@@ -344,3 +345,45 @@ async def test_a_refused_reply_is_asked_once(emulator: Emulator) -> None:
     assert [r.params.get("chat_id") for r in emulator.calls("sendMessage")] == ["987654321"]
     [refused] = emulator.take_protocol_errors()  # the unknown chat was the point
     assert refused.status == 400
+
+
+def most_at_once(records: Sequence[RequestRecord]) -> int:
+    """The most requests the emulator was answering at one moment (each from its
+    arrival, `at - duration`, to its answer, `at`)."""
+    edges = sorted(
+        [(record.at - record.duration, 1) for record in records]
+        + [(record.at, -1) for record in records]
+    )
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+async def test_a_budget_past_what_32_requests_carry_keeps_more_in_flight(db: Database) -> None:
+    """With Telegram's budget the sender keeps 32 requests in flight; with a budget
+    raised far past it (a paid rate, or limits lifted) answers that take 0.2 s
+    would cap it at 160 a second with 32: it keeps more in flight, and the
+    server sees them at once. Nothing is timed: a bot holding 32 requests can
+    never have more than 32 open at the server."""
+    assert free_in_flight(Limits().rate_per_second) == 32
+    slow = FaultPlan(seed=3, rate_slow=1.0, slow_latency=0.2)
+    async with Emulator(faults=slow) as emulator:
+        users = [emulator.add_user(f"reader {i}") for i in range(300)]
+        await outbox.enqueue(
+            db, [NewMessage.text(u.id, f"for {u.id}", kind="digest") for u in users]
+        )
+        lifted = Limits(rate_per_second=10_000)
+        async with ExtBot(
+            emulator.token,
+            base_url=emulator.base_url,
+            base_file_url=emulator.base_file_url,
+            request=AiohttpRequest(),
+            rate_limiter=TelegramRateLimiter(lifted),
+        ) as bot:
+            counts = await asyncio.wait_for(drain(db, bot), 60)
+        sends = emulator.calls("sendMessage")
+    assert counts == {"sent": 300}
+    assert most_at_once(sends) > 32
+    assert most_at_once(sends) <= free_in_flight(lifted.rate_per_second)
