@@ -59,6 +59,7 @@ SAMPLES: dict[str, dict[str, object]] = {
     "search": {"page": 1, "query": "juárez lang:es"},
     "search_key": {"page": 0, "key": "0a1b2c3d4e5f6a7b"},
     "unsubscribe": {"id": 42},
+    "read": {"id": 7},
     "unsubscribe_all": {"target": 7, "upto": 99},
     "digest_page": {"after": 0, "upto": 9, "offset": 10},
     "settings_view": {"menu": "main"},
