@@ -419,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     secrets = [s.get_secret_value() for s in (settings.bot_token, settings.webhook_secret) if s]
     quiet = args.command != "run" or not settings.bot_token
-    configure_logging("WARNING" if quiet else settings.log_level, secrets)
+    configure_logging("WARNING" if quiet else settings.log_level, secrets, settings.log_format)
     args.settings = settings
     try:
         if args.command in ("run", "chat"):

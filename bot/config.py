@@ -10,7 +10,7 @@ import ipaddress
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     )
     webhook_port: int = Field(default=8443, description="Port the webhook server binds.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text for a terminal, or json: one JSON object a line "
+        "(time, level, logger, message, exception, structured fields) for a log collector.",
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod
