@@ -44,6 +44,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "bot.preferences",
         "bot.channels",
         "bot.runtime",
+        "bot.doctor",
     ),
     ("bot.telegram",),
     ("bot.cli", "bot.chat", "bot.__main__", "bot"),
