@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.doctor import diagnose
 from bot.ingest.entry import SourceError
 from bot.ingest.pipeline import retag
 from bot.ingest.sources import ingest_location
@@ -258,6 +259,27 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Run before the settings are known to load: a setting that does not is one
+    of the things the doctor reports (each one on its own line), not a refusal."""
+    try:
+        settings: Settings | None = Settings()
+    except ValidationError:
+        settings = None
+    secrets = (
+        []
+        if settings is None
+        else [s.get_secret_value() for s in (settings.bot_token, settings.webhook_secret) if s]
+    )
+    configure_logging("WARNING", secrets)
+    diagnosis = asyncio.run(diagnose(Settings))
+    if args.json:
+        print(json.dumps(diagnosis.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(diagnosis.lines()))
+    return 0 if diagnosis.ok else EXIT_FAILURE
+
+
 Command = Callable[[Content, argparse.Namespace], Awaitable[int]]
 
 
@@ -312,6 +334,14 @@ def build_parser() -> argparse.ArgumentParser:
     topics_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     add("retag", cmd_retag, "Re-tag every article after editing the topics (TOPICS_PATH).")
+
+    doctor_cmd = add(
+        "doctor",
+        None,
+        "Check the settings, the token, the webhook, the database and the feeds; "
+        "exit 1 when something is wrong.",
+    )
+    doctor_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     backup_cmd = add("backup", None, "Copy the database while the bot runs (online backup).")
     backup_cmd.add_argument("destination", help="a new file, e.g. backups/bot-2026-11-25.sqlite3")
@@ -410,6 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "doctor":
+        return cmd_doctor(args)
     try:
         settings = Settings()
     except ValidationError as exc:

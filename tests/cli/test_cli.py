@@ -33,7 +33,17 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         parser.parse_args(["--help"])
     assert caught.value.code == 0
     listing = capsys.readouterr().out
-    for name in ("ingest", "search", "latest", "topics", "retag", "backup", "run", "chat"):
+    for name in (
+        "ingest",
+        "search",
+        "latest",
+        "topics",
+        "retag",
+        "backup",
+        "doctor",
+        "run",
+        "chat",
+    ):
         assert name in listing
         with pytest.raises(SystemExit):
             parser.parse_args([name, "--help"])
