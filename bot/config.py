@@ -11,6 +11,7 @@ import re
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -160,6 +161,11 @@ class Settings(BaseSettings):
     )
     webhook_port: int = Field(default=8443, description="Port the webhook server binds.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+    metrics_address: str | None = Field(
+        default=None,
+        description="host:port of the operations server (/metrics for Prometheus, /healthz and "
+        "/readyz for a supervisor), e.g. 127.0.0.1:9464; empty turns it off.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="Log lines as text for a terminal, or json: one JSON object a line "
@@ -203,6 +209,15 @@ class Settings(BaseSettings):
             raise ValueError(f"default_language must be one of {', '.join(LANGUAGES)}")
         return value
 
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        """Empty means off; otherwise `host:port` (`[::1]:9464` for IPv6), checked at start-up."""
+        if not value or not value.strip():
+            return None
+        address_parts(value.strip())
+        return value.strip()
+
     @field_validator("webhook_secret")
     @classmethod
     def _strong_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -228,6 +243,20 @@ class Settings(BaseSettings):
         if self.webhook_url and not self.webhook_url.startswith((*LOCAL_WEBHOOKS, "https://")):
             raise ValueError("WEBHOOK_URL must be an https:// URL")
         return self
+
+
+def address_parts(address: str) -> tuple[str, int]:
+    """`host:port` (or `[v6 address]:port`) as the host and the port it names; a
+    ValueError that says what is wrong otherwise."""
+    try:
+        parts = urlsplit("//" + address)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ValueError(f"{address!r} is not host:port ({exc})") from exc
+    extra = parts.path or parts.query or parts.fragment or parts.username is not None
+    if not host or port is None or port == 0 or extra:
+        raise ValueError(f"{address!r} is not host:port, e.g. 127.0.0.1:9464")
+    return host, port
 
 
 # Labels of letters, digits, '-' and '_' (container names on a private network use it).

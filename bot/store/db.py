@@ -133,6 +133,20 @@ class Database:
         )
         return int(row[0]) if row is not None and row[0] is not None else 0
 
+    async def check_writable(self) -> None:
+        """Write and commit one row as it was, through the one writer (StoreError if
+        it cannot): a readiness probe. An empty transaction would only prove the lock
+        can be taken; a committed page reaches the write-ahead log on disk, so a
+        read-only file or a full disk shows here before a digest fails on it."""
+
+        def touch(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE schema_migrations SET version = version"
+                " WHERE version = (SELECT max(version) FROM schema_migrations)"
+            )
+
+        await self.write(touch)
+
     async def migrate(self, migrations: Iterable[Migration]) -> list[int]:
         """Apply the migrations newer than the database, each in its own transaction."""
         migrations = list(migrations)

@@ -766,3 +766,14 @@ async def delivery_counts(db: Database, since: float) -> DeliveryCounts:
         dropped=counts.get("dropped", 0),
         cancelled=counts.get("cancelled", 0),
     )
+
+
+async def last_delivered(db: Database) -> float | None:
+    """When the sender last finished a row with Telegram's answer (sent, or failed
+    for good), Unix seconds; None if it never has (or the rows were pruned). Read
+    from the end of the finished rows' index."""
+    value = await db.fetchval(
+        "SELECT max(finished_at) FROM outbox"
+        " WHERE finished_at IS NOT NULL AND state IN ('sent', 'failed')"
+    )
+    return None if value is None else float(value)

@@ -156,6 +156,12 @@ async def lifespan(application: App) -> AsyncIterator[None]:
             bot_data.attach(services)
             stack.callback(bot_data.attach, None)
         await set_menus(application, services.settings.admin_ids)
+        if services.settings.metrics_address:
+            # Only then: the server is aiohttp, which a bot without it never loads.
+            from bot.telegram.ops import serve_ops
+
+            address = services.settings.metrics_address
+            stack.push_async_callback(await serve_ops(address, services, application.bot))
         sender = OutboxSender(services.db, application.bot)
         await sender.start()
         bot_data.sender = sender
