@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.alerts import ErrorAlerts
 from bot.config import Settings
 from bot.store.db import Database
 from bot.topics import Catalogue
@@ -91,6 +92,8 @@ class Services:
     doorbell: Doorbell = field(default_factory=Doorbell)
     instant_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One instant run at a time (`bot.digest.instant`)."""
+    alerts: ErrorAlerts = field(default_factory=ErrorAlerts)
+    """Which unexpected failures the admins were told of lately (`bot.alerts`)."""
 
     def now(self) -> int:
         return int(self.clock())

@@ -33,6 +33,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "bot.errors",
         "bot.text",
         "bot.topics",
+        "bot.alerts",
         "bot.services",
     ),
     ("bot.search", "bot.delivery"),

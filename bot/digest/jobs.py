@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.alerts import report_failure
 from bot.digest.dispatch import DispatchReport, dispatch_due
 from bot.digest.instant import articles_arrived, run_instant
 from bot.ingest.poller import PollReport, poll_due, sync_feeds
@@ -24,9 +25,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DigestJobs:
-    """The job bodies. Each catches and logs its own failure: one bad run never
-    stops the schedule, and within a run a bad target or feed is skipped by
-    dispatch and the poller themselves."""
+    """The job bodies. Each catches and logs its own failure, and tells the admins
+    (`bot.alerts`, throttled): one bad run never stops the schedule, and within a
+    run a bad target or feed is skipped by dispatch and the poller themselves."""
 
     services: Services
     feeds_synced: bool = False
@@ -38,8 +39,9 @@ class DigestJobs:
         at = self._now(now)
         try:
             report = await dispatch_due(self.services, at)
-        except Exception:
+        except Exception as exc:
             log.exception("scheduled digests failed (now=%d)", at)
+            await report_failure(self.services, "job digests-due", exc)
             return None
         if report.targets:
             log.info("scheduled digests: %s", report)
@@ -49,8 +51,9 @@ class DigestJobs:
         at = self._now(now)
         try:
             return await run_instant(self.services, at)
-        except Exception:
+        except Exception as exc:
             log.exception("instant digests failed (now=%d)", at)
+            await report_failure(self.services, "job digests-instant", exc)
             return None
 
     async def feeds(self, now: int | None = None) -> PollReport | None:
@@ -62,8 +65,9 @@ class DigestJobs:
                 await sync_feeds(self.services, at)
                 self.feeds_synced = True
             report = await poll_due(self.services, at)
-        except Exception:
+        except Exception as exc:
             log.exception("feed polling failed (now=%d)", at)
+            await report_failure(self.services, "job feeds-poll", exc)
             return None
         if report.polled:
             log.info(
@@ -87,8 +91,9 @@ class DigestJobs:
                 outbox_days=settings.outbox_retention_days,
                 audit_days=settings.audit_retention_days,
             )
-        except Exception:
+        except Exception as exc:
             log.exception("pruning failed (now=%d)", at)
+            await report_failure(self.services, "job prune", exc)
             return None
         if report.outbox or report.audit or report.broadcasts or report.payloads:
             log.info("pruned: %s", report)
