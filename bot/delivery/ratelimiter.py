@@ -27,10 +27,19 @@ from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
 from datetime import timedelta
 from typing import Any, Final, TypedDict
 
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+import bot.metrics as metrics
 from bot.delivery.limits import ChatKey, FloodPlanner, Limits
 
 INTERACTIVE_RETRIES: Final = 3
@@ -46,6 +55,7 @@ class RateLimitArgs(TypedDict, total=False):
     """`rate_limit_args` understood by `TelegramRateLimiter`."""
 
     bulk: bool  # queued traffic (outbox): yields to interactive replies
+    kind: str  # what the message is, for the metrics (`metrics.SEND_KINDS`); else "reply"
     on_retry_after: Callable[[float], Awaitable[None]]
     """Awaited with the seconds Telegram asked to wait, at each 429 the request meets
     (the outbox sender puts them on the broadcast the message belongs to)."""
@@ -65,6 +75,28 @@ def consumes_budget(endpoint: str) -> bool:
     if name.startswith("send"):
         return name not in _UNMETERED_SENDS
     return name in _OTHER_MESSAGE_METHODS
+
+
+def send_outcome(exc: BaseException | None) -> str:
+    """How Telegram answered a send, as `metrics.SEND_OUTCOMES` names it.
+
+    A `NetworkError` the request object raised *from* a transport error never reached
+    Telegram ("network"); one PTB made of an HTTP status is a server error ("5xx")."""
+    if exc is None:
+        return "ok"
+    if isinstance(exc, RetryAfter):
+        return "429"
+    if isinstance(exc, Forbidden):
+        return "403"
+    if isinstance(exc, ChatMigrated):
+        return "migrated"
+    if isinstance(exc, TimedOut):
+        return "timeout"
+    if isinstance(exc, BadRequest):
+        return "bad_request"
+    if isinstance(exc, NetworkError):
+        return "network" if exc.__cause__ is not None else "5xx"
+    return "other" if isinstance(exc, TelegramError) else "network"
 
 
 def chat_key(chat_id: object) -> ChatKey | None:
@@ -148,13 +180,24 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         # bot with PAID_BROADCAST_RATE=0) the free budget still keeps it within 30/s.
         paid = data.get("allow_paid_broadcast") is True and self.limits.paid_rate_per_second > 0
         on_retry_after = rate_limit_args.get("on_retry_after") if rate_limit_args else None
+        kind = (rate_limit_args.get("kind") if rate_limit_args else None) or "reply"
         seq = self.planner.next_seq()
         retries = 0
         hiccups = 0
         while True:
             key = await self._acquire(chat, bulk, seq, paid) if metered else None
             try:
-                return await callback(*args, **kwargs)
+                try:
+                    answer = await callback(*args, **kwargs)
+                except Exception as exc:
+                    if metered:
+                        metrics.MESSAGES_SENT.labels(kind, send_outcome(exc)).inc()
+                    raise
+                if metered:
+                    metrics.MESSAGES_SENT.labels(kind, "ok").inc()
+                    if not bulk:
+                        metrics.reply_sent()
+                return answer
             except NetworkError as exc:
                 # A person is waiting for this reply: ride out a brief 5xx or a
                 # dropped connection. Bulk rows have the sender's persistent
@@ -172,6 +215,7 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
                 self.flood_waits += 1
+                metrics.RETRY_AFTER.observe(wait)
                 if on_retry_after is not None:
                     await on_retry_after(wait)
                 if retries == self.max_retries:
@@ -250,6 +294,7 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self._grants[key] = grant
         self.planner.submit(key, chat, bulk=bulk, seq=seq, paid=paid)
         self._tick()
+        asked = loop.time()
         try:
             await grant
         except asyncio.CancelledError:
@@ -259,6 +304,8 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
             elif self.planner.completed(None, self._now(), key=key):
                 self._reschedule()  # granted, but it will not be sent
             raise
+        budget = "paid" if paid else "bulk" if bulk else "interactive"
+        metrics.RATE_LIMIT_WAIT.labels(budget).observe(loop.time() - asked)
         return key
 
     def _tick(self) -> None:

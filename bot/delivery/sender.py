@@ -41,6 +41,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
+import bot.metrics as metrics
 from bot.delivery.ratelimiter import (
     BULK,
     RateLimitArgs,
@@ -89,6 +90,13 @@ def free_in_flight(rate: float) -> int:
     answers taking `IN_FLIGHT_SECONDS` do not slow it, within the bounds."""
     wanted = math.ceil(rate * IN_FLIGHT_SECONDS)
     return max(FREE_IN_FLIGHT_LEAST, min(FREE_IN_FLIGHT_MOST, wanted))
+
+
+_BULK_OF_KIND: dict[str, RateLimitArgs] = {
+    kind: {"bulk": True, "kind": metrics.outbox_kind(kind)} for kind in outbox.KINDS
+}
+"""The limiter's arguments for each kind of row, made once: its metrics count the
+messages by kind."""
 
 
 RowFinished = Callable[[OutboxRow, Outcome], Awaitable[None]]
@@ -431,11 +439,11 @@ class OutboxSender:
             params.setdefault("parse_mode", "HTML")
         if row.thread_id:
             params["message_thread_id"] = row.thread_id
-        limit_args: RateLimitArgs = BULK
+        limit_args: RateLimitArgs = _BULK_OF_KIND.get(row.kind, BULK)
         if self._on_paid_budget(row):
             params["allow_paid_broadcast"] = True  # the limiter puts it on the paid budget
         if row.broadcast_id is not None:
-            limit_args = {"bulk": True, "on_retry_after": self._pause_noter(row.broadcast_id)}
+            limit_args = {**limit_args, "on_retry_after": self._pause_noter(row.broadcast_id)}
         try:
             answer = await self.bot.do_api_request(
                 row.method, api_kwargs=params, rate_limit_args=limit_args

@@ -49,6 +49,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
+import bot.metrics as metrics
 from bot.i18n import DEFAULT_LANGUAGE, language_of, t
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,8 @@ class Lanes(Generic[T]):
         return True
 
 
-Work = tuple[Update, Awaitable[Any]]
+Work = tuple[Update, Awaitable[Any], float]
+"""An update, its handling, and when it arrived (the reply latency counts from then)."""
 
 
 def lane_of(update: object) -> tuple[Hashable, bool] | None:
@@ -186,6 +188,15 @@ def lane_of(update: object) -> tuple[Hashable, bool] | None:
     if message is None or not _is_request(message):
         return None
     return ("chat", message.chat.id), False
+
+
+def update_type(update: object) -> str:
+    """The update's type as a metric's label: one of `metrics.UPDATE_TYPES`, or "other"."""
+    if isinstance(update, Update):
+        for name in metrics.UPDATE_TYPES:
+            if getattr(update, name, None) is not None:
+                return name
+    return "other"
 
 
 def _is_request(message: Message) -> bool:
@@ -231,32 +242,42 @@ class AdmissionProcessor(BaseUpdateProcessor):
         which the Application waits for when it stops."""
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        arrived = time.monotonic()
+        kind = update_type(update)
+        metrics.UPDATES_RECEIVED.labels(kind).inc()
         lane = lane_of(update)
         if lane is None:
-            await coroutine
+            await self._handle(kind, coroutine, arrived)
             return
         assert isinstance(update, Update)
         key, newest_only = lane
         pressed = update.callback_query is not None
         decision = self.lanes.admit(
-            key, (update, coroutine), self.clock(), newest_only=newest_only, notice=not pressed
+            key,
+            (update, coroutine, arrived),
+            self.clock(),
+            newest_only=newest_only,
+            notice=not pressed,
         )
         if decision.dropped is not None:
-            dropped, work = decision.dropped
+            dropped, work, _ = decision.dropped
             _close(work)
             self.dropped += 1
+            metrics.UPDATES_HANDLED.labels(update_type(dropped), "dropped").inc()
             if pressed and decision.verdict is Verdict.DROPPED:
                 await self._answer_button(dropped)
         if decision.verdict is Verdict.RUN:
-            await self._serve(key, update, coroutine)
+            await self._serve(key, update, coroutine, arrived)
 
-    async def _serve(self, key: Hashable, update: Update, coroutine: Awaitable[Any]) -> None:
+    async def _serve(
+        self, key: Hashable, update: Update, coroutine: Awaitable[Any], arrived: float
+    ) -> None:
         """Run the lane's updates one after another until its queue is empty."""
         current: Awaitable[Any] | None = coroutine
         try:
             while current is not None:
                 try:
-                    await current
+                    await self._handle(update_type(update), current, arrived)
                 except Exception:
                     log.exception("handling update %s failed", update.update_id)
                 upcoming, notice = self.lanes.next(key)
@@ -264,14 +285,30 @@ class AdmissionProcessor(BaseUpdateProcessor):
                 if notice is not None:
                     await self._tell_slow_down(notice[0])
                 if upcoming is not None:
-                    update, current = upcoming
+                    update, current, arrived = upcoming
         except BaseException:
             # Cancelled (the loop is closing): what waits in the lane will never run.
             if current is not None:
                 _close(current)
-            for _, work in self.lanes.abandon(key):
+            for _, work, _ in self.lanes.abandon(key):
                 _close(work)
             raise
+
+    @staticmethod
+    async def _handle(kind: str, work: Awaitable[Any], arrived: float) -> None:
+        """Run one update's handling with its reply clock set, and count how it ended.
+
+        The clock is the update's arrival (monotonic), so a queued update's latency
+        includes its wait behind the chat's earlier requests, as its sender sees it."""
+        token = metrics.update_arrived(arrived)
+        try:
+            await work
+        except Exception:
+            metrics.UPDATES_HANDLED.labels(kind, "error").inc()
+            raise
+        finally:
+            metrics.CURRENT_UPDATE.reset(token)
+        metrics.UPDATES_HANDLED.labels(kind, "ok").inc()
 
     def _language(self, update: Update) -> str:
         user = update.effective_user
