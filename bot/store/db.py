@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+import bot.metrics as metrics
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -182,7 +184,9 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write of a few statements: `BEGIN IMMEDIATE` … `COMMIT`, rolled back on
         any error (bulk writes use `write`, one trip to the writer's thread)."""
+        asked = time.perf_counter()
         async with self._write_lock:
+            metrics.WRITER_LOCK_WAIT.observe(time.perf_counter() - asked)
             conn = self._writer
             try:
                 await conn.execute("BEGIN IMMEDIATE")
@@ -214,7 +218,9 @@ class Database:
         the next, and releases the lock while SQLite works. `work` gets the
         sqlite3 connection inside `BEGIN IMMEDIATE` and must not commit; any
         error rolls the whole transaction back, as `transaction` does."""
+        asked = time.perf_counter()
         async with self._write_lock:
+            metrics.WRITER_LOCK_WAIT.observe(time.perf_counter() - asked)
             return await on_thread(self._writer, partial(_write_on_thread, work))
 
     async def fetchall(
@@ -253,6 +259,15 @@ class Database:
         conn: sqlite3.Connection = reader._conn
         call = partial(_read_on_thread, conn, sql, params, budget, self.progress_steps, one)
         return await reader._execute(call)  # type: ignore[no-untyped-call]
+
+    def size_bytes(self) -> int:
+        """The database's files on disk: the main file and its write-ahead log (the
+        shared-memory index is scratch). A file not there (yet) counts 0."""
+        total = 0
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        return total
 
     async def backup(self, destination: Path) -> None:
         """An online, consistent copy of the database (safe while the bot runs)."""

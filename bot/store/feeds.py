@@ -235,6 +235,14 @@ async def active_names(db: Database) -> dict[int, str]:
     return {row["id"]: row["title"] or urlsplit(row["url"]).hostname or row["url"] for row in rows}
 
 
+async def failing_count(db: Database) -> int:
+    """Feeds in use whose last poll failed."""
+    value = await db.fetchval(
+        "SELECT count(*) FROM feeds WHERE removed_at IS NULL AND failure_count > 0"
+    )
+    return int(value)
+
+
 async def due_feeds(db: Database, now: int, *, limit: int = 200) -> list[Feed]:
     """Active feeds whose next poll time has come, longest waiting first."""
     rows = await db.fetchall(

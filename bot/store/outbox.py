@@ -744,6 +744,22 @@ async def depth(db: Database) -> int:
     return int(value)
 
 
+async def backlog(db: Database, now: float) -> dict[str, tuple[int, float | None]]:
+    """Per kind with rows not finished: (how many, pending or in flight; when the
+    oldest row that is due and still waiting was queued, Unix seconds, or None when
+    none is). One pass over the unfinished rows' index, on the reader."""
+    rows = await db.fetchall(
+        "SELECT kind, count(*) AS n,"
+        " min(CASE WHEN state = 'pending' AND not_before <= :now THEN created_at END) AS oldest"
+        " FROM outbox WHERE state IN ('pending', 'sending') GROUP BY kind",
+        {"now": now},
+    )
+    return {
+        row["kind"]: (int(row["n"]), None if row["oldest"] is None else float(row["oldest"]))
+        for row in rows
+    }
+
+
 async def next_due(db: Database, after: float) -> float | None:
     """The earliest `not_before` later than `after` among pending rows, if any."""
     value = await db.fetchval(

@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+import bot.gauges as gauges
 from bot.config import Settings
 from bot.delivery.limits import Limits
 from bot.delivery.ratelimiter import TelegramRateLimiter, opt_in_to_timedelta
@@ -169,6 +170,7 @@ async def lifespan(application: App) -> AsyncIterator[None]:
         # Let in-flight sends finish while the bot can still make requests.
         stack.push_async_callback(sender.stop)
         stack.callback(services.doorbell.listen(sender.wake))
+        await stack.enter_async_context(gauges.refreshing(services))
         if services.run_jobs:
             install_jobs(application, services)
         yield
