@@ -16,12 +16,14 @@ import bisect
 import dataclasses
 import logging
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from cachetools import FIFOCache
 
+import bot.metrics as metrics
 from bot.digest import schedule
 from bot.digest.compose import (
     Composer,
@@ -705,11 +707,12 @@ async def dispatch_due(
     instead of sharing the work across the run: the same messages, slower;
     the tests and the benchmark compare the two.
     """
+    started = time.perf_counter()
     await schedule_new_targets(services, now, batch=batch)
     report = DispatchReport()
     oldest = await digests.oldest_due_cursor(services.db, now)
     if oldest is None:
-        return report
+        return _measured("scheduled", started, report)
     upto = await articles.newest_id(services.db)
     window = await Window.load(services.db, services.catalogue, oldest, upto)
     commit_for = _CommitFor(services, window, now, heading=None, reference=reference)
@@ -724,7 +727,8 @@ async def dispatch_due(
             after = (last.next_digest_at, last.id)
         return found
 
-    return await _run_batches(services, window, now, commit_for, next_batch, batch)
+    report = await _run_batches(services, window, now, commit_for, next_batch, batch)
+    return _measured("scheduled", started, report)
 
 
 async def dispatch_instant(
@@ -733,11 +737,12 @@ async def dispatch_instant(
     """Queue new matching articles for instant targets (one message batch per
     target per run, however many articles arrived); `reference` as in
     `dispatch_due`."""
+    started = time.perf_counter()
     report = DispatchReport()
     upto = await articles.newest_id(services.db)
     oldest = await digests.oldest_instant_cursor(services.db, upto)
     if oldest is None:
-        return report
+        return _measured("instant", started, report)
     window = await Window.load(services.db, services.catalogue, oldest, upto)
     commit_for = _CommitFor(services, window, now, heading="instant", reference=reference)
     after = (-1, 0)
@@ -749,7 +754,15 @@ async def dispatch_instant(
             after = (found[-1].target.cursor_article_id, found[-1].target.id)
         return found
 
-    return await _run_batches(services, window, now, commit_for, next_batch, batch)
+    report = await _run_batches(services, window, now, commit_for, next_batch, batch)
+    return _measured("instant", started, report)
+
+
+def _measured(run: str, started: float, report: DispatchReport) -> DispatchReport:
+    """Count a finished run's digests and time (`started`: `time.perf_counter`)."""
+    metrics.DIGESTS_COMPOSED.labels(run).inc(report.digests)
+    metrics.DIGEST_RUN_DURATION.labels(run).observe(time.perf_counter() - started)
+    return report
 
 
 async def send_pending_now(services: Services, target: Target, now: int) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import bot.metrics as metrics
 from bot.config import Settings
 from bot.ingest.entry import Entry
 from bot.ingest.language import detect_language
@@ -151,6 +152,7 @@ async def ingest(
         for position, entry in enumerate(entries)
     ]
     new_ids = await articles.insert(db, prepared)
+    metrics.ARTICLES_INGESTED.inc(len(new_ids))
     return IngestReport(source=source, seen=len(entries), new_ids=tuple(new_ids))
 
 

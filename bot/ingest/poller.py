@@ -18,6 +18,7 @@ from typing import Final
 
 import httpx
 
+import bot.metrics as metrics
 from bot.config import Settings
 from bot.formatting import escape, truncate
 from bot.i18n import t
@@ -230,7 +231,9 @@ async def poll_feed(
 ) -> None:
     """Fetch, ingest and record one feed; never raises, so one feed cannot stop another."""
     try:
+        before = report.not_modified
         await _succeed(services, feed, client, now, rng, report)
+        metrics.FEED_POLLS.labels("not_modified" if report.not_modified > before else "ok").inc()
         return
     except SourceError as exc:
         error = str(exc)
@@ -239,6 +242,7 @@ async def poll_feed(
         error = f"unexpected error ({type(exc).__name__})"
         log.exception("feed %s: unexpected error while polling", feed.url)
     report.failed += 1
+    metrics.FEED_POLLS.labels("error").inc()
     try:
         await _fail(services, feed, error, now, rng)
     except Exception:

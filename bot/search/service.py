@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import bot.metrics as metrics
 from bot.numbers import whole_number
 from bot.search.named import topics_named
 from bot.search.query import ParsedQuery, QueryError, QueryProblem, parse_query
@@ -68,7 +70,24 @@ async def find(
 
     `budget` (seconds) bounds the time the database spends on it: past it the
     answer is the TOO_BROAD problem and the database is free for the next one.
-    Pages past MAX_RESULTS are empty."""
+    Pages past MAX_RESULTS are empty. Its time goes to the search duration metric,
+    whatever the answer."""
+    started = time.perf_counter()
+    try:
+        return await _find(db, catalogue, text, page=page, page_size=page_size, budget=budget)
+    finally:
+        metrics.SEARCH_DURATION.observe(time.perf_counter() - started)
+
+
+async def _find(
+    db: Database,
+    catalogue: Catalogue,
+    text: str,
+    *,
+    page: int,
+    page_size: int,
+    budget: float | None,
+) -> SearchResult:
     try:
         query = parse_query(text)
     except QueryError as exc:
