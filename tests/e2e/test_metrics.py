@@ -18,7 +18,7 @@ import bot.gauges as gauges
 import bot.metrics as metrics
 from bot.delivery.ratelimiter import consumes_budget
 from bot.digest.dispatch import dispatch_instant
-from bot.emulator import Emulator, FaultPlan
+from bot.emulator import FaultPlan
 from bot.emulator.journal import RequestRecord
 from bot.services import Services
 from bot.store import outbox
@@ -81,7 +81,7 @@ async def test_counters_follow_what_telegram_received(harness: Harness) -> None:
     received = sends(emulator.requests)
     # The limiter counts an answer after it arrives: wait for the last one to be counted.
     async with asyncio.timeout(10):
-        while moved(before, scrape()[0], "digestbot_messages_sent_total") < len(received):
+        while moved(before, scrape()[0], "digestbot_messages_sent_total") < len(received):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
     after, label_values = scrape()
 
@@ -110,9 +110,7 @@ async def test_counters_follow_what_telegram_received(harness: Harness) -> None:
         before, after, "digestbot_updates_handled_total", type="message", outcome="ok"
     ) == len(readers)
     assert moved(before, after, "digestbot_reply_latency_seconds_count") == len(readers)
-    assert moved(before, after, "digestbot_digests_composed_total", run="instant") == len(
-        following
-    )
+    assert moved(before, after, "digestbot_digests_composed_total", run="instant") == len(following)
     assert moved(before, after, "digestbot_digest_run_duration_seconds_count", run="instant") == 1
     assert moved(before, after, "digestbot_articles_ingested_total") == 12
     assert moved(before, after, "digestbot_db_writer_lock_wait_seconds_count") > 0

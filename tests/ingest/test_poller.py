@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+import bot.gauges as gauges
+import bot.metrics as metrics
 from bot.config import Settings
 from bot.ingest.entry import SourceError
 from bot.ingest.poller import BACKOFF_CAP, poll_due, read_feed_file, sync_feeds
@@ -276,3 +278,25 @@ def test_a_broken_feed_list_names_the_problem(tmp_path: Path, text: str, problem
     with pytest.raises(SourceError, match=problem):
         read_feed_file(path)
     assert read_feed_file(tmp_path / "missing.toml") == []
+
+
+async def test_polls_and_failing_feeds_are_counted(services: Services, site: Site) -> None:
+    def value(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    polls = {outcome: value("digestbot_feed_polls_total", outcome=outcome) for outcome in OUTCOMES}
+    ingested = value("digestbot_articles_ingested_total")
+    good, _ = await feeds.add_feed(services.db, site.url("/good"), now=T0)
+    await feeds.add_feed(services.db, site.url("/invalid"), now=T0)
+    await feeds.add_feed(services.db, site.url("/flaky"), now=T0)
+    first = await poll_due(services, T0)
+    then = await poll_due(services, (await feed_state(services, good)).next_poll_at)  # a 304
+    await gauges.refresh(services, now=T0)
+    moved = {o: value("digestbot_feed_polls_total", outcome=o) - polls[o] for o in OUTCOMES}
+    assert (first.failed, then.not_modified) == (2, 1)
+    assert moved == {"ok": 1, "not_modified": 1, "error": first.failed + then.failed}
+    assert value("digestbot_articles_ingested_total") - ingested == 2
+    assert value("digestbot_feeds_failing") == 2
+
+
+OUTCOMES = ("ok", "not_modified", "error")
