@@ -9,7 +9,10 @@ from datetime import datetime
 
 import pytest
 
-from bot.logs import REDACTED, configure_logging
+from bot.logs import REDACTED, JsonFormatter, configure_logging
+from bot.store import outbox
+from bot.store.outbox import NewMessage
+from tests.harness import Harness
 
 TOKEN = "123456:AAH-secret-token-value"
 
@@ -95,3 +98,24 @@ def test_text_stays_the_default_and_is_redacted_too(stream: Written) -> None:
     assert f"WARNING httpx: GET /bot{REDACTED}/getUpdates" in written
     with pytest.raises(json.JSONDecodeError):
         json.loads(written.splitlines()[0])
+
+
+async def test_a_sender_outcome_carries_the_row_as_fields(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message to a chat Telegram does not know: the sender's log line names the
+    row, its kind and the outcome as fields a JSON line carries."""
+    unknown = 424_242
+    await outbox.enqueue(harness.services.db, [NewMessage.text(unknown, "Hi", kind="notice")])
+    with caplog.at_level(logging.INFO, logger="bot.delivery.sender"):
+        harness.services.wake_sender()
+        await harness.sender.wait_empty()
+    (record,) = [r for r in caplog.records if r.name == "bot.delivery.sender"]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == f"chat {unknown} not found: deactivated"
+    assert line["chat_id"] == unknown
+    assert line["outbox_kind"] == "notice"
+    assert line["outcome"] == "dropped"
+    assert isinstance(line["outbox_id"], int)
+    (refused,) = harness.emulator.take_protocol_errors()  # the 400 this test asked for
+    assert refused.description == "Bad Request: chat not found"

@@ -536,7 +536,12 @@ class OutboxSender:
                 await self._note_pause(row.broadcast_id, wait)
             return "retry"
         if isinstance(exc, ChatMigrated):
-            log.info("chat %d moved to %d; following it", row.chat_id, exc.new_chat_id)
+            log.info(
+                "chat %d moved to %d; following it",
+                row.chat_id,
+                exc.new_chat_id,
+                extra=_fields(row, "retry"),
+            )
             await migrate_chat(self.db, row.chat_id, exc.new_chat_id)
             if row.attempts >= self.max_attempts:
                 await outbox.mark_failed(self.db, row.id, reason, now)
@@ -544,7 +549,12 @@ class OutboxSender:
             await outbox.retry_later(self.db, row.id, now, reason)  # at once, to the new id
             return "retry"
         if isinstance(exc, Forbidden):
-            log.info("chat %d is gone (%s): deactivated", row.chat_id, reason)
+            log.info(
+                "chat %d is gone (%s): deactivated",
+                row.chat_id,
+                reason,
+                extra=_fields(row, "dropped"),
+            )
             await deactivate_chat(self.db, row.chat_id, reason)
             return "dropped"
         if isinstance(exc, BadRequest):
@@ -553,11 +563,17 @@ class OutboxSender:
             # The bot's token, not this message: keep the row, never fail it for this.
             # (do_api_request reports a rejected token as EndPointNotFound once the bot
             # is initialised: the methods the sender makes all exist.)
-            log.error("outbox row %d: Telegram rejected the bot token", row.id)
+            log.error(
+                "outbox row %d: Telegram rejected the bot token",
+                row.id,
+                extra=_fields(row, "retry"),
+            )
             await outbox.retry_later(self.db, row.id, now + self.backoff_cap, reason)
             return "retry"
         if not isinstance(exc, NetworkError):
-            log.error("outbox row %d: unexpected error", row.id, exc_info=exc)
+            log.error(
+                "outbox row %d: unexpected error", row.id, exc_info=exc, extra=_fields(row, "retry")
+            )
         return await self._retry_or_fail(row, reason, now)
 
     async def _settle_bad_request(
@@ -565,14 +581,25 @@ class OutboxSender:
     ) -> Outcome:
         text = exc.message.lower()
         if "thread not found" in text and row.thread_id:
-            log.info("topic %d of chat %d is gone: target deactivated", row.thread_id, row.chat_id)
+            log.info(
+                "topic %d of chat %d is gone: target deactivated",
+                row.thread_id,
+                row.chat_id,
+                extra=_fields(row, "dropped"),
+            )
             await deactivate_target(self.db, row.chat_id, row.thread_id, reason)
             return "dropped"
         if "chat not found" in text:
-            log.info("chat %d not found: deactivated", row.chat_id)
+            log.info("chat %d not found: deactivated", row.chat_id, extra=_fields(row, "dropped"))
             await deactivate_chat(self.db, row.chat_id, reason)
             return "dropped"
-        log.warning("outbox row %d (chat %d) refused: %s", row.id, row.chat_id, reason)
+        log.warning(
+            "outbox row %d (chat %d) refused: %s",
+            row.id,
+            row.chat_id,
+            reason,
+            extra=_fields(row, "failed"),
+        )
         await outbox.mark_failed(self.db, row.id, reason, now)
         return "failed"
 
@@ -584,6 +611,7 @@ class OutboxSender:
                 row.chat_id,
                 row.attempts,
                 reason,
+                extra=_fields(row, "failed"),
             )
             await outbox.mark_failed(
                 self.db, row.id, f"{reason} (after {row.attempts} attempts)", now
@@ -602,6 +630,16 @@ class OutboxSender:
 def _photo_refused(exc: BadRequest) -> bool:
     text = exc.message.lower()
     return any(refusal in text for refusal in PHOTO_REFUSALS)
+
+
+def _fields(row: OutboxRow, outcome: Outcome) -> dict[str, object]:
+    """A row's outcome as structured log fields (`LOG_FORMAT=json`)."""
+    return {
+        "outbox_id": row.id,
+        "outbox_kind": row.kind,
+        "chat_id": row.chat_id,
+        "outcome": outcome,
+    }
 
 
 def _reason(exc: Exception) -> str:

@@ -264,6 +264,17 @@ class AdmissionProcessor(BaseUpdateProcessor):
             _close(work)
             self.dropped += 1
             metrics.UPDATES_HANDLED.labels(update_type(dropped), "dropped").inc()
+            chat = dropped.effective_chat
+            # DEBUG: a flood drops thousands; the counters above are what to watch.
+            log.debug(
+                "update %d dropped: its lane is full",
+                dropped.update_id,
+                extra={
+                    "update_type": update_type(dropped),
+                    "chat_kind": chat.type if chat else None,
+                    "chat_id": chat.id if chat else None,
+                },
+            )
             if pressed and decision.verdict is Verdict.DROPPED:
                 await self._answer_button(dropped)
         if decision.verdict is Verdict.RUN:
