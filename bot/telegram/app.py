@@ -163,6 +163,9 @@ async def lifespan(application: App) -> AsyncIterator[None]:
 
             address = services.settings.metrics_address
             stack.push_async_callback(await serve_ops(address, services, application.bot))
+            # The gauges read from the database (the outbox's depth scans what is
+            # unfinished): only for a server that shows them.
+            await stack.enter_async_context(gauges.refreshing(services))
         sender = OutboxSender(services.db, application.bot)
         await sender.start()
         bot_data.sender = sender
@@ -170,7 +173,6 @@ async def lifespan(application: App) -> AsyncIterator[None]:
         # Let in-flight sends finish while the bot can still make requests.
         stack.push_async_callback(sender.stop)
         stack.callback(services.doorbell.listen(sender.wake))
-        await stack.enter_async_context(gauges.refreshing(services))
         if services.run_jobs:
             install_jobs(application, services)
         yield
