@@ -28,12 +28,14 @@ first and the last, so start-up is not counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import resource
 import tempfile
 import time
 import warnings
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -114,16 +116,18 @@ async def measured(
     *,
     request: BaseRequest | None = None,
     paid_budget: float = 0.0,
+    around: Callable[[ExtBot[Any]], AbstractAsyncContextManager[Any]] | None = None,
 ) -> Delivery:
     """Run `send` with the Application's bot at `budget` msg/s; what the emulator saw.
 
     `request`: the bot's request object instead of the Application's own;
-    `paid_budget`: the paid broadcasts' budget (PAID_BROADCAST_RATE)."""
+    `paid_budget`: the paid broadcasts' budget (PAID_BROADCAST_RATE); `around`:
+    what else runs in the process meanwhile (entered before the clock starts)."""
     client = emulator.client
     bot = bench_bot(emulator.base_url, budget, paid_budget=paid_budget, request=request)
     before = await client.stats()
     emulator_cpu = cpu_seconds(emulator.process.pid)
-    async with bot:
+    async with bot, around(bot) if around is not None else contextlib.nullcontext():
         usage = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         sent = await asyncio.wait_for(send(bot), timeout=60 + 3 * messages / budget)

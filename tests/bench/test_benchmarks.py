@@ -13,7 +13,7 @@ import time
 import pytest
 from telegram.request import HTTPXRequest
 
-from bench import Options, delivery, digests, fanout, latency, memory, reading
+from bench import Options, delivery, digests, fanout, latency, memory, operating, reading
 from bench.latency import Load, Phase, kind_of
 from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.telegram.request import AiohttpRequest
@@ -146,3 +146,15 @@ async def test_the_read_conversion_row_converts_a_50_kb_article(options: Options
     assert row.reference_value is not None
     assert "messages" in row.detail
     assert len(reading.article_html().encode()) >= 50_000
+
+
+async def test_operating_measures_the_metrics_server_on_and_off(options: Options) -> None:
+    latency_p50, latency_p99, ceiling = await operating.run(options)
+    assert latency_p50.figure == "reply latency with the metrics server on, p50"
+    assert latency_p50.value > 0
+    assert latency_p50.reference_value is not None, "the bot without it, in the same run"
+    assert latency_p99.value >= latency_p50.value
+    assert ceiling.value > 0
+    assert ceiling.reference_value is not None
+    assert ceiling.ratio_target is not None
+    assert "metrics on: /metrics and /readyz scraped" in latency_p50.detail
