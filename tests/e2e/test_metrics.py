@@ -1,4 +1,5 @@
-"""The metrics tell what happened: a run through the emulator, read back from the registry.
+"""The metrics tell what happened: a run through the emulator, scraped from the bot's
+/metrics over HTTP as Prometheus would.
 
 The registry is the process's, shared by every test that ran before, so each check
 is on what moved during the run (after − before), never on absolute values.
@@ -8,18 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
-from prometheus_client import generate_latest
+import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import bot.gauges as gauges
-import bot.metrics as metrics
+from bot.chat import bot_on_emulator
+from bot.config import Settings
 from bot.delivery.ratelimiter import consumes_budget
 from bot.digest.dispatch import dispatch_instant
-from bot.emulator import FaultPlan
+from bot.emulator import Emulator, FaultPlan
 from bot.emulator.journal import RequestRecord
+from bot.runtime import open_content
 from bot.services import Services
 from bot.store import outbox
 from bot.store.outbox import NewMessage
@@ -29,10 +34,33 @@ from tests.harness import Harness
 Key = tuple[str, tuple[tuple[str, str], ...]]
 
 
-def scrape() -> tuple[dict[Key, float], set[str]]:
-    """Every sample of the registry's exposition, parsed back as Prometheus would, and
-    every label value in it."""
-    text = generate_latest(metrics.REGISTRY).decode()
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def served(emulator: Emulator, settings: Settings) -> AsyncIterator[tuple[Harness, str]]:
+    """The bot with its metrics server on a free loopback port, and that address."""
+    address = f"127.0.0.1:{free_port()}"
+    settings = settings.model_copy(update={"metrics_address": address})
+    content = await open_content(settings)
+    services = Services(settings, content.db, content.catalogue, run_jobs=False)
+    try:
+        async with bot_on_emulator(emulator, settings, services=services) as app:
+            yield Harness(emulator, services, app), address
+    finally:
+        await content.db.close()
+
+
+async def scrape(address: str) -> tuple[dict[Key, float], set[str]]:
+    """Every sample of the bot's /metrics, fetched over HTTP and parsed as Prometheus
+    would, and every label value in it."""
+    async with aiohttp.ClientSession() as session, session.get(f"http://{address}/metrics") as got:
+        assert got.status == 200
+        text = await got.text()
     values: dict[Key, float] = {}
     labels: set[str] = set()
     for family in text_string_to_metric_families(text):
@@ -61,7 +89,8 @@ def sends(requests: Iterable[RequestRecord], chats: set[int] | None = None) -> l
     ]
 
 
-async def test_counters_follow_what_telegram_received(harness: Harness) -> None:
+async def test_counters_follow_what_telegram_received(served: tuple[Harness, str]) -> None:
+    harness, address = served
     emulator, services = harness.emulator, harness.services
     rng = random.Random(7)
     following = await _subscribers(services, emulator, 30, rng)
@@ -70,7 +99,7 @@ async def test_counters_follow_what_telegram_received(harness: Harness) -> None:
     readers = [emulator.add_user("Asker").id for _ in range(5)]
     emulator.fault_plan = FaultPlan(seed=2, rate_429=0.2, retry_after=(1, 1), rate_5xx=0.1)
     emulator.reset_counters()
-    before, _ = scrape()
+    before, _ = await scrape(address)
 
     for chat_id in readers:
         await harness.say(chat_id, chat_id, "/help")
@@ -81,9 +110,12 @@ async def test_counters_follow_what_telegram_received(harness: Harness) -> None:
     received = sends(emulator.requests)
     # The limiter counts an answer after it arrives: wait for the last one to be counted.
     async with asyncio.timeout(10):
-        while moved(before, scrape()[0], "digestbot_messages_sent_total") < len(received):  # noqa: ASYNC110
+        while True:
+            now, _ = await scrape(address)
+            if moved(before, now, "digestbot_messages_sent_total") >= len(received):
+                break
             await asyncio.sleep(0.02)
-    after, label_values = scrape()
+    after, label_values = await scrape(address)
 
     assert moved(before, after, "digestbot_messages_sent_total") == len(received)
     replies = sends(received, set(readers))
@@ -121,7 +153,8 @@ async def test_counters_follow_what_telegram_received(harness: Harness) -> None:
     assert not people & label_values, "a chat id is a label value"
 
 
-async def test_outbox_gauges_read_the_queue(harness: Harness) -> None:
+async def test_outbox_gauges_read_the_queue(served: tuple[Harness, str]) -> None:
+    harness, address = served
     services: Services = harness.services
     now = services.now()
     chat_id = harness.emulator.add_user("Queued").id
@@ -136,7 +169,7 @@ async def test_outbox_gauges_read_the_queue(harness: Harness) -> None:
     )
     await outbox.enqueue(services.db, [NewMessage.text(chat_id, "three", kind="digest")], now=now)
     await gauges.refresh(services, now=now)
-    values, _ = scrape()
+    values, _ = await scrape(address)
 
     def gauge(name: str, kind: str) -> float:
         return values[(name, (("kind", kind),))]
