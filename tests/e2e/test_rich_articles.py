@@ -10,6 +10,7 @@ arrives: the daily reader's digest of both previews the article it leads with.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Literal
 
 import pytest
 
@@ -63,7 +64,9 @@ async def harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harne
         await content.db.close()
 
 
-async def follower(harness: Harness, chat_id: int, kind: str, mode: str) -> None:
+async def follower(
+    harness: Harness, chat_id: int, kind: Literal["private", "channel"], mode: str
+) -> None:
     """A chat that follows migration, in `mode`."""
     services = harness.services
     now = services.now()
