@@ -180,6 +180,7 @@ class OutboxSender:
         self._marks: list[tuple[int, int | None, asyncio.Future[None]]] = []
         self._marking: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._wakes = 0  # wake() calls so far
         self._empty = asyncio.Event()
         self._due: float | None = None  # see `_next_due`
         self._due_checked = -math.inf
@@ -230,6 +231,7 @@ class OutboxSender:
     def wake(self) -> None:
         """New rows were enqueued: look now rather than at the next poll."""
         self._empty.clear()
+        self._wakes += 1
         self._due_stale = True  # they may be due later
         self._wake.set()
 
@@ -242,9 +244,13 @@ class OutboxSender:
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            wakes = self._wakes
             try:
                 claimed, free, held = await self._fill()
-                if not self._in_flight and await outbox.depth(self.db) == 0:
+                empty = not self._in_flight and await outbox.depth(self.db) == 0
+                # Rows queued (and a wake) while this round looked are not in what
+                # it saw: only a round that began after the last wake says "empty".
+                if empty and self._wakes == wakes:
                     self._empty.set()
                 else:
                     self._empty.clear()
