@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import bot_on_emulator
 from bot.config import DATA_DIR, Settings
 from bot.delivery.ratelimiter import opt_in_to_timedelta
 from bot.emulator import Emulator
 from bot.runtime import Content, open_content, sync_catalogue
-from bot.services import Services
 from bot.store.db import Database
 from bot.topics import Catalogue
 from tests.digest.helpers import CATALOGUE
-from tests.harness import Harness
+from tests.harness import Harness, bot_harness
 
 SEED = DATA_DIR / "articles.txt"
 
@@ -75,10 +73,5 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 @pytest.fixture
 async def harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
-    content = await open_content(settings)
-    services = Services(settings, content.db, content.catalogue, run_jobs=False)
-    try:
-        async with bot_on_emulator(emulator, settings, services=services) as app:
-            yield Harness(emulator, services, app)
-    finally:
-        await content.db.close()
+    async with bot_harness(emulator, settings) as harness:
+        yield harness

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from bot.chat import bot_on_emulator
+from bot.config import Settings
+from bot.delivery.limits import Limits
 from bot.delivery.sender import OutboxSender
 from bot.emulator import Emulator, MessageRecord
+from bot.runtime import open_content
 from bot.services import Services
 from bot.telegram.app import App
 
@@ -54,6 +59,26 @@ class Harness:
             return now if found else None
 
         return await self.emulator.wait_for(current)
+
+
+QUICK_LIMITS = Limits(group_interval=0.05, private_interval=0.05)
+"""Our own spacing, quickened, for runs where the emulator does not enforce
+Telegram's limits: no need to wait seconds between a group's messages."""
+
+
+@asynccontextmanager
+async def bot_harness(
+    emulator: Emulator, settings: Settings, *, limits: Limits | None = None
+) -> AsyncIterator[Harness]:
+    """The real bot on the emulator, on `settings`' database with its content
+    opened as a start-up opens it; the jobs are left to the test."""
+    content = await open_content(settings)
+    services = Services(settings, content.db, content.catalogue, run_jobs=False)
+    try:
+        async with bot_on_emulator(emulator, settings, services=services, limits=limits) as app:
+            yield Harness(emulator, services, app)
+    finally:
+        await content.db.close()
 
 
 def sender_of(app: App) -> OutboxSender:

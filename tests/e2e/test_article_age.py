@@ -29,7 +29,7 @@ from bot.runtime import open_content
 from bot.services import Services
 from bot.store import chats, subscriptions
 from tests.conftest import SEED
-from tests.harness import Harness
+from tests.harness import Harness, bot_harness
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
@@ -143,13 +143,8 @@ _DATE = re.compile(r"\b[A-Z][a-z]{2} \d{1,2}, \d{4}\b")  # "Nov 25, 2026", Babel
 @pytest.fixture
 async def seeded(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
     """The bot as a new install meets it: an empty database, the sample loaded."""
-    content = await open_content(settings)
-    services = Services(settings, content.db, content.catalogue, run_jobs=False)
-    try:
-        async with bot_on_emulator(emulator, settings, services=services) as app:
-            yield Harness(emulator, services, app)
-    finally:
-        await content.db.close()
+    async with bot_harness(emulator, settings) as harness:
+        yield harness
 
 
 async def test_the_undated_sample_shows_no_date_and_keeps_its_order(

@@ -16,7 +16,7 @@ from bot.ingest.pipeline import ingest
 from bot.runtime import open_content
 from bot.services import Services
 from bot.store import chats, subscriptions
-from tests.harness import Harness, eventually, sender_of
+from tests.harness import QUICK_LIMITS, Harness, bot_harness, eventually, sender_of
 
 ADMIN_ID = 4242
 
@@ -25,15 +25,9 @@ ADMIN_ID = 4242
 async def admin_harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
     configured = settings.model_copy(update={"admin_ids": [ADMIN_ID]})
     emulator.add_user("Editor", user_id=ADMIN_ID)  # gets the admin menu at start-up
-    content = await open_content(configured)
-    services = Services(configured, content.db, content.catalogue, run_jobs=False)
-    try:
-        # The emulator does not enforce limits here: no need to wait 3 s per group message.
-        quick = Limits(group_interval=0.05, private_interval=0.05)
-        async with bot_on_emulator(emulator, configured, services=services, limits=quick) as app:
-            yield Harness(emulator, services, app)
-    finally:
-        await content.db.close()
+    # The emulator does not enforce limits here: no need to wait 3 s per group message.
+    async with bot_harness(emulator, configured, limits=QUICK_LIMITS) as harness:
+        yield harness
 
 
 async def _publish(services: Services, *titles: str) -> None:

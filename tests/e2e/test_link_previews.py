@@ -8,17 +8,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.chat import bot_on_emulator
 from bot.config import Settings
-from bot.delivery.limits import Limits
 from bot.digest.dispatch import dispatch_instant
 from bot.emulator import Emulator, MessageRecord
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
-from bot.runtime import open_content
 from bot.services import Services
 from bot.store import feeds
-from tests.harness import Harness
+from tests.harness import QUICK_LIMITS, Harness, bot_harness
 
 ADMIN_ID = 4242
 OFF = {"is_disabled": True}
@@ -28,14 +25,8 @@ OFF = {"is_disabled": True}
 async def admin_harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
     configured = settings.model_copy(update={"admin_ids": [ADMIN_ID]})
     emulator.add_user("Editor", user_id=ADMIN_ID)
-    content = await open_content(configured)
-    services = Services(configured, content.db, content.catalogue, run_jobs=False)
-    try:
-        quick = Limits(group_interval=0.05, private_interval=0.05)
-        async with bot_on_emulator(emulator, configured, services=services, limits=quick) as app:
-            yield Harness(emulator, services, app)
-    finally:
-        await content.db.close()
+    async with bot_harness(emulator, configured, limits=QUICK_LIMITS) as harness:
+        yield harness
 
 
 async def _publish(

@@ -18,18 +18,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import bot.gauges as gauges
-from bot.chat import bot_on_emulator
 from bot.config import Settings
 from bot.delivery.ratelimiter import consumes_budget
 from bot.digest.dispatch import dispatch_instant
 from bot.emulator import Emulator, FaultPlan
 from bot.emulator.journal import RequestRecord
-from bot.runtime import open_content
 from bot.services import Services
 from bot.store import outbox
 from bot.store.outbox import NewMessage
 from tests.e2e.test_digests import _articles, _subscribers
-from tests.harness import Harness
+from tests.harness import Harness, bot_harness
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -46,13 +44,8 @@ async def served(emulator: Emulator, settings: Settings) -> AsyncIterator[tuple[
     """The bot with its metrics server on a free loopback port, and that address."""
     address = f"127.0.0.1:{free_port()}"
     settings = settings.model_copy(update={"metrics_address": address})
-    content = await open_content(settings)
-    services = Services(settings, content.db, content.catalogue, run_jobs=False)
-    try:
-        async with bot_on_emulator(emulator, settings, services=services) as app:
-            yield Harness(emulator, services, app), address
-    finally:
-        await content.db.close()
+    async with bot_harness(emulator, settings) as harness:
+        yield harness, address
 
 
 async def scrape(address: str) -> tuple[dict[Key, float], set[str]]:

@@ -10,34 +10,25 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.chat import bot_on_emulator
 from bot.config import Settings
-from bot.delivery.limits import Limits
 from bot.digest.dispatch import dispatch_instant
 from bot.emulator import Emulator
 from bot.formatting import CAPTION_LIMIT, utf16_len
 from bot.ingest.entry import Entry, Image
 from bot.ingest.pipeline import ingest
-from bot.runtime import open_content
 from bot.services import Services
 from bot.store import chats, subscriptions
 from bot.store.chats import ChatType
-from tests.harness import Harness
+from tests.harness import QUICK_LIMITS, Harness, bot_harness
 
 PICTURE = "https://images.example.org/lead.jpg"
 
 
 @pytest.fixture
 async def quick(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
-    content = await open_content(settings)
-    services = Services(settings, content.db, content.catalogue, run_jobs=False)
-    try:
-        # The emulator does not enforce limits here: no need to wait 3 s per channel post.
-        limits = Limits(group_interval=0.05, private_interval=0.05)
-        async with bot_on_emulator(emulator, settings, services=services, limits=limits) as app:
-            yield Harness(emulator, services, app)
-    finally:
-        await content.db.close()
+    # The emulator does not enforce limits here: no need to wait 3 s per channel post.
+    async with bot_harness(emulator, settings, limits=QUICK_LIMITS) as harness:
+        yield harness
 
 
 async def _instant(services: Services, chat_id: int, kind: ChatType) -> None:

@@ -10,33 +10,23 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.chat import bot_on_emulator
 from bot.config import Settings
-from bot.delivery.limits import Limits
 from bot.digest.dispatch import dispatch_instant
 from bot.emulator import Emulator, MessageRecord
 from bot.formatting import utf16_len
 from bot.ingest.parse import parse_feed
 from bot.ingest.pipeline import ingest
 from bot.reader.reading import read
-from bot.runtime import open_content
-from bot.services import Services
 from bot.store import chats, subscriptions
-from tests.harness import Harness
+from tests.harness import QUICK_LIMITS, Harness, bot_harness
 
 FEED = "https://example.org/feed"
 
 
 @pytest.fixture
 async def quick(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
-    content = await open_content(settings)
-    services = Services(settings, content.db, content.catalogue, run_jobs=False)
-    try:
-        limits = Limits(group_interval=0.05, private_interval=0.05)
-        async with bot_on_emulator(emulator, settings, services=services, limits=limits) as app:
-            yield Harness(emulator, services, app)
-    finally:
-        await content.db.close()
+    async with bot_harness(emulator, settings, limits=QUICK_LIMITS) as harness:
+        yield harness
 
 
 def _rss(*items: str) -> bytes:

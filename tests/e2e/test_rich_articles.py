@@ -14,16 +14,12 @@ from typing import Literal
 
 import pytest
 
-from bot.chat import bot_on_emulator
 from bot.config import Settings
-from bot.delivery.limits import Limits
 from bot.digest.dispatch import dispatch_due
 from bot.emulator import Emulator, MessageRecord
 from bot.formatting import utf16_len
-from bot.runtime import open_content
-from bot.services import Services
 from bot.store import chats, feeds, subscriptions
-from tests.harness import Harness
+from tests.harness import QUICK_LIMITS, Harness, bot_harness
 
 ADMIN = 700_002
 IMAGE = "https://images.example.org/{n}.jpg"
@@ -53,15 +49,9 @@ def rss(*numbers: int) -> str:
 @pytest.fixture
 async def harness(emulator: Emulator, settings: Settings) -> AsyncIterator[Harness]:
     settings = settings.model_copy(update={"admin_ids": [ADMIN]})
-    content = await open_content(settings)
-    services = Services(settings, content.db, content.catalogue, run_jobs=False)
     emulator.add_user("Ada", user_id=ADMIN)
-    try:
-        limits = Limits(group_interval=0.05, private_interval=0.05)
-        async with bot_on_emulator(emulator, settings, services=services, limits=limits) as app:
-            yield Harness(emulator, services, app)
-    finally:
-        await content.db.close()
+    async with bot_harness(emulator, settings, limits=QUICK_LIMITS) as harness:
+        yield harness
 
 
 async def follower(
