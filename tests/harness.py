@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from bot.chat import bot_on_emulator
 from bot.config import Settings
@@ -93,3 +99,26 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0)
     async with asyncio.timeout(timeout):
         while not await check():  # noqa: ASYNC110 - SQLite has no change notification
             await asyncio.sleep(0.02)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_python(code: str, tmp_path: Path, *, dropped: tuple[str, ...], **env: str) -> Any:
+    """What `code` prints as JSON, run by a fresh interpreter in `tmp_path` (no
+    `.env` there) on a database of its own, without the environment's variables
+    that start with `dropped`."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith(dropped)}
+    clean.update(PYTHONPATH=str(ROOT), DATABASE_PATH=str(tmp_path / "bot.sqlite3"), **env)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=clean,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

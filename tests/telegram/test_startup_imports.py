@@ -9,13 +9,9 @@ path of a polling bot does not pull them back in.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.harness import fresh_python
 
 # What `python -m bot run` executes before `run_polling`: `bot/__main__.py` (which
 # imports `bot.cli`), `bot.telegram.run` (imported by `run_bot`) and the Application
@@ -53,24 +49,8 @@ DEFERRED = (
 
 
 def startup_modules(tmp_path: Path) -> set[str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("BOT_", "WEBHOOK_", "ADMIN_", "TELEGRAM_"))
-    }
-    env.update(PYTHONPATH=str(ROOT), DATABASE_PATH=str(tmp_path / "bot.sqlite3"))
-    done = subprocess.run(
-        [sys.executable, "-c", STARTUP],
-        cwd=tmp_path,  # no .env here
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stdout))
+    found = fresh_python(STARTUP, tmp_path, dropped=("BOT_", "WEBHOOK_", "ADMIN_", "TELEGRAM_"))
+    return set(found)
 
 
 def test_a_polling_bot_starts_without_the_modules_it_loads_on_first_use(tmp_path: Path) -> None:

@@ -10,13 +10,9 @@ fresh interpreter: the test process has long imported everything.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.harness import fresh_python
 
 IMPORT_ONLY = """
 import json, os
@@ -43,24 +39,9 @@ print(json.dumps({
 
 
 def run(code: str, tmp_path: Path, **env: str) -> object:
-    clean = {
-        name: value
-        for name, value in os.environ.items()
-        if name != "PTB_TIMEDELTA" and not name.startswith(("BOT_", "WEBHOOK_", "ADMIN_"))
-    }
-    clean.update(PYTHONPATH=str(ROOT), DATABASE_PATH=str(tmp_path / "bot.sqlite3"), **env)
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,  # no .env here
-        env=clean,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return fresh_python(
+        code, tmp_path, dropped=("PTB_TIMEDELTA", "BOT_", "WEBHOOK_", "ADMIN_"), **env
     )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_importing_the_bot_leaves_the_environment_alone(tmp_path: Path) -> None:
