@@ -32,8 +32,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.errors import SourceError
-from bot.ingest.fetch import fetch, make_client
-from bot.ingest.parse import parse_feed
+from bot.ingest.fetch import fetch, make_client, parse_fetched
 from bot.ingest.poller import read_feed_file
 from bot.store.checkup import Checkup, checkup
 from bot.store.db import StoreError, bundled_migrations
@@ -468,13 +467,7 @@ async def check_feeds(
                 result = await fetch(
                     client, url, timeout=deadline, max_bytes=settings.feed_max_bytes
                 )
-                await asyncio.to_thread(
-                    parse_feed,
-                    result.body,
-                    url=result.url,
-                    content_type=result.content_type,
-                    max_bytes=settings.feed_max_bytes,
-                )
+                await parse_fetched(result, max_bytes=settings.feed_max_bytes)
             except SourceError as exc:
                 reasons[url] = str(exc)
             except Exception as exc:  # one feed's surprise must not hide the others

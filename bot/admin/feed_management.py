@@ -1,14 +1,13 @@
 """Managing feeds for admins: add (validated by fetching), remove, poll now,
 OPML import and export, and the /feeds listing text.
 
-A URL typed by an admin goes through `fetch` and `parse_feed` only, never
+A URL typed by an admin goes through `fetch` and `parse_fetched` only, never
 `load_source`: that one also opens local files, which is for configuration.
 Nothing is stored until the URL has answered with a feed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,8 +18,7 @@ from bot.admin.opml import OpmlDocument, OpmlFeed, write_opml
 from bot.digest.instant import articles_arrived
 from bot.formatting import escape, local_date, truncate
 from bot.i18n import t
-from bot.ingest.fetch import fetch, make_client
-from bot.ingest.parse import parse_feed
+from bot.ingest.fetch import fetch, make_client, parse_fetched
 from bot.ingest.pipeline import ingest
 from bot.ingest.poller import PollReport, next_poll, poll_due
 from bot.services import Services
@@ -78,13 +76,7 @@ async def add_feed(
     result = await fetch(
         client, url, timeout=settings.feed_timeout_seconds, max_bytes=settings.feed_max_bytes
     )
-    parsed = await asyncio.to_thread(
-        parse_feed,
-        result.body,
-        url=result.url,
-        content_type=result.content_type,
-        max_bytes=settings.feed_max_bytes,
-    )
+    parsed = await parse_fetched(result, max_bytes=settings.feed_max_bytes)
     feed, _ = await feeds.add_feed(db, url, now=now, title=parsed.title, added_by=admin_id)
     report = await ingest(
         db,

@@ -151,14 +151,20 @@ async def load_source(
         result = await fetch(
             client, location, timeout=timeout, max_bytes=max_bytes, max_redirects=max_redirects
         )
-        return await asyncio.to_thread(
-            parse_feed,
-            result.body,
-            url=result.url,
-            content_type=result.content_type,
-            max_bytes=max_bytes,
-        )
+        return await parse_fetched(result, max_bytes=max_bytes)
     return await asyncio.to_thread(_load_file, Path(location), max_file_bytes)
+
+
+async def parse_fetched(result: FetchResult, *, max_bytes: int) -> ParsedFeed:
+    """The feed in a fetched body, parsed in a worker thread: a large feed takes
+    a noticeable moment, which the event loop must not wait out."""
+    return await asyncio.to_thread(
+        parse_feed,
+        result.body,
+        url=result.url,
+        content_type=result.content_type,
+        max_bytes=max_bytes,
+    )
 
 
 class _Hop:

@@ -23,8 +23,7 @@ from bot.config import Settings
 from bot.formatting import escape, truncate
 from bot.i18n import t
 from bot.ingest.entry import SourceError
-from bot.ingest.fetch import fetch, make_client
-from bot.ingest.parse import parse_feed
+from bot.ingest.fetch import fetch, make_client, parse_fetched
 from bot.ingest.pipeline import ingest
 from bot.languages import LANGUAGES
 from bot.services import Services
@@ -155,13 +154,7 @@ async def _succeed(
     if result.not_modified:
         report.not_modified += 1
     else:
-        parsed = await asyncio.to_thread(
-            parse_feed,
-            result.body,
-            url=result.url,
-            content_type=result.content_type,
-            max_bytes=settings.feed_max_bytes,
-        )
+        parsed = await parse_fetched(result, max_bytes=settings.feed_max_bytes)
         title = parsed.title
         ingested = await ingest(
             services.db,
