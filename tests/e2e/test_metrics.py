@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 
@@ -27,16 +26,9 @@ from bot.services import Services
 from bot.store import outbox
 from bot.store.outbox import NewMessage
 from tests.e2e.test_digests import _articles, _subscribers
-from tests.harness import Harness, bot_harness
+from tests.harness import Harness, bot_harness, free_port
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ Prometheus would, while the real bot runs on the emulator."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,13 +22,7 @@ from bot.store import outbox
 from bot.store.outbox import NewMessage
 from bot.telegram.app import App
 from bot.telegram.ops import SENDER_STUCK_SECONDS
-from tests.harness import sender_of
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.harness import free_port, sender_of
 
 
 @dataclass

@@ -7,7 +7,6 @@ import json
 import os
 import pty
 import select
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 
 from bot.emulator import SECRET_HEADER, Emulator
+from tests.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,13 +84,6 @@ def test_no_token_in_a_terminal_opens_the_local_chat(tmp_path: Path) -> None:
         os.close(fd)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 SECRET = "webhook-secret-0123456789-abcdefghij"  # Telegram's charset, at least 32 characters
 
 
@@ -113,7 +106,7 @@ async def _bot_on_a_webhook(
     tmp_path: Path, emulator: Emulator, logs: list[str]
 ) -> AsyncIterator[tuple[str, int]]:
     """`python -m bot run` in webhook mode on the emulator; the hook's URL and the bot's pid."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
     env = _env(
         tmp_path,
@@ -245,7 +238,7 @@ def test_a_weak_webhook_secret_stops_the_start_with_one_line(tmp_path: Path) -> 
         env=_env(
             tmp_path,
             BOT_TOKEN="123:abc",
-            TELEGRAM_BASE_URL=f"http://127.0.0.1:{_free_port()}/bot",
+            TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot",
             WEBHOOK_URL="https://bot.example.org/hook",
             WEBHOOK_SECRET="short-secret",
         ),
