@@ -1,0 +1,211 @@
+"""Articles paired with their translation, and the admins' vetoes.
+
+A pair is two rows of `translations`, one each way, written and removed in one
+transaction: reading "the other version" of any set of articles is then one
+indexed lookup, and the schema itself keeps an article to one partner. How a
+pair was made is kept (`explicit` from the sources' links, `text` from the
+matcher's evidence, `manual` from an admin) because the three rank: an admin's
+decision is never undone by the other two, and a source's own link replaces a
+guess from the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import aiosqlite
+
+from bot.store.db import Database
+
+How = Literal["explicit", "text", "manual"]
+Outcome = Literal[
+    "paired",  # the two are now a pair
+    "already",  # they already were, nothing changed
+    "same_article",  # an article cannot be its own translation
+    "same_language",  # a translation is in the other language
+    "unknown",  # one of the ids is no stored article
+    "taken",  # one of them has another partner that this pairing may not replace
+    "vetoed",  # an admin said these two are not a pair
+]
+
+
+@dataclass(frozen=True)
+class Partner:
+    """The other version of an article: what a reader needs to be offered it."""
+
+    article_id: int
+    """The article this is the partner of."""
+    id: int
+    language: str
+    title: str
+    url: str | None
+    how: How
+    score: float | None
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A pair as admins list it: the lower id first."""
+
+    first_id: int
+    second_id: int
+    how: How
+    score: float | None
+    at: int
+
+
+async def partners(db: Database, article_ids: Sequence[int]) -> dict[int, Partner]:
+    """The other version of each of `article_ids` that has one."""
+    if not article_ids:
+        return {}
+    rows = await db.fetchall(
+        "SELECT t.article_id, t.how, t.score, o.id, o.language, o.title, o.url"
+        " FROM json_each(?) AS j"
+        " JOIN translations AS t ON t.article_id = j.value"
+        " JOIN articles AS o ON o.id = t.other_id",
+        (_json_ids(article_ids),),
+    )
+    return {
+        row["article_id"]: Partner(
+            article_id=row["article_id"],
+            id=row["id"],
+            language=row["language"],
+            title=row["title"],
+            url=row["url"],
+            how=row["how"],
+            score=row["score"],
+        )
+        for row in rows
+    }
+
+
+async def link(
+    db: Database,
+    first_id: int,
+    second_id: int,
+    *,
+    how: How,
+    now: int,
+    score: float | None = None,
+    replace: Collection[How] = (),
+) -> Outcome:
+    """Pair two articles, in one transaction; what happened.
+
+    An article already paired elsewhere keeps its partner unless that pair was
+    made in one of the ways listed in `replace` (an admin's `/pair` replaces
+    anything; a source's explicit link replaces the matcher's guess). A veto
+    stops every pairing but a manual one, which lifts it."""
+    async with db.transaction() as tx:
+        return await link_tx(
+            tx, first_id, second_id, how=how, now=now, score=score, replace=replace
+        )
+
+
+async def link_tx(
+    tx: aiosqlite.Connection,
+    first_id: int,
+    second_id: int,
+    *,
+    how: How,
+    now: int,
+    score: float | None = None,
+    replace: Collection[How] = (),
+) -> Outcome:
+    """`link` inside the caller's transaction (ingest pairs as it stores)."""
+    if first_id == second_id:
+        return "same_article"
+    cursor = await tx.execute(
+        "SELECT id, language FROM articles WHERE id IN (?, ?)", (first_id, second_id)
+    )
+    languages = {row[0]: row[1] for row in await cursor.fetchall()}
+    if len(languages) < 2:
+        return "unknown"
+    if languages[first_id] == languages[second_id]:
+        return "same_language"
+    low, high = sorted((first_id, second_id))
+    cursor = await tx.execute(
+        "SELECT article_id, other_id, how FROM translations WHERE article_id IN (?, ?)",
+        (low, high),
+    )
+    current = {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+    if current.get(low, (None,))[0] == high:
+        return "already"
+    if any(existing_how not in replace for _, existing_how in current.values()):
+        return "taken"
+    vetoed = await (
+        await tx.execute(
+            "SELECT 1 FROM translation_vetoes WHERE low_id = ? AND high_id = ?", (low, high)
+        )
+    ).fetchone()
+    if vetoed is not None:
+        if how != "manual":
+            return "vetoed"
+        await tx.execute(
+            "DELETE FROM translation_vetoes WHERE low_id = ? AND high_id = ?", (low, high)
+        )
+    for article_id in current:
+        await _unlink_tx(tx, article_id)
+    await tx.executemany(
+        "INSERT INTO translations (article_id, other_id, how, score, at) VALUES (?, ?, ?, ?, ?)",
+        [(low, high, how, score, now), (high, low, how, score, now)],
+    )
+    return "paired"
+
+
+async def unlink(db: Database, article_id: int, *, now: int, veto: bool = True) -> int | None:
+    """Part an article from its translation; the former partner, or None if it had
+    none. With `veto` (an admin's `/unpair`) the two are never paired again but by
+    hand."""
+    async with db.transaction() as tx:
+        other = await _unlink_tx(tx, article_id)
+        if other is not None and veto:
+            low, high = sorted((article_id, other))
+            await tx.execute(
+                "INSERT OR IGNORE INTO translation_vetoes (low_id, high_id, at) VALUES (?, ?, ?)",
+                (low, high, now),
+            )
+        return other
+
+
+async def _unlink_tx(tx: aiosqlite.Connection, article_id: int) -> int | None:
+    row = await (
+        await tx.execute("SELECT other_id FROM translations WHERE article_id = ?", (article_id,))
+    ).fetchone()
+    if row is None:
+        return None
+    other: int = row[0]
+    await tx.execute("DELETE FROM translations WHERE article_id IN (?, ?)", (article_id, other))
+    return other
+
+
+async def pairs(db: Database, *, after_id: int = 0, limit: int = 1_000) -> list[Pair]:
+    """Pairs by their lower id, `limit` at a time after `after_id` (for listing
+    them all without holding them all)."""
+    rows = await db.fetchall(
+        "SELECT article_id, other_id, how, score, at FROM translations"
+        " WHERE article_id < other_id AND article_id > ?"
+        " ORDER BY article_id LIMIT ?",
+        (after_id, limit),
+    )
+    return [
+        Pair(
+            first_id=row["article_id"],
+            second_id=row["other_id"],
+            how=row["how"],
+            score=row["score"],
+            at=row["at"],
+        )
+        for row in rows
+    ]
+
+
+async def count(db: Database) -> int:
+    """How many pairs there are."""
+    value: int = await db.fetchval("SELECT count(*) / 2 FROM translations")
+    return value
+
+
+def _json_ids(ids: Sequence[int]) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"
