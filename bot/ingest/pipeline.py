@@ -19,6 +19,7 @@ import bot.metrics as metrics
 from bot.config import Settings
 from bot.ingest.entry import Entry
 from bot.ingest.language import detect_language
+from bot.ingest.pairing import DEFAULT_WINDOW_DAYS, pair_arrivals
 from bot.ingest.text import clip
 from bot.store import articles, topics
 from bot.store.db import Database
@@ -136,6 +137,7 @@ async def ingest(
     feed_language: str | None = None,
     language_override: str | None = None,
     max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+    pair_window_days: int = DEFAULT_WINDOW_DAYS,
 ) -> IngestReport:
     prepared = [
         prepare(
@@ -153,6 +155,7 @@ async def ingest(
     ]
     new_ids = await articles.insert(db, prepared)
     metrics.ARTICLES_INGESTED.inc(len(new_ids))
+    await pair_arrivals(db, new_ids, now=now, window_days=pair_window_days)
     return IngestReport(source=source, seen=len(entries), new_ids=tuple(new_ids))
 
 
