@@ -53,6 +53,7 @@ from bot.topics import load_catalogue
 
 APART = 0.05  # the issue's "≤ 5% apart"
 SCRAPE_EVERY = 1.0  # s
+CEILING_ROUNDS = 5  # pairs of ceiling runs in a full run: a run is seconds, its noise ±10%
 
 
 def free_port() -> int:
@@ -138,7 +139,11 @@ def served(db: Database, address: str) -> Callable[[ExtBot[Any]], Any]:
 
 
 async def ceiling_pairs(options: Options, rounds: int) -> dict[str, list[float]]:
-    """`rounds` × (off, on) of the limits-lifted delivery run; msg/s of each."""
+    """`rounds` pairs of the limits-lifted delivery run; msg/s of each.
+
+    A run lasts seconds and two runs of the same code differ by up to a fifth on
+    a shared machine, so the pairs alternate which goes first (drift, a warmer
+    emulator) and the row compares medians of several."""
     found: dict[str, list[float]] = {"off": [], "on": []}
     n = options.ceiling_messages
     with tempfile.TemporaryDirectory(prefix="bench-operating-") as tmp:
@@ -147,8 +152,8 @@ async def ceiling_pairs(options: Options, rounds: int) -> dict[str, list[float]]
             chats = await add_users(emu.client, n)
             db = await Database.open(folder / "outbox.sqlite3")
             try:
-                for _ in range(rounds):
-                    for label in ("off", "on"):
+                for turn in range(rounds):
+                    for label in ("off", "on") if turn % 2 == 0 else ("on", "off"):
                         around = served(db, f"127.0.0.1:{free_port()}") if label == "on" else None
                         run = await measured(
                             emu,
@@ -181,11 +186,15 @@ def counters_per_message() -> float:
 
 async def run(options: Options) -> list[Row]:
     rounds = 1 if options.quick else 2
+    ceiling_rounds = 1 if options.quick else CEILING_ROUNDS
     seconds = options.latency_seconds / (5 if options.quick else 2)
     say(options, f"reply latency, metrics off and on, {rounds} × {seconds:g} s each")
     latencies = await latency_pairs(options, rounds, seconds)
-    say(options, f"sender ceiling, metrics off and on, {rounds} × {options.ceiling_messages:,}")
-    ceilings = await ceiling_pairs(options, rounds)
+    say(
+        options,
+        f"sender ceiling, metrics off and on, {ceiling_rounds} × {options.ceiling_messages:,}",
+    )
+    ceilings = await ceiling_pairs(options, ceiling_rounds)
     counters = counters_per_message()
     return _rows(latencies, ceilings, counters, seconds)
 
@@ -216,7 +225,8 @@ def _rows(
                 + " ms"
                 for label in ("off", "on")
             ),
-            "sender ceiling, limits lifted, through the outbox (aiohttp), off and on in turn:",
+            "sender ceiling, limits lifted, through the outbox (aiohttp), off and on in turn"
+            " (the first of each pair alternating; median of the runs):",
             *(
                 f"  metrics {label}: " + ", ".join(f"{r:,.0f}" for r in ceilings[label]) + " msg/s"
                 for label in ("off", "on")
