@@ -7,7 +7,21 @@ from dataclasses import dataclass, field
 from bot.errors import SourceError
 from bot.store.articles import FullContent, Image
 
-__all__ = ["Entry", "FullContent", "Image", "ParsedFeed", "SourceError"]
+__all__ = ["Alternate", "Entry", "FullContent", "Image", "ParsedFeed", "SourceError"]
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """Where a source says the article's translation is: an address (a feed's
+    `hreflang` alternate link, a listing's `Translation: <URL>`) or an identifier
+    within the same source (a listing's `Translation: ID:<id>`). Which of these
+    become claims is decided once the article's language is known
+    (bot.ingest.pipeline.prepare)."""
+
+    url: str | None = None
+    guid: str | None = None
+    language: str | None = None
+    """The language the source says the translation is in (`hreflang`); None: not said."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,8 @@ class Entry:
     content: FullContent | None = None
     """The whole article, sanitised (bot.ingest.content); None when the source
     carries nothing more than the summary."""
+    alternates: tuple[Alternate, ...] = ()
+    """What the source says the article's translation is (at most a few)."""
 
 
 @dataclass(frozen=True)

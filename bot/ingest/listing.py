@@ -39,6 +39,14 @@ Blocks alternate: a title block, then a summary block, then the next title::
       the article's lead image: an http(s) address on the public internet
       (relative to the ``URL:`` when it is relative). Images that cannot be
       shown (SVG, data: URLs, local or private addresses) are ignored.
+  ``Translation:`` (or ``Traducción:``)
+      the same story in the other language: its http(s) address
+      (``Translation: https://example.org/es/la-muerte-de-migrantes``) or, for
+      an article of the same listing, its ``ID:``
+      (``Translation: ID: juarez-es``). Whichever of the two is loaded second
+      completes the pair; one side saying it is enough. An article whose ``URL:``
+      has a language segment (``/en/…``) is also taken to have its translation
+      at the same address under the other one (``/es/…``).
 
   A header with a value that cannot be understood is ignored (and logged); it
   never turns into text.
@@ -63,7 +71,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.ingest.entry import Entry, Image, SourceError
+from bot.ingest.entry import Alternate, Entry, Image, SourceError
 from bot.ingest.images import image
 from bot.ingest.language import normalize_language
 from bot.ingest.parse import describe_size
@@ -73,7 +81,7 @@ __all__ = ["MAX_FILE_BYTES", "parse_listing", "read_listing"]
 
 log = logging.getLogger(__name__)
 
-_HEADER = re.compile(r"([A-Za-z]+)[ \t]*:[ \t]*(.*)")
+_HEADER = re.compile(r"([^\W\d_]+)[ \t]*:[ \t]*(.*)")  # letters, accented too
 _KEYS = {
     "url": "url",
     "link": "url",
@@ -90,7 +98,11 @@ _KEYS = {
     "guid": "guid",
     "image": "image",
     "imagen": "image",
+    "translation": "translation",
+    "traducción": "translation",
+    "traduccion": "translation",
 }
+_TRANSLATION_ID = re.compile(r"(?:id|guid)[ \t]*:[ \t]*(.+)", re.IGNORECASE)
 _LIST_SEPARATOR = re.compile(r"[,;]")
 MAX_FILE_BYTES = 1 << 30
 """Largest local file (listing or feed) the operator may load: an archive export
@@ -177,7 +189,17 @@ def _entry(title: str, headers: dict[str, str], summary_lines: list[str]) -> Ent
         language=_language(headers.get("language"), title),
         categories=_topics(headers.get("topics", "")),
         image=_image(headers.get("image"), url, title),
+        alternates=_translation(headers.get("translation"), title),
     )
+
+
+def _translation(value: str | None, title: str) -> tuple[Alternate, ...]:
+    if not value:
+        return ()
+    if match := _TRANSLATION_ID.fullmatch(value):
+        return (Alternate(guid=match.group(1).strip()),)
+    url = _url(value, title)
+    return (Alternate(url=url),) if url else ()
 
 
 def _image(value: str | None, base: str | None, title: str) -> Image | None:

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from bot.ingest.alternates import MAX_CLAIMS
 from bot.ingest.content import full_content
-from bot.ingest.entry import Entry, ParsedFeed, SourceError
+from bot.ingest.entry import Alternate, Entry, ParsedFeed, SourceError
 from bot.ingest.images import lead_image
 from bot.ingest.language import normalize_language
 from bot.ingest.pipeline import MAX_SUMMARY_CHARS
@@ -62,6 +63,7 @@ def parse_feed(
         raise SourceError(f"{source} is empty")
     import feedparser
 
+    _read_xhtml_links()
     try:
         parsed = feedparser.parse(
             io.BytesIO(body),
@@ -110,7 +112,8 @@ def _entry(raw: Mapping[str, Any], *, base: str | None, feed_language: str | Non
                 break
     if not title and not summary:
         return None
-    url = _link(raw.get("link"), base)
+    declared = _declared_language(raw, summary_detail) or feed_language
+    url, alternates = _links(raw, base, declared)
     # Images and links inside an article are relative to the article, not the feed.
     article_base = url or base
     kept = None
@@ -140,7 +143,59 @@ def _entry(raw: Mapping[str, Any], *, base: str | None, feed_language: str | Non
             ),
         ),
         content=kept,
+        alternates=alternates,
     )
+
+
+def _read_xhtml_links() -> None:
+    """Have feedparser read `<xhtml:link>` as it reads `<atom:link>`.
+
+    WordPress multilingual plugins name an RSS item's translations with either;
+    feedparser dispatches on the element's name and knows only the second, so
+    the first gets the same handler, once. Nothing else about parsing changes."""
+    from feedparser.namespaces._base import Namespace  # type: ignore[import-untyped]
+
+    if not hasattr(Namespace, "_start_xhtml_link"):
+        Namespace._start_xhtml_link = Namespace._start_link
+        Namespace._end_xhtml_link = Namespace._end_link
+
+
+def _links(
+    raw: Mapping[str, Any], base: str | None, declared: str | None
+) -> tuple[str | None, tuple[Alternate, ...]]:
+    """The entry's own address, and its alternates in the publication's languages.
+
+    feedparser's `link` is the *last* alternate link, which in a feed that names
+    translations (`hreflang`) is as likely the translation as the article; so
+    then the article's own is the first alternate without `hreflang`, else the
+    first in the entry's declared language, else the first. Without any
+    `hreflang`, `link` is what it always was."""
+    links = [
+        link
+        for link in raw.get("links") or ()
+        if isinstance(link, Mapping)
+        and link.get("rel", "alternate") == "alternate"
+        and isinstance(link.get("href"), str)
+    ]
+    if not any(link.get("hreflang") for link in links):
+        return _link(raw.get("link"), base), ()
+    own = next(
+        (link for link in links if not link.get("hreflang")),
+        next(
+            (link for link in links if normalize_language(link.get("hreflang")) == declared),
+            links[0],
+        ),
+    )
+    alternates: dict[str, Alternate] = {}
+    for link in links:
+        language = normalize_language(link.get("hreflang"))
+        href = _link(link["href"], base)
+        if link is own or language is None or href is None or href in alternates:
+            continue
+        alternates[href] = Alternate(url=href, language=language)
+        if len(alternates) == MAX_CLAIMS:
+            break
+    return _link(own["href"], base), tuple(alternates.values())
 
 
 def _has_value(content: Any) -> bool:

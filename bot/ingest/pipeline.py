@@ -17,6 +17,7 @@ from typing import Final
 
 import bot.metrics as metrics
 from bot.config import Settings
+from bot.ingest.alternates import claims
 from bot.ingest.entry import Entry
 from bot.ingest.language import detect_language
 from bot.ingest.pairing import DEFAULT_WINDOW_DAYS, pair_arrivals
@@ -88,10 +89,12 @@ def prepare(
         or language_override
         or detect_language(f"{title}\n{summary}", default=feed_language or "en")
     )
+    url = entry.url if entry.url is None or len(entry.url) <= MAX_URL_CHARS else None
+    guid = _bounded_guid(entry.guid)
     return articles.NewArticle(
         source=source,
-        guid=_bounded_guid(entry.guid),
-        url=entry.url if entry.url is None or len(entry.url) <= MAX_URL_CHARS else None,
+        guid=guid,
+        url=url,
         title=title,
         summary=summary,
         language=language,
@@ -117,6 +120,14 @@ def prepare(
         feed_id=feed_id,
         image=entry.image,
         content=entry.content,
+        claims=claims(
+            entry.alternates,
+            url=url,
+            guid=guid,
+            language=language,
+            max_url_chars=MAX_URL_CHARS,
+            bound_guid=_bounded_guid,
+        ),
     )
 
 

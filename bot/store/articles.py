@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.store.db import Database, Row
 
@@ -40,6 +41,12 @@ class FullContent:
     """The source's text was longer than what is kept."""
 
 
+ClaimKind = Literal["url", "guid"]
+Claim = tuple[ClaimKind, str]
+"""Where an article's translation is: its address (`url`), or its identifier
+within the same source (`guid`)."""
+
+
 @dataclass(frozen=True)
 class NewArticle:
     """An article ready to store: text, metadata and its index columns."""
@@ -66,6 +73,9 @@ class NewArticle:
     """Published long before it was fetched (a feed's back catalogue): kept out of digests."""
     image: Image | None = None
     content: FullContent | None = None
+    claims: tuple[Claim, ...] = ()
+    """What the source says this article's translation is, kept until that
+    article arrives (`translation_claims`, bot.ingest.alternates)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,11 @@ async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
             await tx.executemany(
                 "INSERT INTO article_content (article_id, html, truncated) VALUES (?, ?, ?)",
                 [(i, a.content.html, a.content.truncated) for i, a in stored if a.content],
+            )
+            await tx.executemany(
+                "INSERT OR IGNORE INTO translation_claims (article_id, kind, value)"
+                " VALUES (?, ?, ?)",
+                [(i, kind, value) for i, a in stored for kind, value in a.claims],
             )
             new_ids += [article_id for article_id, _ in stored]
     return new_ids

@@ -154,6 +154,25 @@ async def link_tx(
     return "paired"
 
 
+async def link_many(
+    db: Database,
+    candidates: Sequence[tuple[int, int]],
+    *,
+    how: How,
+    now: int,
+    replace: Collection[How] = (),
+) -> list[Outcome]:
+    """`link` each pair in turn, all in one transaction (an ingest's candidates:
+    one write however many there are); each one's outcome."""
+    if not candidates:
+        return []
+    async with db.transaction() as tx:
+        return [
+            await link_tx(tx, first, second, how=how, now=now, replace=replace)
+            for first, second in candidates
+        ]
+
+
 async def unlink(db: Database, article_id: int, *, now: int, veto: bool = True) -> int | None:
     """Part an article from its translation; the former partner, or None if it had
     none. With `veto` (an admin's `/unpair`) the two are never paired again but by
