@@ -26,12 +26,13 @@ from bot.doctor import diagnose
 from bot.ingest.entry import SourceError
 from bot.ingest.pipeline import retag
 from bot.ingest.sources import ingest_location
-from bot.languages import LANGUAGES
+from bot.languages import LANGUAGES, flag
 from bot.logs import configure_logging
 from bot.numbers import whole_number
 from bot.runtime import Content, open_content
 from bot.search.query import MAX_PREFIXES, MIN_PREFIX_CHARS, QueryProblem
 from bot.search.service import MAX_RESULTS, PAGE_SIZE, Hit, find
+from bot.search.versions import one_per_story
 from bot.store import articles, topics
 from bot.store.backup import backup
 from bot.store.db import StoreError
@@ -39,6 +40,7 @@ from bot.store.db import StoreError
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
+PREFER_HELP = "show a story written in both languages in this one (default: DEFAULT_LANGUAGE)"
 LAST_PAGE = -(-MAX_RESULTS // PAGE_SIZE)  # paging reaches no further (bot.search.service)
 MAX_LATEST = 10_000
 
@@ -104,6 +106,11 @@ def _article_json(article: articles.Article, hit: Hit | None = None) -> dict[str
         ),
         "topics": list(article.topics),
         "summary": article.summary,
+        # A paired story is one result; its other version is named here.
+        "translations": [
+            {"id": other.id, "language": other.language, "title": other.title, "url": other.url}
+            for other in ([article.translation] if article.translation else [])
+        ],
     }
     if hit is not None:
         data["snippet"] = "".join(f"«{s.text}»" if s.marked else s.text for s in hit.snippet)
@@ -123,6 +130,10 @@ def _print_article(
         print(f"   {article.url}")
     if snippet:
         print(f"   {snippet}")
+    other = article.translation
+    if other is not None:
+        where = f" — {other.url}" if other.url else ""
+        print(f"   {flag(other.language)} {other.title}{where}")
 
 
 def _marked(hit: Hit, tty: bool) -> str:
@@ -139,20 +150,31 @@ def _refuse(args: argparse.Namespace, error: CommandError, problem: str) -> NoRe
     raise error
 
 
-async def _last_page(content: Content, text: str) -> int:
+async def _last_page(content: Content, text: str, args: argparse.Namespace) -> int:
     """The last page that has results for `text` (0 when none has): one search of
     every result paging reaches, made only when a page past the end was asked for."""
-    everything = await find(content.db, content.catalogue, text, page_size=MAX_RESULTS)
+    everything = await find(
+        content.db, content.catalogue, text, page_size=MAX_RESULTS, prefer=_prefer(args)
+    )
     return -(-len(everything.hits) // PAGE_SIZE)
 
 
+def _prefer(args: argparse.Namespace) -> str:
+    """The language a story written in both is shown in: --prefer, else the
+    bot's default language."""
+    settings: Settings = args.settings
+    return str(args.prefer or settings.default_language)
+
+
 async def cmd_search(content: Content, args: argparse.Namespace) -> int:
-    result = await find(content.db, content.catalogue, args.query, page=args.page - 1)
+    result = await find(
+        content.db, content.catalogue, args.query, page=args.page - 1, prefer=_prefer(args)
+    )
     if result.problem is not None:
         message = PROBLEM_TEXT[result.problem].format(topic=result.unknown_topic)
         _refuse(args, UsageError(message), result.problem.value)
     if not result.hits and args.page > 1:
-        last = await _last_page(content, args.query)
+        last = await _last_page(content, args.query, args)
         if last:
             message = (
                 f"page {args.page} is past the end: the results for {args.query!r}"
@@ -186,7 +208,11 @@ async def cmd_latest(content: Content, args: argparse.Namespace) -> int:
         if topic is None:
             raise CommandError(f"unknown topic {args.topic!r} (see `python -m bot topics`)")
         slugs.append(topic.slug)
-    found = await articles.latest(content.db, topics=slugs, language=args.lang, limit=args.limit)
+    prefer = _prefer(args)
+    found = await articles.latest(
+        content.db, topics=slugs, language=args.lang, limit=args.limit, prefer=prefer
+    )
+    found = await one_per_story(content.db, found, args.lang or prefer)
     if args.json:
         print(json.dumps([_article_json(a) for a in found], ensure_ascii=False, indent=2))
         return 0
@@ -318,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"result page, 1 to {LAST_PAGE} ({PAGE_SIZE} per page)",
     )
     search.add_argument("--json", action="store_true", help="machine-readable output")
+    search.add_argument("--prefer", choices=LANGUAGES, help=PREFER_HELP)
 
     latest = add("latest", cmd_latest, "Show the newest articles.")
     latest.add_argument("--topic", help="a topic slug or name")
@@ -329,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how many, 1 to {MAX_LATEST} (default 10)",
     )
     latest.add_argument("--json", action="store_true", help="machine-readable output")
+    latest.add_argument("--prefer", choices=LANGUAGES, help=PREFER_HELP)
 
     topics_cmd = add("topics", cmd_topics, "List the topic catalogue with article counts.")
     topics_cmd.add_argument("--json", action="store_true", help="machine-readable output")

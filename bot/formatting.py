@@ -20,12 +20,16 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.i18n import short_date
-from bot.store.articles import Article
+from bot.languages import flag
+from bot.store.articles import Article, Translation
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 TITLE_LIMIT = 300
 SUMMARY_LIMIT = 350
+TRANSLATION_TITLE_LIMIT = 60
+"""The other version's title is clipped to this: it names the story, the
+article above it tells it."""
 LONG_SUMMARY = 200
 """A summary longer than this many characters (as cut) is shown folded, in an
 expandable quote: a digest then reads as its headlines, each summary a tap away,
@@ -87,6 +91,13 @@ def linked_urls(markup: str) -> list[str]:
     """The URLs of the links `link` made in `markup`, in order: the articles a
     message names, the first being the one it leads with."""
     return [html.unescape(url) for url in _LINK.findall(markup)]
+
+
+def translation_line(translation: Translation) -> str:
+    """The link to a story's other version, named by its flag and title:
+    "🇪🇸 La muerte de Migrantes en Chihuahua…" (the title alone, without a URL)."""
+    title = truncate(translation.title, TRANSLATION_TITLE_LIMIT)
+    return f"{flag(translation.language)} {link(translation.url, title)}"
 
 
 def snippet_html(segments: Sequence[Segment], limit: int = SUMMARY_LIMIT) -> str:
@@ -151,6 +162,8 @@ def article_block(
         lines.append(snippet_html(snippet))
     elif with_summary and article.summary and summary_limit > 0:
         lines.append(summary_html(article.summary, summary_limit))
+    if article.translation is not None:
+        lines.append(translation_line(article.translation))
     return "\n".join(lines)
 
 
@@ -203,6 +216,8 @@ def article_post(
         lines.append(summary_html(article.summary, summary_limit))
     if article.url and article.url.startswith(("http://", "https://")):
         lines.append(link(article.url, truncate(article.url, 120)))
+    if article.translation is not None:
+        lines.append(translation_line(article.translation))
     if source:
         lines.append(f"📰 <i>{escape(truncate(source, SOURCE_LIMIT))}</i>")
     if article.topics:

@@ -12,3 +12,11 @@ from __future__ import annotations
 from typing import Final
 
 LANGUAGES: Final = ("en", "es")
+
+FLAGS: Final = {"en": "🇬🇧", "es": "🇪🇸"}
+"""The sign that names a language without words (the link to a story's other
+version: "🇪🇸 La muerte de Migrantes…"). A language without one shows its code."""
+
+
+def flag(language: str) -> str:
+    return FLAGS.get(language, language.upper())

@@ -40,6 +40,7 @@ from bot.digest.compose import (
 from bot.digest.select import Index, Selection, select
 from bot.formatting import linked_urls
 from bot.search.query import QueryError, parse_query
+from bot.search.versions import Versions, load_versions, reading_language
 from bot.services import Services
 from bot.store import articles, digests, feeds
 from bot.store.articles import Article
@@ -120,6 +121,8 @@ class Window:
     says which one an article came from."""
     readable: frozenset[int] = frozenset()
     """The articles with a full text to read in the chat (the 📖 Read button)."""
+    versions: Versions | None = None
+    """The pairs among the articles: a paired story is one item per target."""
     by_id: dict[int, Article] = field(init=False)
     _ids: list[int] = field(init=False)
     _newest_image: int = field(init=False)
@@ -135,6 +138,7 @@ class Window:
     async def load(cls, db: Database, catalogue: Catalogue, after_id: int, upto_id: int) -> Window:
         after_id = max(after_id, upto_id - MAX_BACKLOG, 0)
         found = await articles.between(db, after_id, upto_id) if after_id < upto_id else []
+        versions, found = await load_versions(db, found)
         names = await feeds.active_names(db)
         readable = await articles.with_full_content(db, [article.id for article in found])
         return cls(
@@ -145,6 +149,7 @@ class Window:
             found,
             sources=names if len(names) > 1 else {},
             readable=frozenset(readable),
+            versions=versions,
         )
 
     def start_for(self, target: Target) -> int:
@@ -167,14 +172,38 @@ class Window:
         after_id: int | None = None,
     ) -> Selection:
         """`select` over the window's articles (those after `after_id`) for one
-        target: its article language, the catalogue's topic order."""
-        return select(
+        target: its article language, the catalogue's topic order; a paired
+        story once (`one_per_story`)."""
+        selection = select(
             self.articles if after_id is None else self.since(after_id),
             subscriptions,
             article_language=target.article_language,
             keyword_matches=matches,
             topic_order=[topic.slug for topic in self.catalogue.topics],
         )
+        return self.one_per_story(
+            selection, target, self.after_id if after_id is None else after_id
+        )
+
+    def one_per_story(self, selection: Selection, target: Target, start: int) -> Selection:
+        """The selection with each paired story once, in the target's language
+        (`versions.Versions.choose`: a story is news when its first version comes)."""
+        if self.versions is None or not self.versions.partner_of or not selection:
+            return selection
+        taken: set[int] = set()
+        prefer = reading_language(target.article_language, target.ui_language)
+        groups = []
+        for group in selection.groups:
+            chosen = self.versions.choose(
+                group.article_ids,
+                start=start,
+                article_language=target.article_language,
+                prefer=prefer,
+                taken=taken,
+            )
+            if chosen:
+                groups.append(dataclasses.replace(group, article_ids=tuple(chosen)))
+        return Selection(tuple(groups))
 
     def _key(self, text: str) -> QueryKey | None:
         try:
@@ -267,12 +296,13 @@ class Builder:
         matches: Mapping[str, frozenset[int]],
         start: int,
     ) -> Selection:
-        return self.index.select(
+        selection = self.index.select(
             subscriptions,
             article_language=target.article_language,
             keyword_matches=matches,
             after_id=start,
         )
+        return self._window.one_per_story(selection, target, start)
 
     def pages(
         self,

@@ -11,6 +11,7 @@ from bot.numbers import whole_number
 from bot.search.named import topics_named
 from bot.search.query import ParsedQuery, QueryError, QueryProblem, parse_query
 from bot.search.snippet import Segment, make_snippet
+from bot.search.versions import one_per_story
 from bot.store import articles
 from bot.store.db import Database, OverBudget
 from bot.topics import Catalogue
@@ -65,8 +66,13 @@ async def find(
     page: int = 0,
     page_size: int = PAGE_SIZE,
     budget: float | None = None,
+    prefer: str | None = None,
 ) -> SearchResult:
     """One page of results for what a person typed; problems are answers, not errors.
+
+    With `prefer` (the reader's language, `versions.reading_language`) a paired
+    story is one result, its version in that language (a `lang:` in the query
+    prefers that language), linking the other (`bot.search.versions`).
 
     `budget` (seconds) bounds the time the database spends on it: past it the
     answer is the TOO_BROAD problem and the database is free for the next one.
@@ -74,7 +80,9 @@ async def find(
     whatever the answer."""
     started = time.perf_counter()
     try:
-        return await _find(db, catalogue, text, page=page, page_size=page_size, budget=budget)
+        return await _find(
+            db, catalogue, text, page=page, page_size=page_size, budget=budget, prefer=prefer
+        )
     finally:
         metrics.SEARCH_DURATION.observe(time.perf_counter() - started)
 
@@ -87,6 +95,7 @@ async def _find(
     page: int,
     page_size: int,
     budget: float | None,
+    prefer: str | None,
 ) -> SearchResult:
     try:
         query = parse_query(text)
@@ -110,13 +119,15 @@ async def _find(
             limit=page_size + 1,
             offset=page * page_size,
             budget=budget,
+            prefer=prefer,
         )
     except OverBudget:
         return SearchResult(text, page, problem=QueryProblem.TOO_BROAD)
+    shown = await _one_per_story(db, found[:page_size], query.language or prefer)
     return SearchResult(
         text,
         page,
-        hits=[_hit(article, query) for article in found[:page_size]],
+        hits=[_hit(article, query) for article in shown],
         has_more=more_after(page, page_size, len(found) > page_size),
         topics=topics_named(query, catalogue),
     )
@@ -129,25 +140,40 @@ async def newest(
     page: int = 0,
     page_size: int = PAGE_SIZE,
     budget: float | None = None,
+    prefer: str | None = None,
 ) -> SearchResult:
     """One page of the newest articles (/latest, a topic's view, an empty inline
     query), in every language and paged like `find`: the counts /topics shows
-    are of the same articles, so a topic's pages hold as many as its count says.
+    are of the same articles, so a topic's pages hold as many as its count says
+    (a paired story counts once there too). `prefer`: as for `find`.
     """
     if not page_in_reach(page, page_size):
         return SearchResult("", page)
     try:
         found = await articles.latest(
-            db, topics=topics, limit=page_size + 1, offset=page * page_size, budget=budget
+            db,
+            topics=topics,
+            limit=page_size + 1,
+            offset=page * page_size,
+            budget=budget,
+            prefer=prefer,
         )
     except OverBudget:
         return SearchResult("", page, problem=QueryProblem.TOO_BROAD)
+    shown = await _one_per_story(db, found[:page_size], prefer)
     return SearchResult(
         "",
         page,
-        hits=[Hit(article, []) for article in found[:page_size]],
+        hits=[Hit(article, []) for article in shown],
         has_more=more_after(page, page_size, len(found) > page_size),
     )
+
+
+async def _one_per_story(
+    db: Database, found: list[articles.Article], prefer: str | None
+) -> list[articles.Article]:
+    """A page as the reader sees it; as stored when no language is preferred."""
+    return found if prefer is None else await one_per_story(db, found, prefer)
 
 
 def _hit(article: articles.Article, query: ParsedQuery) -> Hit:

@@ -79,6 +79,17 @@ class NewArticle:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """The other version of a paired story, as a reader is offered it: its title
+    names it, its URL opens it."""
+
+    id: int
+    language: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
 class Article:
     id: int
     feed_id: int | None
@@ -92,6 +103,9 @@ class Article:
     """Whether `published_at` is a real publication date; without one it is the
     fetch time, which orders the article but is never shown as its date."""
     image: Image | None = None
+    translation: Translation | None = None
+    """The story's version in the other language, when it is paired and the
+    reader is shown this one (`bot.search.versions` sets it)."""
 
 
 ARTICLE_COLUMNS = (
@@ -268,16 +282,28 @@ async def search(
     limit: int = 5,
     offset: int = 0,
     budget: float | None = None,
+    prefer: str | None = None,
 ) -> list[Article]:
     """Articles matching an FTS5 expression (from `bot.search`), best first.
 
     `in_title` is the same expression narrowed to matches with a query word in
     their title; those rank first. With no expression, the filters alone select
     the newest articles. With a `budget` (seconds), OverBudget once it is spent.
+    With `prefer` (a language), a paired story both of whose versions match is
+    one result, its version in that language (see `ONE_PER_STORY`), so pages
+    stay full and offsets count stories.
     """
+    if language is not None:
+        prefer = None  # every match is in `language`, and no partner is
     if match is None:
         return await latest(
-            db, topics=topics, language=language, limit=limit, offset=offset, budget=budget
+            db,
+            topics=topics,
+            language=language,
+            limit=limit,
+            offset=offset,
+            budget=budget,
+            prefer=prefer,
         )
     wanted = list(dict.fromkeys(topics))
     rows = await db.fetchall(
@@ -288,6 +314,7 @@ async def search(
             "window": SEARCH_WINDOW,
             "limit": limit,
             "offset": offset,
+            "prefer": prefer,
             **{f"topic{i}": slug for i, slug in enumerate(wanted)},
         },
         budget=budget,
@@ -303,6 +330,10 @@ titled AS (
 ),
 ranked AS (
     SELECT hits.id, hits.id IN (SELECT id FROM titled) AS in_title FROM hits
+    WHERE :prefer IS NULL OR NOT EXISTS (
+        SELECT 1 FROM translations AS t JOIN articles AS o ON o.id = t.other_id
+        WHERE t.article_id = hits.id AND o.language = :prefer
+          AND t.other_id IN (SELECT id FROM hits))
     ORDER BY in_title DESC, hits.id DESC
     LIMIT :limit OFFSET :offset
 )
@@ -354,6 +385,17 @@ def _article_with_topics(row: Row) -> Article:
     return _article(row, {row["id"]: slugs})
 
 
+# ONE_PER_STORY: One rule for lists that page with offsets (search, /latest, a topic's view):
+# an article is left out when its translation is in the preferred language and
+# would be listed too (it matches the same search, or carries the same topics).
+# The story is then listed once, as that translation, and an offset counts
+# stories. An article whose preferred-language partner would not be listed stays
+# (`bot.search.versions` shows the partner in its place). Pairs are across the two
+# languages, so a partner in the preferred language means the article is not in
+# it. Each listed row costs one probe of `translations`' key: nothing that grows
+# with the pairs stored, and next to nothing in an archive without any.
+
+
 async def latest(
     db: Database,
     *,
@@ -362,8 +404,12 @@ async def latest(
     limit: int = 5,
     offset: int = 0,
     budget: float | None = None,
+    prefer: str | None = None,
 ) -> list[Article]:
-    """The newest articles, optionally in all the given topics and one language."""
+    """The newest articles, optionally in all the given topics and one language;
+    with `prefer`, a paired story once (`ONE_PER_STORY`)."""
+    if language is not None:
+        prefer = None  # every article listed is in `language`, and no partner is
     if topics:
         rows = await db.fetchall(
             f"""
@@ -375,15 +421,24 @@ async def latest(
                    WHERE NOT EXISTS (SELECT 1 FROM article_topics AS other
                                      WHERE other.article_id = a.id
                                        AND other.topic = wanted.value)) = 0
+              AND (:prefer IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM translations AS t JOIN articles AS o ON o.id = t.other_id
+                   WHERE t.article_id = a.id AND o.language = :prefer
+                     AND (SELECT count(*) FROM json_each(:all_topics) AS wanted
+                          WHERE NOT EXISTS (SELECT 1 FROM article_topics AS other
+                                            WHERE other.article_id = o.id
+                                              AND other.topic = wanted.value)) = 0))
             ORDER BY a.published_at DESC, a.id DESC
             LIMIT :limit OFFSET :offset
             """,
             {
                 "first": topics[0],
                 "topics": _json_strings(topics[1:]),
+                "all_topics": _json_strings(topics),
                 "language": language,
                 "limit": limit,
                 "offset": offset,
+                "prefer": prefer,
             },
             budget=budget,
         )
@@ -391,11 +446,14 @@ async def latest(
         rows = await db.fetchall(
             f"""
             SELECT {ARTICLE_COLUMNS} FROM articles AS a
-            WHERE :language IS NULL OR a.language = :language
+            WHERE (:language IS NULL OR a.language = :language)
+              AND (:prefer IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM translations AS t JOIN articles AS o ON o.id = t.other_id
+                   WHERE t.article_id = a.id AND o.language = :prefer))
             ORDER BY a.published_at DESC, a.id DESC
             LIMIT :limit OFFSET :offset
             """,
-            {"language": language, "limit": limit, "offset": offset},
+            {"language": language, "limit": limit, "offset": offset, "prefer": prefer},
             budget=budget,
         )
     return await _with_topics(db, rows)

@@ -47,9 +47,16 @@ async def sync(db: Database, topics: Iterable[TopicRow]) -> None:
 
 
 async def counts(db: Database) -> list[TopicCount]:
-    """Every topic in catalogue order with its number of articles."""
+    """Every topic in catalogue order with its number of stories: its articles,
+    a pair of translations both on the topic counted once, as its view lists
+    them (one probe per pair and topic, and nothing without pairs)."""
     rows = await db.fetchall(
-        "SELECT slug, name_en, name_es, articles FROM topics ORDER BY position"
+        "SELECT slug, name_en, name_es, articles - ("
+        "   SELECT count(*) FROM translations AS t"
+        "   JOIN article_topics AS x ON x.article_id = t.article_id AND x.topic = slug"
+        "   JOIN article_topics AS y ON y.article_id = t.other_id AND y.topic = slug"
+        "   WHERE t.article_id < t.other_id)"
+        " FROM topics ORDER BY position"
     )
     return [TopicCount(row[0], row[1], row[2], row[3]) for row in rows]
 

@@ -97,6 +97,6 @@ async def test_every_seed_article_has_a_topic(content: Content) -> None:
     assert set(counted) == {t.slug for t in content.catalogue.topics}
     latest = await articles.latest(content.db, limit=50)
     assert [a.title for a in latest if not a.topics] == []
-    assert counted["migration"] == 2
+    assert counted["migration"] == 1  # the sample's story in two languages counts once
     assert counted["womens-rights"] == 3
     assert counted["video"] == 2

@@ -40,9 +40,12 @@ async def inline_query(update: Update, context: Context) -> None:
             page=page,
             page_size=INLINE_RESULTS,
             budget=budget,
+            prefer=language,
         )
     else:
-        result = await newest(services.db, page=page, page_size=INLINE_RESULTS, budget=budget)
+        result = await newest(
+            services.db, page=page, page_size=INLINE_RESULTS, budget=budget, prefer=language
+        )
     found = [hit.article for hit in result.hits]
     problem = inline_problem_text(result.problem, language)
     # Telegram shows the button above the (empty) results: the one place an
@@ -70,7 +73,8 @@ async def inline_query(update: Update, context: Context) -> None:
         results,
         # A search stopped by its budget may run another time: never cached.
         cache_time=0 if result.problem is QueryProblem.TOO_BROAD else CACHE_SECONDS,
-        is_personal=False,
+        # Personal: a paired story is offered in the asker's language.
+        is_personal=True,
         # Left out, not "", on the last page: with Defaults set, PTB 22 turns ""
         # into "[]", which Telegram would send back as the offset of a next page.
         next_offset=str(page + 1) if result.has_more else None,

@@ -11,6 +11,7 @@ from bot.formatting import article_block, escape, pack, truncate
 from bot.i18n import t
 from bot.reader import problems
 from bot.search.service import PAGE_SIZE, SearchResult, find, newest
+from bot.search.versions import reading_language
 from bot.services import Services
 from bot.store import articles, chats, subscriptions, topics
 from bot.store.chats import Target
@@ -92,7 +93,9 @@ async def latest_page(update: Update, context: Context, page: int, *, turn: bool
     `turn`: a page button was pressed, see `_show` and `_turned`."""
     services = services_of(context)
     target = await target_for(update, context)
-    result = await newest(services.db, page=page, budget=services.search_budget)
+    result = await newest(
+        services.db, page=page, budget=services.search_budget, prefer=_prefer(target)
+    )
     if turn and not await _turned(update, target, result):
         return
     language = target.ui_language
@@ -102,6 +105,11 @@ async def latest_page(update: Update, context: Context, page: int, *, turn: bool
     keyboard = keyboards.stacked(keyboards.latest_pager(page, result.has_more, language), None)
     messages = _latest_messages(found, header, target, services)
     await _show(update, context, messages, keyboard, turn=turn)
+
+
+def _prefer(target: Target) -> str:
+    """The version of a paired story this chat is shown (`bot.search.versions`)."""
+    return reading_language(target.article_language, target.ui_language)
 
 
 async def _turned(update: Update, target: Target, result: SearchResult) -> bool:
@@ -144,7 +152,13 @@ async def show_topic(
     if topic is None:
         await reply(update, context, t(language, "reader.button_expired"))
         return
-    result = await newest(services.db, topics=[slug], page=page, budget=services.search_budget)
+    result = await newest(
+        services.db,
+        topics=[slug],
+        page=page,
+        budget=services.search_budget,
+        prefer=_prefer(target),
+    )
     if turn and not await _turned(update, target, result):
         return
     subscribed = any(
@@ -213,7 +227,12 @@ async def run_search(
     target = await target_for(update, context)
     language = target.ui_language
     result = await find(
-        services.db, services.catalogue, query, page=page, budget=services.search_budget
+        services.db,
+        services.catalogue,
+        query,
+        page=page,
+        budget=services.search_budget,
+        prefer=_prefer(target),
     )
     if turn and not await _turned(update, target, result):
         return
