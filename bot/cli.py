@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from bot.admin import pairing
 from bot.config import Settings
 from bot.doctor import diagnose
 from bot.ingest.entry import SourceError
@@ -28,11 +29,12 @@ from bot.ingest.pipeline import retag
 from bot.ingest.sources import ingest_location
 from bot.languages import LANGUAGES, flag
 from bot.logs import configure_logging
-from bot.numbers import whole_number
+from bot.numbers import LARGEST, whole_number
 from bot.runtime import Content, open_content
 from bot.search.query import MAX_PREFIXES, MIN_PREFIX_CHARS, QueryProblem
 from bot.search.service import MAX_RESULTS, PAGE_SIZE, Hit, find
 from bot.search.versions import one_per_story
+from bot.services import Services
 from bot.store import articles, topics
 from bot.store.backup import backup
 from bot.store.db import StoreError
@@ -245,6 +247,89 @@ async def cmd_retag(content: Content, args: argparse.Namespace) -> int:
     return 0
 
 
+# Each follows `error: not paired: ` on stderr (bot.store.translations.Outcome).
+PAIR_REFUSED = {
+    "same_article": "an article cannot be its own translation",
+    "same_language": "#{first} and #{second} are both in {language}; a translation is in the"
+    " other language",
+    "unknown": "there is no article #{missing} (see `python -m bot search … --json` for ids)",
+    "taken": "one of the two has another partner that this may not replace",
+    "vetoed": "an admin said these two are not a pair",
+}
+
+
+def _services(content: Content, args: argparse.Namespace) -> Services:
+    return Services(args.settings, content.db, content.catalogue, run_jobs=False)
+
+
+def _named(article: articles.Article) -> str:
+    return f"#{article.id} ({article.language}) {article.title}"
+
+
+async def cmd_pair(content: Content, args: argparse.Namespace) -> int:
+    first_id, second_id = args.first, args.second
+    result = await pairing.pair(
+        _services(content, args), first_id, second_id, admin_id=pairing.OPERATOR
+    )
+    if result.outcome == "already":
+        print(f"#{first_id} and #{second_id} are already paired by an admin.")
+        return 0
+    if result.outcome == "paired" and result.first and result.second:
+        print(f"Paired {_named(result.first)} with {_named(result.second)}.")
+        for article_id, other_id in result.replaced:
+            print(f"Undone to make it: #{article_id} ↔ #{other_id}.")
+        return 0
+    missing = first_id if result.first is None else second_id
+    language = result.first.language if result.first else ""
+    reason = PAIR_REFUSED.get(result.outcome, result.outcome).format(
+        first=first_id, second=second_id, missing=missing, language=language
+    )
+    raise CommandError(f"not paired: {reason}")
+
+
+async def cmd_unpair(content: Content, args: argparse.Namespace) -> int:
+    result = await pairing.unpair(_services(content, args), args.id, admin_id=pairing.OPERATOR)
+    if result.article is None:
+        raise CommandError(f"there is no article #{args.id}")
+    if result.former is None:
+        print(f"#{args.id} has no translation paired with it.")
+        return 0
+    print(
+        f"Unpaired {_named(result.article)} and {_named(result.former)};"
+        f" only `pair {args.id} {result.former.id}` pairs them again."
+    )
+    return 0
+
+
+async def cmd_pairs(content: Content, args: argparse.Namespace) -> int:
+    listed: list[pairing.ListedPair] = []
+    while batch := await pairing.listed_pairs(
+        content.db, after_id=listed[-1].pair.first_id if listed else 0
+    ):
+        listed += batch
+    if args.json:
+        rows = [
+            {
+                "ids": [item.first.id, item.second.id],
+                "how": item.pair.how,
+                "score": item.pair.score,
+                "at": datetime.fromtimestamp(item.pair.at, UTC).isoformat(),
+                "articles": [
+                    {"id": a.id, "language": a.language, "title": a.title, "url": a.url}
+                    for a in (item.first, item.second)
+                ],
+            }
+            for item in listed
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for item in listed:
+        print(f"{_named(item.first)}\n  ↔ {_named(item.second)}  [{item.pair.how}]")
+    if not listed:
+        print("No pairs yet.")
+    return 0
+
+
 async def cmd_ingest(content: Content, args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     failures = 0
@@ -362,6 +447,24 @@ def build_parser() -> argparse.ArgumentParser:
     topics_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     add("retag", cmd_retag, "Re-tag every article after editing the topics (TOPICS_PATH).")
+
+    article_id = counted(1, LARGEST)
+    pair_cmd = add(
+        "pair",
+        cmd_pair,
+        "Pair an article with its translation (an admin's decision: the sources and the"
+        " matcher never change it).",
+    )
+    pair_cmd.add_argument("first", type=article_id, metavar="ID", help="an article's id")
+    pair_cmd.add_argument("second", type=article_id, metavar="ID", help="its translation's id")
+    unpair_cmd = add(
+        "unpair",
+        cmd_unpair,
+        "Part an article from its translation; the two are never paired again but by `pair`.",
+    )
+    unpair_cmd.add_argument("id", type=article_id, metavar="ID", help="an article's id")
+    pairs_cmd = add("pairs", cmd_pairs, "List the articles paired with their translation.")
+    pairs_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     doctor_cmd = add(
         "doctor",

@@ -131,6 +131,14 @@ async def link_tx(
     )
     current = {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
     if current.get(low, (None,))[0] == high:
+        if how == "manual" and current[low][1] != "manual":
+            # An admin confirming a pair makes it theirs: nothing undoes it now.
+            await tx.execute(
+                "UPDATE translations SET how = 'manual', score = NULL, at = ?"
+                " WHERE article_id IN (?, ?)",
+                (now, low, high),
+            )
+            return "paired"
         return "already"
     if any(existing_how not in replace for _, existing_how in current.values()):
         return "taken"

@@ -26,7 +26,7 @@ from telegram.ext import Application, CommandHandler, filters
 from bot.i18n import t
 from bot.languages import LANGUAGES
 from bot.telegram.handlers import channels, digest, reader, settings, subscriptions
-from bot.telegram.handlers.admin import broadcasts, feeds, stats
+from bot.telegram.handlers.admin import broadcasts, feeds, pairing, stats
 from bot.telegram.handlers.admin.access import ADMIN_GROUP, Handler, admin_only
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ COMMANDS: tuple[Command, ...] = (
     _admin("import", feeds.import_command),
     _admin("export", feeds.export_command),
     _admin("stats", stats.stats_command),
+    _admin("pair", pairing.pair_command),
+    _admin("unpair", pairing.unpair_command),
     _channel("channel", channels.list_channels),
     _channel("channel_subscribe", channels.channel_subscribe),
     _channel("channel_unsubscribe", channels.channel_unsubscribe),
