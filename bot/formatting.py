@@ -20,7 +20,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.i18n import short_date
-from bot.languages import flag
+from bot.languages import FLAGS, flag
 from bot.store.articles import Article, Translation
 
 MESSAGE_LIMIT = 4096
@@ -85,12 +85,18 @@ def link(url: str | None, text: str) -> str:
 
 
 _LINK = re.compile(r'<a href="([^"]*)">')
+_TRANSLATION_LINK = re.compile(
+    "^(?:" + "|".join(re.escape(mark) for mark in FLAGS.values()) + r') <a href="[^"]*">',
+    re.MULTILINE,
+)
 
 
 def linked_urls(markup: str) -> list[str]:
     """The URLs of the links `link` made in `markup`, in order: the articles a
-    message names, the first being the one it leads with."""
-    return [html.unescape(url) for url in _LINK.findall(markup)]
+    message names, the first being the one it leads with. A story's line naming
+    its other version (`translation_line`) names no further article: it is
+    left out, so a message of one paired story still leads with that story."""
+    return [html.unescape(url) for url in _LINK.findall(_TRANSLATION_LINK.sub("", markup))]
 
 
 def translation_line(translation: Translation) -> str:

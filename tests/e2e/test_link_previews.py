@@ -14,7 +14,7 @@ from bot.emulator import Emulator, MessageRecord
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
 from bot.services import Services
-from bot.store import feeds
+from bot.store import feeds, translations
 from tests.harness import QUICK_LIMITS, Harness, bot_harness
 
 ADMIN_ID = 4242
@@ -96,6 +96,43 @@ async def test_an_instant_message_of_one_article_previews_it(harness: Harness) -
         await harness.say(user.id, user.id, command)
     await _publish(harness.services, _entry(7, "Migrants stranded at the border"))
     message = await _digest(harness, user.id, "Migrants stranded")
+    assert message.link_preview_options == {
+        "url": "https://example.org/story-7",
+        "prefer_large_media": True,
+    }
+
+
+async def test_the_link_to_a_stories_other_version_is_not_previewed(harness: Harness) -> None:
+    """A paired story is still a message of one article: its own link is
+    previewed large, below, and the line naming its other version is no second
+    article to lead with."""
+    user = harness.emulator.add_user("Ann")
+    for command in ("/subscribe migration", "/settings digest instant"):
+        await harness.say(user.id, user.id, command)
+    services = harness.services
+    report = await ingest(
+        services.db,
+        [
+            _entry(7, "Migrants stranded at the border", language="en"),
+            _entry(8, "Migrantes varados en la frontera", language="es"),
+        ],
+        source="https://example.org/feed",
+        catalogue=services.catalogue,
+        now=services.now(),
+    )
+    english, spanish = report.new_ids
+    outcome = await translations.link(
+        services.db,
+        english,
+        spanish,
+        how="manual",
+        now=services.now(),
+        replace={"text", "explicit", "manual"},
+    )
+    assert outcome in {"paired", "already"}
+    await dispatch_instant(services, services.now())
+    message = await _digest(harness, user.id, "Migrants stranded")
+    assert "Migrantes varados" in (message.text or "")
     assert message.link_preview_options == {
         "url": "https://example.org/story-7",
         "prefer_large_media": True,
