@@ -272,6 +272,30 @@ async def get_many(db: Database, article_ids: Sequence[int]) -> list[Article]:
     return await _with_topics(db, rows)
 
 
+async def earlier_versions(
+    db: Database, article_ids: Sequence[int]
+) -> tuple[list[Article], frozenset[int]]:
+    """Articles by id, in id order, with their topics, and which of them are a
+    feed's back catalogue (never in any digest), in one query: the earlier
+    versions of a digest run's new articles, which the run's window does not
+    hold (`bot.search.versions.Versions`)."""
+    if not article_ids:
+        return [], frozenset()
+    rows = await db.fetchall(
+        f"""
+        SELECT {ARTICLE_COLUMNS}, a.backfill,
+               (SELECT json_group_array(topic) FROM (
+                    SELECT at.topic FROM article_topics AS at
+                    JOIN topics AS t ON t.slug = at.topic
+                    WHERE at.article_id = a.id ORDER BY t.position)) AS topics
+        FROM articles AS a WHERE a.id IN (SELECT value FROM json_each(?)) ORDER BY a.id
+        """,
+        (_json_ids(article_ids),),
+    )
+    found = [_article(row, {row["id"]: tuple(json.loads(row["topics"]))}) for row in rows]
+    return found, frozenset(row["id"] for row in rows if row["backfill"])
+
+
 async def search(
     db: Database,
     match: str | None,

@@ -299,6 +299,46 @@ async def keyword_matches(
     return frozenset(row[0] for row in rows)
 
 
+async def keyword_matches_among(
+    db: Database,
+    match: str | None,
+    article_ids: Sequence[int],
+    *,
+    language: str | None = None,
+    topics: Sequence[str] = (),
+) -> frozenset[int]:
+    """Which of `article_ids` match a parsed query, as `keyword_matches` says
+    for a range: for the few articles a run looks at outside its window (the
+    earlier versions of its new articles). Once per distinct query."""
+    if not article_ids:
+        return frozenset()
+    source = (
+        "SELECT article_search.rowid FROM article_search"
+        " JOIN articles AS a ON a.id = article_search.rowid"
+        " WHERE article_search MATCH :match"
+        " AND article_search.rowid IN (SELECT value FROM json_each(:ids))"
+        if match is not None
+        else "SELECT a.id FROM articles AS a WHERE a.id IN (SELECT value FROM json_each(:ids))"
+    )
+    rows = await db.fetchall(
+        f"""
+        {source}
+          AND (:language IS NULL OR a.language = :language)
+          AND NOT EXISTS (
+              SELECT 1 FROM json_each(:topics) AS wanted
+              WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
+                                WHERE at.article_id = a.id AND at.topic = wanted.value))
+        """,
+        {
+            "match": match,
+            "ids": json.dumps([int(i) for i in article_ids]),
+            "language": language,
+            "topics": json.dumps(list(topics)),
+        },
+    )
+    return frozenset(row[0] for row in rows)
+
+
 async def channel_ids(db: Database, chat_ids: Sequence[int]) -> set[int]:
     """Which of these chats are channels (they get one post per article when instant)."""
     rows = await db.fetchall(
