@@ -124,15 +124,45 @@ class Window:
     versions: Versions | None = None
     """The pairs among the articles: a paired story is one item per target."""
     by_id: dict[int, Article] = field(init=False)
+    """The articles, and the earlier versions of paired ones (`versions`)."""
     _ids: list[int] = field(init=False)
     _newest_image: int = field(init=False)
+    _before: Sequence[Article] = field(init=False)
+    _inside: list[Article] = field(init=False)
+    paired: bool = field(init=False)
+    """Whether the window holds a paired story (selection is then by story)."""
     _queries: dict[QueryKey, frozenset[int]] = field(default_factory=dict, init=False)
     _texts: dict[str, frozenset[int]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.by_id = {article.id: article for article in self.articles}
         self._ids = [article.id for article in self.articles]
-        self._newest_image = max((a.id for a in self.articles if a.image is not None), default=-1)
+        self._before, self._inside = (), []
+        self.paired = bool(self.versions)
+        if self.versions:
+            self.by_id.update(self.versions.by_id)
+            self._before = self.versions.earlier
+            news_from = self.versions.news_from
+            self._inside = [a for a in self.articles if news_from(a.id) > a.id]
+        self._newest_image = max(
+            (self.news_from(a.id) for a in (*self.articles, *self._before) if a.image is not None),
+            default=-1,
+        )
+
+    def news_from(self, article_id: int) -> int:
+        """A cursor below this has not had the article's story (`Versions.news_from`)."""
+        return self.versions.news_from(article_id) if self.versions else article_id
+
+    def candidates(self, cursor: int | None = None) -> list[Article]:
+        """What a target whose cursor is `cursor` (the window's start when None)
+        may be sent: the articles after it, and the earlier versions at or
+        below it of stories whose later version is after it."""
+        cursor = self.after_id if cursor is None else cursor
+        found = self.since(cursor)
+        news_from = self.news_from
+        found.extend(a for a in self._before if cursor < news_from(a.id))
+        found.extend(a for a in self._inside if a.id <= cursor < news_from(a.id))
+        return found
 
     @classmethod
     async def load(cls, db: Database, catalogue: Catalogue, after_id: int, upto_id: int) -> Window:
@@ -140,7 +170,9 @@ class Window:
         found = await articles.between(db, after_id, upto_id) if after_id < upto_id else []
         versions, found = await load_versions(db, found)
         names = await feeds.active_names(db)
-        readable = await articles.with_full_content(db, [article.id for article in found])
+        readable = await articles.with_full_content(
+            db, [article.id for article in (*found, *versions.earlier)]
+        )
         return cls(
             db,
             catalogue,
@@ -174,35 +206,51 @@ class Window:
         """`select` over the window's articles (those after `after_id`) for one
         target: its article language, the catalogue's topic order; a paired
         story once (`one_per_story`)."""
+        start = self.after_id if after_id is None else after_id
         selection = select(
-            self.articles if after_id is None else self.since(after_id),
+            self.candidates(start),
             subscriptions,
-            article_language=target.article_language,
+            article_language=self.selection_language(target),
             keyword_matches=matches,
             topic_order=[topic.slug for topic in self.catalogue.topics],
         )
-        return self.one_per_story(
-            selection, target, self.after_id if after_id is None else after_id
-        )
+        return self.one_per_story(selection, target, start, matches)
 
-    def one_per_story(self, selection: Selection, target: Target, start: int) -> Selection:
+    def selection_language(self, target: Target) -> str | None:
+        """The language filter selection applies: the target's, unless the
+        window holds pairs, whose versions `one_per_story` filters by story
+        (a subscription matching either version gets the story)."""
+        return None if self.paired else target.article_language
+
+    def one_per_story(
+        self,
+        selection: Selection,
+        target: Target,
+        start: int,
+        matches: Mapping[str, frozenset[int]],
+    ) -> Selection:
         """The selection with each paired story once, in the target's language
-        (`versions.Versions.choose`: a story is news when its first version comes)."""
-        if self.versions is None or not self.versions.partner_of or not selection:
+        (`versions.Versions.one_per_story`); a keyword group names the keywords
+        that matched a version of one of the stories it keeps."""
+        if not self.paired or self.versions is None or not selection:
             return selection
-        taken: set[int] = set()
-        prefer = reading_language(target.article_language, target.ui_language)
+        chosen = self.versions.one_per_story(
+            [group.article_ids for group in selection.groups],
+            start=start,
+            article_language=target.article_language,
+            prefer=reading_language(target.article_language, target.ui_language),
+        )
+        partner_of = self.versions.partner_of
         groups = []
-        for group in selection.groups:
-            chosen = self.versions.choose(
-                group.article_ids,
-                start=start,
-                article_language=target.article_language,
-                prefer=prefer,
-                taken=taken,
-            )
-            if chosen:
-                groups.append(dataclasses.replace(group, article_ids=tuple(chosen)))
+        for group, ids in zip(selection.groups, chosen, strict=True):
+            if not ids:
+                continue
+            keywords = group.keywords
+            if keywords:
+                versions = set(ids)
+                versions.update(p.id for i in ids if (p := partner_of.get(i)) is not None)
+                keywords = tuple(k for k in keywords if not versions.isdisjoint(matches.get(k, ())))
+            groups.append(dataclasses.replace(group, article_ids=tuple(ids), keywords=keywords))
         return Selection(tuple(groups))
 
     def _key(self, text: str) -> QueryKey | None:
@@ -235,7 +283,7 @@ class Window:
                 found = self._queries[key]
             else:
                 match, language, topics = key
-                found = self._queries[key] = await digests.keyword_matches(
+                found = await digests.keyword_matches(
                     self.db,
                     match,
                     after_id=self.after_id,
@@ -243,6 +291,15 @@ class Window:
                     language=language,
                     topics=topics,
                 )
+                if self.versions and self.versions.earlier:
+                    found |= await digests.keyword_matches_among(
+                        self.db,
+                        match,
+                        [article.id for article in self.versions.earlier],
+                        language=language,
+                        topics=topics,
+                    )
+                self._queries[key] = found
             result[text] = self._texts[text] = found
         return result
 
@@ -273,7 +330,11 @@ class Builder:
     pages builds some again rather than hold them all."""
 
     def __init__(self, services: Services, window: Window, now: int) -> None:
-        self.index = Index(window.articles, [topic.slug for topic in services.catalogue.topics])
+        self.index = Index(
+            window.candidates(),
+            [topic.slug for topic in services.catalogue.topics],
+            news_from=window.news_from if window.paired else None,
+        )
         self.composer = Composer(
             window.by_id,
             now=now,
@@ -298,11 +359,11 @@ class Builder:
     ) -> Selection:
         selection = self.index.select(
             subscriptions,
-            article_language=target.article_language,
+            article_language=self._window.selection_language(target),
             keyword_matches=matches,
             after_id=start,
         )
-        return self._window.one_per_story(selection, target, start)
+        return self._window.one_per_story(selection, target, start, matches)
 
     def pages(
         self,

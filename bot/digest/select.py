@@ -7,7 +7,7 @@ topics and language filter.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -118,14 +118,25 @@ class Index:
     language from the same cursor, and its keyword group costs what its
     keywords match. The result equals `select`'s for the same inputs (a test
     compares them on random populations).
+
+    `news_from` gives, for a paired story's earlier version, the id below
+    which a cursor has not had the story (`bot.search.versions`): such an
+    article is selected for cursors below that, not only below its own id.
     """
 
     _TOPIC_GROUPS_KEPT = 4_096  # distinct (topics followed, language, cursor) combinations
 
-    def __init__(self, articles: Iterable[Candidate], topic_order: Sequence[str]) -> None:
+    def __init__(
+        self,
+        articles: Iterable[Candidate],
+        topic_order: Sequence[str],
+        *,
+        news_from: Callable[[int], int] | None = None,
+    ) -> None:
         self._rank = {slug: position for position, slug in enumerate(topic_order)}
         ordered = sorted(articles, key=lambda article: (-article.published_at, -article.id))
         self._ids = [article.id for article in ordered]
+        self._news = self._ids if news_from is None else [news_from(i) for i in self._ids]
         self._languages = [article.language for article in ordered]
         self._position = {article_id: p for p, article_id in enumerate(self._ids)}
         self._bits: dict[str, int] = {}
@@ -152,8 +163,8 @@ class Index:
         keyword_matches: Mapping[str, Collection[int]],
         after_id: int = 0,
     ) -> Selection:
-        """What `select(articles with id > after_id, …)` gives, `topic_order` being
-        the index's. `keyword_matches` must map a query to the same ids every
+        """What `select(articles with id (or `news_from`) > after_id, …)` gives,
+        `topic_order` being the index's. `keyword_matches` must map a query to the same ids every
         time it is asked within one index's life (one run's window)."""
         followed = tuple(
             sorted(
@@ -180,7 +191,7 @@ class Index:
         found = self._topic_groups.get(key)
         if found is not None:
             return found
-        ids, languages, masks = self._ids, self._languages, self._masks
+        ids, news, languages, masks = self._ids, self._news, self._languages, self._masks
         groups: list[Group] = []
         earlier = 0
         for slug in followed:
@@ -192,7 +203,7 @@ class Index:
                     if mask & bit
                     and not mask & earlier
                     and (language is None or languages[p] == language)
-                    and ids[p] > after_id
+                    and news[p] > after_id
                 )
                 if chosen:
                     groups.append(Group(slug, chosen))
@@ -222,7 +233,7 @@ class Index:
         keyword_matches: Mapping[str, Collection[int]],
     ) -> Group | None:
         """Articles only the keywords matched: none of the followed topics'."""
-        ids, languages, masks = self._ids, self._languages, self._masks
+        ids, news, languages, masks = self._ids, self._news, self._languages, self._masks
         lists = [self._positions(query, keyword_matches) for query in queries]
         candidates = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
         kept = [
@@ -230,7 +241,7 @@ class Index:
             for p in candidates
             if not masks[p] & followed
             and (language is None or languages[p] == language)
-            and ids[p] > after_id
+            and news[p] > after_id
         ]
         if not kept:
             return None

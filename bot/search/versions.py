@@ -14,13 +14,14 @@ as many stories as it asks for and its offsets count stories; `one_per_story`
 then puts the preferred version in place of one whose partner was not listed,
 and attaches the link: one batched lookup of the page's partners, and one of
 the swapped-in articles when there are any. A digest's new articles are all in
-memory: `Versions` does the same over them without a query.
+memory, with the earlier versions of the paired ones: `Versions` does the same
+over them without a query, and decides whether a later version is news.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.store import articles, translations
@@ -94,61 +95,132 @@ async def one_per_story(db: Database, found: Sequence[Article], prefer: str) -> 
 class Versions:
     """The pairs among a digest run's new articles, for choosing per target.
 
-    A story is news once, when its first version arrives. Within one digest
-    both versions are one item, the target's version (in the place of the
-    first of the two its subscriptions picked). A version arriving after the
-    other one was already past the target's cursor is dropped, when that
-    earlier version could have reached the target (no "Articles in", or its
-    language): the target had the story then, or its subscriptions did not
-    want it. This needs no record of what each target was sent — the cursor
-    is the record — so it costs nothing per target beyond the selection; its
-    one blind spot is a subscription matching only the later version's words
-    or topics, which then goes without the story (it is in searches, linked)."""
+    A subscription that matches either version of a story gets the story once,
+    as its version in the target's reading language; the "Articles in" filter
+    applies to the version shown, not to the version that matched. So where
+    the window holds pairs, selection runs without the language filter and
+    `one_per_story` applies it per story.
+
+    A story is news once. A version arriving after the other one was already
+    past the target's cursor is dropped when that earlier version would have
+    been selected for the target (its topics or keywords matched, its language
+    allowed, it was not a feed's back catalogue): the target had the story then.
+    Otherwise the story is delivered now, once, in the target's language —
+    which may be the earlier version. For this the earlier versions count as
+    new to every cursor below their partner (`news_from`) and are selected with
+    the rest, so the cursor stays the only record of what a target was sent
+    and the check costs nothing per target beyond the selection. Its one blind
+    spot: a target that took up the subscription after the earlier version
+    arrived is taken to have had it.
+
+    Cost: `load_versions` is one query for the partners, and, when partners
+    arrived before the window (at most one per new article), one for those
+    articles and their topics; the run then evaluates each distinct keyword
+    query once more over them (`Window.matches`). Without pairs there is
+    nothing more per target; with pairs a target's selection includes both
+    languages and is walked once more here."""
 
     partner_of: Mapping[int, Partner]
-    """The partner of each new article that has one, wherever it is."""
+    """The partner of each new article that has one, and of each earlier version."""
     by_id: Mapping[int, Article]
-    """The run's new articles."""
+    """The run's new articles and the earlier versions, each carrying its link."""
+    earlier: Sequence[Article] = ()
+    """The earlier versions the window does not hold (before it, or back catalogue)."""
+    back_catalogue: frozenset[int] = frozenset()
+    """Those of `earlier` that were a feed's back catalogue: never in a digest."""
 
-    def choose(
+    def __bool__(self) -> bool:
+        return bool(self.partner_of)
+
+    def news_from(self, article_id: int) -> int:
+        """A cursor below this has not had the article's story: its own id, or
+        its later version's when that one is known to the run."""
+        partner = self.partner_of.get(article_id)
+        if partner is None or partner.id not in self.by_id:
+            return article_id
+        return max(article_id, partner.id)
+
+    def one_per_story(
         self,
-        ids: Iterable[int],
+        groups: Sequence[Sequence[int]],
         *,
         start: int,
         article_language: str | None,
         prefer: str,
-        taken: set[int],
-    ) -> list[int]:
-        """`ids` (one group of a digest, in order) with each story once, as the
-        id of its version in `prefer`; `taken` holds the stories already placed
-        in earlier groups, and gains this group's."""
-        chosen: list[int] = []
-        for article_id in ids:
-            partner = self.partner_of.get(article_id)
-            if partner is None:
-                chosen.append(article_id)
-                continue
-            if partner.id <= start:
-                if article_language is None or partner.language == article_language:
-                    continue  # the story was news when its first version came
-                chosen.append(article_id)
-                continue
-            story = min(article_id, partner.id)
-            if story in taken:
-                continue
-            taken.add(story)
-            article = self.by_id[article_id]
-            if _prefers(partner, article, prefer) and partner.id in self.by_id:
-                chosen.append(partner.id)
-            else:
-                chosen.append(article_id)
-        return chosen
+    ) -> list[list[int]]:
+        """`groups` (a digest's ids, selected without the language filter, in
+        order) with each story once, as the id of its version in `prefer`, in
+        the place of the first of its versions; a story whose earlier version
+        (at or below `start`, the cursor) is among them and in an allowed
+        language is left out, as the target had it; an article in another
+        language than `article_language` is left out."""
+        by_id, partner_of = self.by_id, self.partner_of
+        taken: set[int] = set()
+        for ids in groups:
+            for article_id in ids:
+                partner = partner_of.get(article_id)
+                if (
+                    partner is not None
+                    and article_id <= start
+                    and article_id not in self.back_catalogue
+                    and (article_language is None or by_id[article_id].language == article_language)
+                ):
+                    taken.add(min(article_id, partner.id))  # the target had the story
+        chosen_groups: list[list[int]] = []
+        for ids in groups:
+            chosen: list[int] = []
+            for article_id in ids:
+                article = by_id[article_id]
+                partner = partner_of.get(article_id)
+                if partner is None:
+                    if article_language is None or article.language == article_language:
+                        chosen.append(article_id)
+                    continue
+                story = min(article_id, partner.id)
+                if story in taken:
+                    continue
+                taken.add(story)
+                shown = article
+                if _prefers(partner, article, prefer):
+                    shown = by_id.get(partner.id, article)
+                if article_language is None or shown.language == article_language:
+                    chosen.append(shown.id)
+            chosen_groups.append(chosen)
+        return chosen_groups
 
 
 async def load_versions(db: Database, found: Sequence[Article]) -> tuple[Versions, list[Article]]:
-    """The pairs among a run's new articles (one query), and the articles with
-    the link to their other version attached (an article's link is the same for
-    every reader, so the blocks a run renders once stay shared)."""
-    partner_of = await translations.partners(db, [article.id for article in found])
+    """The pairs among a run's new articles (one query) and their earlier
+    versions the run does not hold (one more, only when there are any), and
+    the articles with the link to their other version attached (an article's
+    link is the same for every reader, so the blocks a run renders once stay
+    shared)."""
+    partner_of = dict(await translations.partners(db, [article.id for article in found]))
     linked = [with_translation(article, partner_of.get(article.id)) for article in found]
-    return Versions(partner_of, {article.id: article for article in linked}), linked
+    by_id = {article.id: article for article in linked}
+    missing = sorted(
+        {
+            partner.id
+            for article_id, partner in partner_of.items()
+            if partner.id < article_id and partner.id not in by_id
+        }
+    )
+    if not missing:
+        return Versions(partner_of, by_id), linked
+    loaded, back_catalogue = await articles.earlier_versions(db, missing)
+    later = {partner.id: article_id for article_id, partner in partner_of.items()}
+    earlier: list[Article] = []
+    for article in loaded:
+        other = by_id[later[article.id]]
+        partner_of[article.id] = Partner(
+            article_id=article.id,
+            id=other.id,
+            language=other.language,
+            title=other.title,
+            url=other.url,
+            how=partner_of[other.id].how,
+            score=partner_of[other.id].score,
+        )
+        earlier.append(dataclasses.replace(article, translation=_as_translation(other)))
+    by_id.update((article.id, article) for article in earlier)
+    return Versions(partner_of, by_id, tuple(earlier), back_catalogue), linked

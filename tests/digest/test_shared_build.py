@@ -26,7 +26,7 @@ from bot.formatting import escape, pack, pack_measured, visible_length
 from bot.ingest.entry import Entry, Image
 from bot.ingest.pipeline import prepare
 from bot.services import Services
-from bot.store import articles
+from bot.store import articles, translations
 from bot.store.articles import Article
 from bot.store.db import Database
 from bot.store.outbox import encode_text
@@ -215,11 +215,13 @@ def test_packing_measured_blocks_packs_what_measuring_packs(
 WORDS = ["zebra", "okapi", "quokka", "narwhal", "axolotl"]
 
 
-async def _populate(db: Database, rng: random.Random) -> None:
+async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) -> None:
     """Articles in both languages, out of time order, then targets of every kind:
     daily, weekly and instant, chats and forum topics and channels, active or not,
     with cursors before and inside the window and topics and keywords to follow;
-    settings are drawn from few values, so that many targets get the same digest."""
+    settings are drawn from few values, so that many targets get the same digest.
+    With `pairs`, a third of the articles are paired across languages, near and
+    far apart, so that cursors fall between the two versions of stories."""
     prepared = []
     for i in range(160):
         words = rng.sample(WORDS, rng.choice([0, 0, 1, 2]))
@@ -239,6 +241,14 @@ async def _populate(db: Database, rng: random.Random) -> None:
             )
         )
     ids = await articles.insert(db, prepared)
+    if pairs:
+        by_language: dict[str, list[int]] = {"en": [], "es": []}
+        for article_id, article in zip(ids, prepared, strict=True):
+            by_language[article.language].append(article_id)
+        rng.shuffle(by_language["en"])
+        rng.shuffle(by_language["es"])
+        for en_id, es_id in list(zip(by_language["en"], by_language["es"], strict=False))[:27]:
+            await translations.link(db, en_id, es_id, how="text", now=NOW, score=0.9)
     queries = [
         *WORDS,
         "ZEBRA",
@@ -327,12 +337,12 @@ async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -
 async def test_a_run_queues_what_building_each_target_alone_queues(
     tmp_path: Path, settings: Settings
 ) -> None:
-    for seed in (1, 2, 3):
+    for seed, pairs in ((1, False), (2, False), (3, False), (4, True)):
         rng = random.Random(seed)
         base = tmp_path / f"population-{seed}.sqlite3"
         db = await open_db(base)
         try:
-            await _populate(db, rng)
+            await _populate(db, rng, pairs=pairs)
         finally:
             await db.close()
         shutil.copyfile(base, tmp_path / "shared.sqlite3")

@@ -6,6 +6,7 @@ store's pairs (made here with `translations.link`, whatever ingest found)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 
@@ -223,3 +224,117 @@ def test_cli_search_json_is_one_result_carrying_its_translation(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("1. Migrantes huyen")
     assert any(line.strip().startswith("🇬🇧 Migrants flee floods") for line in lines)
+
+
+# A subscription that matches either version of a story gets it once, in the
+# reader's language: "albergues" is only in the Spanish version's words,
+# "shelters" only in the English one's, and the Spanish summary below alone
+# speaks of students (the "students" topic).
+ES_WITH_STUDENTS = dataclasses.replace(
+    ES, summary=ES.summary + " Estudiantes de la universidad llevaron comida a los albergues."
+)
+
+
+async def _reader(harness: Harness, ui: str, *settings: str) -> int:
+    user = harness.emulator.add_user(f"Reader {ui}", language_code=ui)
+    if ui != "en":
+        await harness.say(user.id, user.id, f"/settings language {ui}")
+    for setting in settings:
+        await harness.say(user.id, user.id, f"/settings {setting}")
+    return user.id
+
+
+@pytest.mark.parametrize(
+    ("ui", "chosen", "follows", "shown", "other"),
+    [
+        ("en", ("articles en",), "albergues", EN_URL, ES_URL),
+        ("en", ("articles en",), "students", EN_URL, ES_URL),
+        ("es", ("articles es",), "shelters", ES_URL, EN_URL),
+        ("en", (), "albergues", EN_URL, ES_URL),
+        ("es", (), "shelters", ES_URL, EN_URL),
+    ],
+)
+async def test_a_digest_holds_a_story_only_one_version_of_which_matches(
+    harness: Harness,
+    ui: str,
+    chosen: tuple[str, ...],
+    follows: str,
+    shown: str,
+    other: str,
+) -> None:
+    chat = await _reader(harness, ui, *chosen)
+    await harness.say(chat, chat, f"/subscribe {follows}")
+    await _store(harness.services, EN, ES_WITH_STUDENTS)
+    await _pair(harness.services)
+    digest = await harness.say(chat, chat, "/digest")
+    links = _links(digest)
+    assert links.count(shown) == 1
+    assert links.count(other) == 1
+    assert links.index(shown) < links.index(other)  # the item, then its other version
+
+
+async def _instant_digests(harness: Harness, chat: int) -> list[MessageRecord]:
+    """What an instant run queues for `chat` that names the story."""
+    services = harness.services
+    before = len(harness.emulator.bot_messages(chat))
+    await dispatch_instant(services, services.now())
+    sender = harness.app.bot_data.sender
+    assert sender is not None
+    await sender.wait_empty()
+    return [
+        m
+        for m in harness.emulator.bot_messages(chat)[before:]
+        if EN_URL in _links(m) or ES_URL in _links(m)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ui", "chosen", "shown", "other"),
+    [
+        ("en", (), EN_URL, ES_URL),
+        ("es", (), ES_URL, EN_URL),
+        ("en", ("articles es",), ES_URL, EN_URL),
+    ],
+)
+async def test_the_later_version_brings_a_story_the_earlier_one_did_not(
+    harness: Harness, ui: str, chosen: tuple[str, ...], shown: str, other: str
+) -> None:
+    chat = await _reader(harness, ui, "digest instant", *chosen)
+    await harness.say(chat, chat, "/subscribe albergues")
+    await _store(harness.services, EN)
+    assert await _instant_digests(harness, chat) == []
+    await _store(harness.services, ES)
+    await _pair(harness.services)
+    (digest,) = await _instant_digests(harness, chat)
+    links = _links(digest)
+    assert links.count(shown) == 1
+    assert links.count(other) == 1
+    assert await _instant_digests(harness, chat) == []
+
+
+async def test_the_later_version_of_a_story_already_sent_is_not_sent_again(
+    harness: Harness,
+) -> None:
+    chat = await _reader(harness, "es", "digest instant")
+    await harness.say(chat, chat, "/subscribe zacatecas")
+    await _store(harness.services, EN)
+    (first,) = await _instant_digests(harness, chat)
+    assert _links(first)[0] == EN_URL
+    await _store(harness.services, ES)
+    await _pair(harness.services)
+    assert await _instant_digests(harness, chat) == []
+
+
+async def test_an_instant_channel_posts_a_story_its_keywords_find_only_in_the_later_version(
+    admin_harness: Harness,
+) -> None:
+    harness = admin_harness
+    channel = await _instant_channel(harness, "Magazine", "albergues")
+    await _store(harness.services, EN)
+    assert await _posts(harness, channel) == []
+    await _store(harness.services, ES)
+    await _pair(harness.services)
+    posts = await _posts(harness, channel)
+    assert len(posts) == 1
+    assert _links(posts[0])[0] == EN_URL
+    assert ES_URL in _links(posts[0])
