@@ -27,6 +27,7 @@ from bench import (
     machine,
     memory,
     operating,
+    pairing,
     reading,
     report,
     say,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "memory": memory.run,
     "reading": reading.run,
     "operating": operating.run,
+    "pairing": pairing.run,
 }
 
 ROOT = Path(__file__).resolve().parent.parent

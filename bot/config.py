@@ -105,6 +105,14 @@ class Settings(BaseSettings):
         description="Articles published more than this many days before they were fetched"
         " (a feed's back catalogue) are searchable but never in digests.",
     )
+    pairing_window_days: int = Field(
+        default=3,
+        ge=0,
+        le=30,
+        description="An article is paired with its translation from the text alone only within"
+        " this many days of it (an undated one counts at its fetch time); 0 turns text pairing"
+        " off (the sources' explicit links still pair).",
+    )
     feed_poll_minutes: int = Field(
         default=15, ge=1, description="How often each feed is polled (a feed may override it)."
     )

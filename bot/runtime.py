@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.ingest.entry import SourceError
 from bot.ingest.listing import read_listing
+from bot.ingest.pairing import DEFAULT_WINDOW_DAYS
 from bot.ingest.pipeline import DEFAULT_MAX_AGE_DAYS, IngestReport, ingest
 from bot.search.keywords import check_keyword_subscriptions
 from bot.search.reindex import rebuild_index
@@ -44,6 +45,7 @@ async def seed_if_empty(
     catalogue: Catalogue,
     *,
     max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+    pair_window_days: int = DEFAULT_WINDOW_DAYS,
 ) -> IngestReport | None:
     """Load the bundled listing into an empty database, so a new install has content.
     Its articles dated long before today stay out of digests, as from any source;
@@ -62,6 +64,7 @@ async def seed_if_empty(
         catalogue=catalogue,
         now=int(time.time()),
         max_age_days=max_age_days,
+        pair_window_days=pair_window_days,
     )
     log.info("loaded %d seed articles from %s", report.new, listing)
     return report
@@ -85,6 +88,7 @@ async def open_content(settings: Settings, *, seed: bool = True) -> Content:
                 settings.seed_listing_path,
                 catalogue,
                 max_age_days=settings.digest_max_age_days,
+                pair_window_days=settings.pairing_window_days,
             )
     except BaseException:
         await db.close()

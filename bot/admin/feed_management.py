@@ -87,6 +87,7 @@ async def add_feed(
         feed_id=feed.id,
         feed_language=feed.language or parsed.language,
         max_age_days=settings.digest_max_age_days,
+        pair_window_days=settings.pairing_window_days,
     )
     await feeds.record_success(
         db,

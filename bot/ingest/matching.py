@@ -1,13 +1,429 @@
-"""Pairs from the text: what survives translation, precision first."""
+"""Pairs from the text: what survives translation, precision first.
+
+Two versions of one story rarely share a sentence, but they share what a
+translator leaves alone: names and places ("Ciudad Juárez"), numbers and dates
+("1.2 million" is "1,2 millones", "March 27" is "27 de marzo"), the stems of
+cognates ("migrants"/"migrantes", "capitalism"/"capitalismo": each word stemmed
+in its own language, accents folded, cut to a short prefix) and the topics the
+catalogue tags in either language. Each article becomes a set of such keys,
+weighted by how rare they are among the articles compared (a word in every
+article says nothing), and two articles score the cosine of their weighted
+sets.
+
+A pair is made only when the evidence is strong (a high score and several
+shared keys) and unambiguous: each must be the other's best match, and each
+one's best must clearly beat its second best. A wrong pair shows a reader the
+wrong story under a flag; a missing one only shows a story twice, so every
+doubt leaves the articles single.
+
+The cost stays bounded on any batch: keys are computed once per article,
+candidates come only through keys that are rare within a time window (an
+article and its translation share some), and only the few best of those are
+scored in full, so a batch of a thousand near-identical articles compares
+nothing rather than everything with everything.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Final
 
+from bot.store import translations
 from bot.store.db import Database
+from bot.store.translations import StoryText
+from bot.text import fold, stem_english, stem_spanish
+
+# Thresholds, tuned on the evaluation set (tests/data/translations); few on purpose.
+MIN_SCORE: Final = 0.15
+"""Cosine of the two articles' weighted keys below which they are not the same story."""
+MIN_SHARED: Final = 4
+"""Distinct keys the two must share: a short text can score high on two words by chance."""
+MAX_RUNNER_UP: Final = 0.75
+"""The second best, for either article, may score at most this share of the best:
+two near-equal candidates mean the text cannot tell which is the translation."""
+
+# Bounds on the work, whatever the batch.
+BLOCK_MAX_DF: Final = 40
+"""A key shared by more articles than this in one time slice finds no candidates
+(it still counts in the score): common words would make the comparison quadratic."""
+CANDIDATES: Final = 12
+"""Candidates scored in full per article, the ones sharing the most rare keys."""
+
+SMALL_POOL: Final = 50
+"""Articles a rarity is reckoned among at least, so a lone arrival is judged as in a busy week."""
+
+PREFIX: Final = 5
+"""Letters of a stem kept as its cognate key: "catastroph" and "catastrof" meet at
+"catas"; shorter prefixes join unrelated words, longer ones split cognates."""
+
+# Key kinds and their weights: a name or a number is stronger evidence than a
+# cognate stem, a topic (already a summary of the words) weaker.
+_COGNATE, _NAME, _AMOUNT, _DATE, _YEAR, _TOPIC = "c", "n", "#", "d", "y", "t"
+_WEIGHT: Final = {_COGNATE: 1.0, _NAME: 1.5, _AMOUNT: 1.5, _DATE: 2.0, _YEAR: 1.0, _TOPIC: 0.5}
+
+# Function words of four letters or more (folded), which could otherwise meet
+# across the languages by their prefix ("contra"/"contract", "entre"/"entrepreneur").
+_FUNCTION_WORDS: Final = frozenset(
+    """about above after again against also among because been before being below between
+    both could does doing down during each even from further have having here into just
+    more most much must never once only other over same should since some such than that
+    their them then there these they this those through under until upon very were what
+    when where which while will with would your said says like many well
+    ademas algo algun alguna ante antes aquel aquella aquellos cada como contra cual cuando
+    desde donde durante ella ellos entre esta estaba estan estas este esto estos fueron
+    gran hacia hasta hace hacer habia mientras mismo mucho muchos muy nada nosotros nuestra
+    nuestro otra otras otro otros para pero poco porque puede sido siendo sobre solo tambien
+    tanto tiene tienen toda todas todo todos tras unas unos usted segun sino ahora""".split()
+)
+
+_MONTHS: Final = {
+    **{
+        name: number
+        for number, names in enumerate(
+            (
+                "january enero",
+                "february febrero",
+                "march marzo",
+                "april abril",
+                "may mayo",
+                "june junio",
+                "july julio",
+                "august agosto",
+                "september sept septiembre setiembre",
+                "october octubre",
+                "november noviembre",
+                "december diciembre",
+            ),
+            start=1,
+        )
+        for name in names.split()
+    }
+}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:de\s+|of\s+)?({_MONTH})\b")
+_MONTH_DAY = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b")
+_NUMBER = re.compile(
+    r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?:\s*(%|por ciento|percent|per cent|mil millones|"
+    r"billones|billon|billions?|millones|millon|millions?|thousands?|mil)\b)?"
+)
+_SCALES: Final = {
+    "mil millones": 1e9,
+    "billion": 1e9,
+    "billions": 1e9,
+    "millones": 1e6,
+    "millon": 1e6,
+    "million": 1e6,
+    "millions": 1e6,
+    "thousand": 1e3,
+    "thousands": 1e3,
+    "mil": 1e3,
+    # A Spanish "billón" is a million million.
+    "billon": 1e12,
+    "billones": 1e12,
+}
+_PERCENT: Final = frozenset({"%", "por ciento", "percent", "per cent"})
+_CASED_WORD = re.compile(r"[^\W\d_]+")
+_CLAUSE = re.compile(r"[.!?:;\"“”«»()\[\]¡¿|–—]+|\s-\s")
+
+
+@dataclass(frozen=True)
+class Match:
+    """Two articles the text says are one story, and how strongly."""
+
+    first_id: int
+    second_id: int
+    score: float
+
+
+@dataclass
+class Work:
+    """What a matching pass did, for the tests and the bench: its cost is bounded
+    by the number of articles, never their square."""
+
+    articles: int = 0
+    scored: int = 0
+    """Pairs of articles scored in full."""
+    matches: list[Match] = field(default_factory=list)
+
+
+def keys(text: StoryText) -> set[str]:
+    """The article's features that survive translation, each a string key
+    prefixed by its kind."""
+    found: set[str] = set()
+    for part in (text.title, text.summary):
+        folded = fold(part)
+        folded = _dates(folded, found)
+        _numbers(folded, found, text.language)
+        found.update(_cognates(folded, text.language))
+    found.update(_names(text.title, text.summary, text.language))
+    found.update(f"{_TOPIC}:{topic}" for topic in text.topics)
+    return found
+
+
+def _dates(folded: str, found: set[str]) -> str:
+    """Day-and-month mentions as `d:MM-DD` (and their month as a cognate would be,
+    `m`), removed from the text so the day is not also a bare number."""
+
+    def day_month(match: re.Match[str]) -> str:
+        day, month = int(match[1]), _MONTHS[match[2]]
+        if 1 <= day <= 31:
+            found.add(f"{_DATE}:{month:02}-{day:02}")
+        return " "
+
+    def month_day(match: re.Match[str]) -> str:
+        month, day = _MONTHS[match[1]], int(match[2])
+        if 1 <= day <= 31:
+            found.add(f"{_DATE}:{month:02}-{day:02}")
+        return " "
+
+    return _MONTH_DAY.sub(month_day, _DAY_MONTH.sub(day_month, folded))
+
+
+_NUMBER_WORDS: Final = {
+    "en": dict(
+        zip(
+            "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty"
+            " forty fifty hundred".split(),
+            (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100),
+            strict=True,
+        )
+    ),
+    "es": dict(
+        zip(
+            "dos tres cuatro cinco seis siete ocho nueve diez once doce quince veinte treinta"
+            " cuarenta cincuenta cien".split(),
+            (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100),
+            strict=True,
+        )
+    ),
+}
+"""Small numbers a writer spells out in one language and not the other ("ten days",
+"10 días"); not "one"/"uno", which are also articles and pronouns."""
+
+
+def _numbers(folded: str, found: set[str], language: str) -> None:
+    """Numbers as values, whichever separators the language uses, with their
+    scale word: "1.2 million", "1,2 millones" and "1,200,000" are one key."""
+    spelt = _NUMBER_WORDS.get(language, _NUMBER_WORDS["en"])
+    found.update(f"{_AMOUNT}:{spelt[w]}" for w in _CASED_WORD.findall(folded) if w in spelt)
+    for match in _NUMBER.finditer(folded):
+        value = _value(match[1])
+        if value is None:
+            continue
+        unit = match[2]
+        if unit in _PERCENT:
+            found.add(f"{_AMOUNT}:{value:g}%")
+            continue
+        if unit:
+            value *= _SCALES[unit]
+        elif value.is_integer() and 1800 <= value <= 2100:
+            found.add(f"{_YEAR}:{value:.0f}")
+            continue
+        found.add(f"{_AMOUNT}:{value:g}")
+
+
+def _value(digits: str) -> float | None:
+    """A written number's value. Both languages' conventions are in use (Mexico
+    writes 1,200.5 as the US does; Spain 1.200,5), so the separators decide: of
+    two kinds, the last is the decimal point; one kind repeated, or once before
+    exactly three digits, groups thousands; else it is the decimal point."""
+    separators = [c for c in digits if c in ".,"]
+    if not separators:
+        return float(digits)
+    if len(set(separators)) == 2:
+        decimal = separators[-1]
+        whole, _, fraction = digits.rpartition(decimal)
+        return _float(whole.replace("." if decimal == "," else ",", ""), fraction)
+    mark = separators[0]
+    groups = digits.split(mark)
+    if len(groups) > 2 or len(groups[1]) == 3:
+        return float("".join(groups)) if all(len(g) == 3 for g in groups[1:]) else None
+    return _float(groups[0], groups[1])
+
+
+def _float(whole: str, fraction: str) -> float | None:
+    try:
+        return float(f"{whole}.{fraction}")
+    except ValueError:
+        return None
+
+
+def _cognates(folded: str, language: str) -> list[str]:
+    """Each content word's stem in its own language, cut to `PREFIX` letters."""
+    words = [w for w in _CASED_WORD.findall(folded) if len(w) >= 4 and w not in _FUNCTION_WORDS]
+    stems = stem_spanish(words) if language == "es" else stem_english(words)
+    # A stem shorter than the prefix is a stemmer's guess at a name or a short
+    # word ("ciudad" stems to "ciud" in Spanish, "ciudad" in English): the word's
+    # own opening is then the surer key.
+    return [
+        f"{_COGNATE}:{stem[:PREFIX] if len(stem) >= PREFIX else word[:PREFIX]}"
+        for word, stem in zip(words, stems, strict=True)
+    ]
+
+
+def _names(title: str, summary: str, language: str) -> set[str]:
+    """Capitalised words inside a clause (a clause's first word is capitalised
+    anyway), folded, alone and as runs ("ciudad juarez"), and acronyms anywhere.
+    An English headline in title case capitalises every word, so only its
+    acronyms count; its names are found again in the summary."""
+    found: set[str] = set()
+    title_case = language != "es" and _title_case(title)
+    for part, names_too in ((title, not title_case), (summary, True)):
+        for clause in _CLAUSE.split(part):
+            run: list[str] = []
+            for position, word in enumerate(_CASED_WORD.findall(clause)):
+                acronym = len(word) >= 2 and word.isupper()
+                name = names_too and position > 0 and word[0].isupper()
+                folded = fold(word)
+                if (acronym or name) and folded not in _FUNCTION_WORDS and len(folded) >= 3:
+                    found.add(f"{_NAME}:{folded}")
+                    run.append(folded)
+                    continue
+                if len(run) > 1:
+                    found.add(f"{_NAME}:{' '.join(run)}")
+                run = []
+            if len(run) > 1:
+                found.add(f"{_NAME}:{' '.join(run)}")
+    return found
+
+
+def _title_case(title: str) -> bool:
+    long_words = [w for w in _CASED_WORD.findall(title) if len(w) >= 4]
+    return bool(long_words) and sum(w[0].isupper() for w in long_words) * 2 > len(long_words)
+
+
+def find_pairs(
+    texts: Sequence[StoryText],
+    new_ids: Collection[int],
+    *,
+    window: int,
+    vetoed: Collection[tuple[int, int]] = (),
+) -> Work:
+    """The pairs the text supports between the new articles and the others.
+
+    `texts` is every article still single that may take part (the new ones and
+    those within twice the window of them, so each candidate's own rivals are
+    seen too); `window` is in seconds; `vetoed` lists (low id, high id) pairs an
+    admin has parted."""
+    work = Work(articles=len(texts))
+    if window <= 0 or len(texts) < 2 or len({t.language for t in texts}) < 2:
+        return work
+    by_id = {t.id: t for t in texts}
+    features = {t.id: keys(t) for t in texts}
+    frequency = Counter(key for found in features.values() for key in found)
+    # As if among at least SMALL_POOL articles: in a pool of two, the words the two
+    # share would otherwise count as common and weigh nothing.
+    total = len(texts) + SMALL_POOL
+    weight = {
+        key: (_WEIGHT[key[0]] * math.log(total / (count + 0.5))) ** 2
+        for key, count in frequency.items()
+    }
+    norm = {
+        article_id: math.sqrt(sum(weight[key] for key in found)) or 1.0
+        for article_id, found in features.items()
+    }
+    # Postings by (key, time slice): an article's candidates are in its own
+    # slice and the two beside it, so a key is rare or common where it matters.
+    # Each is filed under the language it is a candidate for (not its own).
+    languages = {t.language for t in texts}
+    postings: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    for t in texts:
+        for key in features[t.id]:
+            if frequency[key] > 1:
+                for language in languages - {t.language}:
+                    postings[key, t.at // window, language].append(t.id)
+    blocked = {slot for slot, ids in postings.items() if len(ids) > BLOCK_MAX_DF}
+    vetoes = set(vetoed)
+    ranked: dict[int, list[tuple[float, int, int]]] = {}
+
+    def best(article_id: int) -> list[tuple[float, int, int]]:
+        """The article's two best-scoring candidates: (score, shared keys, id)."""
+        if article_id in ranked:
+            return ranked[article_id]
+        text = by_id[article_id]
+        mine = features[article_id]
+        slice_ = text.at // window
+        # Same-language articles are never counted, so they cannot crowd the
+        # other language's out of the few candidates.
+        rough: dict[int, float] = defaultdict(float)
+        for key in mine:
+            for near in (slice_ - 1, slice_, slice_ + 1):
+                slot = (key, near, text.language)
+                if slot in blocked:
+                    continue
+                for other in postings.get(slot, ()):
+                    rough[other] += weight[key]
+        scored: list[tuple[float, int, int]] = []
+        for other in heapq.nlargest(CANDIDATES, rough, key=rough.__getitem__):
+            candidate = by_id[other]
+            if (
+                other == article_id
+                or candidate.language == text.language
+                or abs(candidate.at - text.at) > window
+                or (min(other, article_id), max(other, article_id)) in vetoes
+            ):
+                continue
+            shared = mine & features[other]
+            work.scored += 1
+            score = sum(weight[key] for key in shared) / (norm[article_id] * norm[other])
+            scored.append((score, len(shared), other))
+        scored.sort(reverse=True)
+        ranked[article_id] = scored[:2]
+        return ranked[article_id]
+
+    paired: set[int] = set()
+    for article_id in new_ids:
+        if article_id not in by_id or article_id in paired:
+            continue
+        mine = best(article_id)
+        if not _clear(mine):
+            continue
+        score, _, other = mine[0]
+        theirs = best(other)
+        if other in paired or not _clear(theirs) or theirs[0][2] != article_id:
+            continue
+        paired.update((article_id, other))
+        work.matches.append(Match(article_id, other, round(score, 4)))
+    return work
+
+
+def _clear(ranked: list[tuple[float, int, int]]) -> bool:
+    """The best candidate is strong evidence and clearly ahead of the second."""
+    if not ranked:
+        return False
+    score, shared, _ = ranked[0]
+    if score < MIN_SCORE or shared < MIN_SHARED:
+        return False
+    return len(ranked) < 2 or ranked[1][0] <= MAX_RUNNER_UP * score
 
 
 async def pair_by_text(db: Database, new_ids: Sequence[int], *, now: int, window_days: int) -> int:
     """Pair each new article still single with the one article in the other
-    language whose text is strong evidence of the same story; pairs made."""
-    return 0
+    language whose text is strong evidence of the same story; pairs made.
+    `window_days` 0 turns matching from the text off."""
+    if window_days <= 0 or not new_ids:
+        return 0
+    window = window_days * 86_400
+    new = await translations.single_texts(db, new_ids)
+    if not new:
+        return 0
+    pool = await translations.single_texts_near(db, [t.at for t in new], reach=2 * window)
+    ids = [t.id for t in pool]
+    work = find_pairs(
+        pool,
+        [t.id for t in new],
+        window=window,
+        vetoed=await translations.vetoes_among(db, ids),
+    )
+    made = 0
+    for found in work.matches:
+        outcome = await translations.link(
+            db, found.first_id, found.second_id, how="text", now=now, score=found.score
+        )
+        made += outcome == "paired"
+    return made

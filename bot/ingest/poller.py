@@ -166,6 +166,7 @@ async def _succeed(
             feed_language=parsed.language,
             language_override=feed.language,
             max_age_days=settings.digest_max_age_days,
+            pair_window_days=settings.pairing_window_days,
         )
         new_ids = ingested.new_ids
     recovered = (

@@ -27,4 +27,5 @@ async def ingest_location(
         now=now,
         feed_language=feed.language,
         max_age_days=settings.digest_max_age_days,
+        pair_window_days=settings.pairing_window_days,
     )

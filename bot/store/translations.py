@@ -11,13 +11,14 @@ guess from the text.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import aiosqlite
 
-from bot.store.db import Database
+from bot.store.db import Database, Row
 
 How = Literal["explicit", "text", "manual"]
 Outcome = Literal[
@@ -236,3 +237,88 @@ async def count(db: Database) -> int:
 
 def _json_ids(ids: Sequence[int]) -> str:
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
+
+
+@dataclass(frozen=True)
+class StoryText:
+    """What the matcher reads of an article still without a partner."""
+
+    id: int
+    language: str
+    at: int
+    """When the story happened as far as pairing knows: its publication date, or
+    for an undated article the time it was fetched."""
+    title: str
+    summary: str
+    topics: tuple[str, ...] = ()
+
+
+MAX_NEAR: Final = 200_000
+"""Articles read for one matching pass at most: an archive loaded in one batch
+is read once, never more than this, whatever its size."""
+
+# The expression of migration 0021's index, spelt the same so the index is used.
+_STORY_AT = "(CASE WHEN a.dated THEN a.published_at ELSE a.fetched_at END)"
+_STORY_COLUMNS = (
+    f"a.id, a.language, a.title, a.summary, {_STORY_AT} AS at,"
+    " (SELECT group_concat(topic, ' ') FROM article_topics WHERE article_id = a.id) AS topic_list"
+)
+
+
+async def single_texts(db: Database, article_ids: Sequence[int]) -> list[StoryText]:
+    """Those of the articles that have no partner, for the matcher."""
+    if not article_ids:
+        return []
+    rows = await db.fetchall(
+        f"SELECT {_STORY_COLUMNS} FROM json_each(?) AS j JOIN articles AS a ON a.id = j.value"
+        " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)",
+        (_json_ids(article_ids),),
+    )
+    return [_story(row) for row in rows]
+
+
+async def single_texts_near(
+    db: Database, times: Sequence[int], *, reach: int, limit: int = MAX_NEAR
+) -> list[StoryText]:
+    """Articles without a partner whose time is within `reach` seconds of any of
+    `times` (the spans are merged, so a batch's articles are read once each)."""
+    spans: list[list[int]] = []
+    for at in sorted(times):
+        if spans and at - reach <= spans[-1][1]:
+            spans[-1][1] = at + reach
+        else:
+            spans.append([at - reach, at + reach])
+    if not spans:
+        return []
+    rows = await db.fetchall(
+        f"SELECT {_STORY_COLUMNS} FROM json_each(?) AS span"
+        f" JOIN articles AS a ON {_STORY_AT}"
+        " BETWEEN json_extract(span.value, '$[0]') AND json_extract(span.value, '$[1]')"
+        " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)"
+        " LIMIT ?",
+        (json.dumps(spans), limit),
+    )
+    return [_story(row) for row in rows]
+
+
+async def vetoes_among(db: Database, article_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """The (low, high) pairs among `article_ids` that an admin has parted."""
+    if not article_ids:
+        return set()
+    rows = await db.fetchall(
+        "SELECT v.low_id, v.high_id FROM json_each(?) AS j"
+        " JOIN translation_vetoes AS v ON v.low_id = j.value",
+        (_json_ids(article_ids),),
+    )
+    return {(row[0], row[1]) for row in rows}
+
+
+def _story(row: Row) -> StoryText:
+    return StoryText(
+        id=row["id"],
+        language=row["language"],
+        at=row["at"],
+        title=row["title"],
+        summary=row["summary"],
+        topics=tuple((row["topic_list"] or "").split()),
+    )
