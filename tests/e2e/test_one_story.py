@@ -338,3 +338,22 @@ async def test_an_instant_channel_posts_a_story_its_keywords_find_only_in_the_la
     assert len(posts) == 1
     assert _links(posts[0])[0] == EN_URL
     assert ES_URL in _links(posts[0])
+
+
+async def test_the_samples_juarez_story_is_one_result_paired_by_its_text(
+    harness: Harness,
+) -> None:
+    """The bundled sample, as a new install loads it: no source links its two
+    versions, the matcher pairs them, and `/search juarez` finds the story once
+    in each reader's language, naming the other version under it."""
+    english = harness.emulator.add_user("Ann", language_code="en")
+    found = (await harness.say(english.id, english.id, "/search juarez")).text or ""
+    assert found.count("Death of Migrants in Ciudad Juárez") == 1
+    assert "🇪🇸 La muerte de Migrantes en Chihuahua" in found
+    assert found.count("Migrantes") == 1  # the Spanish version is a line, not a result
+
+    spanish = harness.emulator.add_user("Ana", language_code="es")
+    await harness.say(spanish.id, spanish.id, "/settings language es")
+    found = (await harness.say(spanish.id, spanish.id, "/search juarez")).text or ""
+    assert found.count("La muerte de Migrantes en Chihuahua") == 1
+    assert "🇬🇧 Death of Migrants in Ciudad Juárez" in found
