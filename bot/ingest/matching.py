@@ -16,8 +16,10 @@ one's best must clearly beat its second best. A wrong pair shows a reader the
 wrong story under a flag; a missing one only shows a story twice, so every
 doubt leaves the articles single.
 
-The cost stays bounded on any batch: keys are computed once per article,
-candidates come only through keys that are rare within a time window (an
+The cost stays bounded on any batch: keys are worked out once per article,
+as it is stored, from the words and stems ingest has for the search index, and
+read back with it (an article stored before that has them derived from its
+text); candidates come only through keys that are rare within a time window (an
 article and its translation share some), and only the few best of those are
 scored in full, so a batch of a thousand near-identical articles compares
 nothing rather than everything with everything.
@@ -129,6 +131,7 @@ _SCALES: Final = {
 _PERCENT: Final = frozenset({"%", "por ciento", "percent", "per cent"})
 _CASED_WORD = re.compile(r"[^\W\d_]+")
 _CLAUSE = re.compile(r"[.!?:;\"“”«»()\[\]¡¿|–—]+|\s-\s")
+_NAME_TOKEN = re.compile(r"[^\W\d_]+|\|")
 
 
 @dataclass(frozen=True)
@@ -153,16 +156,74 @@ class Work:
 
 def keys(text: StoryText) -> set[str]:
     """The article's features that survive translation, each a string key
-    prefixed by its kind."""
-    found: set[str] = set()
-    for part in (text.title, text.summary):
-        folded = fold(part)
-        folded = _dates(folded, found)
-        _numbers(folded, found, text.language)
-        found.update(_cognates(folded, text.language))
-    found.update(_names(text.title, text.summary, text.language))
+    prefixed by its kind: its text's (`text_keys`, or those stored with it) and
+    its topics'. Topics are read at matching time, never stored with the keys,
+    as the catalogue may re-tag an article after it was stored."""
+    found = (
+        set(text.keys)
+        if text.keys is not None
+        else text_keys(text.title, text.summary, text.language)
+    )
     found.update(f"{_TOPIC}:{topic}" for topic in text.topics)
     return found
+
+
+Indexed = tuple[str, Sequence[str], Sequence[str]]
+"""A text as ingest has it already: folded, its words (`bot.text.WORD`) and
+their stems in the article's language."""
+
+
+def text_keys(
+    title: str, summary: str, language: str, indexed: tuple[Indexed, Indexed] | None = None
+) -> set[str]:
+    """The keys of an article's title and summary, topics aside. `indexed`:
+    the two folded, split and stemmed as ingest already did for the search
+    index (`bot.ingest.pipeline.prepare`), so nothing is done twice; the keys
+    are the same either way (a test checks)."""
+    found: set[str] = set()
+    if indexed is None:
+        _part_keys(fold(title), language, found)
+        _part_keys(fold(summary), language, found)
+    else:
+        for folded, words, stems in indexed:
+            _part_keys(folded, language, found, (words, stems))
+    found.update(_names(title, summary, language))
+    return found
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _part_keys(
+    folded: str,
+    language: str,
+    found: set[str],
+    words_and_stems: tuple[Sequence[str], Sequence[str]] | None = None,
+) -> None:
+    """One part's dates, numbers and cognates into `found`.
+
+    Every date and number has a digit: a text without one (most headlines, many
+    summaries) skips their patterns, and its words are then exactly the index's
+    (which split as the cognates do but for digits), stems and all."""
+    if _DIGIT.search(folded) is None:
+        if words_and_stems is None:
+            words = _CASED_WORD.findall(folded)
+            _spelt_numbers(words, found, language)
+            found.update(_cognates(words, language))
+            return
+        index_words, stems = words_and_stems
+        _spelt_numbers(index_words, found, language)
+        found.update(
+            f"{_COGNATE}:{stem[:PREFIX] if len(stem) >= PREFIX else word[:PREFIX]}"
+            for word, stem in zip(index_words, stems, strict=True)
+            if len(word) >= 4 and word not in _FUNCTION_WORDS
+        )
+        return
+    folded = _dates(folded, found)
+    words = _CASED_WORD.findall(folded)
+    _spelt_numbers(words, found, language)
+    _numbers(folded, found)
+    found.update(_cognates(words, language))
 
 
 def _dates(folded: str, found: set[str]) -> str:
@@ -206,11 +267,14 @@ _NUMBER_WORDS: Final = {
 "10 días"); not "one"/"uno", which are also articles and pronouns."""
 
 
-def _numbers(folded: str, found: set[str], language: str) -> None:
+def _spelt_numbers(words: Sequence[str], found: set[str], language: str) -> None:
+    spelt = _NUMBER_WORDS.get(language, _NUMBER_WORDS["en"])
+    found.update(f"{_AMOUNT}:{spelt[w]}" for w in spelt.keys() & words)
+
+
+def _numbers(folded: str, found: set[str]) -> None:
     """Numbers as values, whichever separators the language uses, with their
     scale word: "1.2 million", "1,2 millones" and "1,200,000" are one key."""
-    spelt = _NUMBER_WORDS.get(language, _NUMBER_WORDS["en"])
-    found.update(f"{_AMOUNT}:{spelt[w]}" for w in _CASED_WORD.findall(folded) if w in spelt)
     for match in _NUMBER.finditer(folded):
         value = _value(match[1])
         if value is None:
@@ -253,9 +317,9 @@ def _float(whole: str, fraction: str) -> float | None:
         return None
 
 
-def _cognates(folded: str, language: str) -> list[str]:
+def _cognates(all_words: list[str], language: str) -> list[str]:
     """Each content word's stem in its own language, cut to `PREFIX` letters."""
-    words = [w for w in _CASED_WORD.findall(folded) if len(w) >= 4 and w not in _FUNCTION_WORDS]
+    words = [w for w in all_words if len(w) >= 4 and w not in _FUNCTION_WORDS]
     stems = stem_spanish(words) if language == "es" else stem_english(words)
     # A stem shorter than the prefix is a stemmer's guess at a name or a short
     # word ("ciudad" stems to "ciud" in Spanish, "ciudad" in English): the word's
@@ -274,21 +338,30 @@ def _names(title: str, summary: str, language: str) -> set[str]:
     found: set[str] = set()
     title_case = language != "es" and _title_case(title)
     for part, names_too in ((title, not title_case), (summary, True)):
-        for clause in _CLAUSE.split(part):
-            run: list[str] = []
-            for position, word in enumerate(_CASED_WORD.findall(clause)):
-                acronym = len(word) >= 2 and word.isupper()
-                name = names_too and position > 0 and word[0].isupper()
-                folded = fold(word)
-                if (acronym or name) and folded not in _FUNCTION_WORDS and len(folded) >= 3:
-                    found.add(f"{_NAME}:{folded}")
-                    run.append(folded)
-                    continue
+        # The part's words in one pass, a "|" (itself a clause mark) where a
+        # clause ends; only the words that are not all lower case are looked at.
+        tokens = _NAME_TOKEN.findall(_CLAUSE.sub("|", part))
+        run: list[str] = []
+        last = -2
+        for i in [i for i, token in enumerate(tokens) if not token.islower()]:
+            word = tokens[i]
+            acronym = len(word) >= 2 and word.isupper()
+            name = names_too and i > 0 and tokens[i - 1] != "|" and word[0].isupper()
+            if not (acronym or name):
+                continue
+            folded = fold(word)
+            if folded in _FUNCTION_WORDS or len(folded) < 3:
+                continue
+            found.add(f"{_NAME}:{folded}")
+            if i != last + 1:
+                # A word between (or a clause's end) broke the run.
                 if len(run) > 1:
                     found.add(f"{_NAME}:{' '.join(run)}")
                 run = []
-            if len(run) > 1:
-                found.add(f"{_NAME}:{' '.join(run)}")
+            run.append(folded)
+            last = i
+        if len(run) > 1:
+            found.add(f"{_NAME}:{' '.join(run)}")
     return found
 
 
@@ -331,13 +404,17 @@ def find_pairs(
     # slice and the two beside it, so a key is rare or common where it matters.
     # Each is filed under the language it is a candidate for (not its own).
     languages = {t.language for t in texts}
-    postings: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    postings: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for t in texts:
-        for key in features[t.id]:
-            if frequency[key] > 1:
-                for language in languages - {t.language}:
-                    postings[key, t.at // window, language].append(t.id)
-    blocked = {slot for slot, ids in postings.items() if len(ids) > BLOCK_MAX_DF}
+        slice_ = t.at // window
+        for language in languages - {t.language}:
+            for key in features[t.id]:
+                if frequency[key] > 1:
+                    postings[key, language][slice_].append(t.id)
+    # A slot too common to find candidates by is dropped: it finds none.
+    for by_slice in postings.values():
+        for slot in [n for n, ids in by_slice.items() if len(ids) > BLOCK_MAX_DF]:
+            del by_slice[slot]
     vetoes = set(vetoed)
     ranked: dict[int, list[tuple[float, int, int]]] = {}
 
@@ -352,11 +429,11 @@ def find_pairs(
         # other language's out of the few candidates.
         rough: dict[int, float] = defaultdict(float)
         for key in mine:
+            by_slice = postings.get((key, text.language))
+            if not by_slice:
+                continue
             for near in (slice_ - 1, slice_, slice_ + 1):
-                slot = (key, near, text.language)
-                if slot in blocked:
-                    continue
-                for other in postings.get(slot, ()):
+                for other in by_slice.get(near, ()):
                     rough[other] += weight[key]
         scored: list[tuple[float, int, int]] = []
         for other in heapq.nlargest(CANDIDATES, rough, key=rough.__getitem__):
@@ -411,6 +488,12 @@ async def pair_by_text(db: Database, new_ids: Sequence[int], *, now: int, window
     window = window_days * 86_400
     new = await translations.single_texts(db, new_ids)
     if not new:
+        return 0
+    languages = {t.language for t in new}
+    if len(languages) == 1 and not await translations.single_other_language_near(
+        db, languages.pop(), [t.at for t in new], reach=window
+    ):
+        # A candidate is within the window and in the other language: none is.
         return 0
     pool = await translations.single_texts_near(db, [t.at for t in new], reach=2 * window)
     ids = [t.id for t in pool]

@@ -17,6 +17,7 @@ from typing import Final
 
 import bot.metrics as metrics
 from bot.config import Settings
+from bot.ingest import matching
 from bot.ingest.alternates import claims
 from bot.ingest.entry import Entry
 from bot.ingest.language import detect_language
@@ -24,7 +25,7 @@ from bot.ingest.pairing import DEFAULT_WINDOW_DAYS, pair_arrivals
 from bot.ingest.text import clip
 from bot.store import articles, topics
 from bot.store.db import Database
-from bot.text import IndexedText, fold, index_text
+from bot.text import WORD, IndexedText, fold, index_text, stem_english, stem_spanish
 from bot.topics import Catalogue
 
 MAX_TITLE_CHARS: Final = 300
@@ -70,6 +71,7 @@ def prepare(
     language_override: str | None = None,
     position: int = 0,
     max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+    story_keys: bool = True,
 ) -> articles.NewArticle:
     """An entry made ready to store. Undated entries keep the source's order
     (the first is the newest) by counting back one second per position from
@@ -79,16 +81,36 @@ def prepare(
 
     Language: the entry's own declaration, else the operator's setting for the
     feed (`language_override`), else detection from the text, with the feed's
-    declared language (`feed_language`) deciding only when the text is silent."""
+    declared language (`feed_language`) deciding only when the text is silent.
+
+    `story_keys`: also work out what the text offers the translation matcher,
+    from the words and stems the index needs anyway (ingest asks for them when
+    it pairs from the text)."""
     title = clip(entry.title, MAX_TITLE_CHARS)
     summary = clip(entry.summary, MAX_SUMMARY_CHARS)
-    title_text = index_text(title)
-    summary_text = index_text(summary)
+    folded_title, folded_summary = fold(title), fold(summary)
+    title_words, summary_words = WORD.findall(folded_title), WORD.findall(folded_summary)
+    title_text = IndexedText(stem_english(title_words), stem_spanish(title_words))
+    summary_text = IndexedText(stem_english(summary_words), stem_spanish(summary_words))
     language = (
         entry.language
         or language_override
         or detect_language(f"{title}\n{summary}", default=feed_language or "en")
     )
+    keys = None
+    if story_keys:
+        # The matcher stems each word in the article's own language.
+        own_title, own_summary = (
+            (title_text.spanish, summary_text.spanish)
+            if language == "es"
+            else (title_text.english, summary_text.english)
+        )
+        keys = matching.text_keys(
+            title,
+            summary,
+            language,
+            ((folded_title, title_words, own_title), (folded_summary, summary_words, own_summary)),
+        )
     url = entry.url if entry.url is None or len(entry.url) <= MAX_URL_CHARS else None
     guid = _bounded_guid(entry.guid)
     return articles.NewArticle(
@@ -128,6 +150,7 @@ def prepare(
             max_url_chars=MAX_URL_CHARS,
             bound_guid=_bounded_guid,
         ),
+        story_keys=None if keys is None else tuple(keys),
     )
 
 
@@ -161,6 +184,7 @@ async def ingest(
             language_override=language_override,
             position=position,
             max_age_days=max_age_days,
+            story_keys=pair_window_days > 0,
         )
         for position, entry in enumerate(entries)
     ]

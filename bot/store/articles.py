@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.store.db import Database, Row
+from bot.store.translations import KEY_SEPARATOR
 
 # Ranking looks at the newest matches only: the cost stays bounded on a large
 # archive (no bm25, whose IDF pass reads every match of a common word), and
@@ -76,6 +77,10 @@ class NewArticle:
     claims: tuple[Claim, ...] = ()
     """What the source says this article's translation is, kept until that
     article arrives (`translation_claims`, bot.ingest.alternates)."""
+    story_keys: tuple[str, ...] | None = None
+    """What its text offers the translation matcher (bot.ingest.matching), kept
+    so that later arrivals compare with it without reading and re-deriving it;
+    None when ingest pairs nothing from the text."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,14 @@ async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
                 "INSERT OR IGNORE INTO translation_claims (article_id, kind, value)"
                 " VALUES (?, ?, ?)",
                 [(i, kind, value) for i, a in stored for kind, value in a.claims],
+            )
+            await tx.executemany(
+                "INSERT INTO article_story_keys (article_id, keys) VALUES (?, ?)",
+                [
+                    (i, KEY_SEPARATOR.join(a.story_keys))
+                    for i, a in stored
+                    if a.story_keys is not None
+                ],
             )
             new_ids += [article_id for article_id, _ in stored]
     return new_ids

@@ -249,9 +249,16 @@ class StoryText:
     """When the story happened as far as pairing knows: its publication date, or
     for an undated article the time it was fetched."""
     title: str
+    """Empty when `keys` are stored: the matcher then needs none of the text."""
     summary: str
     topics: tuple[str, ...] = ()
+    keys: tuple[str, ...] | None = None
+    """The text's matching keys as stored with the article at ingest, or None
+    for an article stored before they were (its text is then read instead)."""
 
+
+KEY_SEPARATOR: Final = "\n"
+"""Between an article's stored keys (no key holds a line break)."""
 
 MAX_NEAR: Final = 200_000
 """Articles read for one matching pass at most: an archive loaded in one batch
@@ -259,10 +266,14 @@ is read once, never more than this, whatever its size."""
 
 # The expression of migration 0021's index, spelt the same so the index is used.
 _STORY_AT = "(CASE WHEN a.dated THEN a.published_at ELSE a.fetched_at END)"
+# An article whose keys are stored is read without its text.
 _STORY_COLUMNS = (
-    f"a.id, a.language, a.title, a.summary, {_STORY_AT} AS at,"
+    f"a.id, a.language, {_STORY_AT} AS at, k.keys,"
+    " CASE WHEN k.keys IS NULL THEN a.title ELSE '' END AS title,"
+    " CASE WHEN k.keys IS NULL THEN a.summary ELSE '' END AS summary,"
     " (SELECT group_concat(topic, ' ') FROM article_topics WHERE article_id = a.id) AS topic_list"
 )
+_WITH_KEYS = " LEFT JOIN article_story_keys AS k ON k.article_id = a.id"
 
 
 async def single_texts(db: Database, article_ids: Sequence[int]) -> list[StoryText]:
@@ -271,7 +282,7 @@ async def single_texts(db: Database, article_ids: Sequence[int]) -> list[StoryTe
         return []
     rows = await db.fetchall(
         f"SELECT {_STORY_COLUMNS} FROM json_each(?) AS j JOIN articles AS a ON a.id = j.value"
-        " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)",
+        f"{_WITH_KEYS} WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)",
         (_json_ids(article_ids),),
     )
     return [_story(row) for row in rows]
@@ -282,23 +293,50 @@ async def single_texts_near(
 ) -> list[StoryText]:
     """Articles without a partner whose time is within `reach` seconds of any of
     `times` (the spans are merged, so a batch's articles are read once each)."""
-    spans: list[list[int]] = []
-    for at in sorted(times):
-        if spans and at - reach <= spans[-1][1]:
-            spans[-1][1] = at + reach
-        else:
-            spans.append([at - reach, at + reach])
+    spans = _spans(times, reach)
     if not spans:
         return []
     rows = await db.fetchall(
         f"SELECT {_STORY_COLUMNS} FROM json_each(?) AS span"
         f" JOIN articles AS a ON {_STORY_AT}"
         " BETWEEN json_extract(span.value, '$[0]') AND json_extract(span.value, '$[1]')"
+        f"{_WITH_KEYS}"
         " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)"
         " LIMIT ?",
         (json.dumps(spans), limit),
     )
     return [_story(row) for row in rows]
+
+
+async def single_other_language_near(
+    db: Database, language: str, times: Sequence[int], *, reach: int
+) -> bool:
+    """Whether any article not in `language` and without a partner has its time
+    within `reach` seconds of any of `times`: when none has (a one-language
+    feed's arrivals), there is nothing to pair them with and nothing to read."""
+    spans = _spans(times, reach)
+    if not spans:
+        return False
+    found: int = await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM json_each(?) AS span"
+        f" JOIN articles AS a ON {_STORY_AT}"
+        " BETWEEN json_extract(span.value, '$[0]') AND json_extract(span.value, '$[1]')"
+        " WHERE a.language != ?"
+        " AND NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id))",
+        (json.dumps(spans), language),
+    )
+    return bool(found)
+
+
+def _spans(times: Sequence[int], reach: int) -> list[list[int]]:
+    """The times' reach, overlapping spans merged."""
+    spans: list[list[int]] = []
+    for at in sorted(times):
+        if spans and at - reach <= spans[-1][1]:
+            spans[-1][1] = at + reach
+        else:
+            spans.append([at - reach, at + reach])
+    return spans
 
 
 async def vetoes_among(db: Database, article_ids: Sequence[int]) -> set[tuple[int, int]]:
@@ -321,4 +359,9 @@ def _story(row: Row) -> StoryText:
         title=row["title"],
         summary=row["summary"],
         topics=tuple((row["topic_list"] or "").split()),
+        keys=None
+        if row["keys"] is None
+        else tuple(row["keys"].split(KEY_SEPARATOR))
+        if row["keys"]
+        else (),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.ingest import matching
 from bot.ingest.entry import Entry
-from bot.ingest.pipeline import ingest
+from bot.ingest.pipeline import ingest, prepare
 from bot.runtime import Content
 from bot.store import articles, translations
 from bot.store.db import Database
@@ -181,3 +181,72 @@ def test_numbers_and_dates_read_alike_in_both_languages() -> None:
     assert keys("en", "ten days, 3% and 2,400 workers") == keys(
         "es", "diez días, 3 % y 2.400 trabajadores"
     )
+
+
+def test_keys_worked_out_at_ingest_are_the_keys_of_the_text(catalogue: Catalogue) -> None:
+    """Ingest derives an article's keys from the words and stems it has for the
+    index (and skips the number patterns on a text without digits): the same
+    keys as from the text alone, on every article of the evaluation set and on
+    texts with dates, numbers, digits inside words and acronyms."""
+    texts = [(a.title, a.summary, a.language) for a in translation_set.load().articles]
+    texts += [
+        (
+            "1.2 million marched on March 27, 2023 in Ciudad Juárez",
+            "The G20 and COVID19 - ten days",
+            "en",
+        ),
+        (
+            "El 27 de marzo de 2023: 1,2 millones",
+            "La OTAN, el 3 % y 2.400 trabajadores en H2O",
+            "es",
+        ),
+        ("", "", "en"),
+    ]
+    assert len(texts) > 325
+    for title, summary, language in texts:
+        stored = prepare(
+            Entry(title=title, summary=summary, language=language),
+            source="s",
+            catalogue=catalogue,
+            now=T,
+        ).story_keys
+        assert stored is not None
+        text = StoryText(id=1, language=language, at=T, title=title, summary=summary)
+        assert set(stored) == matching.keys(text), title
+
+
+async def test_stored_keys_are_read_instead_of_the_text(db: Database, catalogue: Catalogue) -> None:
+    """Articles stored with their keys are read without their text; one stored
+    without them (before keys were kept) is read with it, and both still pair."""
+    # Stored while text pairing was off: no keys, as an article from before them.
+    report = await ingest(db, [ES], source="s", catalogue=catalogue, now=T, pair_window_days=0)
+    [es] = report.new_ids
+    [en] = await _ingest(db, catalogue, EN, now=T + 60)
+    # Read before pairing: unpair them (no veto) to see the pool as the matcher did.
+    await translations.unlink(db, en, now=T, veto=False)
+    [read_en] = await translations.single_texts(db, [en])
+    [read_es] = await translations.single_texts(db, [es])
+    assert read_en.keys is not None
+    assert read_en.title == ""
+    assert read_en.summary == ""
+    assert read_es.keys is None
+    assert read_es.title == ES.title
+    assert matching.keys(read_en) == matching.keys(
+        StoryText(
+            id=en, language="en", at=T, title=EN.title, summary=EN.summary, topics=read_en.topics
+        )
+    )
+    assert await matching.pair_by_text(db, [en], now=T, window_days=3) == 1
+
+
+async def test_a_one_language_ingest_reads_no_pool(db: Database, catalogue: Catalogue) -> None:
+    """With no article of the other language within reach, nothing is read
+    for matching: the texts near the arrivals are never asked for."""
+    [first] = await _ingest(db, catalogue, EN)
+    near = await translations.single_texts_near(db, [T], reach=6 * DAY)
+    assert [t.id for t in near] == [first]
+    assert not await translations.single_other_language_near(db, "en", [T], reach=3 * DAY)
+    [_es] = await _ingest(db, catalogue, ES, now=T + 5 * DAY)
+    assert not await translations.single_other_language_near(db, "en", [T], reach=3 * DAY)
+    assert await translations.single_other_language_near(db, "en", [T + 4 * DAY], reach=3 * DAY)
+    assert await translations.single_other_language_near(db, "es", [T + 2 * DAY], reach=3 * DAY)
