@@ -13,7 +13,7 @@ import time
 import pytest
 from telegram.request import HTTPXRequest
 
-from bench import Options, delivery, digests, fanout, latency, memory, operating, reading
+from bench import Options, delivery, digests, fanout, latency, memory, operating, pairing, reading
 from bench.latency import Load, Phase, kind_of
 from bot.delivery.ratelimiter import TelegramRateLimiter
 from bot.telegram.request import AiohttpRequest
@@ -158,3 +158,14 @@ async def test_operating_measures_the_metrics_server_on_and_off(options: Options
     assert ceiling.reference_value is not None
     assert ceiling.ratio_target is not None
     assert "metrics on: /metrics and /readyz scraped" in latency_p50.detail
+
+
+async def test_pairing_reports_quality_and_where_its_ingest_time_goes() -> None:
+    precision, recall, cost = await pairing.run(
+        Options(ingest_entries=60, ingest_runs=1, verbose=False)
+    )
+    assert precision.value >= 0.98
+    assert recall.value > 0
+    assert cost.reference_value is not None, "the same ingest with pairing off"
+    assert "keys at prepare" in cost.detail
+    assert "matching with its reads and writes" in cost.detail
