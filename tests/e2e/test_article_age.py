@@ -167,7 +167,9 @@ async def test_the_undated_sample_shows_no_date_and_keeps_its_order(
 
     latest = await harness.say(user.id, user.id, "/latest")
     text = latest.text or ""
-    positions = [text.find(title) for title in ["Migrants reach the border", *sample[:4]]]
+    # The sample's Juárez story is in both languages: one item, in the reader's English.
+    listed = [title for title in sample[:4] if not title.startswith("La muerte de Migrantes")]
+    positions = [text.find(title) for title in ["Migrants reach the border", *listed]]
     assert -1 not in positions, text
     assert positions == sorted(positions), text  # a dated article by its date, the sample as listed
     assert "Migrants remembered" not in text  # published years before the sample arrived
