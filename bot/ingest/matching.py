@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -392,29 +393,33 @@ def find_pairs(
     # As if among at least SMALL_POOL articles: in a pool of two, the words the two
     # share would otherwise count as common and weigh nothing.
     total = len(texts) + SMALL_POOL
-    weight = {
-        key: (_WEIGHT[key[0]] * math.log(total / (count + 0.5))) ** 2
-        for key, count in frequency.items()
-    }
+    # A key's rarity depends only on how many articles have it, and most keys
+    # share a handful of counts: one logarithm per count, not per key.
+    rarity = {count: math.log(total / (count + 0.5)) for count in set(frequency.values())}
+    weight = {key: (_WEIGHT[key[0]] * rarity[count]) ** 2 for key, count in frequency.items()}
     norm = {
         article_id: math.sqrt(sum(weight[key] for key in found)) or 1.0
         for article_id, found in features.items()
     }
-    # Postings by (key, time slice): an article's candidates are in its own
-    # slice and the two beside it, so a key is rare or common where it matters.
-    # Each is filed under the language it is a candidate for (not its own).
+    # Postings: the articles that have a key, filed under the language each is a
+    # candidate for (not its own), in the order of their time slices. An
+    # article's candidates are in its own slice and the two beside it, so a key
+    # is rare or common where it matters: a slice's run of a posting longer than
+    # BLOCK_MAX_DF finds none. One list per key rather than one per key and slice:
+    # an archive spread over many slices would otherwise make tens of thousands
+    # of one-article lists, and the garbage collector's passes over them cost
+    # more than the matching.
+    slice_of = {t.id: t.at // window for t in texts}
     languages = {t.language for t in texts}
-    postings: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for t in texts:
-        slice_ = t.at // window
+    postings: dict[str, defaultdict[str, list[int]]] = {
+        language: defaultdict(list) for language in languages
+    }
+    for t in sorted(texts, key=lambda t: slice_of[t.id]):
         for language in languages - {t.language}:
+            filed = postings[language]
             for key in features[t.id]:
                 if frequency[key] > 1:
-                    postings[key, language][slice_].append(t.id)
-    # A slot too common to find candidates by is dropped: it finds none.
-    for by_slice in postings.values():
-        for slot in [n for n, ids in by_slice.items() if len(ids) > BLOCK_MAX_DF]:
-            del by_slice[slot]
+                    filed[key].append(t.id)
     vetoes = set(vetoed)
     ranked: dict[int, list[tuple[float, int, int]]] = {}
 
@@ -428,13 +433,18 @@ def find_pairs(
         # Same-language articles are never counted, so they cannot crowd the
         # other language's out of the few candidates.
         rough: dict[int, float] = defaultdict(float)
+        filed = postings[text.language]
         for key in mine:
-            by_slice = postings.get((key, text.language))
-            if not by_slice:
+            posting = filed.get(key)
+            if not posting:
                 continue
+            start = bisect_left(posting, slice_ - 1, key=slice_of.__getitem__)
             for near in (slice_ - 1, slice_, slice_ + 1):
-                for other in by_slice.get(near, ()):
-                    rough[other] += weight[key]
+                end = bisect_right(posting, near, lo=start, key=slice_of.__getitem__)
+                if end - start <= BLOCK_MAX_DF:
+                    for other in posting[start:end]:
+                        rough[other] += weight[key]
+                start = end
         scored: list[tuple[float, int, int]] = []
         for other in heapq.nlargest(CANDIDATES, rough, key=rough.__getitem__):
             candidate = by_id[other]
