@@ -131,8 +131,9 @@ _SCALES: Final = {
 }
 _PERCENT: Final = frozenset({"%", "por ciento", "percent", "per cent"})
 _CASED_WORD = re.compile(r"[^\W\d_]+")
-_CLAUSE = re.compile(r"[.!?:;\"“”«»()\[\]¡¿|–—]+|\s-\s")
-_NAME_TOKEN = re.compile(r"[^\W\d_]+|\|")
+_NAME_TOKEN = re.compile(r"[^\W\d_]+|[.!?:;\"“”«»()\[\]¡¿|–—]+|\s-\s")
+"""A word (letters only), or a clause mark: a word's first character is a
+letter, a clause mark's never is (nor a digit)."""
 
 
 @dataclass(frozen=True)
@@ -339,15 +340,17 @@ def _names(title: str, summary: str, language: str) -> set[str]:
     found: set[str] = set()
     title_case = language != "es" and _title_case(title)
     for part, names_too in ((title, not title_case), (summary, True)):
-        # The part's words in one pass, a "|" (itself a clause mark) where a
-        # clause ends; only the words that are not all lower case are looked at.
-        tokens = _NAME_TOKEN.findall(_CLAUSE.sub("|", part))
+        # The part's words and clause marks in one pass; only the words that are
+        # not all lower case are looked at (a clause mark never passes: it has
+        # no capital).
+        tokens = _NAME_TOKEN.findall(part)
         run: list[str] = []
         last = -2
         for i in [i for i, token in enumerate(tokens) if not token.islower()]:
             word = tokens[i]
             acronym = len(word) >= 2 and word.isupper()
-            name = names_too and i > 0 and tokens[i - 1] != "|" and word[0].isupper()
+            # Inside a clause: the token before is a word, not a clause mark.
+            name = names_too and i > 0 and tokens[i - 1][0].isalnum() and word[0].isupper()
             if not (acronym or name):
                 continue
             folded = fold(word)
