@@ -441,6 +441,13 @@ def find_pairs(
             posting = filed.get(key)
             if not posting:
                 continue
+            if len(posting) <= BLOCK_MAX_DF:
+                # Too short for any slice's run to be too common: a scan is
+                # quicker than bisection (and meets the slices in the same order).
+                for other in posting:
+                    if abs(slice_of[other] - slice_) <= 1:
+                        rough[other] += weight[key]
+                continue
             start = bisect_left(posting, slice_ - 1, key=slice_of.__getitem__)
             for near in (slice_ - 1, slice_, slice_ + 1):
                 end = bisect_right(posting, near, lo=start, key=slice_of.__getitem__)
