@@ -523,10 +523,11 @@ async def pair_by_text(db: Database, new_ids: Sequence[int], *, now: int, window
         window=window,
         vetoed=await translations.vetoes_among(db, ids),
     )
-    made = 0
-    for found in work.matches:
-        outcome = await translations.link(
-            db, found.first_id, found.second_id, how="text", now=now, score=found.score
-        )
-        made += outcome == "paired"
-    return made
+    outcomes = await translations.link_many(
+        db,
+        [(found.first_id, found.second_id) for found in work.matches],
+        how="text",
+        now=now,
+        scores=[found.score for found in work.matches],
+    )
+    return outcomes.count("paired")

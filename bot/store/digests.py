@@ -259,6 +259,17 @@ async def oldest_instant_cursor(db: Database, upto_id: int) -> int | None:
     return None if value is None else int(value)
 
 
+_QUERY_FILTERS = """
+  AND (:language IS NULL OR a.language = :language)
+  AND NOT EXISTS (
+      SELECT 1 FROM json_each(:topics) AS wanted
+      WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
+                        WHERE at.article_id = a.id AND at.topic = wanted.value))
+"""
+"""A keyword query's own lang: and topic: filters on its matches `a`, whichever
+articles they are drawn from (`keyword_matches`, `keyword_matches_among`)."""
+
+
 async def keyword_matches(
     db: Database,
     match: str | None,
@@ -280,14 +291,7 @@ async def keyword_matches(
         else "SELECT a.id FROM articles AS a WHERE a.id > :after AND a.id <= :upto"
     )
     rows = await db.fetchall(
-        f"""
-        {source}
-          AND (:language IS NULL OR a.language = :language)
-          AND NOT EXISTS (
-              SELECT 1 FROM json_each(:topics) AS wanted
-              WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
-                                WHERE at.article_id = a.id AND at.topic = wanted.value))
-        """,
+        source + _QUERY_FILTERS,
         {
             "match": match,
             "after": after_id,
@@ -321,14 +325,7 @@ async def keyword_matches_among(
         else "SELECT a.id FROM articles AS a WHERE a.id IN (SELECT value FROM json_each(:ids))"
     )
     rows = await db.fetchall(
-        f"""
-        {source}
-          AND (:language IS NULL OR a.language = :language)
-          AND NOT EXISTS (
-              SELECT 1 FROM json_each(:topics) AS wanted
-              WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
-                                WHERE at.article_id = a.id AND at.topic = wanted.value))
-        """,
+        source + _QUERY_FILTERS,
         {
             "match": match,
             "ids": json.dumps([int(i) for i in article_ids]),

@@ -170,15 +170,25 @@ async def link_many(
     how: How,
     now: int,
     replace: Collection[How] = (),
+    scores: Sequence[float | None] = (),
 ) -> list[Outcome]:
     """`link` each pair in turn, all in one transaction (an ingest's candidates:
-    one write however many there are); each one's outcome."""
+    one write however many there are); each one's outcome. `scores`: the
+    matcher's, one per candidate, when it made them."""
     if not candidates:
         return []
     async with db.transaction() as tx:
         return [
-            await link_tx(tx, first, second, how=how, now=now, replace=replace)
-            for first, second in candidates
+            await link_tx(
+                tx,
+                first,
+                second,
+                how=how,
+                now=now,
+                score=scores[number] if scores else None,
+                replace=replace,
+            )
+            for number, (first, second) in enumerate(candidates)
         ]
 
 
