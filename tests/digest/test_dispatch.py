@@ -61,10 +61,8 @@ async def test_a_new_matching_article_reaches_an_instant_target(services: Servic
     assert "Caravan reaches the border" in str(message["text"])
     assert "New articles" in str(message["text"])
     # One article: its own preview, not whichever link Telegram would pick.
-    assert message["link_preview_options"] == {
-        "url": "https://example.org/1",
-        "prefer_large_media": True,
-    }
+    url = await db.fetchval("SELECT url FROM articles WHERE title = 'Caravan reaches the border'")
+    assert message["link_preview_options"] == {"url": url, "prefer_large_media": True}
     [topic_message] = await rows(db, keyword)
     assert (topic_message["chat_id"], topic_message["thread_id"]) == (-100, 5)
     assert await rows(db, stranger) == []
