@@ -36,16 +36,27 @@ aiohttp has other knobs, so they map as:
 
 Uploads (a ``/stats`` chart) use `media_write_timeout` as their write timeout,
 as PTB's client does. Bodies without files go as JSON, which the Bot API accepts
-for every method but uploads and which the standard library encodes in C;
-uploads go as ``multipart/form-data``.
+for every method but uploads; uploads go as ``multipart/form-data``.
+
+JSON both ways through orjson, as PTB's `RequestData` and `parse_json_payload`
+invite: the body is the request's native values (`RequestData.parameters`) encoded
+once, instead of each nested object (a keyboard, the link preview options) encoded
+to a string by `json_parameters` and the whole encoded again, and the answer is
+parsed from its bytes. At the sender's ceiling the standard library's two
+encodings and its parse of each answer (a sent message and every entity of it)
+were about a sixth of the bot's CPU per message. Whatever orjson refuses (an
+integer past 64 bits to encode, an answer that is not UTF-8 or not JSON) goes the
+standard library's and PTB's way. orjson reads an integer past 64 bits as a float,
+where the standard library keeps it whole: the Bot API's integers fit in 52 bits.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
+import orjson
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -170,18 +181,17 @@ class AiohttpRequest(BaseRequest):
         timeout = self._call_timeout(
             files, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
-        body: aiohttp.FormData | bytes | None = None
-        headers: dict[str, str] | None = None
+        body: aiohttp.FormData | aiohttp.Payload | None = None
         if request_data is not None:
             if files:
                 body = _multipart(request_data)
             else:
-                body = json.dumps(request_data.json_parameters).encode()
-                headers = _JSON
+                # A payload that names its type: no headers to merge, no type to look up.
+                body = aiohttp.BytesPayload(
+                    _json_body(request_data.parameters), content_type="application/json"
+                )
         try:
-            async with session.request(
-                method, url, data=body, headers=headers, timeout=timeout
-            ) as response:
+            async with session.request(method, url, data=body, timeout=timeout) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise TimedOut(NOT_SENT) from exc
@@ -190,6 +200,17 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as exc:
             # The class name says what failed when the message is empty.
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """See `BaseRequest.parse_json_payload`: the same answer, parsed by orjson; what
+        it refuses goes to PTB's own parser, which replaces bytes that are not UTF-8 and
+        reports a body that is not JSON."""
+        try:
+            answer: dict[str, Any] = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return BaseRequest.parse_json_payload(payload)
+        return answer
 
     def _call_timeout(
         self, files: bool, read: object, write: object, connect: object, pool: object
@@ -207,8 +228,16 @@ class AiohttpRequest(BaseRequest):
         )
 
 
-_JSON: Final = {"Content-Type": "application/json"}
 _DEFAULT_VALUE: Final = type(BaseRequest.DEFAULT_NONE)
+
+
+def _json_body(parameters: dict[str, Any]) -> bytes:
+    """The parameters as a JSON document (the standard library's for what orjson cannot
+    encode, such as an integer past 64 bits)."""
+    try:
+        return orjson.dumps(parameters)
+    except orjson.JSONEncodeError:
+        return json.dumps(parameters).encode()
 
 
 def _unset(value: object) -> bool:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
-from telegram.error import BadRequest, NetworkError, TimedOut
-from telegram.request import HTTPXRequest
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.emulator import Emulator, FaultPlan
@@ -106,6 +106,36 @@ async def test_uploads_go_as_multipart(
     assert emulator.calls("sendDocument")[0].files == {"document": "export.csv"}
 
 
+async def test_nested_parameters_go_as_json_objects(emulator: Emulator, bot: telegram.Bot) -> None:
+    """One JSON document with native values, as the Bot API reads it: not PTB's form
+    values, each nested object a string of JSON inside the JSON."""
+    user = emulator.add_user()
+    await bot.do_api_request(
+        "sendMessage",
+        api_kwargs={"chat_id": user.id, "text": "x", "link_preview_options": {"is_disabled": True}},
+    )
+    params = emulator.calls("sendMessage")[0].params
+    assert params["chat_id"] == user.id
+    assert params["link_preview_options"] == {"is_disabled": True}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"ok": true, "result": {"text": "caf\xc3\xa9"}}',
+        b'{"ok": true, "result": {"text": "broken \xff byte"}}',  # not UTF-8: replaced
+        b'{"ok": true, "result": {"message_id": 7, "chat": {"id": -1001234567890}}}',
+    ],
+)
+def test_answers_parse_as_ptbs_own_parser_reads_them(answer: bytes) -> None:
+    assert AiohttpRequest.parse_json_payload(answer) == BaseRequest.parse_json_payload(answer)
+
+
+def test_an_answer_that_is_not_json_is_ptbs_invalid_response() -> None:
+    with pytest.raises(TelegramError, match="Invalid server response"):
+        AiohttpRequest.parse_json_payload(b"<html>502 Bad Gateway</html>")
+
+
 async def test_downloads_are_plain_gets(emulator: Emulator, bot: telegram.Bot) -> None:
     user = emulator.add_user()
     sent = await bot.send_document(user.id, InputFile(b"<opml/>", filename="feeds.opml"))
@@ -172,7 +202,7 @@ async def test_a_full_pool_times_out_before_sending(emulator: Emulator) -> None:
     assert isinstance(holding, telegram.Message)
     assert isinstance(waiting, TimedOut)
     assert NOT_SENT in str(waiting)
-    assert [call.params["chat_id"] for call in emulator.calls("sendMessage")] == [str(first.id)]
+    assert [call.params["chat_id"] for call in emulator.calls("sendMessage")] == [first.id]
 
 
 async def test_shutdown_closes_and_initialize_reopens(emulator: Emulator) -> None:
