@@ -177,7 +177,7 @@ class OutboxSender:
         self.photo_fallbacks = 0  # photos Telegram refused, sent as their text instead
         self._in_flight: dict[asyncio.Task[None], OutboxRow] = {}
         self._paid_flying = 0  # of those, sent on the paid budget
-        self._marks: list[tuple[int, int | None, asyncio.Future[None]]] = []
+        self._marks: list[tuple[int, int | None, asyncio.Future[Outcome]]] = []
         self._marking: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._wakes = 0  # wake() calls so far
@@ -410,6 +410,8 @@ class OutboxSender:
         """
         delay = self.record_retry_base
         while True:
+            # A sent mark is a future already (no task to make per message); an
+            # error's settling is a coroutine, run as a task of its own.
             recording = asyncio.ensure_future(settle())
             try:
                 return await asyncio.shield(recording)
@@ -493,14 +495,14 @@ class OutboxSender:
         except Exception:  # a report's detail: never worth failing a send for
             log.exception("broadcast %d: could not record a pause", broadcast_id)
 
-    async def _settle_sent(self, row: OutboxRow, message_id: int | None) -> Outcome:
-        """Returns once the mark is committed, with the marks that arrived meanwhile."""
-        done = asyncio.get_running_loop().create_future()
+    def _settle_sent(self, row: OutboxRow, message_id: int | None) -> asyncio.Future[Outcome]:
+        """Queue the row's mark; the future is "sent" once it is committed, with the
+        marks that arrived meanwhile."""
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._marks.append((row.id, message_id, done))
         if self._marking is None:
             self._marking = asyncio.create_task(self._write_marks(), name="outbox-marks")
-        await done
-        return "sent"
+        return done
 
     async def _write_marks(self) -> None:
         """Commit the waiting marks, one transaction per group, until none wait."""
@@ -524,7 +526,7 @@ class OutboxSender:
                 else:
                     for _, _, done in group:
                         if not done.done():
-                            done.set_result(None)
+                            done.set_result("sent")
         finally:
             self._marking = None
             for _, _, done in self._marks:  # left only if this task was cancelled
