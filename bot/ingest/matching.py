@@ -19,14 +19,17 @@ doubt leaves the articles single.
 The cost stays bounded on any batch: keys are worked out once per article,
 as it is stored, from the words and stems ingest has for the search index, and
 read back with it (an article stored before that has them derived from its
-text); candidates come only through keys that are rare within a time window (an
-article and its translation share some), and only the few best of those are
-scored in full, so a batch of a thousand near-identical articles compares
-nothing rather than everything with everything.
+text; an ingest's arrivals are not read back at all); candidates come only
+through keys that are rare within a time window (an article and its
+translation share some: where the window holds few articles, every key is),
+and only the few best of those are scored in full, so a batch of a thousand
+near-identical articles compares nothing rather than everything with
+everything.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import re
@@ -34,6 +37,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Final
 
 from bot.store import translations
@@ -225,7 +229,11 @@ def _part_keys(
     words = _CASED_WORD.findall(folded)
     _spelt_numbers(words, found, language)
     _numbers(folded, found)
-    found.update(_cognates(words, language))
+    # The index's words split at letters and digits alike ("27th" is one word
+    # there, "th" here), so its stems serve only the words it has: a word is
+    # stemmed the same whatever its neighbours.
+    known = None if words_and_stems is None else dict(zip(*words_and_stems, strict=True))
+    found.update(_cognates(words, language, known))
 
 
 def _dates(folded: str, found: set[str]) -> str:
@@ -319,10 +327,20 @@ def _float(whole: str, fraction: str) -> float | None:
         return None
 
 
-def _cognates(all_words: list[str], language: str) -> list[str]:
-    """Each content word's stem in its own language, cut to `PREFIX` letters."""
+def _cognates(
+    all_words: list[str], language: str, known: dict[str, str] | None = None
+) -> list[str]:
+    """Each content word's stem in its own language, cut to `PREFIX` letters.
+    `known`: stems already worked out for some of the words (by the index)."""
     words = [w for w in all_words if len(w) >= 4 and w not in _FUNCTION_WORDS]
-    stems = stem_spanish(words) if language == "es" else stem_english(words)
+    stem = stem_spanish if language == "es" else stem_english
+    if known is None:
+        stems = stem(words)
+    else:
+        unknown = [w for w in words if w not in known]
+        if unknown:
+            known = known | dict(zip(unknown, stem(unknown), strict=True))
+        stems = [known[w] for w in words]
     # A stem shorter than the prefix is a stemmer's guess at a name or a short
     # word ("ciudad" stems to "ciud" in Spanish, "ciudad" in English): the word's
     # own opening is then the surer key.
@@ -387,12 +405,32 @@ def find_pairs(
     those within twice the window of them, so each candidate's own rivals are
     seen too); `window` is in seconds; `vetoed` lists (low id, high id) pairs an
     admin has parted."""
+    # The pass builds a set, list or dict per article and per key, none of them
+    # in a cycle and all dropped together when it returns: the cyclic
+    # collector's passes over them, a fifth of the pass's time on a large
+    # batch, would free nothing. It is paused meanwhile (the pass never awaits).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _find_pairs(texts, new_ids, window=window, vetoed=vetoed)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _find_pairs(
+    texts: Sequence[StoryText],
+    new_ids: Collection[int],
+    *,
+    window: int,
+    vetoed: Collection[tuple[int, int]],
+) -> Work:
     work = Work(articles=len(texts))
     if window <= 0 or len(texts) < 2 or len({t.language for t in texts}) < 2:
         return work
     by_id = {t.id: t for t in texts}
     features = {t.id: keys(t) for t in texts}
-    frequency = Counter(key for found in features.values() for key in found)
+    frequency = Counter(chain.from_iterable(features.values()))
     # As if among at least SMALL_POOL articles: in a pool of two, the words the two
     # share would otherwise count as common and weigh nothing.
     total = len(texts) + SMALL_POOL
@@ -401,28 +439,19 @@ def find_pairs(
     rarity = {count: math.log(total / (count + 0.5)) for count in set(frequency.values())}
     weight = {key: (_WEIGHT[key[0]] * rarity[count]) ** 2 for key, count in frequency.items()}
     norm = {
-        article_id: math.sqrt(sum(weight[key] for key in found)) or 1.0
+        article_id: math.sqrt(sum(map(weight.__getitem__, found))) or 1.0
         for article_id, found in features.items()
     }
-    # Postings: the articles that have a key, filed under the language each is a
-    # candidate for (not its own), in the order of their time slices. An
-    # article's candidates are in its own slice and the two beside it, so a key
-    # is rare or common where it matters: a slice's run of a posting longer than
-    # BLOCK_MAX_DF finds none. One list per key rather than one per key and slice:
-    # an archive spread over many slices would otherwise make tens of thousands
-    # of one-article lists, and the garbage collector's passes over them cost
-    # more than the matching.
     slice_of = {t.id: t.at // window for t in texts}
     languages = {t.language for t in texts}
-    postings: dict[str, defaultdict[str, list[int]]] = {
+    # Each language's articles by time slice: an article's candidates are in
+    # its own slice and the two beside it.
+    sliced: dict[str, defaultdict[int, list[int]]] = {
         language: defaultdict(list) for language in languages
     }
-    for t in sorted(texts, key=lambda t: slice_of[t.id]):
-        for language in languages - {t.language}:
-            filed = postings[language]
-            for key in features[t.id]:
-                if frequency[key] > 1:
-                    filed[key].append(t.id)
+    for t in texts:
+        sliced[t.language][slice_of[t.id]].append(t.id)
+    postings: dict[str, dict[str, list[int]]] = {}
     vetoes = set(vetoed)
     ranked: dict[int, list[tuple[float, int, int]]] = {}
 
@@ -435,26 +464,42 @@ def find_pairs(
         slice_ = text.at // window
         # Same-language articles are never counted, so they cannot crowd the
         # other language's out of the few candidates.
-        rough: dict[int, float] = defaultdict(float)
-        filed = postings[text.language]
-        for key in mine:
-            posting = filed.get(key)
-            if not posting:
-                continue
-            if len(posting) <= BLOCK_MAX_DF:
-                # Too short for any slice's run to be too common: a scan is
-                # quicker than bisection (and meets the slices in the same order).
-                for other in posting:
-                    if abs(slice_of[other] - slice_) <= 1:
-                        rough[other] += weight[key]
-                continue
-            start = bisect_left(posting, slice_ - 1, key=slice_of.__getitem__)
-            for near in (slice_ - 1, slice_, slice_ + 1):
-                end = bisect_right(posting, near, lo=start, key=slice_of.__getitem__)
-                if end - start <= BLOCK_MAX_DF:
-                    for other in posting[start:end]:
-                        rough[other] += weight[key]
-                start = end
+        near = [
+            other
+            for language in languages - {text.language}
+            for at in (slice_ - 1, slice_, slice_ + 1)
+            for other in sliced[language].get(at, ())
+        ]
+        rough: dict[int, float]
+        if len(near) <= BLOCK_MAX_DF:
+            # Too few for any key to be common among them: each that shares a
+            # key is ranked by all it shares, as the postings would rank it.
+            rough = {}
+            for other in near:
+                shared = mine & features[other]
+                if shared:
+                    rough[other] = sum(map(weight.__getitem__, shared))
+        else:
+            if not postings:
+                postings.update(_postings(texts, features, frequency, slice_of, languages))
+            rough = defaultdict(float)
+            filed = postings[text.language]
+            for key in filed.keys() & mine:
+                posting = filed[key]
+                if len(posting) <= BLOCK_MAX_DF:
+                    # Too short for any slice's run to be too common: a scan is
+                    # quicker than bisection (and meets the slices in the same order).
+                    for other in posting:
+                        if abs(slice_of[other] - slice_) <= 1:
+                            rough[other] += weight[key]
+                    continue
+                start = bisect_left(posting, slice_ - 1, key=slice_of.__getitem__)
+                for at in (slice_ - 1, slice_, slice_ + 1):
+                    end = bisect_right(posting, at, lo=start, key=slice_of.__getitem__)
+                    if end - start <= BLOCK_MAX_DF:
+                        for other in posting[start:end]:
+                            rough[other] += weight[key]
+                    start = end
         scored: list[tuple[float, int, int]] = []
         for other in heapq.nlargest(CANDIDATES, rough, key=rough.__getitem__):
             candidate = by_id[other]
@@ -489,6 +534,32 @@ def find_pairs(
     return work
 
 
+def _postings(
+    texts: Sequence[StoryText],
+    features: dict[int, set[str]],
+    frequency: Counter[str],
+    slice_of: dict[int, int],
+    languages: set[str],
+) -> dict[str, dict[str, list[int]]]:
+    """The articles that have a key, filed under the language each is a
+    candidate for (not its own), in the order of their time slices: where an
+    article's neighbourhood is busy, a key is rare or common there, and a
+    slice's run of a posting longer than BLOCK_MAX_DF finds no candidates. One
+    list per key rather than one per key and slice: an archive spread over many
+    slices would otherwise make tens of thousands of one-article lists."""
+    postings: dict[str, defaultdict[str, list[int]]] = {
+        language: defaultdict(list) for language in languages
+    }
+    # A key only one article has finds no candidate.
+    common = {key for key, count in frequency.items() if count > 1}
+    for t in sorted(texts, key=lambda t: slice_of[t.id]):
+        for language in languages - {t.language}:
+            filed = postings[language]
+            for key in features[t.id] & common:
+                filed[key].append(t.id)
+    return dict(postings)
+
+
 def _clear(ranked: list[tuple[float, int, int]]) -> bool:
     """The best candidate is strong evidence and clearly ahead of the second."""
     if not ranked:
@@ -499,14 +570,27 @@ def _clear(ranked: list[tuple[float, int, int]]) -> bool:
     return len(ranked) < 2 or ranked[1][0] <= MAX_RUNNER_UP * score
 
 
-async def pair_by_text(db: Database, new_ids: Sequence[int], *, now: int, window_days: int) -> int:
+async def pair_by_text(
+    db: Database,
+    new_ids: Sequence[int],
+    *,
+    now: int,
+    window_days: int,
+    arrivals: Sequence[StoryText] | None = None,
+) -> int:
     """Pair each new article still single with the one article in the other
     language whose text is strong evidence of the same story; pairs made.
-    `window_days` 0 turns matching from the text off."""
+    `window_days` 0 turns matching from the text off. `arrivals`: the new
+    articles as ingest stored them (`translations.arriving`), so they are not
+    read back."""
     if window_days <= 0 or not new_ids:
         return 0
     window = window_days * 86_400
-    new = await translations.single_texts(db, new_ids)
+    if arrivals is None:
+        new = await translations.single_texts(db, new_ids)
+    else:
+        single = set(await translations.unpaired(db, [t.id for t in arrivals]))
+        new = [t for t in arrivals if t.id in single]
     if not new:
         return 0
     languages = {t.language for t in new}
@@ -515,7 +599,9 @@ async def pair_by_text(db: Database, new_ids: Sequence[int], *, now: int, window
     ):
         # A candidate is within the window and in the other language: none is.
         return 0
-    pool = await translations.single_texts_near(db, [t.at for t in new], reach=2 * window)
+    pool = await translations.single_texts_near(
+        db, [t.at for t in new], reach=2 * window, besides=new if arrivals is not None else ()
+    )
     ids = [t.id for t in pool]
     work = find_pairs(
         pool,

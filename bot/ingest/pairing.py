@@ -15,6 +15,7 @@ from typing import Final
 from bot.ingest.alternates import pair_by_links
 from bot.ingest.matching import pair_by_text
 from bot.store.db import Database
+from bot.store.translations import StoryText
 
 DEFAULT_WINDOW_DAYS: Final = 3
 """How far apart two versions of one story may be published (PAIRING_WINDOW_DAYS)."""
@@ -26,10 +27,13 @@ async def pair_arrivals(
     *,
     now: int,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    arrivals: Sequence[StoryText] | None = None,
 ) -> int:
-    """Pair the newly stored `new_ids` where evidence allows; pairs made."""
+    """Pair the newly stored `new_ids` where evidence allows; pairs made.
+    `arrivals`: what ingest stored of them (`translations.arriving`), which
+    spares matching from reading them back."""
     if not new_ids:
         return 0
     made = await pair_by_links(db, new_ids, now=now)
-    made += await pair_by_text(db, new_ids, now=now, window_days=window_days)
+    made += await pair_by_text(db, new_ids, now=now, window_days=window_days, arrivals=arrivals)
     return made

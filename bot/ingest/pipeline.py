@@ -23,7 +23,7 @@ from bot.ingest.entry import Entry
 from bot.ingest.language import detect_language
 from bot.ingest.pairing import DEFAULT_WINDOW_DAYS, pair_arrivals
 from bot.ingest.text import clip
-from bot.store import articles, topics
+from bot.store import articles, topics, translations
 from bot.store.db import Database
 from bot.text import WORD, IndexedText, fold, index_text, stem_english, stem_spanish
 from bot.topics import Catalogue
@@ -188,9 +188,16 @@ async def ingest(
         )
         for position, entry in enumerate(entries)
     ]
-    new_ids = await articles.insert(db, prepared)
+    stored = await articles.insert_with_ids(db, prepared)
+    new_ids = [article_id for article_id, _ in stored]
     metrics.ARTICLES_INGESTED.inc(len(new_ids))
-    await pair_arrivals(db, new_ids, now=now, window_days=pair_window_days)
+    await pair_arrivals(
+        db,
+        new_ids,
+        now=now,
+        window_days=pair_window_days,
+        arrivals=[translations.arriving(article_id, article) for article_id, article in stored],
+    )
     return IngestReport(source=source, seen=len(entries), new_ids=tuple(new_ids))
 
 

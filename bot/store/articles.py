@@ -144,11 +144,19 @@ _ROWS_PER_STATEMENT = 500  # 15 parameters a row, well under SQLite's variable l
 
 
 async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
-    """Store the articles not stored yet (same guid, url or content); their new ids.
+    """Store the articles not stored yet (same guid, url or content); their new ids."""
+    return [article_id for article_id, _ in await insert_with_ids(db, articles)]
+
+
+async def insert_with_ids(
+    db: Database, articles: Sequence[NewArticle]
+) -> list[tuple[int, NewArticle]]:
+    """Store the articles not stored yet, as `insert`; those stored, each with its
+    new id, so ingest can go on with them without reading them back.
 
     A few statements per 500 articles rather than per article: on a large feed
     the round trips to the database thread, not SQLite, were the cost."""
-    new_ids: list[int] = []
+    new: list[tuple[int, NewArticle]] = []
     async with db.transaction() as tx:
         for start in range(0, len(articles), _ROWS_PER_STATEMENT):
             chunk = articles[start : start + _ROWS_PER_STATEMENT]
@@ -190,8 +198,8 @@ async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
                     if a.story_keys is not None
                 ],
             )
-            new_ids += [article_id for article_id, _ in stored]
-    return new_ids
+            new += stored
+    return new
 
 
 INDEX_SQL = (

@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import aiosqlite
 
 from bot.store.db import Database, Row
+
+if TYPE_CHECKING:
+    from bot.store.articles import NewArticle
 
 How = Literal["explicit", "text", "manual"]
 Outcome = Literal[
@@ -298,24 +301,61 @@ async def single_texts(db: Database, article_ids: Sequence[int]) -> list[StoryTe
     return [_story(row) for row in rows]
 
 
+def arriving(article_id: int, article: NewArticle) -> StoryText:
+    """What the matcher reads of an article just stored, from what ingest
+    stored (its time as `_STORY_AT` has it), without reading it back."""
+    return StoryText(
+        id=article_id,
+        language=article.language,
+        at=article.published_at if article.dated else article.fetched_at,
+        title="" if article.story_keys is not None else article.title,
+        summary="" if article.story_keys is not None else article.summary,
+        topics=article.topics,
+        keys=article.story_keys,
+    )
+
+
+async def unpaired(db: Database, article_ids: Sequence[int]) -> list[int]:
+    """Those of `article_ids` without a partner, in their order."""
+    if not article_ids:
+        return []
+    paired = {
+        row[0]
+        for row in await db.fetchall(
+            "SELECT t.article_id FROM json_each(?) AS j"
+            " JOIN translations AS t ON t.article_id = j.value",
+            (_json_ids(article_ids),),
+        )
+    }
+    return [article_id for article_id in article_ids if article_id not in paired]
+
+
 async def single_texts_near(
-    db: Database, times: Sequence[int], *, reach: int, limit: int = MAX_NEAR
+    db: Database,
+    times: Sequence[int],
+    *,
+    reach: int,
+    limit: int = MAX_NEAR,
+    besides: Sequence[StoryText] = (),
 ) -> list[StoryText]:
     """Articles without a partner whose time is within `reach` seconds of any of
-    `times` (the spans are merged, so a batch's articles are read once each)."""
+    `times` (the spans are merged, so a batch's articles are read once each),
+    in the order of their time. `besides`: articles the caller has in hand
+    already (an ingest's arrivals), joined to those read instead of read again."""
     spans = _spans(times, reach)
     if not spans:
-        return []
+        return list(besides)
     rows = await db.fetchall(
         f"SELECT {_STORY_COLUMNS} FROM json_each(?) AS span"
         f" JOIN articles AS a ON {_STORY_AT}"
         " BETWEEN json_extract(span.value, '$[0]') AND json_extract(span.value, '$[1]')"
         f"{_WITH_KEYS}"
         " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)"
+        " AND a.id NOT IN (SELECT value FROM json_each(?))"
         " LIMIT ?",
-        (json.dumps(spans), limit),
+        (json.dumps(spans), _json_ids([t.id for t in besides]), limit),
     )
-    return [_story(row) for row in rows]
+    return sorted([*map(_story, rows), *besides], key=lambda t: (t.at, t.id))
 
 
 async def single_other_language_near(

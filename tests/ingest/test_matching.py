@@ -3,6 +3,8 @@ what is never paired, and a bounded cost on a batch of look-alikes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.ingest import matching
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest, prepare
@@ -250,3 +252,31 @@ async def test_a_one_language_ingest_reads_no_pool(db: Database, catalogue: Cata
     assert not await translations.single_other_language_near(db, "en", [T], reach=3 * DAY)
     assert await translations.single_other_language_near(db, "en", [T + 4 * DAY], reach=3 * DAY)
     assert await translations.single_other_language_near(db, "es", [T + 2 * DAY], reach=3 * DAY)
+
+
+async def test_arrivals_in_hand_are_the_arrivals_read_back(
+    db: Database, catalogue: Catalogue
+) -> None:
+    """Ingest matches its arrivals as it stored them, without reading them
+    back: what it has in hand is what the matcher would read (dated or not,
+    with keys or without), so no decision depends on which it used."""
+    prepared = [
+        prepare(entry, source="s", catalogue=catalogue, now=T, position=n, story_keys=keys)
+        for n, (entry, keys) in enumerate(
+            [
+                (EN, True),
+                (replace(ES, published_at=T - DAY), False),
+                (replace(ES, title="Otra"), True),
+            ]
+        )
+    ]
+    stored = await articles.insert_with_ids(db, prepared)
+    read = {t.id: t for t in await translations.single_texts(db, [i for i, _ in stored])}
+    assert len(read) == len(stored) == 3
+    for article_id, article in stored:
+        in_hand = translations.arriving(article_id, article)
+        as_read = read[article_id]
+        assert in_hand.topics
+        assert in_hand == replace(
+            as_read, topics=tuple(sorted(as_read.topics, key=in_hand.topics.index))
+        )
