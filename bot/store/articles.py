@@ -163,11 +163,18 @@ async def insert_with_ids(
             placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
             cursor = await tx.execute(
                 f"INSERT INTO articles ({_INSERT_COLUMNS}) VALUES {placeholders}"
-                " ON CONFLICT DO NOTHING RETURNING id, content_hash",
+                " ON CONFLICT DO NOTHING RETURNING id, content_hash, guid, url",
                 [value for article in chunk for value in _values(article)],
             )
-            inserted = {row[1]: row[0] for row in await cursor.fetchall()}
-            stored = [(inserted[a.content_hash], a) for a in chunk if a.content_hash in inserted]
+            inserted = {(row[1], row[2], row[3]): row[0] for row in await cursor.fetchall()}
+            # The row SQLite kept is matched by its text, guid and address: one
+            # text twice in a chunk (a feed repeating an article under a second
+            # guid) is stored once, and only the entry stored has rows written.
+            stored = [
+                (article_id, a)
+                for a in chunk
+                if (article_id := inserted.pop((a.content_hash, a.guid, a.url), None)) is not None
+            ]
             stored.sort(key=lambda pair: pair[0])
             await tx.executemany(
                 INDEX_SQL,

@@ -3,6 +3,7 @@ migrated from the schema before either existed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bot.store import articles
@@ -97,5 +98,24 @@ async def test_full_texts_stay_off_the_article_rows(tmp_path: Path) -> None:
         )
         assert any("INTEGER PRIMARY KEY" in row[-1] for row in plan), plan
         assert not any(row[-1].startswith("SCAN c") for row in plan), plan
+    finally:
+        await db.close()
+
+
+async def test_one_text_twice_in_a_batch_is_stored_once(tmp_path: Path) -> None:
+    """A feed that repeats an article under a second guid and address, in the
+    same fetch: the text is stored once, with its full text and keys, and the
+    rest of the batch with it, instead of the whole batch failing (every poll)."""
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        text = FullContent(html="<p>The whole story.</p>", truncated=False)
+        first = _article(1, content=text, story_keys=("n:juarez",))
+        again = replace(_article(2, content=text, story_keys=("n:juarez",)), content_hash="h1")
+        stored = await articles.insert_with_ids(db, [first, again, _article(3)])
+        assert [article.guid for _, article in stored] == ["g1", "g3"]
+        ids = [article_id for article_id, _ in stored]
+        assert len(set(ids)) == 2
+        assert await articles.with_full_content(db, ids) == {ids[0]}
+        assert await articles.insert(db, [again]) == []
     finally:
         await db.close()
