@@ -153,3 +153,37 @@ async def test_a_burst_of_100_articles_keeps_the_channel_limit_and_order(
         assert emulator.stats().flood_429 == 0
     finally:
         await content.db.close()
+
+
+async def test_a_long_channel_list_comes_in_several_messages(admin_harness: Harness) -> None:
+    """Forty channels with long names: /channel lists every one, in as many
+    messages as Telegram's length allows, each channel whole in one of them."""
+    emulator = admin_harness.emulator
+    admin = emulator.user(ADMIN_ID)
+    names = [f"Channel {n:02}" + " of the publication's regional desk" * 3 for n in range(40)]
+    for name in names:
+        channel = emulator.add_channel(name, admins=[admin.id], bot_status="member")
+        emulator.bot_membership_changed(channel.id, admin.id, "administrator")
+
+    async def all_known() -> bool:
+        return len(await chats.list_channels(admin_harness.services.db)) == len(names)
+
+    await eventually(all_known)
+    await admin_harness.sender.wait_empty()
+    before = len(emulator.bot_messages(admin.id))
+    emulator.send_user_message(admin.id, admin.id, "/channel")
+
+    def listing_messages() -> list[str]:
+        # The notices of the bot's new channels may still be arriving.
+        texts = [m.text or "" for m in emulator.bot_messages(admin.id)[before:]]
+        return [text for text in texts if "— digest:" in text]
+
+    async def listed() -> bool:
+        return any(f"{len(names)}. " in text for text in listing_messages())
+
+    await eventually(listed)
+    texts = listing_messages()
+    assert len(texts) > 1
+    lines = [line for text in texts for line in text.splitlines() if "— digest:" in line]
+    assert sorted(int(line.split(".")[0]) for line in lines) == list(range(1, len(names) + 1))
+    assert sorted(line.split(". ", 1)[1].split(" (-")[0] for line in lines) == sorted(names)

@@ -1,9 +1,5 @@
-"""Channels as digest targets, configured by the bot's admins from a private chat.
-
-The channel's target goes through the very same rules as any chat
-(`bot.reader.following`, `bot.reader.settings`); only finding the target
-differs.
-"""
+"""Channels as digest targets, configured by the bot's admins from a private
+chat (the rules are `bot.channels`')."""
 
 from __future__ import annotations
 
@@ -11,15 +7,14 @@ from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.channels import find_channel, label
-from bot.digest import schedule
+from bot.channels import channel_target, find_channel, label, overview
 from bot.formatting import escape, truncate
 from bot.i18n import t
 from bot.reader import following
 from bot.reader import settings as setting
 from bot.reader.following import RemoveAll
 from bot.services import Services
-from bot.store import chats, subscriptions
+from bot.store import chats
 from bot.store.chats import Chat, Target
 from bot.telegram import keyboards
 from bot.telegram.context import Context
@@ -38,49 +33,10 @@ async def _admin_language(update: Update, context: Context) -> str | None:
     return language
 
 
-async def channel_target(services: Services, channel: Chat) -> Target:
-    """The channel's target, made on first use (an existing one keeps its next
-    time: recomputing it could skip a digest that is due)."""
-    target = await chats.get_target(services.db, channel.chat_id)
-    if target is not None:
-        return target
-    new = chats.NewTarget(
-        channel.chat_id,
-        0,
-        ui_language=services.settings.default_language,
-        timezone=services.settings.default_timezone,
-    )
-    return await schedule.open_target(services.db, new, services.now())
-
-
 async def list_channels(update: Update, context: Context) -> None:
     language = await _admin_language(update, context)
-    if language is None:
-        return
-    services = services_of(context)
-    channels = await chats.list_channels(services.db)
-    if not channels:
-        await reply(update, context, t(language, "channels.list_empty"))
-        return
-    lines = [t(language, "channels.list_header"), ""]
-    for number, channel in enumerate(channels, start=1):
-        target = await channel_target(services, channel)
-        follows = [
-            following.label(services.catalogue, s, language)
-            for s in await subscriptions.list_for_target(services.db, target.id)
-        ]
-        lines.append(
-            t(
-                language,
-                "channels.list_item",
-                number=number,
-                channel=escape(label(channel)),
-                mode=following.mode_name(target),
-                follows=escape(truncate("; ".join(follows), 300))
-                or t(language, "channels.nothing"),
-            )
-        )
-    await reply(update, context, "\n".join(lines))
+    if language is not None:
+        await reply(update, context, await overview(services_of(context), language))
 
 
 async def _resolve(update: Update, context: Context, usage: str) -> tuple[Chat, Target, str] | None:
