@@ -60,6 +60,28 @@ RATE_LIMIT_WAIT: Final = Histogram(
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
     registry=REGISTRY,
 )
+_SENT_SERIES: dict[tuple[str, str], Counter] = {}
+_WAIT_SERIES: dict[str, Histogram] = {}
+
+
+def message_sent(kind: str, outcome: str) -> None:
+    """Count one send in `MESSAGES_SENT`. Each series is looked up once and kept: the
+    client's `labels()` takes a lock and builds a key on every call, a cost paid per
+    message at the sender's ceiling."""
+    series = _SENT_SERIES.get((kind, outcome))
+    if series is None:
+        series = _SENT_SERIES[kind, outcome] = MESSAGES_SENT.labels(kind, outcome)
+    series.inc()
+
+
+def rate_limit_waited(budget: str, seconds: float) -> None:
+    """Record one grant's wait in `RATE_LIMIT_WAIT` (its series kept as `message_sent`'s)."""
+    series = _WAIT_SERIES.get(budget)
+    if series is None:
+        series = _WAIT_SERIES[budget] = RATE_LIMIT_WAIT.labels(budget)
+    series.observe(seconds)
+
+
 RETRY_AFTER: Final = Histogram(
     "digestbot_telegram_retry_after_seconds",
     "The retry_after of each 429 Telegram answered (any method).",

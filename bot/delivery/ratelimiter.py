@@ -191,10 +191,10 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                     answer = await callback(*args, **kwargs)
                 except Exception as exc:
                     if metered:
-                        metrics.MESSAGES_SENT.labels(kind, send_outcome(exc)).inc()
+                        metrics.message_sent(kind, send_outcome(exc))
                     raise
                 if metered:
-                    metrics.MESSAGES_SENT.labels(kind, "ok").inc()
+                    metrics.message_sent(kind, "ok")
                     if not bulk:
                         metrics.reply_sent()
                 return answer
@@ -305,7 +305,7 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 self._reschedule()  # granted, but it will not be sent
             raise
         budget = "paid" if paid else "bulk" if bulk else "interactive"
-        metrics.RATE_LIMIT_WAIT.labels(budget).observe(loop.time() - asked)
+        metrics.rate_limit_waited(budget, loop.time() - asked)
         return key
 
     def _tick(self) -> None:
