@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import telegram
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -110,10 +110,7 @@ async def test_nested_parameters_go_as_json_objects(emulator: Emulator, bot: tel
     """One JSON document with native values, as the Bot API reads it: not PTB's form
     values, each nested object a string of JSON inside the JSON."""
     user = emulator.add_user()
-    await bot.do_api_request(
-        "sendMessage",
-        api_kwargs={"chat_id": user.id, "text": "x", "link_preview_options": {"is_disabled": True}},
-    )
+    await bot.send_message(user.id, "x", link_preview_options=LinkPreviewOptions(is_disabled=True))
     params = emulator.calls("sendMessage")[0].params
     assert params["chat_id"] == user.id
     assert params["link_preview_options"] == {"is_disabled": True}
