@@ -30,6 +30,7 @@ from bot.formatting import (
     article_post,
     escape,
     fit_caption,
+    linked_urls,
     pack,
     pack_open,
     post_caption,
@@ -100,6 +101,9 @@ class DigestMessage:
     reply_markup: dict[str, Any] | None = None
     encoded_text: str | None = field(default=None, compare=False)
     photo: Photo | None = None
+    urls: tuple[str, ...] | None = field(default=None, compare=False)
+    """`linked_urls(text)`, when known (found once for the many pages that share
+    all but their footer)."""
 
 
 def heading_text(heading: Heading, *, language: str, timezone: str, now: int) -> str:
@@ -191,6 +195,7 @@ class Packed:
     encoded: tuple[str | None, ...]  # each text encoded for the outbox, when shared
     rest: int  # items after this page
     next_offset: int
+    urls: tuple[tuple[str, ...] | None, ...] = ()  # each text's linked_urls, when shared
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,7 @@ class _Body:
     """A packed page before its footer: what the `Packed` pages that differ only
     in their footer are made from, with its texts encoded once."""
 
-    __slots__ = ("_encoded", "opened", "serial", "size")
+    __slots__ = ("_encoded", "_linked", "opened", "serial", "size")
 
     def __init__(self, opened: OpenPack, serial: int) -> None:
         self.opened = opened
@@ -222,12 +227,35 @@ class _Body:
         # Its texts, and their encoding once a run asks for it.
         self.size = 2 * (sum(map(sys.getsizeof, opened.messages)) + sys.getsizeof(opened.last))
         self._encoded: tuple[tuple[str, ...], str] | None = None
+        self._linked: tuple[tuple[tuple[str, ...], ...], tuple[str, ...]] | None = None
 
     def close(self, footer: Measured, rest: int, next_offset: int, encode: bool) -> Packed:
         tail = self.opened.close(footer)
         texts = (*self.opened.messages, *tail)
-        encoded: tuple[str | None, ...] = self._encode(tail) if encode else (None,) * len(texts)
-        return Packed(texts, encoded, rest, next_offset)
+        if not encode:
+            return Packed(texts, (None,) * len(texts), rest, next_offset, (None,) * len(texts))
+        return Packed(texts, self._encode(tail), rest, next_offset, self._urls(tail))
+
+    def _urls(self, tail: list[str]) -> tuple[tuple[str, ...], ...]:
+        """Each text's `linked_urls`, the shared beginning's found once: a link
+        is within a block, so those of a text that starts with the open message
+        are that message's followed by those of the rest (the footer)."""
+        if self._linked is None:
+            opened = self.opened
+            self._linked = (
+                tuple(tuple(linked_urls(text)) for text in opened.messages),
+                tuple(linked_urls(opened.last)),
+            )
+        messages, last = self._linked
+        known = self.opened.last
+        found = []
+        for text in tail:
+            if known and text.startswith(known):
+                rest = text[len(known) :]
+                found.append((*last, *linked_urls(rest)) if rest else last)
+            else:
+                found.append(tuple(linked_urls(text)))
+        return (*messages, *found)
 
     def _encode(self, tail: list[str]) -> tuple[str, ...]:
         """The texts encoded for the outbox, the shared beginning encoded once:
@@ -359,9 +387,10 @@ class Composer:
     ) -> list[DigestMessage]:
         """A packed page as one target's messages: with the "show more" button
         for the rest unless `ref` is None."""
+        urls = packed.urls or (None,) * len(packed.texts)
         messages = [
-            DigestMessage(text, None, encoded)
-            for text, encoded in zip(packed.texts, packed.encoded, strict=True)
+            DigestMessage(text, None, encoded, urls=linked)
+            for text, encoded, linked in zip(packed.texts, packed.encoded, urls, strict=True)
         ]
         if messages and packed.rest > 0 and ref is not None:
             key = (language, packed.rest)
@@ -371,7 +400,7 @@ class Composer:
             button = {"text": label, "callback_data": ref.data(packed.next_offset)}
             last = messages[-1]
             messages[-1] = DigestMessage(
-                last.text, {"inline_keyboard": [[button]]}, last.encoded_text
+                last.text, {"inline_keyboard": [[button]]}, last.encoded_text, urls=last.urls
             )
         return messages
 
@@ -576,4 +605,7 @@ def with_read_button(
     rows = list(last.reply_markup["inline_keyboard"]) if last.reply_markup else []
     rows.append([read_button(item[1].id, language)])
     keyboard = {"inline_keyboard": rows}
-    return [*messages[:-1], DigestMessage(last.text, keyboard, last.encoded_text, last.photo)]
+    return [
+        *messages[:-1],
+        DigestMessage(last.text, keyboard, last.encoded_text, last.photo, last.urls),
+    ]

@@ -46,7 +46,7 @@ from bot.store import articles, digests, feeds
 from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
-from bot.store.digests import DigestCommit, RunTarget
+from bot.store.digests import DigestCommit, DigestGroup, GroupDigest, RunTarget
 from bot.store.outbox import NewMessage, SharedPart, SharedRow, encode_payload, encode_text
 from bot.store.subscriptions import Subscription
 from bot.topics import Catalogue
@@ -62,7 +62,7 @@ of recent news, and a run's memory stays bounded."""
 NO_PREVIEW: Final = {"is_disabled": True}
 
 
-def link_preview(text: str, *, enabled: bool) -> dict[str, Any]:
+def link_preview(text: str, *, enabled: bool, urls: Sequence[str] | None = None) -> dict[str, Any]:
     """The `link_preview_options` of a digest page or post: Telegram's preview
     of the article the message leads with, never of whichever link Telegram
     would pick in a message of several.
@@ -73,9 +73,13 @@ def link_preview(text: str, *, enabled: bool) -> dict[str, Any]:
     article previews it large, below the text, as a shared link reads; one of
     several shows the lead's preview above the list, as a front page's picture
     heads its headlines. Off when the target turned previews off or the
-    message links no article (a lone "… and N more")."""
-    urls = linked_urls(text)
-    if not enabled or not urls:
+    message links no article (a lone "… and N more"). `urls`: `linked_urls(text)`
+    when the caller knows them."""
+    if not enabled:
+        return NO_PREVIEW
+    if urls is None:
+        urls = linked_urls(text)
+    if not urls:
         return NO_PREVIEW
     options: dict[str, Any] = {"url": urls[0], "prefer_large_media": True}
     if any(url != urls[0] for url in urls):
@@ -541,7 +545,7 @@ def _encoded_request(message: DigestMessage, *, previews: bool) -> str:
         if message.reply_markup is None
         else f',"reply_markup":{encode_payload(message.reply_markup)}'
     )
-    options = encode_payload(link_preview(message.text, enabled=previews))
+    options = encode_payload(link_preview(message.text, enabled=previews, urls=message.urls))
     return f'{{"text":{text},"parse_mode":"HTML"{markup},"link_preview_options":{options}}}'
 
 
@@ -697,6 +701,29 @@ class _CommitFor:
         item = single_item(selection, self.window.by_id)
         return item is not None and item[1].image is not None
 
+    def group_digest(
+        self, group: DigestGroup, queries: Sequence[str], matches: Mapping[str, frozenset[int]]
+    ) -> GroupDigest:
+        """What each target of a group gets: the pages `__call__` builds for any
+        one of them (a scheduled digest: never photos or posts). `queries`: the
+        group's that match something; the others add nothing to a digest."""
+        target = group.target
+        assert self.builder is not None
+        assert self.heading is None
+        pages: tuple[SharedPart, ...] = ()
+        if target.active:
+            subscriptions = [Subscription(0, 0, "topic", slug) for slug in group.topics]
+            subscriptions += [Subscription(0, 0, "query", text) for text in queries]
+            pages = self.builder.pages(
+                target,
+                subscriptions,
+                matches,
+                start=self.window.start_for(target),
+                heading="weekly" if target.digest_mode == "weekly" else "daily",
+                paging=not group.channel,
+            )
+        return GroupDigest(self._reschedule(target), pages)
+
     def __call__(
         self,
         target: Target,
@@ -807,6 +834,7 @@ async def dispatch_due(
     upto = await articles.newest_id(services.db)
     window = await Window.load(services.db, services.catalogue, oldest, upto)
     commit_for = _CommitFor(services, window, now, heading=None, reference=reference)
+
     after: tuple[int, int] = (-1, 0)
 
     async def next_batch() -> list[RunTarget]:
@@ -818,8 +846,99 @@ async def dispatch_due(
             after = (last.next_digest_at, last.id)
         return found
 
-    report = await _run_batches(services, window, now, commit_for, next_batch, batch)
+    if not reference:
+        # Nearly every target goes by group, in SQLite; what the groups left
+        # (settings changed meanwhile, a build that failed, a schedule left on
+        # an instant target) is still due, and the batches take it.
+        report.add(await _dispatch_groups(services, window, now, commit_for, batch))
+    report.add(await _run_batches(services, window, now, commit_for, next_batch, batch))
     return _measured("scheduled", started, report)
+
+
+GROUP_BATCHES: Final = 5
+"""`_dispatch_groups` commits this many batches' worth of due targets a
+transaction: SQLite's work only (tens of milliseconds), and each commit writes
+the index pages it touched again."""
+
+
+async def _dispatch_groups(
+    services: Services, window: Window, now: int, commit_for: _CommitFor, batch: int
+) -> DispatchReport:
+    """The due targets by group of those that get the same digest
+    (`digests.DigestGroup`): a group's digest is built once, and SQLite queues it
+    for each target of the group and moves their cursors, a page of due targets
+    a transaction. Python's work follows the distinct digests, not the targets.
+
+    As the batches do, the next page is read and the last one saved while
+    this one's digests are built. Whatever no group commits stays due."""
+    report = DispatchReport()
+    db = services.db
+    limit = batch * GROUP_BATCHES
+
+    async def save(built: list[tuple[DigestGroup, GroupDigest]]) -> DispatchReport:
+        done = DispatchReport()
+        try:
+            counts = await digests.commit_groups(db, built, now=now, upto_id=window.upto_id)
+        except Exception:
+            log.exception("saving the digests of a page of due targets failed")
+            return done
+        for (_, digest), count in zip(built, counts, strict=True):
+            done.targets += count
+            if pages := len(digest.pages):
+                done.digests += count
+                done.messages += count * pages
+        if done.messages:
+            services.wake_sender()
+        return done
+
+    def read(after: tuple[int, int]) -> asyncio.Task[digests.GroupPage]:
+        return asyncio.create_task(digests.due_groups(db, now, after=after, limit=limit))
+
+    reading: asyncio.Task[digests.GroupPage] | None = read((-1, 0))
+    saving: asyncio.Task[DispatchReport] | None = None
+    try:
+        while reading is not None:
+            page = await reading
+            reading = None
+            if page.last is None:
+                break
+            if page.full:
+                reading = read(page.last)
+                await asyncio.sleep(0)  # the read reaches its thread before the build
+            built = await _group_digests(page.groups, window, commit_for)
+            if saving is not None:
+                report.add(await saving)
+            saving = asyncio.create_task(save(built))
+    finally:
+        for task in (reading, saving):
+            if task is not None and not task.done():
+                await asyncio.wait([task])
+        if saving is not None:
+            report.add(saving.result())
+    return report
+
+
+async def _group_digests(
+    groups: Sequence[DigestGroup], window: Window, commit_for: _CommitFor
+) -> list[tuple[DigestGroup, GroupDigest]]:
+    """Each group with its digest. Groups that differ only in queries matching
+    nothing in the window, or in their time, get the same digest, built once."""
+    matches = await window.matches(text for group in groups for text in group.queries)
+    same: dict[tuple[Any, ...], GroupDigest] = {}
+    built: list[tuple[DigestGroup, GroupDigest]] = []
+    for group in groups:
+        queries = tuple(text for text in group.queries if matches[text])
+        target = dataclasses.replace(group.target, next_digest_at=None)
+        alike = (target, group.topics, queries, group.channel)
+        try:
+            found = same.get(alike)
+            if found is None:
+                found = same[alike] = commit_for.group_digest(group, queries, matches)
+        except Exception:
+            log.exception("digest for %d alike targets failed", group.targets)
+            continue
+        built.append((group, found))
+    return built
 
 
 async def dispatch_instant(

@@ -132,7 +132,7 @@ class DigestCommit:
         return len(self.messages) + len(self.shared)
 
 
-_DUE_PAGE = """
+_DUE_IDS = """
     WITH page AS (
         SELECT id, next_digest_at FROM targets
         WHERE next_digest_at = :at AND id > :id AND next_digest_at <= :now
@@ -142,10 +142,15 @@ _DUE_PAGE = """
         ORDER BY next_digest_at, id
         LIMIT :limit
     )
+"""
+_DUE_PAGE = (
+    _DUE_IDS
+    + """
     SELECT {columns} FROM page
     JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
     ORDER BY page.next_digest_at, page.id
 """
+)
 
 
 async def due_targets(
@@ -448,3 +453,209 @@ def _enqueue_on(conn: sqlite3.Connection, commits: Sequence[DigestCommit], *, no
         outbox.enqueue_on(conn, messages=messages, now=now)
     if shared:
         outbox.enqueue_shared_on(conn, shared, kind="digest", method="sendMessage", now=now)
+
+
+# --- due targets committed by group, set-wise ------------------------------------
+
+# What a scheduled target's digest depends on: the topics it follows (in one
+# order: selection ranks them by the catalogue), its keyword queries (in the
+# order made: a digest names them so), and every setting the build and the next
+# time read, with the cursor and time the commit expects. Targets with the same
+# key get the very same digest and next time, so a run builds it once and
+# SQLite fans it out (`commit_groups`).
+_GROUP_KEY = """
+    CASE WHEN t.digest_mode IN ('daily', 'weekly') THEN json_array(
+        json((SELECT json_group_array(value) FROM (
+            SELECT s.value FROM subscriptions AS s
+            WHERE s.target_id = t.id AND s.kind = 'topic' ORDER BY s.value))),
+        json((SELECT json_group_array(value) FROM (
+            SELECT s.value FROM subscriptions AS s
+            WHERE s.target_id = t.id AND s.kind = 'query' ORDER BY s.id))),
+        t.active AND c.active, t.ui_language, t.article_language, t.digest_mode,
+        t.digest_minute, CASE WHEN t.digest_mode = 'weekly' THEN t.digest_weekday ELSE 0 END,
+        t.timezone, t.cursor_article_id, t.next_digest_at, t.link_previews,
+        c.type = 'channel')
+    END
+"""
+
+
+class DigestGroup(NamedTuple):
+    """Due targets that get the same digest (`_GROUP_KEY`)."""
+
+    key: str
+    target: Target
+    """A stand-in with the group's settings, cursor and time (id and chat 0)."""
+    topics: tuple[str, ...]
+    queries: tuple[str, ...]
+    """The group's keyword queries, in the order made."""
+    channel: bool
+    targets: int
+    ids: str
+    """The targets' ids, a JSON array handed back to SQLite as it came."""
+
+
+class GroupPage(NamedTuple):
+    groups: list[DigestGroup]
+    last: tuple[int, int] | None
+    """The page's last target (next_digest_at, id); None when no target is due after it."""
+    full: bool
+    """Whether the page held `limit` targets (more may follow)."""
+
+
+async def due_groups(
+    db: Database, now: int, *, after: tuple[int, int] = (-1, 0), limit: int = 10_000
+) -> GroupPage:
+    """The next `limit` due targets after the keyset `after` (as `due_run` pages
+    them), as the groups of those that have a key (`_GROUP_KEY`; the others,
+    not daily or weekly, are left out). One read; the grouping is SQLite's, and
+    a group's targets stay one JSON array: nothing is done per target here."""
+    rows = await db.fetchall(
+        _DUE_IDS
+        + f"""
+        , keyed AS MATERIALIZED (
+            SELECT page.id, page.next_digest_at, {_GROUP_KEY} AS key
+            FROM page JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
+        )
+        SELECT key, count(*), json_group_array(id), NULL, NULL FROM keyed
+        WHERE key IS NOT NULL GROUP BY key
+        UNION ALL
+        SELECT NULL, count(*), NULL, max(next_digest_at),
+               (SELECT id FROM keyed ORDER BY next_digest_at DESC, id DESC LIMIT 1)
+        FROM keyed
+        """,
+        {"now": now, "at": after[0], "id": after[1], "limit": limit},
+    )
+    groups = []
+    last: tuple[int, int] | None = None
+    full = False
+    for key, count, ids, last_at, last_id in rows:
+        if key is None:
+            last = None if last_id is None else (last_at, last_id)
+            full = count >= limit
+            continue
+        (topics, queries, active, ui, article, mode, minute, weekday, zone, cursor, due, previews,
+         channel) = json.loads(key)  # fmt: skip
+        target = Target(
+            0, 0, 0, bool(active), ui, article, mode, minute, weekday, zone, cursor, None, due,
+            bool(previews),
+        )  # fmt: skip
+        groups.append(
+            DigestGroup(key, target, tuple(topics), tuple(queries), bool(channel), count, ids)
+        )
+    return GroupPage(groups, last, full)
+
+
+@dataclass(frozen=True)
+class GroupDigest:
+    """What every target of a `DigestGroup` gets: the same pages and next time."""
+
+    next_digest_at: int | None
+    pages: Sequence[outbox.SharedPart]
+
+
+_GROUP_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS digest_run_groups (g INTEGER PRIMARY KEY, ids TEXT,"
+    " cursor INTEGER, due_at INTEGER, next_at INTEGER, pages INTEGER)",
+    "CREATE TEMP TABLE IF NOT EXISTS digest_run_pages"
+    " (g INTEGER, seq INTEGER, payload_id INTEGER, PRIMARY KEY (g, seq))",
+    "CREATE TEMP TABLE IF NOT EXISTS digest_run_page"
+    " (id INTEGER PRIMARY KEY, chat_id INTEGER, thread_id INTEGER, due_at INTEGER, g INTEGER)",
+)
+
+
+async def commit_groups(
+    db: Database,
+    groups: Sequence[tuple[DigestGroup, GroupDigest]],
+    *,
+    now: int,
+    upto_id: int,
+) -> list[int]:
+    """For each group, in one transaction: each target of it that still has
+    the cursor and next time the group was read with gets the group's pages
+    queued and its cursor and schedule moved, as `commit_digests` does target
+    by target, with no Python work per target. How many of each group's
+    targets were committed; the others are left as they are."""
+    if not groups:
+        return []
+    return await db.write(partial(_groups_on, groups=groups, now=now, upto=upto_id))
+
+
+def _groups_on(
+    conn: sqlite3.Connection,
+    *,
+    groups: Sequence[tuple[DigestGroup, GroupDigest]],
+    now: int,
+    upto: int,
+) -> list[int]:
+    for table in _GROUP_TABLES:
+        conn.execute(table)
+    try:
+        parts = outbox._store_parts(conn, [part for _, d in groups for part in d.pages])
+        # The ids go back as they came, spliced into the document unparsed.
+        document = ",".join(
+            f"[{group.ids},{group.target.cursor_article_id},{group.target.next_digest_at},"
+            f"{json.dumps(digest.next_digest_at)},{len(digest.pages)}]"
+            for group, digest in groups
+        )
+        conn.execute(
+            "INSERT INTO temp.digest_run_groups (g, ids, cursor, due_at, next_at, pages)"
+            " SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+            " json_extract(value, '$[2]'), json_extract(value, '$[3]'),"
+            " json_extract(value, '$[4]') FROM json_each(?)",
+            (f"[{document}]",),
+        )
+        conn.execute(
+            "INSERT INTO temp.digest_run_pages (g, seq, payload_id)"
+            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+            " json_extract(value, '$[2]') FROM json_each(?)",
+            (
+                json.dumps(
+                    [
+                        (g, seq, parts[part.digest])
+                        for g, (_, digest) in enumerate(groups)
+                        for seq, part in enumerate(digest.pages)
+                    ]
+                ),
+            ),
+        )
+        # The targets that still have the cursor and time they were read with
+        # (CROSS JOIN: by their ids, never by a scan of the targets due then).
+        conn.execute(
+            """
+            INSERT INTO temp.digest_run_page (id, chat_id, thread_id, due_at, g)
+            SELECT t.id, t.chat_id, t.thread_id, t.next_digest_at, g.g
+            FROM temp.digest_run_groups AS g CROSS JOIN json_each(g.ids) AS i
+            CROSS JOIN targets AS t ON t.id = i.value
+            WHERE t.cursor_article_id = g.cursor AND t.next_digest_at = g.due_at
+            """
+        )
+        conn.execute(
+            """
+            INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
+                                payload_id, not_before, created_at)
+            SELECT p.chat_id, p.thread_id, p.id, 'digest', :priority, 'sendMessage', '{}',
+                   gp.payload_id, 0.0, :now
+            FROM temp.digest_run_page AS p JOIN temp.digest_run_pages AS gp ON gp.g = p.g
+            ORDER BY p.due_at, p.id, gp.seq
+            """,
+            {"priority": outbox.DEFAULT_PRIORITY["digest"], "now": now},
+        )
+        # The IN lets SQLite walk the page and seek each target, not scan them all.
+        conn.execute(
+            """
+            UPDATE targets SET
+                cursor_article_id = max(targets.cursor_article_id, :upto),
+                last_digest_at = CASE WHEN g.pages > 0 THEN :now ELSE targets.last_digest_at END,
+                next_digest_at = g.next_at
+            FROM temp.digest_run_page AS p JOIN temp.digest_run_groups AS g ON g.g = p.g
+            WHERE targets.id = p.id AND targets.id IN (SELECT id FROM temp.digest_run_page)
+            """,
+            {"upto": upto, "now": now},
+        )
+        committed = dict(
+            conn.execute("SELECT g, count(*) FROM temp.digest_run_page GROUP BY g").fetchall()
+        )
+    finally:
+        for table in ("digest_run_page", "digest_run_groups", "digest_run_pages"):
+            conn.execute(f"DELETE FROM temp.{table}")
+    return [committed.get(g, 0) for g in range(len(groups))]

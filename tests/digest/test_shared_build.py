@@ -22,11 +22,11 @@ from bot.config import Settings
 from bot.digest.compose import Composer, PageRef, compose
 from bot.digest.dispatch import DispatchReport, dispatch_due, dispatch_instant
 from bot.digest.select import Group, Index, Selection, select
-from bot.formatting import escape, pack, pack_measured, visible_length
+from bot.formatting import escape, linked_urls, pack, pack_measured, visible_length
 from bot.ingest.entry import Entry, Image
 from bot.ingest.pipeline import prepare
 from bot.services import Services
-from bot.store import articles, translations
+from bot.store import articles, digests, translations
 from bot.store.articles import Article
 from bot.store.db import Database
 from bot.store.outbox import encode_text
@@ -182,6 +182,7 @@ def test_the_composer_packs_what_compose_packs(
         selection, language=language, timezone=timezone, heading=heading, offset=offset, encode=True
     )
     assert packed.encoded == tuple(encode_text(text) for text in packed.texts)
+    assert packed.urls == tuple(tuple(linked_urls(text)) for text in packed.texts)
 
 
 @settings(max_examples=150, deadline=None)
@@ -285,7 +286,11 @@ async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) ->
                         rng.randint(0, 6),
                         rng.choice(["UTC", "UTC", "America/Mexico_City", rng.choice(ZONES)]),
                         rng.choice([0, ids[0] - 1, ids[40], ids[100], ids[-2], rng.choice(ids)]),
-                        None if mode == "instant" else NOW - rng.choice([60, 3_600]),
+                        # A few instant targets keep the time of the daily digest they
+                        # were switched from (a run unschedules them on its own).
+                        None
+                        if mode == "instant" and rng.random() < 0.9
+                        else NOW - rng.choice([60, 3_600]),
                         int(rng.random() > 0.3),  # link previews, on by default
                     ),
                 )
@@ -299,27 +304,74 @@ async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) ->
                     [(target_id, "topic", slug) for slug in followed]
                     + [(target_id, "query", text) for text in words],
                 )
+        # Chats whose one target copies another's settings and subscriptions (the
+        # same subscriptions made in another order, some): they get the same digest.
+        models = [
+            row[0]
+            for row in await tx.execute_fetchall(
+                "SELECT id FROM targets WHERE next_digest_at IS NOT NULL ORDER BY id"
+            )
+        ]
+        for chat_id in range(1_001, 1_061):
+            model = rng.choice(models)
+            await tx.execute(
+                "INSERT INTO chats (chat_id, type, is_forum, active, created_at, updated_at)"
+                " VALUES (?, 'private', 0, 1, 0, 0)",
+                (chat_id,),
+            )
+            cursor = await tx.execute(
+                "INSERT INTO targets (chat_id, thread_id, active, ui_language, article_language,"
+                " digest_mode, digest_minute, digest_weekday, timezone, cursor_article_id,"
+                " next_digest_at, link_previews, created_at)"
+                " SELECT ?, 0, active, ui_language, article_language, digest_mode,"
+                " digest_minute, ?, timezone, cursor_article_id, next_digest_at,"
+                " link_previews, 0 FROM targets WHERE id = ?",
+                (chat_id, rng.randint(0, 6), model),  # the weekday matters to weekly ones only
+            )
+            copied = await tx.execute_fetchall(
+                "SELECT kind, value FROM subscriptions WHERE target_id = ? ORDER BY id", (model,)
+            )
+            topics = [row for row in copied if row[0] == "topic"]
+            rng.shuffle(topics)
+            await tx.executemany(
+                "INSERT INTO subscriptions (target_id, kind, value, created_at) VALUES (?, ?, ?, 0)",
+                [
+                    (cursor.lastrowid, kind, value)
+                    for kind, value in [*topics, *(row for row in copied if row[0] == "query")]
+                ],
+            )
 
 
 @dataclass(frozen=True)
 class Outcome:
     due: DispatchReport
     instant: DispatchReport
-    outbox: list[tuple[Any, ...]]  # every row as queued, with its full request
+    outbox: dict[tuple[int, int], list[tuple[Any, ...]]]
+    """Every row as queued, with its full request, in queue order, for each chat
+    and forum topic: what each gets, and in which order. (Rows of different
+    targets may interleave differently: a run queues the targets it commits by
+    group before those it builds one by one.)"""
     targets: list[tuple[Any, ...]]  # every cursor and schedule afterwards
     stored: int = dataclasses.field(compare=False)  # bytes of requests stored
+    grouped: tuple[int, ...] = dataclasses.field(compare=False)  # groups, targets, largest
 
 
 async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -> Outcome:
     db = await Database.open(path)
     try:
         services = Services(settings, db, CATALOGUE)
+        page = await digests.due_groups(db, NOW, limit=10**6)
+        sizes = [group.targets for group in page.groups]
+        grouped = (len(sizes), sum(sizes), max(sizes, default=0))
         due = await dispatch_due(services, NOW, batch=batch, reference=reference)
         instant = await dispatch_instant(services, NOW, batch=batch, reference=reference)
-        outbox = await db.fetchall(
-            "SELECT id, chat_id, thread_id, target_id, kind, priority, method, request,"
+        rows = await db.fetchall(
+            "SELECT chat_id, thread_id, target_id, kind, priority, method, request,"
             " not_before, created_at FROM outbox_requests ORDER BY id"
         )
+        outbox: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+        for row in rows:
+            outbox.setdefault((row[0], row[1]), []).append(tuple(row))
         targets = await db.fetchall(
             "SELECT id, cursor_article_id, last_digest_at, next_digest_at FROM targets ORDER BY id"
         )
@@ -327,9 +379,7 @@ async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -
             "SELECT (SELECT coalesce(sum(length(payload)), 0) FROM outbox)"
             " + (SELECT coalesce(sum(length(payload)), 0) FROM outbox_payloads)"
         )
-        return Outcome(
-            due, instant, [tuple(r) for r in outbox], [tuple(r) for r in targets], stored
-        )
+        return Outcome(due, instant, outbox, [tuple(r) for r in targets], stored, grouped)
     finally:
         await db.close()
 
@@ -350,14 +400,20 @@ async def test_a_run_queues_what_building_each_target_alone_queues(
         batch = rng.choice([7, 50, 500])
         shared = await _run(tmp_path / "shared.sqlite3", settings, reference=False, batch=batch)
         alone = await _run(tmp_path / "alone.sqlite3", settings, reference=True, batch=batch)
+        queued = [row for rows in alone.outbox.values() for row in rows]
         assert alone.due.digests > 20, seed
         assert alone.instant.digests > 20, seed
-        assert any("reply_markup" in row[7] for row in alone.outbox)  # paged digests among them
-        assert any(row[4] == "post" for row in alone.outbox)  # and channel posts
+        # Due targets committed by group, several to some groups, and some on their own.
+        groups, grouped, largest = shared.grouped
+        assert groups > 20, seed
+        assert largest > 1, seed
+        assert grouped < alone.due.targets, seed
+        assert any("reply_markup" in row[6] for row in queued)  # paged digests among them
+        assert any(row[3] == "post" for row in queued)  # and channel posts
         # Posts and one-article instant digests of articles with an image, as photos.
-        assert {row[4] for row in alone.outbox if row[6] == "sendPhoto"} == {"post", "digest"}
+        assert {row[3] for row in queued if row[5] == "sendPhoto"} == {"post", "digest"}
         # Pages that lead with an article's preview, and targets that turned them off.
-        assert any('"link_preview_options":{"url":' in row[7] for row in alone.outbox)
-        assert any('"link_preview_options":{"is_disabled":true}' in row[7] for row in alone.outbox)
+        assert any('"link_preview_options":{"url":' in row[6] for row in queued)
+        assert any('"link_preview_options":{"is_disabled":true}' in row[6] for row in queued)
         assert shared == alone, seed
         assert shared.stored < alone.stored, seed  # pages many targets get are stored once
