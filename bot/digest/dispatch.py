@@ -894,6 +894,7 @@ async def _dispatch_groups(
     def read(after: tuple[int, int]) -> asyncio.Task[digests.GroupPage]:
         return asyncio.create_task(digests.due_groups(db, now, after=after, limit=limit))
 
+    same: dict[tuple[Any, ...], GroupDigest] = {}
     reading: asyncio.Task[digests.GroupPage] | None = read((-1, 0))
     saving: asyncio.Task[DispatchReport] | None = None
     try:
@@ -905,7 +906,7 @@ async def _dispatch_groups(
             if page.full:
                 reading = read(page.last)
                 await asyncio.sleep(0)  # the read reaches its thread before the build
-            built = await _group_digests(page.groups, window, commit_for)
+            built = await _group_digests(page.groups, window, commit_for, same)
             if saving is not None:
                 report.add(await saving)
             saving = asyncio.create_task(save(built))
@@ -918,18 +919,41 @@ async def _dispatch_groups(
     return report
 
 
+_ALIKE_KEPT: Final = 100_000
+"""Digests kept by `_group_digests` for the groups of later pages: a run with
+more distinct ones builds some again."""
+
+
 async def _group_digests(
-    groups: Sequence[DigestGroup], window: Window, commit_for: _CommitFor
+    groups: Sequence[DigestGroup],
+    window: Window,
+    commit_for: _CommitFor,
+    same: dict[tuple[Any, ...], GroupDigest],
 ) -> list[tuple[DigestGroup, GroupDigest]]:
     """Each group with its digest. Groups that differ only in queries matching
-    nothing in the window, or in their time, get the same digest, built once."""
+    nothing in the window, or in their time, get the same digest, built once
+    in the run (`same`, kept across pages)."""
     matches = await window.matches(text for group in groups for text in group.queries)
-    same: dict[tuple[Any, ...], GroupDigest] = {}
     built: list[tuple[DigestGroup, GroupDigest]] = []
+    if len(same) > _ALIKE_KEPT:
+        same.clear()
     for group in groups:
         queries = tuple(text for text in group.queries if matches[text])
-        target = dataclasses.replace(group.target, next_digest_at=None)
-        alike = (target, group.topics, queries, group.channel)
+        t = group.target
+        alike = (
+            t.active,
+            t.ui_language,
+            t.article_language,
+            t.digest_mode,
+            t.digest_minute,
+            t.digest_weekday,
+            t.timezone,
+            t.cursor_article_id,
+            t.link_previews,
+            group.topics,
+            queries,
+            group.channel,
+        )
         try:
             found = same.get(alike)
             if found is None:
