@@ -221,7 +221,7 @@ def _cost_runs(options: Options) -> int:
     """Pairs of runs for the cost: it is a difference of two medians, so the
     full run takes more of them than the ingest rows (a shared machine's
     run-to-run swings are as large as the difference)."""
-    return options.ingest_runs if options.quick else max(options.ingest_runs, 7)
+    return options.ingest_runs if options.quick else max(options.ingest_runs, 9)
 
 
 def _keys_seconds(body: bytes, catalogue: Catalogue, *, runs: int) -> float:
