@@ -920,8 +920,8 @@ async def _dispatch_groups(
 
 
 _ALIKE_KEPT: Final = 100_000
-"""Digests kept by `_group_digests` for the groups of later pages: a run with
-more distinct ones builds some again."""
+"""Digests without keywords kept by `_group_digests` for the groups of later
+pages: a run with more distinct ones builds some again."""
 
 
 async def _group_digests(
@@ -931,12 +931,16 @@ async def _group_digests(
     same: dict[tuple[Any, ...], GroupDigest],
 ) -> list[tuple[DigestGroup, GroupDigest]]:
     """Each group with its digest. Groups that differ only in queries matching
-    nothing in the window, or in their time, get the same digest, built once
-    in the run (`same`, kept across pages)."""
+    nothing in the window, or in their time, get the same digest, built once:
+    in the run when no query of theirs matches (`same`, kept across pages: the
+    same topics and settings come back in every page), in the page otherwise
+    (such digests are mostly a few targets' own, and a run has many: kept,
+    they would hold hundreds of megabytes)."""
     matches = await window.matches(text for group in groups for text in group.queries)
     built: list[tuple[DigestGroup, GroupDigest]] = []
     if len(same) > _ALIKE_KEPT:
         same.clear()
+    in_page: dict[tuple[Any, ...], GroupDigest] = {}
     for group in groups:
         queries = tuple(text for text in group.queries if matches[text])
         t = group.target
@@ -954,10 +958,11 @@ async def _group_digests(
             queries,
             group.channel,
         )
+        kept = in_page if queries else same
         try:
-            found = same.get(alike)
+            found = kept.get(alike)
             if found is None:
-                found = same[alike] = commit_for.group_digest(group, queries, matches)
+                found = kept[alike] = commit_for.group_digest(group, queries, matches)
         except Exception:
             log.exception("digest for %d alike targets failed", group.targets)
             continue
