@@ -29,9 +29,9 @@ from bot.services import Services
 from bot.store import articles, digests, translations
 from bot.store.articles import Article
 from bot.store.db import Database
-from bot.store.outbox import encode_text
+from bot.store.outbox import SharedPart, encode_text
 from bot.store.subscriptions import Subscription
-from tests.digest.helpers import CATALOGUE, SLUGS, open_db
+from tests.digest.helpers import CATALOGUE, SLUGS, add_target, open_db
 
 ORDER = ["migration", "government", "security", "economy"]
 NOW = 1_750_000_000  # 2025-06-15 15:06 UTC
@@ -334,7 +334,8 @@ async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) ->
             topics = [row for row in copied if row[0] == "topic"]
             rng.shuffle(topics)
             await tx.executemany(
-                "INSERT INTO subscriptions (target_id, kind, value, created_at) VALUES (?, ?, ?, 0)",
+                "INSERT INTO subscriptions (target_id, kind, value, created_at)"
+                " VALUES (?, ?, ?, 0)",
                 [
                     (cursor.lastrowid, kind, value)
                     for kind, value in [*topics, *(row for row in copied if row[0] == "query")]
@@ -417,3 +418,51 @@ async def test_a_run_queues_what_building_each_target_alone_queues(
         assert any('"link_preview_options":{"is_disabled":true}' in row[6] for row in queued)
         assert shared == alone, seed
         assert shared.stored < alone.stored, seed  # pages many targets get are stored once
+
+
+async def test_a_group_commit_skips_targets_whose_cursor_or_time_moved_since_the_read(
+    tmp_path: Path,
+) -> None:
+    """What `commit_digests` checks target by target, the set-wise commit checks
+    for each target of a group: a target another builder committed meanwhile
+    (cursor moved) or whose schedule changed (time moved) gets nothing and is
+    left as it is; the others get the group's pages, in order, and move on."""
+    db = await open_db(tmp_path / "groups.sqlite3")
+    try:
+        ids = []
+        for chat_id in range(1, 6):
+            target = await add_target(db, chat_id, topics=["migration"], now=NOW)
+            ids.append(target.id)
+        async with db.transaction() as tx:
+            await tx.execute(
+                "UPDATE targets SET next_digest_at = ?, cursor_article_id = 7", (NOW - 60,)
+            )
+        page = await digests.due_groups(db, NOW)
+        assert [group.targets for group in page.groups] == [5]
+        async with db.transaction() as tx:  # meanwhile: /digest sent one, one changed its time
+            await tx.execute("UPDATE targets SET cursor_article_id = 9 WHERE id = ?", (ids[1],))
+            await tx.execute("UPDATE targets SET next_digest_at = ? WHERE id = ?", (NOW, ids[3]))
+        pages = (SharedPart('{"text":"one"}'), SharedPart('{"text":"two"}'))
+        done = await digests.commit_groups(
+            db, [(page.groups[0], digests.GroupDigest(NOW + 86_400, pages))], now=NOW, upto_id=20
+        )
+        assert done == [3]
+        rows = await db.fetchall("SELECT target_id, request FROM outbox_requests ORDER BY id")
+        committed = [ids[0], ids[2], ids[4]]
+        assert [(row[0], row[1]) for row in rows] == [
+            (target_id, text)
+            for target_id in committed
+            for text in ('{"text":"one"}', '{"text":"two"}')
+        ]
+        states = await db.fetchall(
+            "SELECT id, cursor_article_id, next_digest_at, last_digest_at FROM targets ORDER BY id"
+        )
+        assert [tuple(row) for row in states] == [
+            (ids[0], 20, NOW + 86_400, NOW),
+            (ids[1], 9, NOW - 60, None),
+            (ids[2], 20, NOW + 86_400, NOW),
+            (ids[3], 7, NOW, None),
+            (ids[4], 20, NOW + 86_400, NOW),
+        ]
+    finally:
+        await db.close()
