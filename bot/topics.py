@@ -7,6 +7,7 @@ sequences the search index holds, so tagging and search agree on what
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,38 +28,56 @@ class Topic:
         return self.name_es if language == "es" else self.name_en
 
 
+@dataclass(frozen=True)
+class _Stems:
+    """A catalogue's keywords as stems, for tagging and for naming categories."""
+
+    single_english: dict[str, set[str]]  # one-word keywords: a set lookup
+    single_spanish: dict[str, set[str]]
+    english: list[tuple[str, tuple[str, ...]]]  # phrases: a scan
+    spanish: list[tuple[str, tuple[str, ...]]]
+    # A feed's category names a topic when it is one of its keywords as a
+    # reader writes it ("Refugees", "Migrantes"): compared as stems.
+    stemmed: dict[tuple[str, ...], str]
+
+
 class Catalogue:
-    """The topics in catalogue order, with their keywords stemmed once."""
+    """The topics in catalogue order, with their keywords stemmed once, on the first
+    text tagged or category named: the stemmers are a library a bot that has not
+    ingested anything yet does not load (`bot.text`)."""
 
     def __init__(self, topics: tuple[Topic, ...]):
         self.topics = topics
-        self._english: list[tuple[str, tuple[str, ...]]] = []
-        self._spanish: list[tuple[str, tuple[str, ...]]] = []
         self._aliases: dict[str, str] = {}
         for topic in topics:
-            for keyword in topic.keywords_en:
-                self._english.append((topic.slug, tuple(stem_english(words(keyword)))))
-            for keyword in topic.keywords_es:
-                self._spanish.append((topic.slug, tuple(stem_spanish(words(keyword)))))
             for alias in (topic.slug, topic.name_en, topic.name_es):
                 self._aliases[_alias_key(alias)] = topic.slug
-        # One-word keywords are a set lookup; only phrases need a scan.
-        self._single_english = _by_stem(self._english)
-        self._single_spanish = _by_stem(self._spanish)
-        self._english = [(slug, stems) for slug, stems in self._english if len(stems) > 1]
-        self._spanish = [(slug, stems) for slug, stems in self._spanish if len(stems) > 1]
         self._keywords: dict[str, str] = {}
         for topic in topics:
             for keyword in topic.keywords_en + topic.keywords_es:
                 self._keywords.setdefault(_alias_key(keyword), topic.slug)
-        # A feed's category names a topic when it is one of its keywords as a
-        # reader writes it ("Refugees", "Migrantes"): compared as stems.
-        self._stemmed: dict[tuple[str, ...], str] = {}
-        for topic in topics:
+
+    @functools.cached_property
+    def _stems(self) -> _Stems:
+        english: list[tuple[str, tuple[str, ...]]] = []
+        spanish: list[tuple[str, tuple[str, ...]]] = []
+        for topic in self.topics:
             for keyword in topic.keywords_en:
-                self._stemmed.setdefault(("en", *stem_english(words(keyword))), topic.slug)
+                english.append((topic.slug, tuple(stem_english(words(keyword)))))
             for keyword in topic.keywords_es:
-                self._stemmed.setdefault(("es", *stem_spanish(words(keyword))), topic.slug)
+                spanish.append((topic.slug, tuple(stem_spanish(words(keyword)))))
+        stemmed: dict[tuple[str, ...], str] = {}
+        for slug, stems in english:
+            stemmed.setdefault(("en", *stems), slug)
+        for slug, stems in spanish:
+            stemmed.setdefault(("es", *stems), slug)
+        return _Stems(
+            single_english=_by_stem(english),
+            single_spanish=_by_stem(spanish),
+            english=[(slug, stems) for slug, stems in english if len(stems) > 1],
+            spanish=[(slug, stems) for slug, stems in spanish if len(stems) > 1],
+            stemmed=stemmed,
+        )
 
     def get(self, slug: str) -> Topic | None:
         return next((topic for topic in self.topics if topic.slug == slug), None)
@@ -73,9 +92,10 @@ class Catalogue:
     def tag(self, text: IndexedText, categories: tuple[str, ...] = ()) -> list[str]:
         """The slugs of the topics whose keywords occur in the text or its categories."""
         found: set[str] = set()
+        stems_ = self._stems
         for words_, single, phrases in (
-            (text.english, self._single_english, self._english),
-            (text.spanish, self._single_spanish, self._spanish),
+            (text.english, stems_.single_english, stems_.english),
+            (text.spanish, stems_.single_spanish, stems_.spanish),
         ):
             present = set(words_)
             for stem in single.keys() & present:
@@ -103,7 +123,8 @@ class Catalogue:
         folded = words(category)
         if not folded:
             return None
-        return self._stemmed.get(("en", *stem_english(folded))) or self._stemmed.get(
+        stemmed = self._stems.stemmed
+        return stemmed.get(("en", *stem_english(folded))) or stemmed.get(
             ("es", *stem_spanish(folded))
         )
 
