@@ -23,10 +23,7 @@ from pydantic import ValidationError
 
 from bot.admin import pairing
 from bot.config import Settings
-from bot.doctor import diagnose
 from bot.ingest.entry import SourceError
-from bot.ingest.pipeline import retag
-from bot.ingest.sources import ingest_location
 from bot.languages import LANGUAGES, flag
 from bot.logs import configure_logging
 from bot.numbers import LARGEST, whole_number
@@ -36,7 +33,6 @@ from bot.search.service import MAX_RESULTS, PAGE_SIZE, Hit, find
 from bot.search.versions import one_per_story
 from bot.services import Services
 from bot.store import articles, topics
-from bot.store.backup import backup
 from bot.store.db import StoreError
 
 EXIT_FAILURE = 1
@@ -242,6 +238,8 @@ async def cmd_topics(content: Content, args: argparse.Namespace) -> int:
 
 
 async def cmd_retag(content: Content, args: argparse.Namespace) -> int:
+    from bot.ingest.pipeline import retag  # here: `run` idles without it
+
     changed = await retag(content.db, content.catalogue)
     print(f"Re-tagged {changed} article(s) from {len(content.catalogue.topics)} topics.")
     return 0
@@ -334,6 +332,8 @@ async def cmd_ingest(content: Content, args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     failures = 0
     reports = []
+    from bot.ingest.sources import ingest_location  # here: `run` idles without it
+
     for location in args.sources:
         try:
             report = await ingest_location(
@@ -356,6 +356,8 @@ async def cmd_ingest(content: Content, args: argparse.Namespace) -> int:
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     """An online copy: safe while the bot runs, consistent to one transaction. The
     database is only read (not opened as the bot opens it, which would migrate it)."""
+    from bot.store.backup import backup  # here: `run` idles without it
+
     destination = Path(args.destination)
     backup(settings.database_path, destination)
     if args.json:
@@ -383,6 +385,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         else [s.get_secret_value() for s in (settings.bot_token, settings.webhook_secret) if s]
     )
     configure_logging("WARNING", secrets)
+    from bot.doctor import diagnose  # here: `run` idles without it
+
     diagnosis = asyncio.run(diagnose(Settings))
     if args.json:
         print(json.dumps(diagnosis.to_json(), ensure_ascii=False, indent=2))

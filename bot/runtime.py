@@ -14,17 +14,18 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.ingest.entry import SourceError
-from bot.ingest.listing import read_listing
-from bot.ingest.pairing import DEFAULT_WINDOW_DAYS
-from bot.ingest.pipeline import DEFAULT_MAX_AGE_DAYS, IngestReport, ingest
 from bot.search.keywords import check_keyword_subscriptions
 from bot.search.reindex import rebuild_index
 from bot.store import articles, topics
 from bot.store.db import Database
 from bot.topics import Catalogue, load_catalogue
+
+if TYPE_CHECKING:
+    from bot.ingest.pipeline import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,21 @@ async def seed_if_empty(
     listing: Path,
     catalogue: Catalogue,
     *,
-    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
-    pair_window_days: int = DEFAULT_WINDOW_DAYS,
+    max_age_days: int | None = None,
+    pair_window_days: int | None = None,
 ) -> IngestReport | None:
     """Load the bundled listing into an empty database, so a new install has content.
     Its articles dated long before today stay out of digests, as from any source;
-    the bundled listing has no dates, so it keeps its own order and shows none."""
+    the bundled listing has no dates, so it keeps its own order and shows none.
+    `max_age_days` and `pair_window_days` default to the pipeline's.
+
+    Ingest is imported only for an empty database: a bot on an archive idles without it."""
     if await articles.any_stored(db):
         return None
+    from bot.ingest.listing import read_listing
+    from bot.ingest.pairing import DEFAULT_WINDOW_DAYS
+    from bot.ingest.pipeline import DEFAULT_MAX_AGE_DAYS, ingest
+
     try:
         entries = await asyncio.to_thread(read_listing, listing)
     except SourceError as exc:
@@ -63,8 +71,8 @@ async def seed_if_empty(
         source=str(listing.name),
         catalogue=catalogue,
         now=int(time.time()),
-        max_age_days=max_age_days,
-        pair_window_days=pair_window_days,
+        max_age_days=DEFAULT_MAX_AGE_DAYS if max_age_days is None else max_age_days,
+        pair_window_days=DEFAULT_WINDOW_DAYS if pair_window_days is None else pair_window_days,
     )
     log.info("loaded %d seed articles from %s", report.new, listing)
     return report

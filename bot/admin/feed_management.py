@@ -18,8 +18,6 @@ from bot.admin.opml import OpmlDocument, OpmlFeed, write_opml
 from bot.digest.instant import articles_arrived
 from bot.formatting import escape, local_date, truncate
 from bot.i18n import t
-from bot.ingest.fetch import fetch, make_client, parse_fetched
-from bot.ingest.pipeline import ingest
 from bot.ingest.poller import PollReport, next_poll, poll_due
 from bot.services import Services
 from bot.store import admin, articles, feeds
@@ -65,6 +63,10 @@ async def add_feed(
 ) -> Added:
     """Fetch and parse `url`; only if it is a feed, store it with its articles.
     Raises SourceError (one line for the admin) otherwise, or AlreadyPolled."""
+    # On first use: a bot that polls no feed idles without them.
+    from bot.ingest.fetch import fetch, make_client, parse_fetched
+    from bot.ingest.pipeline import ingest
+
     settings, db, now = services.settings, services.db, services.now()
     url = url.strip()
     existing = await feeds.find_feed(db, url)

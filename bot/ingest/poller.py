@@ -23,8 +23,6 @@ from bot.config import Settings
 from bot.formatting import escape, truncate
 from bot.i18n import t
 from bot.ingest.entry import SourceError
-from bot.ingest.fetch import fetch, make_client, parse_fetched
-from bot.ingest.pipeline import ingest
 from bot.languages import LANGUAGES
 from bot.services import Services
 from bot.store import feeds
@@ -140,6 +138,10 @@ async def _succeed(
     rng: random.Random,
     report: PollReport,
 ) -> None:
+    # On first use: a bot that polls no feed idles without them.
+    from bot.ingest.fetch import fetch, parse_fetched
+    from bot.ingest.pipeline import ingest
+
     settings = services.settings
     result = await fetch(
         client,
@@ -270,6 +272,9 @@ async def poll_due(
     if client is not None:
         await run_all(client)
     else:
+        # On first use: a bot that polls no feed idles without them.
+        from bot.ingest.fetch import make_client
+
         async with make_client(services.settings.feed_allowed_hosts) as own:
             await run_all(own)
     return report

@@ -28,15 +28,20 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 # Loaded on first use instead: the /stats chart (matplotlib and what it brings), the
-# first feed parse (feedparser), the first text indexed or searched (the stemmers), the
-# first date or number formatted (babel), the webhook server (only with WEBHOOK_URL), the
-# local chat mode and the emulator (tests, benchmarks, `chat`), and nothing from testing.
+# first feed parse (feedparser), the first feed fetched or ingested (fetching, parsing,
+# the pipeline; an empty database's seeding too), the first text indexed or searched (the
+# stemmers), the first date or number formatted (babel), the webhook server (only with
+# WEBHOOK_URL), the local chat mode and the emulator (tests, benchmarks, `chat`), and
+# nothing from testing.
 DEFERRED = (
     "matplotlib",
     "numpy",
     "PIL",
     "fontTools",
     "feedparser",
+    "bot.ingest.fetch",
+    "bot.ingest.parse",
+    "bot.ingest.pipeline",
     "Stemmer",
     "babel",
     "aiohttp",  # the bot's client only with paid broadcasts, the webhook server only with a URL
