@@ -104,7 +104,17 @@ def ladder(loaded: list[str]) -> list[tuple[str, str]]:
 
 RSS_PROBE = "import re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"
 # Heavy packages an idle bot should load only if it uses them.
-HEAVY = ("matplotlib", "numpy", "babel", "feedparser", "aiohttp", "httpx", "bot.emulator")
+HEAVY = (
+    "matplotlib",
+    "numpy",
+    "babel",
+    "feedparser",
+    "bot.ingest.pipeline",
+    "Stemmer",
+    "aiohttp",
+    "httpx",
+    "bot.emulator",
+)
 
 
 async def _python(code: str) -> str:
