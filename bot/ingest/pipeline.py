@@ -39,6 +39,8 @@ MAX_GUID_CHARS: Final = 512
 """Longer identifiers are stored as their hash, which still tells articles apart."""
 MAX_CATEGORIES: Final = 50
 """Categories a source may give one entry; only the first ones are matched to topics."""
+MAX_CATEGORY_CHARS: Final = 200
+"""A category's length kept (and matched): a topic's name is a few words."""
 DEFAULT_MAX_AGE_DAYS: Final[int] = Settings.model_fields["digest_max_age_days"].default
 """DIGEST_MAX_AGE_DAYS's default, for callers without settings at hand."""
 
@@ -111,6 +113,9 @@ def prepare(
             language,
             ((folded_title, title_words, own_title), (folded_summary, summary_words, own_summary)),
         )
+    categories = tuple(
+        clip(category, MAX_CATEGORY_CHARS) for category in entry.categories[:MAX_CATEGORIES]
+    )
     url = entry.url if entry.url is None or len(entry.url) <= MAX_URL_CHARS else None
     guid = _bounded_guid(entry.guid)
     return articles.NewArticle(
@@ -136,7 +141,7 @@ def prepare(
                     title_text.english + summary_text.english,
                     title_text.spanish + summary_text.spanish,
                 ),
-                entry.categories[:MAX_CATEGORIES],
+                categories,
             )
         ),
         feed_id=feed_id,
@@ -151,6 +156,7 @@ def prepare(
             bound_guid=_bounded_guid,
         ),
         story_keys=None if keys is None else tuple(keys),
+        categories=categories,
     )
 
 
@@ -206,7 +212,10 @@ async def retag(db: Database, catalogue: Catalogue, *, batch: int = 2_000) -> in
     changed = 0
     after = 0
     while rows := await topics.article_texts(db, after_id=after, limit=batch):
-        tags = {article_id: catalogue.tag(index_text(text)) for article_id, text in rows}
+        tags = {
+            article_id: catalogue.tag(index_text(text), categories)
+            for article_id, text, categories in rows
+        }
         changed += await topics.replace_tags(db, tags)
         after = rows[-1][0]
     return changed

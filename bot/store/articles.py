@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from bot.store.db import Database, Row
 from bot.store.translations import KEY_SEPARATOR
@@ -81,6 +81,8 @@ class NewArticle:
     """What its text offers the translation matcher (bot.ingest.matching), kept
     so that later arrivals compare with it without reading and re-deriving it;
     None when ingest pairs nothing from the text."""
+    categories: tuple[str, ...] = ()
+    """The source's categories, kept for re-tagging (migration 0023)."""
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,12 @@ def _article(row: Row, topics: dict[int, tuple[str, ...]]) -> Article:
 
 _INSERT_COLUMNS = (
     "feed_id, source, guid, url, title, summary, language, published_at, fetched_at,"
-    " content_hash, dated, backfill, image_url, image_width, image_height"
+    " content_hash, dated, backfill, image_url, image_width, image_height, categories"
 )
-_ROWS_PER_STATEMENT = 500  # 15 parameters a row, well under SQLite's variable limit
+_COLUMNS = _INSERT_COLUMNS.count(",") + 1
+_ROWS_PER_STATEMENT = 500  # 16 parameters a row, well under SQLite's variable limit
+CATEGORY_SEPARATOR: Final = "\n"
+"""Between an article's stored categories (ingest makes each one line)."""
 
 
 async def insert(db: Database, articles: Sequence[NewArticle]) -> list[int]:
@@ -160,7 +165,7 @@ async def insert_with_ids(
     async with db.transaction() as tx:
         for start in range(0, len(articles), _ROWS_PER_STATEMENT):
             chunk = articles[start : start + _ROWS_PER_STATEMENT]
-            placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            placeholders = ", ".join([f"({', '.join('?' * _COLUMNS)})"] * len(chunk))
             cursor = await tx.execute(
                 f"INSERT INTO articles ({_INSERT_COLUMNS}) VALUES {placeholders}"
                 " ON CONFLICT DO NOTHING RETURNING id, content_hash, guid, url",
@@ -243,6 +248,7 @@ def _values(article: NewArticle) -> tuple[object, ...]:
         article.image.url if article.image else None,
         article.image.width if article.image else None,
         article.image.height if article.image else None,
+        CATEGORY_SEPARATOR.join(article.categories),
     )
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from bot.store.articles import CATEGORY_SEPARATOR
 from bot.store.db import Database
 
 
@@ -74,13 +75,20 @@ async def counts(db: Database) -> list[TopicCount]:
     return [TopicCount(row[0], row[1], row[2], row[3]) for row in rows]
 
 
-async def article_texts(db: Database, *, after_id: int, limit: int) -> list[tuple[int, str]]:
-    """(id, title + summary) in id order, for re-tagging in batches."""
+async def article_texts(
+    db: Database, *, after_id: int, limit: int
+) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(id, title + summary, the source's categories) in id order, for
+    re-tagging in batches; no categories for an article stored before they
+    were kept (migration 0023)."""
     rows = await db.fetchall(
-        "SELECT id, title || ' ' || summary FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+        "SELECT id, title || ' ' || summary, categories FROM articles"
+        " WHERE id > ? ORDER BY id LIMIT ?",
         (after_id, limit),
     )
-    return [(row[0], row[1]) for row in rows]
+    return [
+        (row[0], row[1], tuple(row[2].split(CATEGORY_SEPARATOR)) if row[2] else ()) for row in rows
+    ]
 
 
 async def replace_tags(db: Database, tags: Mapping[int, Iterable[str]]) -> int:
