@@ -457,32 +457,36 @@ def _enqueue_on(conn: sqlite3.Connection, commits: Sequence[DigestCommit], *, no
 
 # --- due targets committed by group, set-wise ------------------------------------
 
-# What a scheduled target's digest depends on: the topics it follows (in one
-# order: selection ranks them by the catalogue), its keyword queries (in the
-# order made: a digest names them so), and every setting the build and the next
-# time read, with the cursor and time the commit expects. Targets with the same
-# key get the very same digest and next time, so a run builds it once and
-# SQLite fans it out (`commit_groups`).
-_GROUP_KEY = """
-    CASE WHEN t.digest_mode IN ('daily', 'weekly') THEN json_array(
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = t.id AND s.kind = 'topic' ORDER BY s.value))),
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = t.id AND s.kind = 'query' ORDER BY s.id))),
-        t.active AND c.active, t.ui_language, t.article_language, t.digest_mode,
-        t.digest_minute, CASE WHEN t.digest_mode = 'weekly' THEN t.digest_weekday ELSE 0 END,
-        t.timezone, t.cursor_article_id, t.next_digest_at, t.link_previews,
-        c.type = 'channel')
-    END
-"""
+# What a scheduled target's digest depends on: what it follows (the topics in
+# one order: selection ranks them by the catalogue; its keyword queries in the
+# order made: a digest names them so), kept by triggers in
+# `targets.subscription_key`, and every setting the build and the next time
+# read, with the cursor and time the commit expects. Targets alike in all of
+# these get the very same digest and next time, so a run builds it once and
+# SQLite fans it out (`commit_groups`). Plain columns: grouping by them costs
+# SQLite a comparison of each, where one JSON key built per target cost it most
+# of the read.
+_GROUP_COLUMNS = (
+    "t.subscription_key",
+    "t.active AND c.active",
+    "t.ui_language",
+    "t.article_language",
+    "t.digest_mode",
+    "t.digest_minute",
+    "CASE WHEN t.digest_mode = 'weekly' THEN t.digest_weekday ELSE 0 END",
+    "t.timezone",
+    "t.cursor_article_id",
+    "t.next_digest_at",
+    "t.link_previews",
+    "c.type = 'channel'",
+)
+_KEYED = ", ".join(f"{column} AS k{i}" for i, column in enumerate(_GROUP_COLUMNS))
+_KEYS = ", ".join(f"k{i}" for i in range(len(_GROUP_COLUMNS)))
 
 
 class DigestGroup(NamedTuple):
-    """Due targets that get the same digest (`_GROUP_KEY`)."""
+    """Due targets that get the same digest (`_GROUP_COLUMNS`)."""
 
-    key: str
     target: Target
     """A stand-in with the group's settings, cursor and time (id and chat 0)."""
     topics: tuple[str, ...]
@@ -506,21 +510,24 @@ async def due_groups(
     db: Database, now: int, *, after: tuple[int, int] = (-1, 0), limit: int = 10_000
 ) -> GroupPage:
     """The next `limit` due targets after the keyset `after` (as `due_run` pages
-    them), as the groups of those that have a key (`_GROUP_KEY`; the others,
-    not daily or weekly, are left out). One read; the grouping is SQLite's, and
-    a group's targets stay one JSON array: nothing is done per target here."""
+    them), as the groups of those alike in all that makes their digest
+    (`_GROUP_COLUMNS`; those not daily or weekly are left out). One read; the
+    grouping is SQLite's, and a group's targets stay one JSON array: nothing is
+    done per target here."""
     rows = await db.fetchall(
         _DUE_IDS
         + f"""
         , keyed AS MATERIALIZED (
-            SELECT page.id, page.next_digest_at, {_GROUP_KEY} AS key
+            SELECT page.id, page.next_digest_at, t.digest_mode IN ('daily', 'weekly') AS grouped,
+                   {_KEYED}
             FROM page JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
         )
-        SELECT key, count(*), json_group_array(id), NULL, NULL FROM keyed
-        WHERE key IS NOT NULL GROUP BY key
+        SELECT count(*), json_group_array(id), NULL, NULL, {_KEYS}
+        FROM keyed WHERE grouped GROUP BY {_KEYS}
         UNION ALL
-        SELECT NULL, count(*), NULL, max(next_digest_at),
-               (SELECT id FROM keyed ORDER BY next_digest_at DESC, id DESC LIMIT 1)
+        SELECT count(*), NULL, max(next_digest_at),
+               (SELECT id FROM keyed ORDER BY next_digest_at DESC, id DESC LIMIT 1),
+               {", ".join("NULL" for _ in _GROUP_COLUMNS)}
         FROM keyed
         """,
         {"now": now, "at": after[0], "id": after[1], "limit": limit},
@@ -528,20 +535,19 @@ async def due_groups(
     groups = []
     last: tuple[int, int] | None = None
     full = False
-    for key, count, ids, last_at, last_id in rows:
-        if key is None:
+    for count, ids, last_at, last_id, *key in rows:
+        if ids is None:  # the page's own row
             last = None if last_id is None else (last_at, last_id)
             full = count >= limit
             continue
-        (topics, queries, active, ui, article, mode, minute, weekday, zone, cursor, due, previews,
-         channel) = json.loads(key)  # fmt: skip
+        (following, active, ui, article, mode, minute, weekday, zone, cursor, due, previews,
+         channel) = key  # fmt: skip
+        topics, queries = json.loads(following)
         target = Target(
             0, 0, 0, bool(active), ui, article, mode, minute, weekday, zone, cursor, None, due,
             bool(previews),
         )  # fmt: skip
-        groups.append(
-            DigestGroup(key, target, tuple(topics), tuple(queries), bool(channel), count, ids)
-        )
+        groups.append(DigestGroup(target, tuple(topics), tuple(queries), bool(channel), count, ids))
     return GroupPage(groups, last, full)
 
 
