@@ -559,13 +559,13 @@ class GroupDigest:
     pages: Sequence[outbox.SharedPart]
 
 
-_GROUP_TABLES = (
-    "CREATE TEMP TABLE IF NOT EXISTS digest_run_groups (g INTEGER PRIMARY KEY, ids TEXT,"
-    " cursor INTEGER, due_at INTEGER, next_at INTEGER, pages INTEGER)",
-    "CREATE TEMP TABLE IF NOT EXISTS digest_run_pages"
-    " (g INTEGER, seq INTEGER, payload_id INTEGER, PRIMARY KEY (g, seq))",
-    "CREATE TEMP TABLE IF NOT EXISTS digest_run_page"
-    " (id INTEGER PRIMARY KEY, chat_id INTEGER, thread_id INTEGER, due_at INTEGER, g INTEGER)",
+# A page's targets that still have the cursor and time they were read with,
+# each with its group's next time and pages (the JSON array of their
+# `outbox_payloads` ids, in order).
+_GROUP_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS digest_run_targets (id INTEGER PRIMARY KEY,"
+    " chat_id INTEGER, thread_id INTEGER, due_at INTEGER, g INTEGER, next_at INTEGER,"
+    " payloads TEXT)"
 )
 
 
@@ -593,56 +593,44 @@ def _groups_on(
     now: int,
     upto: int,
 ) -> list[int]:
-    for table in _GROUP_TABLES:
-        conn.execute(table)
+    # Few statements, each over the whole page: the writer's thread waits for
+    # the interpreter lock after each one, while the event loop builds the
+    # next page's digests.
+    conn.execute(_GROUP_TABLE)
     try:
         parts = outbox._store_parts(conn, [part for _, d in groups for part in d.pages])
         # The ids go back as they came, spliced into the document unparsed.
         document = ",".join(
             f"[{group.ids},{group.target.cursor_article_id},{group.target.next_digest_at},"
-            f"{json.dumps(digest.next_digest_at)},{len(digest.pages)}]"
+            f"{json.dumps(digest.next_digest_at)},"
+            f"[{','.join(str(parts[part.digest]) for part in digest.pages)}]]"
             for group, digest in groups
-        )
-        conn.execute(
-            "INSERT INTO temp.digest_run_groups (g, ids, cursor, due_at, next_at, pages)"
-            " SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
-            " json_extract(value, '$[2]'), json_extract(value, '$[3]'),"
-            " json_extract(value, '$[4]') FROM json_each(?)",
-            (f"[{document}]",),
-        )
-        conn.execute(
-            "INSERT INTO temp.digest_run_pages (g, seq, payload_id)"
-            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
-            " json_extract(value, '$[2]') FROM json_each(?)",
-            (
-                json.dumps(
-                    [
-                        (g, seq, parts[part.digest])
-                        for g, (_, digest) in enumerate(groups)
-                        for seq, part in enumerate(digest.pages)
-                    ]
-                ),
-            ),
         )
         # The targets that still have the cursor and time they were read with
         # (CROSS JOIN: by their ids, never by a scan of the targets due then).
         conn.execute(
             """
-            INSERT INTO temp.digest_run_page (id, chat_id, thread_id, due_at, g)
-            SELECT t.id, t.chat_id, t.thread_id, t.next_digest_at, g.g
-            FROM temp.digest_run_groups AS g CROSS JOIN json_each(g.ids) AS i
-            CROSS JOIN targets AS t ON t.id = i.value
+            INSERT INTO temp.digest_run_targets (id, chat_id, thread_id, due_at, g, next_at,
+                                                 payloads)
+            WITH g AS MATERIALIZED (
+                SELECT key AS g, value -> 0 AS ids, value ->> 1 AS cursor, value ->> 2 AS due_at,
+                       value ->> 3 AS next_at, value -> 4 AS payloads
+                FROM json_each(?)
+            )
+            SELECT t.id, t.chat_id, t.thread_id, t.next_digest_at, g.g, g.next_at, g.payloads
+            FROM g CROSS JOIN json_each(g.ids) AS i CROSS JOIN targets AS t ON t.id = i.value
             WHERE t.cursor_article_id = g.cursor AND t.next_digest_at = g.due_at
-            """
+            """,
+            (f"[{document}]",),
         )
         conn.execute(
             """
             INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
                                 payload_id, not_before, created_at)
             SELECT p.chat_id, p.thread_id, p.id, 'digest', :priority, 'sendMessage', '{}',
-                   gp.payload_id, 0.0, :now
-            FROM temp.digest_run_page AS p JOIN temp.digest_run_pages AS gp ON gp.g = p.g
-            ORDER BY p.due_at, p.id, gp.seq
+                   page.value, 0.0, :now
+            FROM temp.digest_run_targets AS p CROSS JOIN json_each(p.payloads) AS page
+            ORDER BY p.due_at, p.id, page.key
             """,
             {"priority": outbox.DEFAULT_PRIORITY["digest"], "now": now},
         )
@@ -651,17 +639,20 @@ def _groups_on(
             """
             UPDATE targets SET
                 cursor_article_id = max(targets.cursor_article_id, :upto),
-                last_digest_at = CASE WHEN g.pages > 0 THEN :now ELSE targets.last_digest_at END,
-                next_digest_at = g.next_at
-            FROM temp.digest_run_page AS p JOIN temp.digest_run_groups AS g ON g.g = p.g
-            WHERE targets.id = p.id AND targets.id IN (SELECT id FROM temp.digest_run_page)
+                last_digest_at = CASE WHEN p.payloads = '[]' THEN targets.last_digest_at
+                                      ELSE :now END,
+                next_digest_at = p.next_at
+            FROM temp.digest_run_targets AS p
+            WHERE targets.id = p.id AND targets.id IN (SELECT id FROM temp.digest_run_targets)
             """,
             {"upto": upto, "now": now},
         )
-        committed = dict(
-            conn.execute("SELECT g, count(*) FROM temp.digest_run_page GROUP BY g").fetchall()
-        )
+        # One row: a row a group would be a turn of the interpreter lock each.
+        counted = conn.execute(
+            "SELECT json_group_object(g, n)"
+            " FROM (SELECT g, count(*) AS n FROM temp.digest_run_targets GROUP BY g)"
+        ).fetchone()[0]
+        committed = {int(g): n for g, n in json.loads(counted).items()}
     finally:
-        for table in ("digest_run_page", "digest_run_groups", "digest_run_pages"):
-            conn.execute(f"DELETE FROM temp.{table}")
+        conn.execute("DELETE FROM temp.digest_run_targets")
     return [committed.get(g, 0) for g in range(len(groups))]

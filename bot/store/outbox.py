@@ -360,27 +360,34 @@ def _insert(
 def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[str, int]:
     """The `outbox_payloads` id of each part, by digest, storing those not stored yet.
     Looked up inside the caller's transaction, so a prune cannot delete a part
-    between this and the rows that refer to it."""
+    between this and the rows that refer to it.
+
+    The ids come back as one JSON object, not a row each: a run's writer thread
+    stores thousands of parts a transaction, and each row fetched is a turn of
+    the interpreter lock, waited for while the event loop builds the next page."""
     wanted = {part.digest: part.encoded for part in parts}
     if not wanted:
         return {}
-    ids: dict[str, int] = dict(
-        conn.execute(
-            "SELECT digest, id FROM outbox_payloads"
-            " WHERE digest IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(wanted)),),
-        ).fetchall()
-    )
+    ids = _payload_ids(conn, list(wanted))
     missing = [(digest, text) for digest, text in wanted.items() if digest not in ids]
     if missing:
-        ids.update(
-            conn.execute(
-                "INSERT INTO outbox_payloads (digest, payload)"
-                " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
-                " FROM json_each(?) RETURNING digest, id",
-                (json.dumps(missing, ensure_ascii=False),),
-            ).fetchall()
+        conn.execute(
+            "INSERT INTO outbox_payloads (digest, payload)"
+            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+            (json.dumps(missing, ensure_ascii=False),),
         )
+        ids.update(_payload_ids(conn, [digest for digest, _ in missing]))
+    return ids
+
+
+def _payload_ids(conn: sqlite3.Connection, digests: list[str]) -> dict[str, int]:
+    """The stored parts among `digests`: digest to id."""
+    found = conn.execute(
+        "SELECT json_group_object(digest, id) FROM outbox_payloads"
+        " WHERE digest IN (SELECT value FROM json_each(?))",
+        (json.dumps(digests),),
+    ).fetchone()[0]
+    ids: dict[str, int] = json.loads(found)
     return ids
 
 
