@@ -186,7 +186,7 @@ class Stages:
     Both builds are wrapped alike; the shared one calls `Builder.pages` (once per
     group of targets that get the same digest) and the per-target one `select`
     and `compose` (with `pack` inside). The shared one reads groups
-    (`due_groups`) and commits them set-wise (`commit_groups`); targets left
+    (`due_queries`, `due_groups`) and commits them set-wise (`commit_groups`); targets left
     over go the per-target way (`due_run`, `commit_digests`)."""
 
     def __init__(self) -> None:
@@ -205,6 +205,7 @@ class Stages:
             ("keyword queries", dispatch_module.Window, "matches"),
             ("read targets and subscriptions", digest_store, "due_run"),
             ("read targets and subscriptions", digest_store, "due_groups"),
+            ("read targets and subscriptions", digest_store, "due_queries"),
             ("commit (outbox rows, cursors)", digest_store, "commit_digests"),
             ("commit (outbox rows, cursors)", digest_store, "commit_groups"),
         ]

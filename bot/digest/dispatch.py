@@ -891,8 +891,18 @@ async def _dispatch_groups(
             services.wake_sender()
         return done
 
+    async def page_after(after: tuple[int, int]) -> digests.GroupPage:
+        # The page's keyword queries are evaluated first (once in the run: the
+        # window keeps them), so that SQLite leaves out of each group those
+        # that match nothing: most targets that follow keywords then share
+        # their topics' group instead of making one of their own.
+        texts = await digests.due_queries(db, now, after=after, limit=limit)
+        found = await window.matches(texts)
+        unmatched = [text for text in texts if not found[text]]
+        return await digests.due_groups(db, now, after=after, limit=limit, unmatched=unmatched)
+
     def read(after: tuple[int, int]) -> asyncio.Task[digests.GroupPage]:
-        return asyncio.create_task(digests.due_groups(db, now, after=after, limit=limit))
+        return asyncio.create_task(page_after(after))
 
     same: dict[tuple[Any, ...], GroupDigest] = {}
     reading: asyncio.Task[digests.GroupPage] | None = read((-1, 0))

@@ -467,7 +467,15 @@ def _enqueue_on(conn: sqlite3.Connection, commits: Sequence[DigestCommit], *, no
 # SQLite a comparison of each, where one JSON key built per target cost it most
 # of the read.
 _GROUP_COLUMNS = (
-    "t.subscription_key",
+    # Without the queries of :unmatched when it is given (those known to match
+    # nothing new): they add nothing to a digest, and targets that differ only
+    # in them are one group.
+    """CASE WHEN :unmatched IS NULL OR substr(t.subscription_key, -4) = ',[]]'
+        THEN t.subscription_key
+        ELSE json_array(json(t.subscription_key -> 0), json((
+            SELECT json_group_array(q.value) FROM json_each(t.subscription_key, '$[1]') AS q
+            WHERE q.value NOT IN (SELECT value FROM json_each(:unmatched)))))
+    END""",
     "t.active AND c.active",
     "t.ui_language",
     "t.article_language",
@@ -506,14 +514,40 @@ class GroupPage(NamedTuple):
     """Whether the page held `limit` targets (more may follow)."""
 
 
-async def due_groups(
+async def due_queries(
     db: Database, now: int, *, after: tuple[int, int] = (-1, 0), limit: int = 10_000
+) -> list[str]:
+    """The keyword queries of the targets `due_groups` reads with the same
+    arguments (each text once): what a run evaluates before grouping them."""
+    found = await db.fetchval(
+        _DUE_IDS
+        + """
+        SELECT json_group_array(DISTINCT q.value)
+        FROM page JOIN targets AS t ON t.id = page.id,
+             json_each(t.subscription_key, '$[1]') AS q
+        WHERE t.digest_mode IN ('daily', 'weekly') AND substr(t.subscription_key, -4) <> ',[]]'
+        """,
+        {"now": now, "at": after[0], "id": after[1], "limit": limit},
+    )
+    texts: list[str] = json.loads(found)
+    return texts
+
+
+async def due_groups(
+    db: Database,
+    now: int,
+    *,
+    after: tuple[int, int] = (-1, 0),
+    limit: int = 10_000,
+    unmatched: Iterable[str] | None = None,
 ) -> GroupPage:
     """The next `limit` due targets after the keyset `after` (as `due_run` pages
     them), as the groups of those alike in all that makes their digest
     (`_GROUP_COLUMNS`; those not daily or weekly are left out). One read; the
     grouping is SQLite's, and a group's targets stay one JSON array: nothing is
-    done per target here."""
+    done per target here. `unmatched`: keyword queries known to match nothing
+    in the run's window; a group then has only the others (targets that differ
+    only in those get the same digest, and are one group)."""
     rows = await db.fetchall(
         _DUE_IDS
         + f"""
@@ -530,7 +564,13 @@ async def due_groups(
                {", ".join("NULL" for _ in _GROUP_COLUMNS)}
         FROM keyed
         """,
-        {"now": now, "at": after[0], "id": after[1], "limit": limit},
+        {
+            "now": now,
+            "at": after[0],
+            "id": after[1],
+            "limit": limit,
+            "unmatched": None if unmatched is None else json.dumps(list(unmatched)),
+        },
     )
     groups = []
     last: tuple[int, int] | None = None

@@ -9,6 +9,7 @@ and whole runs are compared on a random population of targets.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import shutil
 from dataclasses import dataclass
@@ -464,5 +465,36 @@ async def test_a_group_commit_skips_targets_whose_cursor_or_time_moved_since_the
             (ids[3], 7, NOW, None),
             (ids[4], 20, NOW + 86_400, NOW),
         ]
+    finally:
+        await db.close()
+
+
+async def test_targets_that_differ_only_in_queries_matching_nothing_are_one_group(
+    tmp_path: Path,
+) -> None:
+    """A run evaluates the page's keyword queries first and SQLite leaves those
+    that match nothing out of the groups: a target whose keywords found nothing
+    new shares its topics' group, one whose keywords did keeps its own."""
+    db = await open_db(tmp_path / "unmatched.sqlite3")
+    try:
+        lithium = await add_target(db, 1, topics=["migration"], queries=["lithium"], now=NOW)
+        cobalt = await add_target(
+            db, 2, topics=["migration"], queries=["cobalt", "nickel"], now=NOW
+        )
+        plain = await add_target(db, 3, topics=["migration"], now=NOW)
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE targets SET next_digest_at = ?", (NOW - 60,))
+        assert sorted(await digests.due_queries(db, NOW)) == ["cobalt", "lithium", "nickel"]
+        every = await digests.due_groups(db, NOW)
+        assert sorted(group.queries for group in every.groups) == [
+            (),
+            ("cobalt", "nickel"),
+            ("lithium",),
+        ]
+        page = await digests.due_groups(db, NOW, unmatched=["cobalt", "nickel"])
+        found = {group.queries: sorted(json.loads(group.ids)) for group in page.groups}
+        assert found == {("lithium",): [lithium.id], (): sorted([cobalt.id, plain.id])}
+        page = await digests.due_groups(db, NOW, unmatched=["nickel"])
+        assert sorted(group.queries for group in page.groups) == [(), ("cobalt",), ("lithium",)]
     finally:
         await db.close()
