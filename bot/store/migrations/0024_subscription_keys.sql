@@ -9,36 +9,33 @@
 
 ALTER TABLE targets ADD COLUMN subscription_key TEXT NOT NULL DEFAULT '[[],[]]';
 
-UPDATE targets SET subscription_key = json_array(
+-- The key as computed from a target's subscriptions, stated once for the fill
+-- and the triggers below (a view on one table: looked up by the target's id).
+CREATE VIEW target_subscription_keys AS
+SELECT t.id AS target_id, json_array(
     json((SELECT json_group_array(value) FROM (
         SELECT s.value FROM subscriptions AS s
-        WHERE s.target_id = targets.id AND s.kind = 'topic' ORDER BY s.value))),
+        WHERE s.target_id = t.id AND s.kind = 'topic' ORDER BY s.value))),
     json((SELECT json_group_array(value) FROM (
         SELECT s.value FROM subscriptions AS s
-        WHERE s.target_id = targets.id AND s.kind = 'query' ORDER BY s.id))))
+        WHERE s.target_id = t.id AND s.kind = 'query' ORDER BY s.id)))) AS subscription_key
+FROM targets AS t;
+
+UPDATE targets SET subscription_key = (
+    SELECT k.subscription_key FROM target_subscription_keys AS k WHERE k.target_id = targets.id)
 WHERE id IN (SELECT target_id FROM subscriptions);
 
 CREATE TRIGGER subscriptions_keyed_on_insert AFTER INSERT ON subscriptions
 BEGIN
-    UPDATE targets SET subscription_key = json_array(
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = NEW.target_id AND s.kind = 'topic' ORDER BY s.value))),
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = NEW.target_id AND s.kind = 'query' ORDER BY s.id))))
+    UPDATE targets SET subscription_key = (
+        SELECT k.subscription_key FROM target_subscription_keys AS k WHERE k.target_id = targets.id)
     WHERE id = NEW.target_id;
 END;
 
 CREATE TRIGGER subscriptions_keyed_on_delete AFTER DELETE ON subscriptions
 BEGIN
-    UPDATE targets SET subscription_key = json_array(
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = OLD.target_id AND s.kind = 'topic' ORDER BY s.value))),
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = OLD.target_id AND s.kind = 'query' ORDER BY s.id))))
+    UPDATE targets SET subscription_key = (
+        SELECT k.subscription_key FROM target_subscription_keys AS k WHERE k.target_id = targets.id)
     WHERE id = OLD.target_id;
 END;
 
@@ -47,12 +44,7 @@ END;
 CREATE TRIGGER subscriptions_keyed_on_update AFTER UPDATE OF target_id, kind, value
 ON subscriptions
 BEGIN
-    UPDATE targets SET subscription_key = json_array(
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = targets.id AND s.kind = 'topic' ORDER BY s.value))),
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = targets.id AND s.kind = 'query' ORDER BY s.id))))
+    UPDATE targets SET subscription_key = (
+        SELECT k.subscription_key FROM target_subscription_keys AS k WHERE k.target_id = targets.id)
     WHERE id IN (OLD.target_id, NEW.target_id);
 END;
