@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from cachetools import FIFOCache
 
@@ -52,6 +52,8 @@ from bot.store.subscriptions import Subscription
 from bot.topics import Catalogue
 
 log = logging.getLogger(__name__)
+_Read = TypeVar("_Read")
+_Built = TypeVar("_Built")
 
 BATCH: Final = 2_000
 MAX_BACKLOG: Final = 2_000
@@ -590,29 +592,57 @@ async def _run_batches(
     next_batch: Callable[[], Coroutine[Any, Any, Sequence[RunTarget]]],
     size: int,
 ) -> DispatchReport:
-    """Build and save batch after batch, each saved in one transaction.
+    """Build and save batch after batch, each saved in one transaction, the
+    next read and the last save overlapping the build (`_overlapped`)."""
 
-    Three things overlap: the next batch is read (one query on the reader's
-    thread) and the last one saved (one trip to the writer's thread, its rows
-    unpacked by SQLite without the interpreter) while this one is built, so
-    a run keeps both cores busy. At most one read and one save are in flight,
-    so batches are read and saved in order."""
+    async def build(
+        batch: Sequence[RunTarget],
+    ) -> tuple[list[DigestCommit], DispatchReport]:
+        return await _build_batch(batch, window, commit_for)
+
+    async def save(built: tuple[list[DigestCommit], DispatchReport]) -> DispatchReport:
+        return await _save_batch(services, *built, now)
+
+    return await _overlapped(
+        next_batch(),
+        done=lambda batch: not batch,
+        following=lambda batch: next_batch() if len(batch) >= size else None,
+        build=build,
+        save=save,
+    )
+
+
+async def _overlapped(
+    first: Coroutine[Any, Any, _Read],
+    *,
+    done: Callable[[_Read], bool],
+    following: Callable[[_Read], Coroutine[Any, Any, _Read] | None],
+    build: Callable[[_Read], Coroutine[Any, Any, _Built]],
+    save: Callable[[_Built], Coroutine[Any, Any, DispatchReport]],
+) -> DispatchReport:
+    """Read, build and save in turn, the three overlapping: the next read (one
+    query on the reader's thread) and the last save (one trip to the writer's
+    thread, its rows unpacked by SQLite without the interpreter) run while this
+    one is built, so a run keeps both cores busy. At most one read and one save
+    are in flight, so reads and saves keep their order. `done`: the read holds
+    nothing to build (the run is over); `following`: the read after it, or None
+    when it was the last."""
     report = DispatchReport()
-    reading: asyncio.Task[Sequence[RunTarget]] | None = asyncio.create_task(next_batch())
+    reading: asyncio.Task[_Read] | None = asyncio.create_task(first)
     saving: asyncio.Task[DispatchReport] | None = None
     try:
         while reading is not None:
-            batch = await reading
+            read = await reading
             reading = None
-            if not batch:
+            if done(read):
                 break
-            if len(batch) >= size:
-                reading = asyncio.create_task(next_batch())
+            if (then := following(read)) is not None:
+                reading = asyncio.create_task(then)
                 await asyncio.sleep(0)  # the read reaches its thread before the build
-            commits, built = await _build_batch(batch, window, commit_for)
+            built = await build(read)
             if saving is not None:
                 report.add(await saving)
-            saving = asyncio.create_task(_save_batch(services, commits, built, now))
+            saving = asyncio.create_task(save(built))
     finally:
         for task in (reading, saving):
             if task is not None and not task.done():
@@ -871,7 +901,6 @@ async def _dispatch_groups(
 
     As the batches do, the next page is read and the last one saved while
     this one's digests are built. Whatever no group commits stays due."""
-    report = DispatchReport()
     db = services.db
     limit = batch * GROUP_BATCHES
 
@@ -901,32 +930,21 @@ async def _dispatch_groups(
         unmatched = [text for text in texts if not found[text]]
         return await digests.due_groups(db, now, after=after, limit=limit, unmatched=unmatched)
 
-    def read(after: tuple[int, int]) -> asyncio.Task[digests.GroupPage]:
-        return asyncio.create_task(page_after(after))
-
     same: dict[tuple[Any, ...], GroupDigest] = {}
-    reading: asyncio.Task[digests.GroupPage] | None = read((-1, 0))
-    saving: asyncio.Task[DispatchReport] | None = None
-    try:
-        while reading is not None:
-            page = await reading
-            reading = None
-            if page.last is None:
-                break
-            if page.full:
-                reading = read(page.last)
-                await asyncio.sleep(0)  # the read reaches its thread before the build
-            built = await _group_digests(page.groups, window, commit_for, same)
-            if saving is not None:
-                report.add(await saving)
-            saving = asyncio.create_task(save(built))
-    finally:
-        for task in (reading, saving):
-            if task is not None and not task.done():
-                await asyncio.wait([task])
-        if saving is not None:
-            report.add(saving.result())
-    return report
+
+    async def build(page: digests.GroupPage) -> list[tuple[DigestGroup, GroupDigest]]:
+        return await _group_digests(page.groups, window, commit_for, same)
+
+    def following(page: digests.GroupPage) -> Coroutine[Any, Any, digests.GroupPage] | None:
+        return page_after(page.last) if page.full and page.last is not None else None
+
+    return await _overlapped(
+        page_after((-1, 0)),
+        done=lambda page: page.last is None,
+        following=following,
+        build=build,
+        save=save,
+    )
 
 
 _ALIKE_KEPT: Final = 100_000
