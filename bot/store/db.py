@@ -5,6 +5,13 @@ connection guarded by an asyncio lock, and opening each write with
 `BEGIN IMMEDIATE`, turns "database is locked" surprises into an orderly queue,
 while WAL lets the reader connection answer searches during a write.
 
+A commit only appends to the write-ahead log; copying the log back into the
+database file (a checkpoint) is done by a third connection, a moment after
+writes (`CHECKPOINT_DELAY`), never by the writer: SQLite's automatic
+checkpoint runs inside the COMMIT that crosses its threshold, so whichever
+write came then (a reader's /subscribe, a page of a digest run) waited for
+the whole copy and its sync, up to a second after a large write.
+
 Every search shares the one reader, so a read made for a person can carry a
 time budget: SQLite's progress handler stops it once the budget is spent, and
 the reader is free for the next one at once.
@@ -45,6 +52,10 @@ steps made it 70 looks). But one step of a costly search can be long (FTS5 mergi
 long prefix's doclists runs about 1,000 steps a millisecond, and more in one opcode),
 and at 10,000 steps the worst search a user can type overran a 150 ms budget to
 206 ms at p99; at 2,500 a look comes every 2.5 ms at the slowest."""
+CHECKPOINT_DELAY = 1.0
+"""Seconds from a commit to the checkpoint that copies it into the database file:
+the commits of that second are copied, and the files synced, in one pass, as
+SQLite's own threshold (1,000 pages) batched them."""
 
 
 class StoreError(Exception):
@@ -90,6 +101,8 @@ class Database:
         self._reader = reader
         self._write_lock = asyncio.Lock()
         self.progress_steps = PROGRESS_STEPS  # tests lower it to stop tiny reads
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._committed_since = False
 
     @classmethod
     async def open(
@@ -108,6 +121,7 @@ class Database:
             mode = await (await writer.execute("PRAGMA journal_mode = WAL")).fetchone()
             if mode is None or str(mode[0]).lower() != "wal":
                 log.warning("database %s is not in WAL mode (%s)", path, mode)
+            await writer.execute("PRAGMA wal_autocheckpoint = 0")  # `_checkpoint` does it
             reader = await aiosqlite.connect(path, isolation_level=None)
             await _configure(reader)
             await reader.execute("PRAGMA query_only = ON")
@@ -123,10 +137,47 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            self._checkpointing.cancel()
+            await asyncio.wait([self._checkpointing])
         async with self._write_lock:
+            # The writer last: closing the last connection checkpoints the log.
             for conn in (self._reader, self._writer):
                 with contextlib.suppress(sqlite3.Error, ValueError):  # closed twice
                     await conn.close()
+
+    def _committed(self) -> None:
+        """After a commit: checkpoint soon, on the checkpointer's thread."""
+        self._committed_since = True
+        if self._checkpointing is None or self._checkpointing.done():
+            self._checkpointing = asyncio.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        """Copy the log into the database file, a pass every `CHECKPOINT_DELAY`
+        while commits come. PASSIVE: it takes no lock a writer or reader waits
+        for, and copies what no reader still needs from the log (the next pass
+        copies the rest). The connection lasts as long as the commits: an idle
+        bot keeps no third connection, nor its thread."""
+        conn: aiosqlite.Connection | None = None
+        try:
+            while self._committed_since:
+                await asyncio.sleep(CHECKPOINT_DELAY)
+                self._committed_since = False
+                if conn is None:
+                    conn = await aiosqlite.connect(self.path, isolation_level=None)
+                    await _configure(conn)
+                await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the next commit tries again
+            log.warning("could not checkpoint %s: %s", self.path, exc)
+        finally:
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await conn.close()
+
+    async def checkpointed(self) -> None:
+        """Wait until the log holds no commit the checkpointer has not copied."""
+        while self._checkpointing is not None and not self._checkpointing.done():
+            await asyncio.wait([self._checkpointing])
 
     async def schema_version(self) -> int:
         row = await self.fetchone(
@@ -207,6 +258,7 @@ class Database:
             except sqlite3.Error as exc:
                 await _rollback(conn)
                 raise StoreError(f"could not save to the database: {exc}") from exc
+            self._committed()
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` as one transaction, whole, in a single trip to the writer's thread.
@@ -221,7 +273,9 @@ class Database:
         asked = time.perf_counter()
         async with self._write_lock:
             metrics.WRITER_LOCK_WAIT.observe(time.perf_counter() - asked)
-            return await on_thread(self._writer, partial(_write_on_thread, work))
+            result = await on_thread(self._writer, partial(_write_on_thread, work))
+            self._committed()
+            return result
 
     async def fetchall(
         self, sql: str, params: Params = (), *, budget: float | None = None

@@ -189,3 +189,24 @@ async def test_topic_counts_cost_nothing_more_for_unpaired_articles(tmp_path: Pa
             await db.close()
         found.append(_counting_steps(path, topics.COUNTS_SQL))
     assert found[1] <= found[0] + 5, found
+
+
+async def test_a_commit_leaves_copying_the_log_to_the_checkpointer(tmp_path: Path) -> None:
+    # SQLite's automatic checkpoint would copy these 8 MB into the database
+    # file inside the COMMIT, making whichever write came then wait for it.
+    path = tmp_path / "log.sqlite3"
+    db = await Database.open(path)
+    try:
+        before = path.stat().st_size
+
+        def fill(conn: sqlite3.Connection) -> None:
+            conn.execute("CREATE TABLE filler (blob BLOB)")
+            conn.executemany("INSERT INTO filler VALUES (zeroblob(1024))", [()] * 8_192)
+
+        await db.write(fill)
+        assert path.stat().st_size - before < 1_000_000  # still in the log
+        await db.checkpointed()
+        assert path.stat().st_size - before > 8_000_000  # copied, off the writer's thread
+        assert await db.fetchval("SELECT count(*) FROM filler") == 8_192
+    finally:
+        await db.close()
