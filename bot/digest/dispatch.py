@@ -920,14 +920,16 @@ async def _dispatch_groups(
             services.wake_sender()
         return done
 
+    # The run's keyword queries are evaluated first (the window keeps them),
+    # so that SQLite leaves out of each group those that match nothing: most
+    # targets that follow keywords then share their topics' group instead of
+    # making one of their own. A query first seen later (a subscription made
+    # during the run) is simply kept in its groups.
+    texts = await digests.due_queries(db, now)
+    found = await window.matches(texts)
+    unmatched = [text for text in texts if not found[text]]
+
     async def page_after(after: tuple[int, int]) -> digests.GroupPage:
-        # The page's keyword queries are evaluated first (once in the run: the
-        # window keeps them), so that SQLite leaves out of each group those
-        # that match nothing: most targets that follow keywords then share
-        # their topics' group instead of making one of their own.
-        texts = await digests.due_queries(db, now, after=after, limit=limit)
-        found = await window.matches(texts)
-        unmatched = [text for text in texts if not found[text]]
         return await digests.due_groups(db, now, after=after, limit=limit, unmatched=unmatched)
 
     same: dict[tuple[Any, ...], GroupDigest] = {}

@@ -514,20 +514,20 @@ class GroupPage(NamedTuple):
     """Whether the page held `limit` targets (more may follow)."""
 
 
-async def due_queries(
-    db: Database, now: int, *, after: tuple[int, int] = (-1, 0), limit: int = 10_000
-) -> list[str]:
-    """The keyword queries of the targets `due_groups` reads with the same
-    arguments (each text once): what a run evaluates before grouping them."""
+async def due_queries(db: Database, now: int) -> list[str]:
+    """The keyword queries of every daily or weekly target due at `now` (each
+    text once): what a run evaluates before it reads its first page of groups
+    (`due_groups`). One read for the whole run, so that no page waits on a
+    read of its own queries first: the next page's groups are then read while
+    this one's digests are built."""
     found = await db.fetchval(
-        _DUE_IDS
-        + """
+        """
         SELECT json_group_array(DISTINCT q.value)
-        FROM page JOIN targets AS t ON t.id = page.id,
-             json_each(t.subscription_key, '$[1]') AS q
-        WHERE t.digest_mode IN ('daily', 'weekly') AND substr(t.subscription_key, -4) <> ',[]]'
+        FROM targets AS t, json_each(t.subscription_key, '$[1]') AS q
+        WHERE t.next_digest_at <= :now AND t.digest_mode IN ('daily', 'weekly')
+          AND substr(t.subscription_key, -4) <> ',[]]'
         """,
-        {"now": now, "at": after[0], "id": after[1], "limit": limit},
+        {"now": now},
     )
     texts: list[str] = json.loads(found)
     return texts
