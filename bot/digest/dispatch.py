@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import sys
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeVar
@@ -84,7 +85,7 @@ def link_preview(text: str, *, enabled: bool, urls: Sequence[str] | None = None)
     if not urls:
         return NO_PREVIEW
     options: dict[str, Any] = {"url": urls[0], "prefer_large_media": True}
-    if any(url != urls[0] for url in urls):
+    if urls.count(urls[0]) != len(urls):  # more than one article
         options["show_above_text"] = True
     return options
 
@@ -331,9 +332,11 @@ class Builder:
     articles past the first page, which only changes "… and N more"), and the
     request of every other whose page and count came out the same."""
 
-    _REQUEST_BYTES: Final = 32_000_000
+    _REQUEST_BYTES: Final = 64_000_000
     """Memory for requests kept for reuse, per cache: a run with many distinct
-    pages builds some again rather than hold them all."""
+    pages builds some again rather than hold them all. (Counted generously: a
+    request kept under several keys is counted under each, and a text with an
+    emoji takes four bytes a character.)"""
 
     def __init__(self, services: Services, window: Window, now: int) -> None:
         self.index = Index(
@@ -355,6 +358,10 @@ class Builder:
         self._by_page: FIFOCache[PageKey, tuple[SharedPart, ...]] = FIFOCache(
             self._REQUEST_BYTES, getsizeof=_size
         )
+        # One object per distinct request while any cache or build holds it:
+        # pages found by different ways often come out the same, and the
+        # outbox hashes each object's text once (`SharedPart.digest`).
+        self._parts: weakref.WeakValueDictionary[str, SharedPart] = weakref.WeakValueDictionary()
 
     def selection(
         self,
@@ -444,10 +451,16 @@ class Builder:
                     language=language,
                 )
             found = tuple(
-                SharedPart(_encoded_request(message, previews=previews)) for message in messages
+                self._part(_encoded_request(message, previews=previews)) for message in messages
             )
             _keep(self._by_page, key, found)
         return found
+
+    def _part(self, encoded: str) -> SharedPart:
+        part = self._parts.get(encoded)
+        if part is None:
+            part = self._parts[encoded] = SharedPart(encoded)
+        return part
 
 
 def _size(requests: tuple[SharedPart, ...]) -> int:

@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any, Final, Literal, get_args
 
 import aiosqlite
+import orjson
 
 from bot.store.db import Database, Row, on_thread
 
@@ -197,7 +198,7 @@ class SharedPart:
     A stored part is found by a hash of its text, so a part queued in many
     transactions, or made again by a later run, is stored once."""
 
-    __slots__ = ("_digest", "encoded")
+    __slots__ = ("__weakref__", "_digest", "encoded")
 
     def __init__(self, encoded: str) -> None:
         if not (encoded.startswith("{") and encoded.endswith("}")) or encoded == "{}":
@@ -374,7 +375,7 @@ def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[
         conn.execute(
             "INSERT INTO outbox_payloads (digest, payload)"
             " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
-            (json.dumps(missing, ensure_ascii=False),),
+            (orjson.dumps(missing).decode(),),  # a run's pages: megabytes, a tenth the time
         )
         ids.update(_payload_ids(conn, [digest for digest, _ in missing]))
     return ids
