@@ -138,6 +138,14 @@ def local_date(timestamp: int, timezone: str, language: str) -> str:
     return text
 
 
+def local_days(timestamps: Iterable[int], timezone: str) -> tuple[date, ...]:
+    """Each moment's date in the zone: all that `local_date`, and so an article's
+    block (`article_block`), takes from a zone. Zones that agree on the dates of
+    a digest's articles give them the same blocks (`Composer.zone`)."""
+    where = ZoneInfo(timezone)
+    return tuple(datetime.fromtimestamp(moment, where).date() for moment in timestamps)
+
+
 def hashtag(slug: str) -> str:
     return "#" + re.sub(r"\W+", "_", slug).strip("_")
 

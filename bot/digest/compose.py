@@ -31,6 +31,7 @@ from bot.formatting import (
     escape,
     fit_caption,
     linked_urls,
+    local_days,
     pack,
     pack_open,
     post_caption,
@@ -313,6 +314,8 @@ class Composer:
         )
         self._serials = itertools.count()
         self._headers: dict[tuple[str, str, str], Measured] = {}
+        self._zones: dict[tuple[str, str, str], str] = {}
+        self._zone_renderings: dict[tuple[object, ...], str] = {}
         self._group_headings: dict[tuple[str, str | None, tuple[str, ...]], Measured] = {}
         self._footers: dict[tuple[str, int], Measured] = {}
         self._buttons: dict[tuple[str, int], str] = {}
@@ -452,6 +455,25 @@ class Composer:
         if names is None:
             names = self._names[language] = self._topic_names_of(language)
         return names
+
+    def zone(self, language: str, timezone: str, heading: Heading) -> str:
+        """A zone in which these articles and the heading read as in `timezone`:
+        the first such one asked about. A digest's text takes from its zone only
+        the dates of its articles and of its heading, and at a morning's run
+        most zones agree on them all, so pages made for one zone are every
+        such zone's (the same text, made and stored once)."""
+        key = (language, timezone, heading)
+        found = self._zones.get(key)
+        if found is None:
+            dated = (article.published_at for article in self._articles.values() if article.dated)
+            rendering = (
+                language,
+                heading,
+                self._header(heading, language, timezone)[0],
+                local_days(dated, timezone),
+            )
+            found = self._zones[key] = self._zone_renderings.setdefault(rendering, timezone)
+        return found
 
     def _block(self, article_id: int, language: str, timezone: str) -> Measured:
         key = (article_id, language, timezone)

@@ -389,8 +389,10 @@ class Builder:
         paging: bool,
     ) -> tuple[SharedPart, ...]:
         """The target's digest as whole requests, each built once for every
-        target of the run that gets it."""
-        language, timezone = target.ui_language, target.timezone
+        target of the run that gets it (also in other zones that read it alike:
+        `Composer.zone`)."""
+        language = target.ui_language
+        timezone = self.composer.zone(language, target.timezone, heading)
         previews = target.link_previews
         keyworded = False
         topics: set[str] = set()
@@ -700,6 +702,10 @@ async def _save_batch(
     return report
 
 
+def _scheduled_heading(target: Target) -> Heading:
+    return "weekly" if target.digest_mode == "weekly" else "daily"
+
+
 class _CommitFor:
     """Builds one target's commit; the mode-specific part of a run."""
 
@@ -719,7 +725,7 @@ class _CommitFor:
         self.builder = None if reference else Builder(services, window, now)
         self._schedules: dict[tuple[str, int, int, str], int | None] = {}
 
-    def _reschedule(self, target: Target) -> int | None:
+    def next_time(self, target: Target) -> int | None:
         """`reschedule(target, now)`, once per run for every setting it depends on."""
         key = (target.digest_mode, target.digest_minute, target.digest_weekday, target.timezone)
         if key not in self._schedules:
@@ -744,28 +750,34 @@ class _CommitFor:
         item = single_item(selection, self.window.by_id)
         return item is not None and item[1].image is not None
 
-    def group_digest(
+    def zone(self, target: Target) -> str:
+        """The zone a scheduled target's pages are made in (`Composer.zone`)."""
+        assert self.builder is not None
+        return self.builder.composer.zone(
+            target.ui_language, target.timezone, _scheduled_heading(target)
+        )
+
+    def group_pages(
         self, group: DigestGroup, queries: Sequence[str], matches: Mapping[str, frozenset[int]]
-    ) -> GroupDigest:
-        """What each target of a group gets: the pages `__call__` builds for any
-        one of them (a scheduled digest: never photos or posts). `queries`: the
-        group's that match something; the others add nothing to a digest."""
+    ) -> tuple[SharedPart, ...]:
+        """The pages each target of a group gets: those `__call__` builds for
+        any one of them (a scheduled digest: never photos or posts). `queries`:
+        the group's that match something; the others add nothing to a digest."""
         target = group.target
         assert self.builder is not None
         assert self.heading is None
-        pages: tuple[SharedPart, ...] = ()
-        if target.active:
-            subscriptions = [Subscription(0, 0, "topic", slug) for slug in group.topics]
-            subscriptions += [Subscription(0, 0, "query", text) for text in queries]
-            pages = self.builder.pages(
-                target,
-                subscriptions,
-                matches,
-                start=self.window.start_for(target),
-                heading="weekly" if target.digest_mode == "weekly" else "daily",
-                paging=not group.channel,
-            )
-        return GroupDigest(self._reschedule(target), pages)
+        if not target.active:
+            return ()
+        subscriptions = [Subscription(0, 0, "topic", slug) for slug in group.topics]
+        subscriptions += [Subscription(0, 0, "query", text) for text in queries]
+        return self.builder.pages(
+            target,
+            subscriptions,
+            matches,
+            start=self.window.start_for(target),
+            heading=_scheduled_heading(target),
+            paging=not group.channel,
+        )
 
     def __call__(
         self,
@@ -774,7 +786,7 @@ class _CommitFor:
         matches: Mapping[str, frozenset[int]],
         channel: bool = False,
     ) -> DigestCommit:
-        next_at = self._reschedule(target)
+        next_at = self.next_time(target)
         scheduled = target.digest_mode in schedule.SCHEDULED_MODES
         if self.heading is None and not scheduled:
             # Switched to instant or off without clearing its time: just unschedule.
@@ -788,9 +800,7 @@ class _CommitFor:
         messages: list[NewMessage] = []
         shared: list[SharedRow] = []
         if target.active:
-            heading: Heading = self.heading or (
-                "weekly" if target.digest_mode == "weekly" else "daily"
-            )
+            heading: Heading = self.heading or _scheduled_heading(target)
             as_posts = channel and heading == "instant"
             if (
                 self.builder is not None
@@ -945,7 +955,7 @@ async def _dispatch_groups(
     async def page_after(after: tuple[int, int]) -> digests.GroupPage:
         return await digests.due_groups(db, now, after=after, limit=limit, unmatched=unmatched)
 
-    same: dict[tuple[Any, ...], GroupDigest] = {}
+    same: dict[tuple[Any, ...], tuple[SharedPart, ...]] = {}
 
     async def build(page: digests.GroupPage) -> list[tuple[DigestGroup, GroupDigest]]:
         return await _group_digests(page.groups, window, commit_for, same)
@@ -971,10 +981,11 @@ async def _group_digests(
     groups: Sequence[DigestGroup],
     window: Window,
     commit_for: _CommitFor,
-    same: dict[tuple[Any, ...], GroupDigest],
+    same: dict[tuple[Any, ...], tuple[SharedPart, ...]],
 ) -> list[tuple[DigestGroup, GroupDigest]]:
     """Each group with its digest. Groups that differ only in queries matching
-    nothing in the window, or in their time, get the same digest, built once:
+    nothing in the window, in their time, or in a zone that reads their digest
+    alike (`Composer.zone`) get the same pages, built once:
     in the run when no query of theirs matches (`same`, kept across pages: the
     same topics and settings come back in every page), in the page otherwise
     (such digests are mostly a few targets' own, and a run has many: kept,
@@ -983,7 +994,7 @@ async def _group_digests(
     built: list[tuple[DigestGroup, GroupDigest]] = []
     if len(same) > _ALIKE_KEPT:
         same.clear()
-    in_page: dict[tuple[Any, ...], GroupDigest] = {}
+    in_page: dict[tuple[Any, ...], tuple[SharedPart, ...]] = {}
     for group in groups:
         queries = tuple(text for text in group.queries if matches[text])
         t = group.target
@@ -994,7 +1005,7 @@ async def _group_digests(
             t.digest_mode,
             t.digest_minute,
             t.digest_weekday,
-            t.timezone,
+            commit_for.zone(t),
             t.cursor_article_id,
             t.link_previews,
             group.topics,
@@ -1003,13 +1014,13 @@ async def _group_digests(
         )
         kept = in_page if queries else same
         try:
-            found = kept.get(alike)
-            if found is None:
-                found = kept[alike] = commit_for.group_digest(group, queries, matches)
+            pages = kept.get(alike)
+            if pages is None:
+                pages = kept[alike] = commit_for.group_pages(group, queries, matches)
         except Exception:
             log.exception("digest for %d alike targets failed", group.targets)
             continue
-        built.append((group, found))
+        built.append((group, GroupDigest(commit_for.next_time(t), pages)))
     return built
 
 

@@ -186,6 +186,64 @@ def test_the_composer_packs_what_compose_packs(
     assert packed.urls == tuple(tuple(linked_urls(text)) for text in packed.texts)
 
 
+def _window(published: list[int]) -> dict[int, Article]:
+    return {
+        i: Article(i, None, f"https://example.org/{i}", f"Title {i}", "", "en", moment, ())
+        for i, moment in enumerate(published, 1)
+    }
+
+
+def test_zones_that_agree_on_every_date_read_a_window_alike() -> None:
+    # 14:06 UTC on 15 June: the 15th from Mexico City to Kolkata, the 16th in Auckland.
+    composer = Composer(
+        _window([NOW - 3_600]), now=NOW, max_items=10, topic_names=NAMES.__getitem__
+    )
+    assert [composer.zone("en", zone, "daily") for zone in ZONES] == [
+        "UTC", "UTC", "UTC", "Pacific/Auckland", "UTC",
+    ]  # fmt: skip
+    # And 23:06 UTC on the 14th, already the 15th in Madrid and Kolkata.
+    composer = Composer(
+        _window([NOW - 3_600, NOW - 16 * 3_600]),
+        now=NOW,
+        max_items=10,
+        topic_names=NAMES.__getitem__,
+    )
+    assert [composer.zone("es", zone, "weekly") for zone in ZONES] == [
+        "UTC", "UTC", "Europe/Madrid", "Pacific/Auckland", "Europe/Madrid",
+    ]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    published=st.lists(st.integers(NOW - 3 * 86_400, NOW), min_size=1, max_size=12),
+    language=st.sampled_from(["en", "es"]),
+    heading=st.sampled_from(["daily", "weekly"]),
+)
+def test_a_zone_and_the_zone_that_reads_it_alike_compose_the_same_digest(
+    published: list[int], language: str, heading: Any
+) -> None:
+    window = _window(published)
+    selection = Selection((Group("migration", tuple(window)),))
+    composer = Composer(window, now=NOW, max_items=50, topic_names=NAMES.__getitem__)
+    for timezone in ZONES:
+        alike = composer.zone(language, timezone, heading)
+        pages = [
+            compose(
+                selection,
+                window,
+                language=language,
+                timezone=zone,
+                now=NOW,
+                heading=heading,
+                topic_names=NAMES[language],
+                max_items=5,
+                ref=PageRef(1, 2),
+            )
+            for zone in (timezone, alike)
+        ]
+        assert pages[0] == pages[1]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     pieces=st.lists(st.tuples(hostile, st.integers(1, 12), st.booleans()), max_size=30),
