@@ -973,8 +973,9 @@ async def _dispatch_groups(
 
 
 _ALIKE_KEPT: Final = 100_000
-"""Digests without keywords kept by `_group_digests` for the groups of later
-pages: a run with more distinct ones builds some again."""
+"""Groups' pages kept by `_group_digests` for the groups of later pages: a run
+with more distinct ones builds some again. Pages are shared objects (one per
+distinct request, `Builder`), so what this holds is mostly references."""
 
 
 async def _group_digests(
@@ -985,16 +986,13 @@ async def _group_digests(
 ) -> list[tuple[DigestGroup, GroupDigest]]:
     """Each group with its digest. Groups that differ only in queries matching
     nothing in the window, in their time, or in a zone that reads their digest
-    alike (`Composer.zone`) get the same pages, built once:
-    in the run when no query of theirs matches (`same`, kept across pages: the
-    same topics and settings come back in every page), in the page otherwise
-    (such digests are mostly a few targets' own, and a run has many: kept,
-    they would hold hundreds of megabytes)."""
+    alike (`Composer.zone`) get the same pages, built once in the run (`same`,
+    kept across pages: the same topics, keywords and settings come back in
+    every page)."""
     matches = await window.matches(text for group in groups for text in group.queries)
     built: list[tuple[DigestGroup, GroupDigest]] = []
     if len(same) > _ALIKE_KEPT:
         same.clear()
-    in_page: dict[tuple[Any, ...], tuple[SharedPart, ...]] = {}
     for group in groups:
         queries = tuple(text for text in group.queries if matches[text])
         t = group.target
@@ -1012,11 +1010,10 @@ async def _group_digests(
             queries,
             group.channel,
         )
-        kept = in_page if queries else same
         try:
-            pages = kept.get(alike)
+            pages = same.get(alike)
             if pages is None:
-                pages = kept[alike] = commit_for.group_pages(group, queries, matches)
+                pages = same[alike] = commit_for.group_pages(group, queries, matches)
         except Exception:
             log.exception("digest for %d alike targets failed", group.targets)
             continue
