@@ -996,28 +996,29 @@ async def _group_digests(
     for group in groups:
         queries = tuple(text for text in group.queries if matches[text])
         t = group.target
-        alike = (
-            t.active,
-            t.ui_language,
-            t.article_language,
-            t.digest_mode,
-            t.digest_minute,
-            t.digest_weekday,
-            commit_for.zone(t),
-            t.cursor_article_id,
-            t.link_previews,
-            group.topics,
-            queries,
-            group.channel,
-        )
-        try:
+        try:  # a zone no longer known fails its group, not the page
+            alike = (
+                t.active,
+                t.ui_language,
+                t.article_language,
+                t.digest_mode,
+                t.digest_minute,
+                t.digest_weekday,
+                commit_for.zone(t),
+                t.cursor_article_id,
+                t.link_previews,
+                group.topics,
+                queries,
+                group.channel,
+            )
             pages = same.get(alike)
             if pages is None:
                 pages = same[alike] = commit_for.group_pages(group, queries, matches)
+            digest = GroupDigest(commit_for.next_time(t), pages)
         except Exception:
             log.exception("digest for %d alike targets failed", group.targets)
             continue
-        built.append((group, GroupDigest(commit_for.next_time(t), pages)))
+        built.append((group, digest))
     return built
 
 

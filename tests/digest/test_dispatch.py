@@ -217,3 +217,20 @@ async def test_a_failing_target_does_not_stop_the_others(
     assert (report.digests, report.failed) == (1, 1)
     assert len(await rows(db, good)) == 1
     assert (await refreshed(db, bad)).cursor_article_id == 0  # retried next run
+
+
+async def test_a_zone_no_longer_known_fails_its_own_digest_only(services: Services) -> None:
+    # A target stored with a zone this machine's tz database no longer has.
+    db = services.db
+    good = await scheduled(db, await add_target(db, 1, topics=["migration"]), MONDAY)
+    lost = await add_target(db, 2, topics=["migration"])
+    await add_article(db, "Border deal signed", ["migration"])
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE targets SET timezone = 'Mars/Olympus_Mons', next_digest_at = ? WHERE id = ?",
+            (good.next_digest_at, lost.id),
+        )
+    assert good.next_digest_at is not None
+    report = await dispatch_due(services, good.next_digest_at)
+    assert [message["chat_id"] for message in await rows(db)] == [1]
+    assert report.failed == 1
