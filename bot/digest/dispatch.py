@@ -464,6 +464,10 @@ class Builder:
             part = self._parts[encoded] = SharedPart(encoded)
         return part
 
+    def requests_bytes(self) -> int:
+        """The memory of the distinct requests something still holds, each once."""
+        return sum(sys.getsizeof(part.encoded) for part in self._parts.values())
+
 
 def _size(requests: tuple[SharedPart, ...]) -> int:
     return sum(sys.getsizeof(part.encoded) for part in requests)
@@ -750,6 +754,9 @@ class _CommitFor:
         item = single_item(selection, self.window.by_id)
         return item is not None and item[1].image is not None
 
+    def requests_bytes(self) -> int:
+        return 0 if self.builder is None else self.builder.requests_bytes()
+
     def zone(self, target: Target) -> str:
         """The zone a scheduled target's pages are made in (`Composer.zone`)."""
         assert self.builder is not None
@@ -975,7 +982,12 @@ async def _dispatch_groups(
 _ALIKE_KEPT: Final = 100_000
 """Groups' pages kept by `_group_digests` for the groups of later pages: a run
 with more distinct ones builds some again. Pages are shared objects (one per
-distinct request, `Builder`), so what this holds is mostly references."""
+distinct request, `Builder`), so what this holds is mostly references..."""
+_ALIKE_BYTES: Final = 160_000_000
+"""... unless the groups' pages are mostly their own (a population whose every
+chat follows keywords no other does): the run's distinct requests may then
+take this much memory, counting those its caches hold, before it lets go of
+the kept pages."""
 
 
 async def _group_digests(
@@ -991,7 +1003,7 @@ async def _group_digests(
     every page)."""
     matches = await window.matches(text for group in groups for text in group.queries)
     built: list[tuple[DigestGroup, GroupDigest]] = []
-    if len(same) > _ALIKE_KEPT:
+    if len(same) > _ALIKE_KEPT or commit_for.requests_bytes() > _ALIKE_BYTES:
         same.clear()
     for group in groups:
         queries = tuple(text for text in group.queries if matches[text])

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings
+from bot.digest import dispatch
 from bot.digest.compose import Composer, PageRef, compose
 from bot.digest.dispatch import DispatchReport, dispatch_due, dispatch_instant
 from bot.digest.select import Group, Index, Selection, select
@@ -477,6 +479,27 @@ async def test_a_run_queues_what_building_each_target_alone_queues(
         assert any('"link_preview_options":{"is_disabled":true}' in row[6] for row in queued)
         assert shared == alone, seed
         assert shared.stored < alone.stored, seed  # pages many targets get are stored once
+
+
+async def test_a_run_that_lets_go_of_its_kept_pages_queues_the_same(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A population whose chats mostly get pages of their own would keep too much:
+    # past `_ALIKE_BYTES` the run builds them again, and queues the same.
+    rng = random.Random(5)
+    base = tmp_path / "population.sqlite3"
+    db = await open_db(base)
+    try:
+        await _populate(db, rng, pairs=False)
+    finally:
+        await db.close()
+    shutil.copyfile(base, tmp_path / "kept.sqlite3")
+    shutil.copyfile(base, tmp_path / "let-go.sqlite3")
+    kept = await _run(tmp_path / "kept.sqlite3", settings, reference=False, batch=7)
+    monkeypatch.setattr(dispatch, "_ALIKE_BYTES", 0)
+    let_go = await _run(tmp_path / "let-go.sqlite3", settings, reference=False, batch=7)
+    assert kept.due.digests > 20
+    assert let_go == kept
 
 
 async def test_a_group_commit_skips_targets_whose_cursor_or_time_moved_since_the_read(
