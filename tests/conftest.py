@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,8 @@ from bot.store.db import Database
 from bot.topics import Catalogue
 from tests.digest.helpers import CATALOGUE
 from tests.harness import Harness, bot_harness
+from tests.postgres import Server, Unavailable
+from tests.postgres import start as start_postgres
 
 SEED = DATA_DIR / "articles.txt"
 
@@ -22,6 +24,20 @@ SEED = DATA_DIR / "articles.txt"
 def pytest_configure() -> None:
     """Bots the tests build themselves read PTB's time spans as the bot's own do."""
     opt_in_to_timedelta()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    """One real PostgreSQL server for the whole run, started when a test first asks
+    (`tests/postgres.py`). It cannot start: the test fails, saying why."""
+    try:
+        server = start_postgres()
+    except Unavailable as exc:
+        pytest.fail(f"PostgreSQL for the tests: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
