@@ -446,22 +446,30 @@ async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -
         await db.close()
 
 
+async def _population(folder: Path, rng: random.Random, pairs: bool, *names: str) -> list[Path]:
+    """A `_populate`d database, once per name: runs to compare start from the same."""
+    base = folder / "population.sqlite3"
+    base.unlink(missing_ok=True)
+    db = await open_db(base)
+    try:
+        await _populate(db, rng, pairs=pairs)
+    finally:
+        await db.close()
+    copies = [folder / f"{name}.sqlite3" for name in names]
+    for copy in copies:
+        shutil.copyfile(base, copy)
+    return copies
+
+
 async def test_a_run_queues_what_building_each_target_alone_queues(
     tmp_path: Path, settings: Settings
 ) -> None:
     for seed, pairs in ((1, False), (2, False), (3, False), (4, True)):
         rng = random.Random(seed)
-        base = tmp_path / f"population-{seed}.sqlite3"
-        db = await open_db(base)
-        try:
-            await _populate(db, rng, pairs=pairs)
-        finally:
-            await db.close()
-        shutil.copyfile(base, tmp_path / "shared.sqlite3")
-        shutil.copyfile(base, tmp_path / "alone.sqlite3")
+        shared_path, alone_path = await _population(tmp_path, rng, pairs, "shared", "alone")
         batch = rng.choice([7, 50, 500])
-        shared = await _run(tmp_path / "shared.sqlite3", settings, reference=False, batch=batch)
-        alone = await _run(tmp_path / "alone.sqlite3", settings, reference=True, batch=batch)
+        shared = await _run(shared_path, settings, reference=False, batch=batch)
+        alone = await _run(alone_path, settings, reference=True, batch=batch)
         queued = [row for rows in alone.outbox.values() for row in rows]
         assert alone.due.digests > 20, seed
         assert alone.instant.digests > 20, seed
@@ -486,18 +494,10 @@ async def test_a_run_that_lets_go_of_its_kept_pages_queues_the_same(
 ) -> None:
     # A population whose chats mostly get pages of their own would keep too much:
     # past `_ALIKE_BYTES` the run builds them again, and queues the same.
-    rng = random.Random(5)
-    base = tmp_path / "population.sqlite3"
-    db = await open_db(base)
-    try:
-        await _populate(db, rng, pairs=False)
-    finally:
-        await db.close()
-    shutil.copyfile(base, tmp_path / "kept.sqlite3")
-    shutil.copyfile(base, tmp_path / "let-go.sqlite3")
-    kept = await _run(tmp_path / "kept.sqlite3", settings, reference=False, batch=7)
+    kept_path, let_go_path = await _population(tmp_path, random.Random(5), False, "kept", "let-go")
+    kept = await _run(kept_path, settings, reference=False, batch=7)
     monkeypatch.setattr(dispatch, "_ALIKE_BYTES", 0)
-    let_go = await _run(tmp_path / "let-go.sqlite3", settings, reference=False, batch=7)
+    let_go = await _run(let_go_path, settings, reference=False, batch=7)
     assert kept.due.digests > 20
     assert let_go == kept
 
