@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.languages import LANGUAGES
+from bot.store.db import Location, StoreError, locate
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file()
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     )
     database_path: Path = Field(
         default=STATE_DIR / "bot.sqlite3", description="The SQLite database file."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:password@host:5432/database to share one store between"
+        " replicas (README, Scaling out); unset, the SQLite file at DATABASE_PATH.",
     )
     seed_listing_path: Path = Field(
         default=DATA_DIR / "articles.txt",
@@ -243,6 +249,23 @@ class Settings(BaseSettings):
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                locate(value)
+            except StoreError as exc:
+                raise ValueError(str(exc)) from None
+        return value or None
+
+    @property
+    def database(self) -> Location:
+        """Where the store is: DATABASE_URL's server, or the SQLite file at DATABASE_PATH."""
+        if self.database_url:
+            return locate(self.database_url)
+        return Location("sqlite", path=self.database_path)
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

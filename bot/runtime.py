@@ -80,7 +80,7 @@ async def seed_if_empty(
 
 async def open_content(settings: Settings, *, seed: bool = True) -> Content:
     catalogue = load_catalogue(settings.topics_path)
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database)
     try:
         await rebuild_index(db)
         await check_keyword_subscriptions(

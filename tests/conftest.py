@@ -12,6 +12,7 @@ from bot.delivery.ratelimiter import opt_in_to_timedelta
 from bot.emulator import Emulator
 from bot.runtime import Content, open_content, sync_catalogue
 from bot.store.db import Database
+from bot.store.sqlite import SQLiteDatabase
 from bot.topics import Catalogue
 from tests.digest.helpers import CATALOGUE
 from tests.harness import Harness, bot_harness
@@ -62,9 +63,9 @@ async def content(settings: Settings) -> AsyncIterator[Content]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
+async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
     """A migrated store on a real SQLite file of its own."""
-    database = await Database.open(tmp_path / "bot.sqlite3")
+    database = await SQLiteDatabase.connect(tmp_path / "bot.sqlite3")
     try:
         yield database
     finally:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from bot.store.db import Database
+from bot.store.db import Database, Transaction
 
 DAY = 24 * 3600
 
@@ -42,7 +40,7 @@ class DeliveryCount:
 
 
 async def audit_tx(
-    tx: aiosqlite.Connection,
+    tx: Transaction,
     admin_id: int,
     action: str,
     *,

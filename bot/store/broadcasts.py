@@ -29,11 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiosqlite
-
 from bot.store import outbox
 from bot.store.admin import audit_tx
-from bot.store.db import Database, Row
+from bot.store.db import Database, Row, Transaction
 from bot.store.outbox import NewMessage
 
 State = Literal["draft", "sending", "done", "cancelled"]
@@ -152,9 +150,7 @@ async def set_progress_message(db: Database, broadcast_id: int, message_id: int)
         )
 
 
-async def _recipients_tx(
-    tx: aiosqlite.Connection, recipients: Recipients
-) -> list[tuple[int, int, int]]:
+async def _recipients_tx(tx: Transaction, recipients: Recipients) -> list[tuple[int, int, int]]:
     cursor = await tx.execute(f"{_RECIPIENTS} ORDER BY t.chat_id", recipients.params())
     return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-import aiosqlite
-
-from bot.store.db import Database, Row
+from bot.store.db import Database, Row, Transaction
 
 ChatType = Literal["private", "group", "supergroup", "channel"]
 DigestMode = Literal["off", "instant", "daily", "weekly"]
@@ -137,7 +135,7 @@ async def save_chat(
         return await _save_chat(tx, seen, now)
 
 
-async def _save_chat(tx: aiosqlite.Connection, chat: SeenChat, now: int) -> Chat:
+async def _save_chat(tx: Transaction, chat: SeenChat, now: int) -> Chat:
     await tx.execute(
         """
         INSERT INTO chats (chat_id, type, title, username, is_forum, added_by,
@@ -308,7 +306,7 @@ async def reactivate_chat(db: Database, chat_id: int) -> bool:
         return cursor.rowcount > 0
 
 
-async def deactivate_chat_tx(tx: aiosqlite.Connection, chat_id: int, reason: str) -> int:
+async def deactivate_chat_tx(tx: Transaction, chat_id: int, reason: str) -> int:
     """Inside a transaction: mark a chat and its targets inactive and drop its pending
     outbox rows. Subscriptions stay, so the chat resumes as it was when it comes back.
     Returns the number of dropped outbox rows."""

@@ -1,61 +1,33 @@
-"""The SQLite database: one writer, one reader, numbered migrations.
+"""The store's database, on either engine: what every store module writes against.
 
-SQLite allows one writer at a time. Funnelling every write through a single
-connection guarded by an asyncio lock, and opening each write with
-`BEGIN IMMEDIATE`, turns "database is locked" surprises into an orderly queue,
-while WAL lets the reader connection answer searches during a write.
+SQLite (`bot.store.sqlite`) is the embedded default: one file, no server.
+PostgreSQL (`bot.store.postgres`) is the shared store several replicas use, chosen
+by a `postgresql://` URL. Both give the same small surface: reads by one call
+(`fetchall`, `fetchone`, `fetchval`, with an optional time budget), a few
+statements as one transaction (`transaction`), a bulk write as one trip to the
+writer's thread (`write`), numbered migrations. The store modules write their SQL
+once, with `?` or `:name` parameters, and keep a second text beside it only where
+the engines' dialects differ (`Database.dialect` says which one is open).
 
-A commit only appends to the write-ahead log; copying the log back into the
-database file (a checkpoint) is done by a third connection, a moment after
-writes (`CHECKPOINT_DELAY`), never by the writer: SQLite's automatic
-checkpoint runs inside the COMMIT that crosses its threshold, so whichever
-write came then (a reader's /subscribe, a page of a digest run) waited for
-the whole copy and its sync, up to a second after a large write.
-
-Every search shares the one reader, so a read made for a person can carry a
-time budget: SQLite's progress handler stops it once the budget is spent, and
-the reader is free for the next one at once.
+The PostgreSQL engine is imported only when a PostgreSQL URL is opened: the
+embedded default does not pay for a driver it does not use.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+import abc
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
-
-import bot.metrics as metrics
+from typing import Any, Literal, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit
 
 T = TypeVar("T")
 
-log = logging.getLogger(__name__)
-
-Row = sqlite3.Row
-Params = Sequence[Any] | dict[str, Any]
-
-BUSY_TIMEOUT_MS = 5_000
-PROGRESS_STEPS = 2_500
-"""SQLite virtual-machine steps between two looks at a read's budget. Each look is
-a Python call that takes the GIL from the event loop, so they must not be many: at
-1,000,000 articles an ordinary search runs 5,000-55,000 steps a millisecond (1,000
-steps made it 70 looks). But one step of a costly search can be long (FTS5 merging a
-long prefix's doclists runs about 1,000 steps a millisecond, and more in one opcode),
-and at 10,000 steps the worst search a user can type overran a 150 ms budget to
-206 ms at p99; at 2,500 a look comes every 2.5 ms at the slowest."""
-CHECKPOINT_DELAY = 1.0
-"""Seconds from a commit to the checkpoint that copies it into the database file:
-the commits of that second are copied, and the files synced, in one pass, as
-SQLite's own threshold (1,000 pages) batched them."""
+Dialect = Literal["sqlite", "postgresql"]
+Params = Sequence[Any] | Mapping[str, Any]
 
 
 class StoreError(Exception):
@@ -66,6 +38,60 @@ class OverBudget(Exception):
     """A read ran past its time budget and was stopped; the reader is free again."""
 
 
+class Row(Protocol):
+    """A result row, by position or by column name (sqlite3.Row on SQLite)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    """What a statement run by `write`'s work returns (sqlite3.Cursor on SQLite)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The connection `write`'s work gets, inside its transaction, on the writer's
+    own thread (sqlite3.Connection on SQLite)."""
+
+    def execute(self, sql: str, parameters: Params = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Params], /) -> Cursor: ...
+
+
+class AsyncCursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    async def fetchone(self) -> Any: ...
+
+    async def fetchall(self) -> Iterable[Any]: ...
+
+
+class Transaction(Protocol):
+    """An open write transaction (`Database.transaction`): statements awaited one
+    by one, or a function run whole on the writer's thread (`run`)."""
+
+    def execute(self, sql: str, parameters: Params = ..., /) -> Awaitable[AsyncCursor]: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Params], /) -> Awaitable[AsyncCursor]: ...
+
+    async def run(self, work: Callable[[Connection], T]) -> T: ...
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -73,9 +99,13 @@ class Migration:
     sql: str
 
 
-def bundled_migrations() -> list[Migration]:
-    """The numbered `NNNN_name.sql` files shipped in `bot/store/migrations`."""
+def bundled_migrations(dialect: Dialect = "sqlite") -> list[Migration]:
+    """The numbered `NNNN_name.sql` files shipped for an engine: SQLite's in
+    `bot/store/migrations`, PostgreSQL's in its `postgresql` folder. Both number
+    the same schema alike, so a version means the same tables on either."""
     folder = resources.files("bot.store") / "migrations"
+    if dialect == "postgresql":
+        folder = folder / "postgresql"
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql") and entry.name[:4].isdigit():
@@ -85,197 +115,105 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
-async def _configure(conn: aiosqlite.Connection) -> None:
-    conn.row_factory = sqlite3.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA synchronous = NORMAL")
+@dataclass(frozen=True)
+class Location:
+    """Where a store lives: a SQLite file, or a PostgreSQL server's database."""
+
+    dialect: Dialect
+    path: Path | None = None  # SQLite
+    url: str | None = None  # PostgreSQL, as given (it may hold a password)
+
+    def __str__(self) -> str:
+        """The location for logs and messages, never with its password."""
+        if self.path is not None:
+            return str(self.path)
+        parts = urlsplit(self.url or "")
+        host = parts.hostname or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+        user = f"{unquote(parts.username)}@" if parts.username else ""
+        return f"postgresql://{user}{host}{port}{parts.path}"
 
 
-class Database:
-    """An open database. Use `Database.open()`; close with `await db.close()`."""
-
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._write_lock = asyncio.Lock()
-        self.progress_steps = PROGRESS_STEPS  # tests lower it to stop tiny reads
-        self._checkpointing: asyncio.Task[None] | None = None
-        self._committed_since = False
-
-    @classmethod
-    async def open(
-        cls, path: Path | str, migrations: Iterable[Migration] | None = None
-    ) -> Database:
-        """Open (creating if needed) and upgrade the database at `path`."""
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-            writer = await aiosqlite.connect(path, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
-        try:
-            await _configure(writer)
-            mode = await (await writer.execute("PRAGMA journal_mode = WAL")).fetchone()
-            if mode is None or str(mode[0]).lower() != "wal":
-                log.warning("database %s is not in WAL mode (%s)", path, mode)
-            await writer.execute("PRAGMA wal_autocheckpoint = 0")  # `_checkpoint` does it
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            await _configure(reader)
-            await reader.execute("PRAGMA query_only = ON")
-        except sqlite3.DatabaseError as exc:
-            await writer.close()
-            raise StoreError(f"{path} is not a usable SQLite database: {exc}") from exc
-        db = cls(path, writer, reader)
-        try:
-            await db.migrate(bundled_migrations() if migrations is None else migrations)
-        except BaseException:
-            await db.close()
-            raise
-        return db
-
-    async def close(self) -> None:
-        if self._checkpointing is not None:
-            self._checkpointing.cancel()
-            await asyncio.wait([self._checkpointing])
-        async with self._write_lock:
-            # The writer last: closing the last connection checkpoints the log.
-            for conn in (self._reader, self._writer):
-                with contextlib.suppress(sqlite3.Error, ValueError):  # closed twice
-                    await conn.close()
-
-    def _committed(self) -> None:
-        """After a commit: checkpoint soon, on the checkpointer's thread."""
-        self._committed_since = True
-        if self._checkpointing is None or self._checkpointing.done():
-            self._checkpointing = asyncio.create_task(self._checkpoint())
-
-    async def _checkpoint(self) -> None:
-        """Copy the log into the database file, a pass every `CHECKPOINT_DELAY`
-        while commits come. PASSIVE: it takes no lock a writer or reader waits
-        for, and copies what no reader still needs from the log (the next pass
-        copies the rest). The connection lasts as long as the commits: an idle
-        bot keeps no third connection, nor its thread."""
-        conn: aiosqlite.Connection | None = None
-        try:
-            while self._committed_since:
-                await asyncio.sleep(CHECKPOINT_DELAY)
-                self._committed_since = False
-                if conn is None:
-                    conn = await aiosqlite.connect(self.path, isolation_level=None)
-                    await _configure(conn)
-                await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # the next commit tries again
-            log.warning("could not checkpoint %s: %s", self.path, exc)
-        finally:
-            if conn is not None:
-                with contextlib.suppress(sqlite3.Error, ValueError):
-                    await conn.close()
-
-    async def checkpointed(self) -> None:
-        """Wait until the log holds no commit the checkpointer has not copied."""
-        while self._checkpointing is not None and not self._checkpointing.done():
-            await asyncio.wait([self._checkpointing])
-
-    async def schema_version(self) -> int:
-        row = await self.fetchone(
-            "SELECT max(version) FROM schema_migrations"
-            " WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')"
-        )
-        return int(row[0]) if row is not None and row[0] is not None else 0
-
-    async def check_writable(self) -> None:
-        """Write and commit one row as it was, through the one writer (StoreError if
-        it cannot): a readiness probe. An empty transaction would only prove the lock
-        can be taken; a committed page reaches the write-ahead log on disk, so a
-        read-only file or a full disk shows here before a digest fails on it."""
-
-        def touch(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE schema_migrations SET version = version"
-                " WHERE version = (SELECT max(version) FROM schema_migrations)"
-            )
-
-        await self.write(touch)
-
-    async def migrate(self, migrations: Iterable[Migration]) -> list[int]:
-        """Apply the migrations newer than the database, each in its own transaction."""
-        migrations = list(migrations)
-        async with self.transaction() as conn:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-            )
-        current = await self.schema_version()
-        known = max((migration.version for migration in migrations), default=0)
-        if current > known:
+def locate(target: str | Path) -> Location:
+    """A path, `sqlite:///path` or `postgresql://…` as a `Location`; StoreError with
+    one line naming what is accepted for anything else."""
+    if isinstance(target, Path):
+        return Location("sqlite", path=target)
+    scheme = target.partition("://")[0].lower() if "://" in target else ""
+    if not scheme:
+        return Location("sqlite", path=Path(target))
+    if scheme == "sqlite":
+        path = target.partition("://")[2]
+        if not path.startswith("/") or path == "/":
             raise StoreError(
-                f"{self.path} has schema version {current}, newer than this program knows"
-                f" ({known}); upgrade the bot before using this database"
+                f"{target!r}: a SQLite URL is sqlite:///relative/path or sqlite:////abs"
             )
-        applied = []
-        for migration in migrations:
-            if migration.version <= current:
-                continue
-            async with self.transaction() as conn:
-                for statement in _split_statements(migration.sql):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at)"
-                    " VALUES (?, ?, unixepoch())",
-                    (migration.version, migration.name),
-                )
-            log.info("database migrated to %04d_%s", migration.version, migration.name)
-            applied.append(migration.version)
-        return applied
+        return Location("sqlite", path=Path(path[1:]))
+    if scheme in ("postgresql", "postgres"):
+        try:
+            parts = urlsplit(target)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError as exc:
+            raise StoreError(f"DATABASE_URL is not a valid PostgreSQL URL: {exc}") from None
+        if not (parts.path or "").strip("/"):
+            raise StoreError(
+                "DATABASE_URL names no database: postgresql://user:password@host:5432/database"
+            )
+        return Location("postgresql", url=target)
+    raise StoreError(
+        f"DATABASE_URL must be postgresql://user:password@host:port/database"
+        f" or sqlite:///path, not {scheme}://…"
+    )
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write of a few statements: `BEGIN IMMEDIATE` … `COMMIT`, rolled back on
-        any error (bulk writes use `write`, one trip to the writer's thread)."""
-        asked = time.perf_counter()
-        async with self._write_lock:
-            metrics.WRITER_LOCK_WAIT.observe(time.perf_counter() - asked)
-            conn = self._writer
-            try:
-                await conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"database is busy or unwritable: {exc}") from exc
-            try:
-                yield conn
-            except sqlite3.OperationalError as exc:
-                await _rollback(conn)
-                if _is_environmental(exc):
-                    raise StoreError(f"could not save to the database: {exc}") from exc
-                raise
-            except BaseException:
-                await _rollback(conn)
-                raise
-            try:
-                await conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                await _rollback(conn)
-                raise StoreError(f"could not save to the database: {exc}") from exc
-            self._committed()
 
-    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work` as one transaction, whole, in a single trip to the writer's thread.
+class Database(abc.ABC):
+    """An open store on one engine. `await Database.open(path or url)`; close with
+    `await db.close()`."""
 
-        For bulk writes of many statements (a digest run saves a few thousand
-        targets a transaction): each statement awaited on its own waits for the
-        event loop, and for the interpreter lock the loop's thread holds while
-        it builds the next batch; here the thread goes from one statement to
-        the next, and releases the lock while SQLite works. `work` gets the
-        sqlite3 connection inside `BEGIN IMMEDIATE` and must not commit; any
-        error rolls the whole transaction back, as `transaction` does."""
-        asked = time.perf_counter()
-        async with self._write_lock:
-            metrics.WRITER_LOCK_WAIT.observe(time.perf_counter() - asked)
-            result = await on_thread(self._writer, partial(_write_on_thread, work))
-            self._committed()
-            return result
+    dialect: Dialect
+    location: Location
+
+    @staticmethod
+    async def open(
+        target: str | Path | Location, migrations: Iterable[Migration] | None = None
+    ) -> Database:
+        """Open (creating a SQLite file if needed) and upgrade the store at `target`."""
+        where = target if isinstance(target, Location) else locate(target)
+        if where.dialect == "postgresql":
+            from bot.store.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(where, migrations)
+        from bot.store.sqlite import SQLiteDatabase
+
+        assert where.path is not None
+        return await SQLiteDatabase.connect(where.path, migrations)
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int: ...
+
+    @abc.abstractmethod
+    async def check_writable(self) -> None:
+        """Write and commit one row as it was: a readiness probe (StoreError if not)."""
+
+    @abc.abstractmethod
+    async def migrate(self, migrations: Iterable[Migration]) -> list[int]:
+        """Apply the migrations newer than the store, each in its own transaction."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A write of a few statements, committed whole or rolled back on any error."""
+
+    @abc.abstractmethod
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)` as one transaction, whole, in one trip to the writer's
+        thread; it must not commit, and any error rolls it back."""
+
+    @abc.abstractmethod
+    async def _read(self, sql: str, params: Params, budget: float | None, *, one: bool) -> Any:
+        """One read, whole, in one trip to the reader; OverBudget past `budget` seconds."""
 
     async def fetchall(
         self, sql: str, params: Params = (), *, budget: float | None = None
@@ -294,145 +232,6 @@ class Database:
         row = await self.fetchone(sql, params, budget=budget)
         return None if row is None else row[0]
 
-    async def _read(self, sql: str, params: Params, budget: float | None, *, one: bool) -> Any:
-        """One read, whole, in a single trip to the reader's thread.
-
-        Statement, rows and budget are one call on that thread: reads queue there
-        back to back and the thread goes from one to the next without waiting for the
-        event loop, which at a few hundred updates a second is busy; a read in
-        several trips (install the handler, execute, fetch, close, remove the
-        handler) left the thread idle between them, and reads taking turns on the
-        event loop to keep their handlers apart idled it between reads too. A budget
-        counts from the moment the read starts on the thread, so it is the read's
-        own time, and its handler is gone before the next read starts, even when
-        the task that asked was cancelled meanwhile.
-        """
-        # aiosqlite runs a function on the connection's thread only through its
-        # `_execute`; `_conn` is the sqlite3 connection that thread owns.
-        reader = self._reader
-        conn: sqlite3.Connection = reader._conn
-        call = partial(_read_on_thread, conn, sql, params, budget, self.progress_steps, one)
-        return await reader._execute(call)  # type: ignore[no-untyped-call]
-
     def size_bytes(self) -> int:
-        """The database's files on disk: the main file and its write-ahead log (the
-        shared-memory index is scratch). A file not there (yet) counts 0."""
-        total = 0
-        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
-            with contextlib.suppress(OSError):
-                total += path.stat().st_size
-        return total
-
-    async def backup(self, destination: Path) -> None:
-        """An online, consistent copy of the database (safe while the bot runs)."""
-        async with self._write_lock:
-            target = await aiosqlite.connect(destination)
-            try:
-                await self._writer.backup(target)
-            finally:
-                await target.close()
-
-
-def _read_on_thread(
-    conn: sqlite3.Connection,
-    sql: str,
-    params: Params,
-    budget: float | None,
-    steps: int,
-    one: bool,
-) -> Any:
-    """`Database._read` on the reader's thread: with a budget, SQLite's progress
-    handler looks at the clock every `steps` virtual-machine steps and stops the
-    statement once the budget is spent (OverBudget)."""
-    if budget is None:
-        return _fetch(conn, sql, params, one)
-    deadline = time.monotonic() + max(budget, 0.0)
-    stopped = False
-
-    def spent() -> bool:
-        nonlocal stopped
-        stopped = stopped or time.monotonic() >= deadline
-        return stopped
-
-    conn.set_progress_handler(spent, max(1, steps))
-    try:
-        return _fetch(conn, sql, params, one)
-    except sqlite3.OperationalError as exc:
-        # "interrupted", or whatever the statement SQLite was inside says
-        # (FTS5 reading its settings reports "vtable constructor failed").
-        if not stopped:
-            raise
-        raise OverBudget(f"read stopped after its {budget:g} s budget") from exc
-    finally:
-        conn.set_progress_handler(None, 0)  # None: no handler
-
-
-async def on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """`work(connection)` on an aiosqlite connection's own thread, in one trip.
-
-    aiosqlite runs a function on the connection's thread only through its
-    `_execute`; `_conn` is the sqlite3 connection that thread owns."""
-    raw: sqlite3.Connection = conn._conn
-    result: T = await conn._execute(partial(work, raw))  # type: ignore[no-untyped-call]
-    return result
-
-
-def _write_on_thread(work: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise StoreError(f"database is busy or unwritable: {exc}") from exc
-    try:
-        result = work(conn)
-        conn.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if _is_environmental(exc):
-            raise StoreError(f"could not save to the database: {exc}") from exc
-        raise
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
-
-
-def _fetch(conn: sqlite3.Connection, sql: str, params: Params, one: bool) -> Any:
-    cursor = conn.execute(sql, params)
-    try:
-        return cursor.fetchone() if one else cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-async def _rollback(conn: aiosqlite.Connection) -> None:
-    """Roll back unless SQLite already did (it does on a full disk, for one)."""
-    if conn.in_transaction:
-        await conn.execute("ROLLBACK")
-
-
-def _is_environmental(exc: sqlite3.OperationalError) -> bool:
-    """Failures of the machine, not of the SQL: full disk, locks, read-only files."""
-    text = str(exc).lower()
-    return any(
-        marker in text for marker in ("full", "locked", "readonly", "read-only", "disk i/o", "busy")
-    )
-
-
-def _split_statements(script: str) -> list[str]:
-    """Split a migration into statements (sqlite3.complete_statement knows about quotes)."""
-    statements: list[str] = []
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statement = buffer.strip()
-            if statement.strip(";").strip():
-                statements.append(statement)
-            buffer = ""
-    if buffer.strip() and not all(
-        line.strip().startswith("--") or not line.strip() for line in buffer.splitlines()
-    ):
-        raise StoreError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
-    return statements
+        """The store's size on disk, where this process can see it (0 if not)."""
+        return 0

@@ -10,17 +10,14 @@ builders racing for one target (the minute job and /digest) queue it once.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
 
-import aiosqlite
-
 from bot.store import outbox
 from bot.store.chats import Target
-from bot.store.db import Database, Row, on_thread
+from bot.store.db import Connection, Database, Row, Transaction
 from bot.store.outbox import NewMessage, SharedRow
 from bot.store.subscriptions import Subscription
 
@@ -367,11 +364,11 @@ async def subscriptions_of(
     return found
 
 
-async def commit_digest_tx(tx: aiosqlite.Connection, commit: DigestCommit, *, now: int) -> bool:
+async def commit_digest_tx(tx: Transaction, commit: DigestCommit, *, now: int) -> bool:
     """Inside the caller's transaction: move the target's cursor (and schedule)
     and queue its messages. False, and nothing written, when the target changed
     since it was read (another builder got there first, or its settings moved)."""
-    return bool(await on_thread(tx, partial(_commit_on, commits=[commit], now=now)))
+    return bool(await tx.run(partial(_commit_on, commits=[commit], now=now)))
 
 
 async def commit_digests(db: Database, commits: Sequence[DigestCommit], *, now: int) -> list[bool]:
@@ -390,7 +387,7 @@ async def commit_digests(db: Database, commits: Sequence[DigestCommit], *, now: 
     return [commit.target_id in applied for commit in commits]
 
 
-def _commit_on(conn: sqlite3.Connection, *, commits: Sequence[DigestCommit], now: int) -> set[int]:
+def _commit_on(conn: Connection, *, commits: Sequence[DigestCommit], now: int) -> set[int]:
     """The commits, on the writer's thread inside a transaction: which applied."""
     alike: dict[tuple[int, int | None, int, int | None, bool, bool], list[int]] = {}
     for commit in commits:
@@ -433,7 +430,7 @@ def _commit_on(conn: sqlite3.Connection, *, commits: Sequence[DigestCommit], now
     return applied
 
 
-def _enqueue_on(conn: sqlite3.Connection, commits: Sequence[DigestCommit], *, now: int) -> None:
+def _enqueue_on(conn: Connection, commits: Sequence[DigestCommit], *, now: int) -> None:
     """Queue the commits' messages in commit order: consecutive shared pages go
     in one statement, other messages in another."""
     messages: list[NewMessage] = []
@@ -627,7 +624,7 @@ async def commit_groups(
 
 
 def _groups_on(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     groups: Sequence[tuple[DigestGroup, GroupDigest]],
     now: int,

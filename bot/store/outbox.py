@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final, Literal, get_args
 
-import aiosqlite
 import orjson
 
-from bot.store.db import Database, Row, on_thread
+from bot.store.db import Connection, Database, Row, Transaction
 
 Kind = Literal["digest", "broadcast", "post", "notice"]
 KINDS: Final = frozenset(get_args(Kind))
@@ -324,23 +322,21 @@ def _params(message: NewMessage, now: float, payload_id: int | None = None) -> d
 
 
 async def enqueue_tx(
-    tx: aiosqlite.Connection, messages: Iterable[NewMessage], *, now: float | None = None
+    tx: Transaction, messages: Iterable[NewMessage], *, now: float | None = None
 ) -> int:
     """Queue messages inside the caller's transaction. Returns how many."""
     at = time.time() if now is None else now
     messages = list(messages)
     rows = [_params(message, at) for message in messages]  # refused before any write
-    return await on_thread(tx, partial(_insert, messages=messages, rows=rows))
+    return await tx.run(partial(_insert, messages=messages, rows=rows))
 
 
-def enqueue_on(conn: sqlite3.Connection, *, messages: Sequence[NewMessage], now: float) -> int:
+def enqueue_on(conn: Connection, *, messages: Sequence[NewMessage], now: float) -> int:
     """`enqueue_tx` on the connection's own thread (inside `Database.write`)."""
     return _insert(conn, messages=messages, rows=[_params(message, now) for message in messages])
 
 
-def _insert(
-    conn: sqlite3.Connection, *, messages: Sequence[NewMessage], rows: list[dict[str, Any]]
-) -> int:
+def _insert(conn: Connection, *, messages: Sequence[NewMessage], rows: list[dict[str, Any]]) -> int:
     parts = _store_parts(conn, [m.shared for m in messages if m.shared is not None])
     for message, row in zip(messages, rows, strict=True):
         if message.shared is not None:
@@ -358,7 +354,7 @@ def _insert(
     return len(rows)
 
 
-def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[str, int]:
+def _store_parts(conn: Connection, parts: Iterable[SharedPart]) -> dict[str, int]:
     """The `outbox_payloads` id of each part, by digest, storing those not stored yet.
     Looked up inside the caller's transaction, so a prune cannot delete a part
     between this and the rows that refer to it.
@@ -381,7 +377,7 @@ def _store_parts(conn: sqlite3.Connection, parts: Iterable[SharedPart]) -> dict[
     return ids
 
 
-def _payload_ids(conn: sqlite3.Connection, digests: list[str]) -> dict[str, int]:
+def _payload_ids(conn: Connection, digests: list[str]) -> dict[str, int]:
     """The stored parts among `digests`: digest to id."""
     found = conn.execute(
         "SELECT json_group_object(digest, id) FROM outbox_payloads"
@@ -397,7 +393,7 @@ SharedRow = tuple[int, int, int | None, SharedPart]
 
 
 def enqueue_shared_on(
-    conn: sqlite3.Connection,
+    conn: Connection,
     rows: Sequence[SharedRow],
     *,
     kind: Kind,
@@ -555,7 +551,7 @@ _NO_BOUND: Final = 2**62
 
 
 async def _pick(
-    tx: aiosqlite.Connection,
+    tx: Transaction,
     limit: int,
     now: float,
     exclude: str,
@@ -594,7 +590,7 @@ async def _pick(
     return ids
 
 
-async def _broadcast_requests(tx: aiosqlite.Connection, ids: Collection[int]) -> dict[int, str]:
+async def _broadcast_requests(tx: Transaction, ids: Collection[int]) -> dict[int, str]:
     """The Bot API parameters (JSON) of each broadcast, for the copies that share them."""
     if not ids:
         return {}
@@ -606,7 +602,7 @@ async def _broadcast_requests(tx: aiosqlite.Connection, ids: Collection[int]) ->
     return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
-async def _joined_requests(tx: aiosqlite.Connection, ids: Collection[int]) -> dict[int, str]:
+async def _joined_requests(tx: Transaction, ids: Collection[int]) -> dict[int, str]:
     """The full request (JSON) of each row that shares part of it (`SharedPart`)."""
     if not ids:
         return {}
@@ -617,9 +613,7 @@ async def _joined_requests(tx: aiosqlite.Connection, ids: Collection[int]) -> di
     return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
-async def _expire_leases(
-    tx: aiosqlite.Connection, *, before: float, in_flight: Collection[int]
-) -> int:
+async def _expire_leases(tx: Transaction, *, before: float, in_flight: Collection[int]) -> int:
     """Rows 'sending' since before `before`, and not in flight here, are pending again.
     Walks only the rows in flight (a partial index), a few dozen at most."""
     cursor = await tx.execute(
@@ -656,7 +650,7 @@ async def mark_sent_many(db: Database, sent: Sequence[tuple[int, int | None]], n
         return 0
     rows = [(message_id, int(now), row_id) for row_id, message_id in sent]
 
-    def mark(conn: sqlite3.Connection) -> int:
+    def mark(conn: Connection) -> int:
         return conn.executemany(
             "UPDATE outbox SET state = 'sent', telegram_message_id = ?, finished_at = ?"
             " WHERE id = ? AND state IN ('sending', 'dropped', 'cancelled')",

@@ -16,9 +16,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
-import aiosqlite
-
-from bot.store.db import Database, Row
+from bot.store.db import Database, Row, Transaction
 
 if TYPE_CHECKING:
     from bot.store.articles import NewArticle
@@ -108,7 +106,7 @@ async def link(
 
 
 async def link_tx(
-    tx: aiosqlite.Connection,
+    tx: Transaction,
     first_id: int,
     second_id: int,
     *,
@@ -210,7 +208,7 @@ async def unlink(db: Database, article_id: int, *, now: int, veto: bool = True) 
         return other
 
 
-async def _unlink_tx(tx: aiosqlite.Connection, article_id: int) -> int | None:
+async def _unlink_tx(tx: Transaction, article_id: int) -> int | None:
     row = await (
         await tx.execute("SELECT other_id FROM translations WHERE article_id = ?", (article_id,))
     ).fetchone()

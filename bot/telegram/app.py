@@ -145,10 +145,12 @@ async def lifespan(application: App) -> AsyncIterator[None]:
     and its jobs; closed in reverse, however far the start got."""
     bot_data = application.bot_data
     given = bot_data.services if bot_data.started else None
-    database = given.db.path if given is not None else bot_data.settings.database_path
+    database = given.db.location if given is not None else bot_data.settings.database
     async with AsyncExitStack() as stack:
-        # Before the store opens: a second bot must neither migrate nor seed the first's database.
-        stack.callback(InstanceLock.acquire(database).release)
+        # Before the store opens: a second bot must neither migrate nor seed the first's
+        # file. Several bots on one PostgreSQL store are the point of it (README, Scaling out).
+        if database.path is not None:
+            stack.callback(InstanceLock.acquire(database.path).release)
         services = given
         if services is None:
             content = await open_content(bot_data.settings)

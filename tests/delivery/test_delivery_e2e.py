@@ -30,6 +30,7 @@ from bot.store import broadcasts, outbox
 from bot.store.chats import ensure_target, get_chat, get_target, save_chat
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
+from bot.store.sqlite import SQLiteDatabase
 from bot.telegram.request import AiohttpRequest
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -255,7 +256,7 @@ async def _start_runner(db_path: Path, emulator: Emulator) -> asyncio.subprocess
 
 
 async def test_killed_sender_resumes_without_loss(
-    emulator: Emulator, db: Database, tmp_path: Path
+    emulator: Emulator, db: SQLiteDatabase, tmp_path: Path
 ) -> None:
     """SIGKILL lands just after the emulator accepted a message, before the runner could
     record it: that message goes again. A second duplicate would need another request

@@ -16,6 +16,7 @@ from bot.delivery.sender import OutboxSender
 from bot.store import outbox
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
+from bot.store.sqlite import SQLiteDatabase
 from tests.delivery.fake_telegram import FakeTelegram, fake_bot
 from tests.delivery.test_sender import wait_until
 
@@ -43,7 +44,7 @@ async def _states(db: Database) -> list[str]:
 
 
 async def test_a_refused_mark_is_retried_and_the_chat_s_queue_goes_on(
-    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    db: SQLiteDatabase, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with db.transaction() as tx:  # wait for a lock briefly, not five seconds
         await tx.execute("PRAGMA busy_timeout = 20")

@@ -35,11 +35,10 @@ async def create_targets(db: Database, rng: random.Random) -> dict[int, dict[str
             language = rng.choice([None, None, "en", "es"])
             cursor = await tx.execute(
                 "INSERT INTO targets (chat_id, digest_mode, article_language, next_digest_at,"
-                " created_at) VALUES (?, ?, ?, ?, 0)",
+                " created_at) VALUES (?, ?, ?, ?, 0) RETURNING id",
                 (chat_id, mode, language, NOW - 60 if mode == "daily" else None),
             )
-            target_id = cursor.lastrowid
-            assert target_id is not None
+            target_id = int((await cursor.fetchone())[0])
             topics = rng.sample(SLUGS, rng.choice([0, 0, 1, 1, 2]))
             words = rng.sample(WORDS, rng.choice([0, 1, 1, 2]))
             await tx.executemany(

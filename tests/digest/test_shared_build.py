@@ -335,7 +335,7 @@ async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) ->
                     "INSERT INTO targets (chat_id, thread_id, active, ui_language,"
                     " article_language, digest_mode, digest_minute, digest_weekday, timezone,"
                     " cursor_article_id, next_digest_at, link_previews, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id",
                     (
                         chat_id,
                         thread_id,
@@ -355,7 +355,7 @@ async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) ->
                         int(rng.random() > 0.3),  # link previews, on by default
                     ),
                 )
-                target_id = cursor.lastrowid
+                target_id = (await cursor.fetchone())[0]
                 # Few topics and cursors, so that many targets share their digest.
                 followed = rng.sample(SLUGS[:4], rng.choice([0, 1, 1, 2, 3]))
                 words = rng.sample(queries, rng.choice([0, 0, 1, 2]))
@@ -369,9 +369,11 @@ async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) ->
         # same subscriptions made in another order, some): they get the same digest.
         models = [
             row[0]
-            for row in await tx.execute_fetchall(
-                "SELECT id FROM targets WHERE next_digest_at IS NOT NULL ORDER BY id"
-            )
+            for row in await (
+                await tx.execute(
+                    "SELECT id FROM targets WHERE next_digest_at IS NOT NULL ORDER BY id"
+                )
+            ).fetchall()
         ]
         for chat_id in range(1_001, 1_061):
             model = rng.choice(models)
@@ -386,11 +388,17 @@ async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) ->
                 " next_digest_at, link_previews, created_at)"
                 " SELECT ?, 0, active, ui_language, article_language, digest_mode,"
                 " digest_minute, ?, timezone, cursor_article_id, next_digest_at,"
-                " link_previews, 0 FROM targets WHERE id = ?",
+                " link_previews, 0 FROM targets WHERE id = ? RETURNING id",
                 (chat_id, rng.randint(0, 6), model),  # the weekday matters to weekly ones only
             )
-            copied = await tx.execute_fetchall(
-                "SELECT kind, value FROM subscriptions WHERE target_id = ? ORDER BY id", (model,)
+            copy_id = (await cursor.fetchone())[0]
+            copied = list(
+                await (
+                    await tx.execute(
+                        "SELECT kind, value FROM subscriptions WHERE target_id = ? ORDER BY id",
+                        (model,),
+                    )
+                ).fetchall()
             )
             topics = [row for row in copied if row[0] == "topic"]
             rng.shuffle(topics)
@@ -398,7 +406,7 @@ async def _populate(db: Database, rng: random.Random, *, pairs: bool = False) ->
                 "INSERT INTO subscriptions (target_id, kind, value, created_at)"
                 " VALUES (?, ?, ?, 0)",
                 [
-                    (cursor.lastrowid, kind, value)
+                    (copy_id, kind, value)
                     for kind, value in [*topics, *(row for row in copied if row[0] == "query")]
                 ],
             )

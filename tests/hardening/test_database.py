@@ -53,7 +53,7 @@ async def test_a_full_disk_fails_cleanly_and_recovers(settings: Settings, tmp_pa
     try:
         before = await articles.count(db)
         async with db.transaction() as tx:
-            pages = (await (await tx.execute("PRAGMA page_count")).fetchone())[0]  # type: ignore[index]
+            pages = (await (await tx.execute("PRAGMA page_count")).fetchone())[0]
             await tx.execute(f"PRAGMA max_page_count = {pages + 2}")
         entries = [Entry(title=f"Big {n}", summary="x " * 2000) for n in range(200)]
         with pytest.raises(StoreError, match="database or disk is full"):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.store import topics
-from bot.store.db import Database, Migration, StoreError, bundled_migrations
+from bot.store.db import Connection, Database, Migration, StoreError, bundled_migrations
+from bot.store.sqlite import SQLiteDatabase
 
 
 async def test_new_database_gets_every_migration(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 
 
 async def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "live.sqlite3")
+    db = await SQLiteDatabase.connect(tmp_path / "live.sqlite3")
     try:
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO topics (slug, name_en, name_es) VALUES ('b', 'B', 'B')")
@@ -115,7 +116,7 @@ async def test_topic_counts_follow_the_tags(tmp_path: Path) -> None:
 
 
 async def test_reads_queue_at_the_reader_without_waiting_for_the_event_loop(
-    db: Database,
+    db: SQLiteDatabase,
 ) -> None:
     """Reads from many tasks, with a time budget and without, go to the reader's
     thread at once and run back to back there while the event loop is held: a read
@@ -195,11 +196,11 @@ async def test_a_commit_leaves_copying_the_log_to_the_checkpointer(tmp_path: Pat
     # SQLite's automatic checkpoint would copy these 8 MB into the database
     # file inside the COMMIT, making whichever write came then wait for it.
     path = tmp_path / "log.sqlite3"
-    db = await Database.open(path)
+    db = await SQLiteDatabase.connect(path)
     try:
         before = path.stat().st_size
 
-        def fill(conn: sqlite3.Connection) -> None:
+        def fill(conn: Connection) -> None:
             conn.execute("CREATE TABLE filler (blob BLOB)")
             conn.executemany("INSERT INTO filler VALUES (zeroblob(1024))", [()] * 8_192)
 

@@ -15,6 +15,7 @@ from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
 from bot.store.digests import DigestCommit
 from bot.store.outbox import NewMessage
+from bot.store.sqlite import SQLiteDatabase
 from tests.digest.helpers import add_article, add_articles, add_target
 
 # Every test here reads articles' topics: the suite's store, with the topics in it.
@@ -76,7 +77,7 @@ async def _steps(path: Path, page: Page, after: tuple[int, int]) -> tuple[int, l
     reader = await aiosqlite.connect(path, isolation_level=None)
     reader.row_factory = sqlite3.Row
     await reader.set_progress_handler(tick, 10)
-    counted = Database(path, writer, reader)
+    counted = SQLiteDatabase(path, writer, reader)
     try:
         found = await page(counted, after)
     finally:
@@ -84,7 +85,9 @@ async def _steps(path: Path, page: Page, after: tuple[int, int]) -> tuple[int, l
     return steps, [target.id for target in found]
 
 
-async def test_a_page_far_into_a_run_costs_what_the_first_one_costs(db: Database) -> None:
+async def test_a_page_far_into_a_run_costs_what_the_first_one_costs(
+    db: SQLiteDatabase,
+) -> None:
     """Thousands of targets share a digest time (08:00 is the default) and instant
     targets a cursor: a later page must seek past the targets before it, not walk
     them again, or a run over a million targets is quadratic."""

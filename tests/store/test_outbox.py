@@ -25,10 +25,9 @@ async def new_broadcast(db: Database) -> int:
     async with db.transaction() as tx:
         cursor = await tx.execute(
             "INSERT INTO broadcasts (admin_id, admin_chat_id, audience, payload, state,"
-            " created_at) VALUES (1, 1, 'all', '{}', 'sending', 0)"
+            " created_at) VALUES (1, 1, 'all', '{}', 'sending', 0) RETURNING id"
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int((await cursor.fetchone())[0])
 
 
 async def test_claim_takes_one_head_per_chat_in_priority_then_id_order(db: Database) -> None:

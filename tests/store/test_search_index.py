@@ -25,6 +25,7 @@ from bot.search.reindex import rebuild_index
 from bot.search.service import find
 from bot.store import articles
 from bot.store.db import Database, OverBudget, bundled_migrations
+from bot.store.sqlite import SQLiteDatabase
 from bot.text import index_columns
 from bot.topics import Catalogue, load_catalogue
 
@@ -203,6 +204,7 @@ async def test_a_read_past_its_budget_stops_and_the_reader_is_free_at_once(
     """Budget 0 and a look at every SQLite step: any read stops at its first
     step, deterministically; no clock is compared with anything."""
     db, _ = upgraded
+    assert isinstance(db, SQLiteDatabase)
     await rebuild_index(db)
     db.progress_steps = 1
     expression = parse_query("the of and to in").fts()

@@ -13,6 +13,7 @@ import time
 from bot.ingest.entry import Entry
 from bot.ingest.pipeline import ingest
 from bot.store import subscriptions
+from bot.store.sqlite import SQLiteDatabase
 from tests.harness import Harness
 
 SHORT_PREFIX = "A prefix needs at least 3 letters before the *"
@@ -73,6 +74,7 @@ async def test_a_search_past_its_budget_is_too_broad_and_the_next_one_runs(
     search at its first step: no clock is involved."""
     ann = harness.emulator.add_user("Ann")
     ana = harness.emulator.add_user("Ana", language_code="es")
+    assert isinstance(harness.services.db, SQLiteDatabase)
     harness.services.db.progress_steps = 1
     harness.services.settings.search_time_budget_ms = 0
 

@@ -23,7 +23,7 @@ LISTING = "Lock-step article about tenants\n\nA summary of the tenants' strike.\
 def _env(harness: Harness, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_", "ADMIN_"))}
     env.update(
-        DATABASE_PATH=str(harness.services.db.path),
+        DATABASE_PATH=str(harness.services.settings.database_path),
         BOT_TOKEN=harness.emulator.token,
         TELEGRAM_BASE_URL=harness.emulator.base_url,
         PYTHONPATH=str(ROOT),
@@ -58,7 +58,7 @@ async def _still_answers(harness: Harness) -> None:
 async def test_a_second_run_refuses_in_one_line_and_the_tools_still_work(
     harness: Harness, tmp_path: Path
 ) -> None:
-    database = harness.services.db.path
+    database = harness.services.settings.database_path
     code, out, err = await _bot(harness, "run", cwd=tmp_path)
     assert code == 1, err
     assert out == ""
