@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
 import sys
 import time
 from collections import Counter
@@ -33,7 +32,7 @@ from bot.search.service import MAX_RESULTS, PAGE_SIZE, Hit, find
 from bot.search.versions import one_per_story
 from bot.services import Services
 from bot.store import articles, topics
-from bot.store.db import StoreError
+from bot.store.db import StoreError, is_database_error
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -358,6 +357,11 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     database is only read (not opened as the bot opens it, which would migrate it)."""
     from bot.store.backup import backup  # here: `run` idles without it
 
+    if settings.database.dialect != "sqlite":
+        raise CommandError(
+            "backup copies the SQLite file; back up a PostgreSQL store with pg_dump"
+            " (README, Scaling out)"
+        )
     destination = Path(args.destination)
     backup(settings.database_path, destination)
     if args.json:
@@ -602,8 +606,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SourceError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except sqlite3.Error as exc:
-        print(f"error: database: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        print(f"error: database: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

@@ -299,7 +299,10 @@ def _network_reason(exc: httpx.HTTPError) -> str:
 async def check_database(
     settings: Settings, *, seconds: float = DATABASE_SECONDS, min_free: int = MIN_FREE_BYTES
 ) -> tuple[list[Finding], tuple[str, ...]]:
-    """The findings about DATABASE_PATH, and the feeds it lists for the bot to poll."""
+    """The findings about the store (DATABASE_URL's server, else the file at
+    DATABASE_PATH), and the feeds it lists for the bot to poll."""
+    if settings.database.dialect == "postgresql":
+        return await check_postgres(settings)
     path = settings.database_path
     findings = writable(path)
     if not path.exists():
@@ -319,6 +322,28 @@ async def check_database(
         )
         return [*findings, problem, space(path, min_free)], ()
     return [*findings, *soundness(path, found), space(path, min_free)], found.feed_urls
+
+
+async def check_postgres(settings: Settings) -> tuple[list[Finding], tuple[str, ...]]:
+    """The server answers, is new enough, and holds this bot's schema (or none yet)."""
+    from bot.store import postgres  # here: a SQLite bot never loads the driver
+
+    where = settings.database
+    try:
+        server, schema, feeds = await asyncio.to_thread(postgres.checkup, where)
+    except StoreError as exc:
+        advice = "check DATABASE_URL, that the server runs, and that it lets this user in"
+        return [Finding("database", Status.PROBLEM, str(exc), advice)], ()
+    known = max((m.version for m in bundled_migrations("postgresql")), default=0)
+    version = f"{server // 10000}.{server % 10000}"
+    if server < postgres.MIN_SERVER_VERSION:
+        detail = f"{where} runs PostgreSQL {version}; the bot needs 15 or newer"
+        return [Finding("database", Status.PROBLEM, detail, "upgrade the server")], ()
+    if schema > known:
+        detail = f"{where} has schema version {schema}, newer than this program's {known}"
+        return [Finding("database", Status.PROBLEM, detail, "upgrade the bot")], ()
+    state = f"schema version {schema}" if schema else "empty; the bot creates its tables"
+    return [Finding("database", Status.OK, f"{where}: PostgreSQL {version}, {state}")], feeds
 
 
 def writable(path: Path) -> list[Finding]:

@@ -92,6 +92,13 @@ class Transaction(Protocol):
     async def run(self, work: Callable[[Connection], T]) -> T: ...
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """An error the engine raised (sqlite3's or psycopg's), told apart without
+    importing the driver a SQLite bot never loads."""
+    module = type(exc).__module__
+    return module == "sqlite3" or module.startswith("psycopg")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int

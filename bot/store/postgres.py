@@ -365,6 +365,27 @@ class PostgresDatabase(Database):
             raise OverBudget(f"read stopped after its {budget:g} s budget") from exc
 
 
+def checkup(location: Location) -> tuple[int, int, tuple[str, ...]]:
+    """The server's version, the store's schema version (0 before the first start)
+    and the feeds it lists, read without migrating anything (`python -m bot doctor`)."""
+    try:
+        with psycopg.connect(
+            location.url or "", autocommit=True, connect_timeout=CONNECT_TIMEOUT
+        ) as conn:
+            server = conn.info.server_version
+            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+                return server, 0, ()
+            row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            schema = int(row[0]) if row is not None and row[0] is not None else 0
+            feeds: tuple[str, ...] = ()
+            if conn.execute("SELECT to_regclass('feeds')").fetchone() != (None,):
+                found = conn.execute("SELECT url FROM feeds WHERE removed_at IS NULL ORDER BY id")
+                feeds = tuple(str(url) for (url,) in found)
+            return server, schema, feeds
+    except psycopg.Error as exc:
+        raise StoreError(f"PostgreSQL at {location}: {_first_line(exc)}") from exc
+
+
 def _version_text(number: int) -> str:
     return f"{number // 10000}.{number % 10000}"
 
