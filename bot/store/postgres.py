@@ -29,6 +29,8 @@ from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import postgres
+from psycopg.adapt import Dumper
 from psycopg.rows import RowMaker
 
 import bot.metrics as metrics
@@ -129,6 +131,19 @@ def _bound(params: Params | None) -> Any:
     return dict(params)
 
 
+class _FlagDumper(Dumper):
+    """Python's True and False as 1 and 0: the schema keeps SQLite's 0/1 flags as
+    integers, so a flag written from a bool reads back the same on both engines."""
+
+    oid = postgres.types["int2"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+    def quote(self, obj: Any) -> bytes:
+        return self.dump(obj)
+
+
 class _Connection:
     """A psycopg connection as `write`'s work sees it: sqlite3's execute and executemany."""
 
@@ -189,6 +204,7 @@ class _Link:
             row_factory=_row_factory,
             application_name="digestbot",
         )
+        raw.adapters.register_dumper(bool, _FlagDumper)
         return _Connection(raw)
 
     def _with_connection(self, work: Callable[[_Connection], T]) -> T:

@@ -72,6 +72,19 @@ async def _insert_then_fail(db: Database) -> None:
         raise ValueError("changed my mind")
 
 
+async def test_a_bool_is_written_as_the_0_or_1_flag_sqlite_stores(postgres: Server) -> None:
+    flags = Migration(1, "flags", "CREATE TABLE flags (on_ SMALLINT, off BIGINT);")
+    db = await Database.open(_fresh(postgres), migrations=[flags])
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO flags VALUES (?, ?)", (True, False))
+            await tx.executemany("INSERT INTO flags VALUES (:on, :off)", [{"on": 1, "off": False}])
+        rows = await db.fetchall("SELECT on_, off FROM flags")
+        assert [tuple(row) for row in rows] == [(1, 0), (1, 0)]
+    finally:
+        await db.close()
+
+
 async def test_a_read_past_its_budget_stops_and_the_reader_goes_on(postgres: Server) -> None:
     db = await Database.open(_fresh(postgres), migrations=[TABLE])
     try:
