@@ -275,7 +275,7 @@ def test_the_search_document_is_weighted_and_found_through_its_gin_index(pg: Con
     pg.execute("ANALYZE article_search")
 
     assert pg_rows(pg, "SELECT document::text FROM article_search WHERE rowid = 17") == [
-        ("'migr':4A 'migrat':2A 'palabra17':3A 'summari17':5B 'word17':1A",)
+        ("'migr':4B 'migrat':2A 'palabra17':3B 'summari17':5C 'word17':1A",)
     ]
 
     def found(query: str) -> list[int]:
@@ -288,10 +288,13 @@ def test_the_search_document_is_weighted_and_found_through_its_gin_index(pg: Con
         return [rowid for (rowid,) in rows]
 
     assert found("word17") == [17]
-    assert found("summari17:A") == []  # a title filter: FTS5's {title_en title_es}
-    assert found("summari17:B") == [17]
+    assert found("summari17:AB") == []  # a title filter: FTS5's {title_en title_es}
+    assert found("summari17:C") == [17]
+    assert found("palabra17:AC") == []  # the English columns only: it is in title_es
+    assert found("palabra17:BD") == [17]
     assert found("palabra100:*") == [100, *range(1000, 1010)]
     assert found("migrat <-> palabra17") == [17]  # across the seam of two titles: see the schema
+    assert found("migrat:AC <-> palabra17:AC") == []  # one language's phrase never crosses it
 
     with pg.transaction():
         pg.execute("SET LOCAL enable_seqscan = off")

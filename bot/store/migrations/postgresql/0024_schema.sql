@@ -142,11 +142,16 @@ FOR EACH ROW EXECUTE FUNCTION article_topics_uncounted();
 --   accent-folded (bot.text), so 'simple' (split, lower-case, no stemming, no
 --   stop words) is all PostgreSQL adds. Its parser takes letters of every
 --   script as words only if the database's LC_CTYPE is a UTF-8 locale.
--- * Titles weigh 'A' and summaries 'B': FTS5's column filter on the titles,
---   `{title_en title_es} : word`, is `word:A` in a tsquery. Each language's
---   stems are one text in FTS5's parallel columns, here one after the other in
---   the same weight: a phrase can match across the seam (the last English stem
---   of a title followed by its first Spanish stem), which FTS5 never does.
+-- * Each column has a weight of its own: title_en 'A', title_es 'B', summary_en
+--   'C', summary_es 'D'. FTS5's column filters are weights in a tsquery
+--   (bot.store.fulltext): `{title_en summary_en} : word` is `word:AC`,
+--   `{title_en title_es} : word` is `word:AB`. With one weight for both
+--   languages a query's English stem would match the same letters among the
+--   Spanish stems (`mexicana`, English stem `mexicana`, Spanish `mexican`, would
+--   find every article saying "Mexican", whose English stem is `mexican`), and
+--   a phrase could run from the end of one column into the next; with a weight
+--   each, a phrase's words all carry one language's weights, and the columns on
+--   either side of a seam are never both of one language.
 -- * `language` (`_en`/`_es`, a token FTS5 matched through `{language} : "_en"`)
 --   is not in the document (the parser would make `_en` the word `en`): a
 --   language filter is `language = '_en'` on the row, like an UNINDEXED column.
@@ -162,8 +167,10 @@ CREATE TABLE article_search (
     summary_es TEXT COLLATE "C",
     language   TEXT COLLATE "C",
     document   tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('simple', coalesce(title_en, '') || ' ' || coalesce(title_es, '')), 'A')
-        || setweight(to_tsvector('simple', coalesce(summary_en, '') || ' ' || coalesce(summary_es, '')), 'B')
+        setweight(to_tsvector('simple', coalesce(title_en, '')), 'A')
+        || setweight(to_tsvector('simple', coalesce(title_es, '')), 'B')
+        || setweight(to_tsvector('simple', coalesce(summary_en, '')), 'C')
+        || setweight(to_tsvector('simple', coalesce(summary_es, '')), 'D')
     ) STORED
 );
 CREATE INDEX article_search_document ON article_search USING gin (document);
