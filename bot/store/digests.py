@@ -10,6 +10,7 @@ builders racing for one target (the minute job and /digest) queue it once.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,17 +18,25 @@ from typing import NamedTuple
 
 from bot.store import outbox
 from bot.store.chats import Target
-from bot.store.db import Connection, Database, Row, Transaction
+from bot.store.db import Connection, Database, Dialect, Row, Transaction
 from bot.store.outbox import NewMessage, SharedRow
 from bot.store.subscriptions import Subscription
 
 # A target is deliverable only while both it and its chat are active. The
-# columns come in the order of Target's fields (`_target`).
-_TARGET_COLUMNS = """
+# columns come in the order of Target's fields (`_target`). PostgreSQL's AND
+# takes booleans, not the 0/1 flags.
+_TARGET_COLUMNS: dict[Dialect, str] = {
+    "sqlite": """
     t.id, t.chat_id, t.thread_id, (t.active AND c.active) AS active, t.ui_language,
     t.article_language, t.digest_mode, t.digest_minute, t.digest_weekday, t.timezone,
     t.cursor_article_id, t.last_digest_at, t.next_digest_at, t.link_previews
-"""
+""",
+    "postgresql": """
+    t.id, t.chat_id, t.thread_id, (t.active <> 0 AND c.active <> 0) AS active, t.ui_language,
+    t.article_language, t.digest_mode, t.digest_minute, t.digest_weekday, t.timezone,
+    t.cursor_article_id, t.last_digest_at, t.next_digest_at, t.link_previews
+""",
+}
 
 
 def _target(row: Row) -> Target:
@@ -63,8 +72,11 @@ class RunTarget(NamedTuple):
 
 # A page of `RunTarget`s as one JSON array of rows: `_TARGET_COLUMNS`, the chat's
 # kind, and the target's subscriptions. One JSON document for the page decodes
-# in a fraction of the time a row per target with a document each takes.
-_RUN_ROW = """
+# in a fraction of the time a row per target with a document each takes. On
+# PostgreSQL the same document from json_agg (spaced otherwise, parsed alike;
+# no rows make NULL there, `[]` on SQLite).
+_RUN_ROW: dict[Dialect, str] = {
+    "sqlite": """
     json_array(
         t.id, t.chat_id, t.thread_id, t.active AND c.active, t.ui_language,
         t.article_language, t.digest_mode, t.digest_minute, t.digest_weekday, t.timezone,
@@ -73,8 +85,22 @@ _RUN_ROW = """
         json((SELECT json_group_array(json_array(s.id, s.kind, s.value))
               FROM subscriptions AS s WHERE s.target_id = t.id))
     ) AS run
-"""
-_RUN_PAGE = "SELECT json_group_array(json(run)) FROM ({page})"
+""",
+    "postgresql": """
+    json_build_array(
+        t.id, t.chat_id, t.thread_id, t.active <> 0 AND c.active <> 0, t.ui_language,
+        t.article_language, t.digest_mode, t.digest_minute, t.digest_weekday, t.timezone,
+        t.cursor_article_id, t.last_digest_at, t.next_digest_at, t.link_previews,
+        c.type = 'channel',
+        coalesce((SELECT json_agg(json_build_array(s.id, s.kind, s.value))
+                  FROM subscriptions AS s WHERE s.target_id = t.id), '[]'::json)
+    ) AS run
+""",
+}
+_RUN_PAGE: dict[Dialect, str] = {
+    "sqlite": "SELECT json_group_array(json(run)) FROM ({page})",
+    "postgresql": "SELECT CAST(json_agg(run) AS text) FROM ({page}) AS page_rows",
+}
 
 
 def _topics_first(subscription: Subscription) -> tuple[bool, int]:
@@ -161,7 +187,7 @@ async def due_targets(
     are two seeks, where `(time, id) > (:at, :id)` would walk every target of
     that time before `after` again for each page, quadratic in a run."""
     rows = await db.fetchall(
-        _DUE_PAGE.format(columns=_TARGET_COLUMNS),
+        _DUE_PAGE.format(columns=_TARGET_COLUMNS[db.dialect]),
         {"now": now, "at": after[0], "id": after[1], "limit": limit},
     )
     return [_target(row) for row in rows]
@@ -172,7 +198,7 @@ async def due_run(
 ) -> list[RunTarget]:
     """`due_targets`, each with what its digest needs (`RunTarget`), in one read."""
     page = await db.fetchval(
-        _RUN_PAGE.format(page=_DUE_PAGE.format(columns=_RUN_ROW)),
+        _RUN_PAGE[db.dialect].format(page=_DUE_PAGE.format(columns=_RUN_ROW[db.dialect])),
         {"now": now, "at": after[0], "id": after[1], "limit": limit},
     )
     return _run_targets(page, _by_due_time)
@@ -190,9 +216,10 @@ async def oldest_due_cursor(db: Database, now: int) -> int | None:
 
 async def unscheduled_targets(db: Database, *, after_id: int = 0, limit: int = 500) -> list[Target]:
     """Daily or weekly targets without a next time (new, or switched without one)."""
+    columns = _TARGET_COLUMNS[db.dialect]
     rows = await db.fetchall(
         f"""
-        SELECT {_TARGET_COLUMNS} FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
+        SELECT {columns} FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
         WHERE t.next_digest_at IS NULL AND t.digest_mode IN ('daily', 'weekly') AND t.id > ?
         ORDER BY t.id LIMIT ?
         """,
@@ -235,7 +262,7 @@ async def instant_targets(
     the keyset `after`, read through the targets_instant index: two seeks, as in
     `due_targets` (instant targets mostly share the cursor of the last run)."""
     rows = await db.fetchall(
-        _INSTANT_PAGE.format(columns=_TARGET_COLUMNS),
+        _INSTANT_PAGE.format(columns=_TARGET_COLUMNS[db.dialect]),
         {"upto": upto_id, "cursor": after[0], "id": after[1], "limit": limit},
     )
     return [_target(row) for row in rows]
@@ -246,7 +273,7 @@ async def instant_run(
 ) -> list[RunTarget]:
     """`instant_targets`, each with what its digest needs (`RunTarget`), in one read."""
     page = await db.fetchval(
-        _RUN_PAGE.format(page=_INSTANT_PAGE.format(columns=_RUN_ROW)),
+        _RUN_PAGE[db.dialect].format(page=_INSTANT_PAGE.format(columns=_RUN_ROW[db.dialect])),
         {"upto": upto_id, "cursor": after[0], "id": after[1], "limit": limit},
     )
     return _run_targets(page, _by_cursor)
@@ -261,15 +288,53 @@ async def oldest_instant_cursor(db: Database, upto_id: int) -> int | None:
     return None if value is None else int(value)
 
 
-_QUERY_FILTERS = """
+_QUERY_FILTERS: dict[Dialect, str] = {
+    "sqlite": """
   AND (:language IS NULL OR a.language = :language)
   AND NOT EXISTS (
       SELECT 1 FROM json_each(:topics) AS wanted
       WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
                         WHERE at.article_id = a.id AND at.topic = wanted.value))
-"""
+""",
+    "postgresql": """
+  AND (:language IS NULL OR a.language = :language)
+  AND NOT EXISTS (
+      SELECT 1 FROM json_array_elements_text(CAST(:topics AS json)) AS wanted (value)
+      WHERE NOT EXISTS (SELECT 1 FROM article_topics AS at
+                        WHERE at.article_id = a.id AND at.topic = wanted.value))
+""",
+}
 """A keyword query's own lang: and topic: filters on its matches `a`, whichever
 articles they are drawn from (`keyword_matches`, `keyword_matches_among`)."""
+
+# The articles a keyword query's text matches, among those the caller names
+# (`{ids}`). `:match` is the query as the engine's full-text search takes it
+# (from `bot.search`, never raw user text): an FTS5 expression on SQLite; on
+# PostgreSQL a text for `to_tsquery('simple', …)`, matched against the
+# document `article_search` keeps of each article's words.
+_MATCHES: dict[Dialect, str] = {
+    "sqlite": (
+        "SELECT article_search.rowid FROM article_search"
+        " JOIN articles AS a ON a.id = article_search.rowid"
+        " WHERE article_search MATCH :match"
+        " AND {ids}"
+    ),
+    "postgresql": (
+        "SELECT article_search.rowid FROM article_search"
+        " JOIN articles AS a ON a.id = article_search.rowid"
+        " WHERE article_search.document @@ to_tsquery('simple', :match)"
+        " AND {ids}"
+    ),
+}
+
+
+def _ids_in(dialect: Dialect, parameter: str) -> str:
+    """The `parameter`, a JSON array of ids, as a set to test a column against."""
+    if dialect == "sqlite":
+        return f"(SELECT value FROM json_each({parameter}))"
+    return (
+        f"(SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST({parameter} AS json)))"
+    )
 
 
 async def keyword_matches(
@@ -281,19 +346,18 @@ async def keyword_matches(
     language: str | None = None,
     topics: Sequence[str] = (),
 ) -> frozenset[int]:
-    """Ids in (after_id, upto_id] matching a parsed query: its FTS5 expression
-    (from `bot.search`, never raw user text) and its own lang:/topic: filters.
+    """Ids in (after_id, upto_id] matching a parsed query: its full-text
+    expression (`_MATCHES`) and its own lang:/topic: filters.
     Called once per distinct query for all the targets that follow it."""
     source = (
-        "SELECT article_search.rowid FROM article_search"
-        " JOIN articles AS a ON a.id = article_search.rowid"
-        " WHERE article_search MATCH :match"
-        " AND article_search.rowid > :after AND article_search.rowid <= :upto"
+        _MATCHES[db.dialect].format(
+            ids="article_search.rowid > :after AND article_search.rowid <= :upto"
+        )
         if match is not None
         else "SELECT a.id FROM articles AS a WHERE a.id > :after AND a.id <= :upto"
     )
     rows = await db.fetchall(
-        source + _QUERY_FILTERS,
+        source + _QUERY_FILTERS[db.dialect],
         {
             "match": match,
             "after": after_id,
@@ -318,16 +382,14 @@ async def keyword_matches_among(
     earlier versions of its new articles). Once per distinct query."""
     if not article_ids:
         return frozenset()
+    ids = _ids_in(db.dialect, ":ids")
     source = (
-        "SELECT article_search.rowid FROM article_search"
-        " JOIN articles AS a ON a.id = article_search.rowid"
-        " WHERE article_search MATCH :match"
-        " AND article_search.rowid IN (SELECT value FROM json_each(:ids))"
+        _MATCHES[db.dialect].format(ids=f"article_search.rowid IN {ids}")
         if match is not None
-        else "SELECT a.id FROM articles AS a WHERE a.id IN (SELECT value FROM json_each(:ids))"
+        else f"SELECT a.id FROM articles AS a WHERE a.id IN {ids}"
     )
     rows = await db.fetchall(
-        source + _QUERY_FILTERS,
+        source + _QUERY_FILTERS[db.dialect],
         {
             "match": match,
             "ids": json.dumps([int(i) for i in article_ids]),
@@ -342,7 +404,7 @@ async def channel_ids(db: Database, chat_ids: Sequence[int]) -> set[int]:
     """Which of these chats are channels (they get one post per article when instant)."""
     rows = await db.fetchall(
         "SELECT chat_id FROM chats WHERE type = 'channel'"
-        " AND chat_id IN (SELECT value FROM json_each(?))",
+        f" AND chat_id IN {_ids_in(db.dialect, '?')}",
         (json.dumps(sorted(set(chat_ids))),),
     )
     return {row[0] for row in rows}
@@ -354,7 +416,7 @@ async def subscriptions_of(
     """Every subscription of these targets, topics first, in one query."""
     rows = await db.fetchall(
         "SELECT id, target_id, kind, value FROM subscriptions"
-        " WHERE target_id IN (SELECT value FROM json_each(?))"
+        f" WHERE target_id IN {_ids_in(db.dialect, '?')}"
         " ORDER BY target_id, kind DESC, id",
         (json.dumps(list(target_ids)),),
     )
@@ -387,8 +449,45 @@ async def commit_digests(db: Database, commits: Sequence[DigestCommit], *, now: 
     return [commit.target_id in applied for commit in commits]
 
 
+# Move the cursor and schedule of the targets `:ids` that are still as read. On
+# PostgreSQL other processes may write at once: the condition is checked again
+# on the row as it is when its lock is had, so of two racing builders one moves
+# the target and the other finds it moved. (Python's booleans reach PostgreSQL
+# as the 0/1 flags SQLite stores.)
+_MOVE: dict[Dialect, str] = {
+    "sqlite": """
+            UPDATE targets SET
+                cursor_article_id = max(cursor_article_id, :cursor),
+                last_digest_at = CASE WHEN :delivered THEN :now ELSE last_digest_at END,
+                next_digest_at = CASE WHEN :keep THEN next_digest_at ELSE :next END
+            WHERE id IN (SELECT value FROM json_each(:ids))
+              AND cursor_article_id = :expected_cursor
+              AND (:keep OR next_digest_at IS :expected_next)
+            RETURNING id
+            """,
+    "postgresql": """
+            UPDATE targets SET
+                cursor_article_id = greatest(cursor_article_id, :cursor),
+                last_digest_at = CASE WHEN :delivered <> 0 THEN :now ELSE last_digest_at END,
+                next_digest_at = CASE WHEN :keep <> 0 THEN next_digest_at ELSE :next END
+            WHERE id IN (SELECT CAST(value AS bigint)
+                         FROM json_array_elements_text(CAST(:ids AS json)))
+              AND cursor_article_id = :expected_cursor
+              AND (:keep <> 0 OR next_digest_at IS NOT DISTINCT FROM :expected_next)
+            RETURNING id
+            """,
+}
+
+
+def _dialect_of(conn: Connection) -> Dialect:
+    """The engine of a transaction's connection: `commit_digest_tx` is handed an
+    open transaction, which does not say (SQLite's is its sqlite3.Connection)."""
+    return "sqlite" if isinstance(conn, sqlite3.Connection) else "postgresql"
+
+
 def _commit_on(conn: Connection, *, commits: Sequence[DigestCommit], now: int) -> set[int]:
     """The commits, on the writer's thread inside a transaction: which applied."""
+    move = _MOVE[_dialect_of(conn)]
     alike: dict[tuple[int, int | None, int, int | None, bool, bool], list[int]] = {}
     for commit in commits:
         change = (
@@ -404,16 +503,7 @@ def _commit_on(conn: Connection, *, commits: Sequence[DigestCommit], now: int) -
     for change, ids in alike.items():
         expected_cursor, expected_next, cursor, next_at, delivered, keep = change
         moved = conn.execute(
-            """
-            UPDATE targets SET
-                cursor_article_id = max(cursor_article_id, :cursor),
-                last_digest_at = CASE WHEN :delivered THEN :now ELSE last_digest_at END,
-                next_digest_at = CASE WHEN :keep THEN next_digest_at ELSE :next END
-            WHERE id IN (SELECT value FROM json_each(:ids))
-              AND cursor_article_id = :expected_cursor
-              AND (:keep OR next_digest_at IS :expected_next)
-            RETURNING id
-            """,
+            move,
             {
                 "ids": json.dumps(ids),
                 "cursor": cursor,
@@ -463,17 +553,7 @@ def _enqueue_on(conn: Connection, commits: Sequence[DigestCommit], *, now: int) 
 # SQLite fans it out (`commit_groups`). Plain columns: grouping by them costs
 # SQLite a comparison of each, where one JSON key built per target cost it most
 # of the read.
-_GROUP_COLUMNS = (
-    # Without the queries of :unmatched when it is given (those known to match
-    # nothing new): they add nothing to a digest, and targets that differ only
-    # in them are one group.
-    """CASE WHEN :unmatched IS NULL OR substr(t.subscription_key, -4) = ',[]]'
-        THEN t.subscription_key
-        ELSE json_array(json(t.subscription_key -> 0), json((
-            SELECT json_group_array(q.value) FROM json_each(t.subscription_key, '$[1]') AS q
-            WHERE q.value NOT IN (SELECT value FROM json_each(:unmatched)))))
-    END""",
-    "t.active AND c.active",
+_SETTINGS = (
     "t.ui_language",
     "t.article_language",
     "t.digest_mode",
@@ -485,8 +565,42 @@ _GROUP_COLUMNS = (
     "t.link_previews",
     "c.type = 'channel'",
 )
-_KEYED = ", ".join(f"{column} AS k{i}" for i, column in enumerate(_GROUP_COLUMNS))
-_KEYS = ", ".join(f"k{i}" for i in range(len(_GROUP_COLUMNS)))
+_GROUP_COLUMNS: dict[Dialect, tuple[str, ...]] = {
+    "sqlite": (
+        # Without the queries of :unmatched when it is given (those known to
+        # match nothing new): they add nothing to a digest, and targets that
+        # differ only in them are one group.
+        """CASE WHEN :unmatched IS NULL OR substr(t.subscription_key, -4) = ',[]]'
+        THEN t.subscription_key
+        ELSE json_array(json(t.subscription_key -> 0), json((
+            SELECT json_group_array(q.value) FROM json_each(t.subscription_key, '$[1]') AS q
+            WHERE q.value NOT IN (SELECT value FROM json_each(:unmatched)))))
+    END""",
+        "t.active AND c.active",
+        *_SETTINGS,
+    ),
+    # The key as jsonb: a key without some queries is built there by jsonb's
+    # functions, not as SQLite's text, and is grouped with the stored keys
+    # equal to it in value, not in spelling.
+    "postgresql": (
+        """CASE WHEN :unmatched IS NULL OR right(t.subscription_key, 4) = ',[]]'
+        THEN CAST(t.subscription_key AS jsonb)
+        ELSE jsonb_build_array(CAST(t.subscription_key AS jsonb) -> 0, (
+            SELECT coalesce(jsonb_agg(q.value ORDER BY q.n), CAST('[]' AS jsonb))
+            FROM jsonb_array_elements(CAST(t.subscription_key AS jsonb) -> 1)
+                 WITH ORDINALITY AS q (value, n)
+            WHERE q.value NOT IN (
+                SELECT jsonb_array_elements(CAST(:unmatched AS jsonb)))))
+    END""",
+        "t.active <> 0 AND c.active <> 0",
+        *_SETTINGS,
+    ),
+}
+_KEYED = {
+    dialect: ", ".join(f"{column} AS k{i}" for i, column in enumerate(columns))
+    for dialect, columns in _GROUP_COLUMNS.items()
+}
+_KEYS = ", ".join(f"k{i}" for i in range(len(_SETTINGS) + 2))
 
 
 class DigestGroup(NamedTuple):
@@ -500,7 +614,7 @@ class DigestGroup(NamedTuple):
     channel: bool
     targets: int
     ids: str
-    """The targets' ids, a JSON array handed back to SQLite as it came."""
+    """The targets' ids, a JSON array handed back to the database as it came."""
 
 
 class GroupPage(NamedTuple):
@@ -511,21 +625,30 @@ class GroupPage(NamedTuple):
     """Whether the page held `limit` targets (more may follow)."""
 
 
+_DUE_QUERIES: dict[Dialect, str] = {
+    "sqlite": """
+        SELECT json_group_array(DISTINCT q.value)
+        FROM targets AS t, json_each(t.subscription_key, '$[1]') AS q
+        WHERE t.next_digest_at <= :now AND t.digest_mode IN ('daily', 'weekly')
+          AND substr(t.subscription_key, -4) <> ',[]]'
+        """,
+    "postgresql": """
+        SELECT CAST(coalesce(json_agg(DISTINCT q.value), CAST('[]' AS json)) AS text)
+        FROM targets AS t,
+             jsonb_array_elements_text(CAST(t.subscription_key AS jsonb) -> 1) AS q (value)
+        WHERE t.next_digest_at <= :now AND t.digest_mode IN ('daily', 'weekly')
+          AND right(t.subscription_key, 4) <> ',[]]'
+        """,
+}
+
+
 async def due_queries(db: Database, now: int) -> list[str]:
     """The keyword queries of every daily or weekly target due at `now` (each
     text once): what a run evaluates before it reads its first page of groups
     (`due_groups`). One read for the whole run, so that no page waits on a
     read of its own queries first: the next page's groups are then read while
     this one's digests are built."""
-    found = await db.fetchval(
-        """
-        SELECT json_group_array(DISTINCT q.value)
-        FROM targets AS t, json_each(t.subscription_key, '$[1]') AS q
-        WHERE t.next_digest_at <= :now AND t.digest_mode IN ('daily', 'weekly')
-          AND substr(t.subscription_key, -4) <> ',[]]'
-        """,
-        {"now": now},
-    )
+    found = await db.fetchval(_DUE_QUERIES[db.dialect], {"now": now})
     texts: list[str] = json.loads(found)
     return texts
 
@@ -545,20 +668,26 @@ async def due_groups(
     done per target here. `unmatched`: keyword queries known to match nothing
     in the run's window; a group then has only the others (targets that differ
     only in those get the same digest, and are one group)."""
+    # PostgreSQL gives the ids in order, and the key (grouped as jsonb) as text.
+    ids, keys = (
+        ("json_group_array(id)", _KEYS)
+        if db.dialect == "sqlite"
+        else ("CAST(json_agg(id ORDER BY id) AS text)", _KEYS.replace("k0", "CAST(k0 AS text)", 1))
+    )
     rows = await db.fetchall(
         _DUE_IDS
         + f"""
         , keyed AS MATERIALIZED (
             SELECT page.id, page.next_digest_at, t.digest_mode IN ('daily', 'weekly') AS grouped,
-                   {_KEYED}
+                   {_KEYED[db.dialect]}
             FROM page JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
         )
-        SELECT count(*), json_group_array(id), NULL, NULL, {_KEYS}
+        SELECT count(*), {ids}, NULL, NULL, {keys}
         FROM keyed WHERE grouped GROUP BY {_KEYS}
         UNION ALL
         SELECT count(*), NULL, max(next_digest_at),
                (SELECT id FROM keyed ORDER BY next_digest_at DESC, id DESC LIMIT 1),
-               {", ".join("NULL" for _ in _GROUP_COLUMNS)}
+               {", ".join("NULL" for _ in _GROUP_COLUMNS[db.dialect])}
         FROM keyed
         """,
         {
@@ -604,6 +733,14 @@ _GROUP_TABLE = (
     " chat_id INTEGER, thread_id INTEGER, due_at INTEGER, g INTEGER, next_at INTEGER,"
     " payloads TEXT)"
 )
+# PostgreSQL's, on the writer's session: emptied by each commit that used it
+# (a failed statement leaves the transaction unable to run another DELETE,
+# and the rollback takes the rows away anyway); the pages as jsonb.
+_GROUP_TABLE_POSTGRESQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS digest_run_targets (id BIGINT PRIMARY KEY,"
+    " chat_id BIGINT, thread_id BIGINT, due_at BIGINT, g BIGINT, next_at BIGINT,"
+    " payloads JSONB) ON COMMIT DELETE ROWS"
+)
 
 
 async def commit_groups(
@@ -620,7 +757,23 @@ async def commit_groups(
     targets were committed; the others are left as they are."""
     if not groups:
         return []
-    return await db.write(partial(_groups_on, groups=groups, now=now, upto=upto_id))
+    work = _groups_on if db.dialect == "sqlite" else _groups_on_postgresql
+    return await db.write(partial(work, groups=groups, now=now, upto=upto_id))
+
+
+def _groups_document(conn: Connection, groups: Sequence[tuple[DigestGroup, GroupDigest]]) -> str:
+    """The groups as one JSON array, one element each: its targets' ids, the
+    cursor and time they were read with, their next time and their pages (the
+    `outbox_payloads` ids, stored here if new). The ids go back as they came,
+    spliced into the document unparsed."""
+    parts = outbox._store_parts(conn, [part for _, d in groups for part in d.pages])
+    document = ",".join(
+        f"[{group.ids},{group.target.cursor_article_id},{group.target.next_digest_at},"
+        f"{json.dumps(digest.next_digest_at)},"
+        f"[{','.join(str(parts[part.digest]) for part in digest.pages)}]]"
+        for group, digest in groups
+    )
+    return f"[{document}]"
 
 
 def _groups_on(
@@ -635,14 +788,7 @@ def _groups_on(
     # next page's digests.
     conn.execute(_GROUP_TABLE)
     try:
-        parts = outbox._store_parts(conn, [part for _, d in groups for part in d.pages])
-        # The ids go back as they came, spliced into the document unparsed.
-        document = ",".join(
-            f"[{group.ids},{group.target.cursor_article_id},{group.target.next_digest_at},"
-            f"{json.dumps(digest.next_digest_at)},"
-            f"[{','.join(str(parts[part.digest]) for part in digest.pages)}]]"
-            for group, digest in groups
-        )
+        document = _groups_document(conn, groups)
         # The targets that still have the cursor and time they were read with
         # (CROSS JOIN: by their ids, never by a scan of the targets due then).
         conn.execute(
@@ -658,7 +804,7 @@ def _groups_on(
             FROM g CROSS JOIN json_each(g.ids) AS i CROSS JOIN targets AS t ON t.id = i.value
             WHERE t.cursor_article_id = g.cursor AND t.next_digest_at = g.due_at
             """,
-            (f"[{document}]",),
+            (document,),
         )
         conn.execute(
             """
@@ -692,4 +838,59 @@ def _groups_on(
         committed = {int(g): n for g, n in json.loads(counted).items()}
     finally:
         conn.execute("DELETE FROM temp.digest_run_targets")
+    return [committed.get(g, 0) for g in range(len(groups))]
+
+
+def _groups_on_postgresql(
+    conn: Connection,
+    *,
+    groups: Sequence[tuple[DigestGroup, GroupDigest]],
+    now: int,
+    upto: int,
+) -> list[int]:
+    """`_groups_on` on PostgreSQL. Other processes may write the same targets
+    at once: the targets the page still has as read are locked as they are
+    picked (FOR UPDATE, which checks the cursor and time again on a row another
+    transaction has just changed), so none is queued twice or moved under it."""
+    conn.execute(_GROUP_TABLE_POSTGRESQL)
+    conn.execute(
+        """
+        INSERT INTO digest_run_targets (id, chat_id, thread_id, due_at, g, next_at, payloads)
+        SELECT t.id, t.chat_id, t.thread_id, t.next_digest_at, g.n - 1,
+               CAST(g.value ->> 3 AS bigint), g.value -> 4
+        FROM jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS g (value, n)
+        CROSS JOIN LATERAL jsonb_array_elements_text(g.value -> 0) AS i (value)
+        JOIN targets AS t ON t.id = CAST(i.value AS bigint)
+        WHERE t.cursor_article_id = CAST(g.value ->> 1 AS bigint)
+          AND t.next_digest_at = CAST(g.value ->> 2 AS bigint)
+        FOR UPDATE OF t
+        """,
+        (_groups_document(conn, groups),),
+    )
+    conn.execute(
+        """
+        INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
+                            payload_id, not_before, created_at)
+        SELECT p.chat_id, p.thread_id, p.id, 'digest', :priority, 'sendMessage', '{}',
+               CAST(page.value AS bigint), 0.0, :now
+        FROM digest_run_targets AS p
+        CROSS JOIN LATERAL jsonb_array_elements_text(p.payloads) WITH ORDINALITY AS page (value, n)
+        ORDER BY p.due_at, p.id, page.n
+        """,
+        {"priority": outbox.DEFAULT_PRIORITY["digest"], "now": now},
+    )
+    conn.execute(
+        """
+        UPDATE targets SET
+            cursor_article_id = greatest(targets.cursor_article_id, :upto),
+            last_digest_at = CASE WHEN p.payloads = CAST('[]' AS jsonb) THEN targets.last_digest_at
+                                  ELSE :now END,
+            next_digest_at = p.next_at
+        FROM digest_run_targets AS p
+        WHERE targets.id = p.id
+        """,
+        {"upto": upto, "now": now},
+    )
+    counted = conn.execute("SELECT g, count(*) FROM digest_run_targets GROUP BY g").fetchall()
+    committed = {int(g): int(n) for g, n in counted}
     return [committed.get(g, 0) for g in range(len(groups))]
