@@ -1,8 +1,9 @@
-"""What a person types, parsed into a query that FTS5 cannot misread.
+"""What a person types, parsed into a query no full-text index can misread.
 
 Supported: words (all must match), `"exact phrase"`, `-excluded`, `prefix*`,
-`topic:slug` and `lang:es`. Every word reaches FTS5 only inside a quoted
-string built here, so no user text can be an FTS5 operator or a syntax error.
+`topic:slug` and `lang:es`. Every word reaches the index as its stems
+(`text_match`), which the store quotes in its engine's syntax
+(`bot.store.fulltext`), so no user text can be an operator or a syntax error.
 
 The rules on what may be asked live here too, for every way in (/search, plain
 text, inline mode, keyword subscriptions): a prefix expands to every indexed
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.languages import LANGUAGES
+from bot.store import fulltext
 from bot.text import fold, stem_english, stem_spanish, words
 
 MAX_QUERY_CHARS = 300
@@ -79,23 +81,10 @@ class Term:
             return '"' + " ".join(self.words) + '"'
         return self.words[0] + ("*" if self.prefix else "")
 
-    def fts(self, *, titles_only: bool = False) -> str:
-        star = "*" if self.prefix else ""
-        english = _quote(self._stems(stem_english))
-        spanish = _quote(self._stems(stem_spanish))
-        if english == spanish:
-            # The same phrase in every column matches exactly what the pair
-            # matches (the index's only other column holds `_en`/`_es`, which no
-            # query word can be), and FTS5 then need not read positions to check
-            # columns: an AND of common words costs a quarter as much.
-            if titles_only:
-                return f"({{title_en title_es}} : {english}{star})"
-            return f"{english}{star}"
-        if titles_only:
-            return f"({{title_en}} : {english}{star} OR {{title_es}} : {spanish}{star})"
-        return (
-            f"({{title_en summary_en}} : {english}{star}"
-            f" OR {{title_es summary_es}} : {spanish}{star})"
+    def stems(self) -> fulltext.Term:
+        """The term as the index holds it: its stems as English and as Spanish."""
+        return fulltext.Term(
+            tuple(self._stems(stem_english)), tuple(self._stems(stem_spanish)), self.prefix
         )
 
     def _stems(self, stemmer: Callable[[list[str]], list[str]]) -> list[str]:
@@ -120,22 +109,24 @@ class ParsedQuery:
     def has_text(self) -> bool:
         return bool(self.terms)
 
-    def fts(self) -> str | None:
-        """The FTS5 MATCH expression, or None when only filters were given."""
+    def text_match(self) -> fulltext.TextMatch | None:
+        """The words to match, as the store takes them; None when only filters were given."""
         if not self.terms:
             return None
-        expression = " AND ".join(term.fts() for term in self.terms)
-        for term in self.excluded:
-            expression = f"({expression}) NOT {term.fts()}"
-        return expression
+        return fulltext.TextMatch(
+            tuple(term.stems() for term in self.terms),
+            tuple(term.stems() for term in self.excluded),
+        )
+
+    def fts(self) -> str | None:
+        """The FTS5 MATCH expression, or None when only filters were given."""
+        match = self.text_match()
+        return None if match is None else fulltext.fts5(match)
 
     def fts_in_title(self) -> str | None:
         """The matches that have at least one of the terms in their title: these rank first."""
-        match = self.fts()
-        if match is None:
-            return None
-        titles = " OR ".join(term.fts(titles_only=True) for term in self.terms)
-        return f"({match}) AND ({titles})"
+        match = self.text_match()
+        return None if match is None else fulltext.fts5_in_title(match)
 
     def highlight_stems(self) -> frozenset[str]:
         stems: set[str] = set()
@@ -147,10 +138,6 @@ class ParsedQuery:
 
     def highlight_prefixes(self) -> tuple[str, ...]:
         return tuple(term.words[-1] for term in self.terms if term.prefix)
-
-
-def _quote(stems: list[str]) -> str:
-    return '"' + " ".join(stems).replace('"', '""') + '"'
 
 
 def parse_query(text: str) -> ParsedQuery:
