@@ -15,7 +15,7 @@ from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from bot.store import outbox
-from bot.store.db import Database, Row
+from bot.store.db import Database, Dialect, Row
 from bot.store.outbox import NewMessage
 
 FeedOrigin = Literal["config", "admin"]
@@ -143,12 +143,7 @@ async def sync_config(db: Database, feeds: Sequence[FeedConfig], *, now: int) ->
                 updated += 1
             else:
                 added += 1
-        cursor = await tx.execute(
-            "UPDATE feeds SET removed_at = ?, removed_by = 'config'"
-            " WHERE origin = 'config' AND removed_at IS NULL"
-            " AND url NOT IN (SELECT value FROM json_each(?))",
-            (now, json.dumps(urls)),
-        )
+        cursor = await tx.execute(_UNLISTED[db.dialect], (now, _texts(db.dialect, urls)))
         removed = cursor.rowcount
     return SyncReport(added, updated, removed)
 
@@ -221,10 +216,7 @@ async def find_feed(db: Database, url: str) -> Feed | None:
 
 async def list_feeds(db: Database, *, include_removed: bool = False) -> list[Feed]:
     """Every feed with its state (see `Feed.status`), oldest first."""
-    rows = await db.fetchall(
-        "SELECT * FROM feeds WHERE :all OR removed_at IS NULL ORDER BY id",
-        {"all": include_removed},
-    )
+    rows = await db.fetchall(_LIST[db.dialect], {"all": include_removed})
     return [_feed(row) for row in rows]
 
 
@@ -268,9 +260,7 @@ async def record_success(
     """A poll worked: keep the validators, clear the failure state. Returns True
     when the feed had been reported failing; `recovered` notices are queued then."""
     async with db.transaction() as tx:
-        row = await (
-            await tx.execute("SELECT failure_reported FROM feeds WHERE id = ?", (feed_id,))
-        ).fetchone()
+        row = await (await tx.execute(_REPORTED[db.dialect], (feed_id,))).fetchone()
         await tx.execute(
             """
             UPDATE feeds SET
@@ -335,9 +325,45 @@ async def record_failure(
 
 async def chat_languages(db: Database, chat_ids: Sequence[int]) -> dict[int, str]:
     """The interface language of these private chats, where known (for notices)."""
-    rows = await db.fetchall(
-        "SELECT chat_id, ui_language FROM targets"
-        " WHERE thread_id = 0 AND chat_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(chat_ids)),),
-    )
+    ids = json.dumps(list(chat_ids)) if db.dialect == "sqlite" else [int(i) for i in chat_ids]
+    rows = await db.fetchall(_CHAT_LANGUAGES[db.dialect], (ids,))
     return {row[0]: row[1] for row in rows}
+
+
+# Each engine's text where their dialects differ. A list of values is one JSON
+# text on SQLite (json_each) and one array on PostgreSQL (ALL / ANY).
+
+_LIST: dict[Dialect, str] = {
+    "sqlite": "SELECT * FROM feeds WHERE :all OR removed_at IS NULL ORDER BY id",
+    # A flag comes as 0 or 1, which PostgreSQL does not take for a truth value.
+    "postgresql": "SELECT * FROM feeds WHERE :all = 1 OR removed_at IS NULL ORDER BY id",
+}
+
+_UNLISTED: dict[Dialect, str] = {
+    "sqlite": "UPDATE feeds SET removed_at = ?, removed_by = 'config'"
+    " WHERE origin = 'config' AND removed_at IS NULL"
+    " AND url NOT IN (SELECT value FROM json_each(?))",
+    "postgresql": "UPDATE feeds SET removed_at = ?, removed_by = 'config'"
+    " WHERE origin = 'config' AND removed_at IS NULL"
+    " AND url <> ALL(CAST(? AS text[]))",
+}
+"""Stop the configured feeds feeds.toml no longer lists."""
+
+_REPORTED: dict[Dialect, str] = {
+    "sqlite": "SELECT failure_reported FROM feeds WHERE id = ?",
+    # Another process recording a poll of the same feed waits until this one
+    # commits, so a recovery is told once: SQLite's one writer gives that.
+    "postgresql": "SELECT failure_reported FROM feeds WHERE id = ? FOR UPDATE",
+}
+
+_CHAT_LANGUAGES: dict[Dialect, str] = {
+    "sqlite": "SELECT chat_id, ui_language FROM targets"
+    " WHERE thread_id = 0 AND chat_id IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT chat_id, ui_language FROM targets"
+    " WHERE thread_id = 0 AND chat_id = ANY(CAST(? AS bigint[]))",
+}
+
+
+def _texts(dialect: Dialect, values: Sequence[str]) -> str | list[str]:
+    """A list of texts as a parameter: JSON on SQLite, an array on PostgreSQL."""
+    return json.dumps(list(values)) if dialect == "sqlite" else list(values)
