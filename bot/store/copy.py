@@ -107,19 +107,17 @@ async def copy_store(
     holds rows without `replace`, a value PostgreSQL refuses (the target is then
     left as it was)."""
     started = time.monotonic()
-    origin = source if isinstance(source, Path) else locate(source)
-    where = origin if isinstance(origin, Location) else Location("sqlite", path=origin)
-    if where.dialect != "sqlite" or where.path is None:
-        raise StoreError(f"--from must be a SQLite file (sqlite:///path), not {where}")
-    destination = locate(target)
-    if destination.dialect != "postgresql":
-        raise StoreError(f"--to must be a PostgreSQL URL (postgresql://…), not {destination}")
+    where = _source(source)
+    destination = _target(target)
+    assert where.path is not None
     path = where.path
     if not path.is_file():
         raise StoreError(f"there is no database at {path}")
     lock = InstanceLock.acquire(path)
     try:
         before = await asyncio.to_thread(_sqlite_version, path)
+        if before == 0:
+            raise StoreError(f"{path} holds no store of this bot (it has no schema version)")
         await asyncio.to_thread(_refuse_connected_bots, destination)
         version = await _open_and_close(where)
         target_version = await _open_and_close(destination)
@@ -143,6 +141,34 @@ async def copy_store(
         replaced=replaced,
         unindexed=unindexed,
     )
+
+
+def _source(source: str | Path) -> Location:
+    if isinstance(source, Path):
+        return Location("sqlite", path=source)
+    where = _located(source, "source")
+    if where.dialect != "sqlite":
+        raise StoreError(f"the source must be a SQLite store (sqlite:///path), not {where}")
+    return where
+
+
+def _target(target: str) -> Location:
+    if not target.lower().startswith(("postgresql://", "postgres://")):
+        # Only the scheme is named: the rest may hold a password.
+        given = f"not {target.partition('://')[0]}://…" if "://" in target else "not a URL"
+        raise StoreError(
+            f"the target must be a PostgreSQL URL (postgresql://user:password@host:5432/database),"
+            f" {given}"
+        )
+    return _located(target, "target")
+
+
+def _located(text: str, role: str) -> Location:
+    """`locate`, its one line speaking of the source or target, not DATABASE_URL."""
+    try:
+        return locate(text)
+    except StoreError as exc:
+        raise StoreError(str(exc).replace("DATABASE_URL", f"the {role}")) from None
 
 
 async def _open_and_close(where: Location) -> int:
@@ -322,7 +348,9 @@ def _copy(
             try:
                 with conn.transaction():
                     return _copy_in_transaction(lite, conn, where, indexer, replace, batch)
-            except (psycopg.Error, _Refused) as exc:
+            except _Refused as exc:
+                raise StoreError(f"{exc}; nothing was changed in {where}") from None
+            except psycopg.Error as exc:
                 raise StoreError(
                     f"{_first_line(exc)}{_context(exc)}; nothing was changed in {where}"
                 ) from None
@@ -332,7 +360,7 @@ def _copy(
         lite.close()
 
 
-def _context(exc: Exception) -> str:
+def _context(exc: psycopg.Error) -> str:
     """Where the server was when it refused: `COPY outbox, line 3, column …`."""
     diag = getattr(exc, "diag", None)
     context = diag.context if diag is not None else None
@@ -391,10 +419,13 @@ def _copy_in_transaction(
             sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
         )
         count = 0
-        with conn.cursor().copy(statement) as pipe:
-            for row in _source_rows(lite, table, columns, postgres[table], indexer, batch):
-                pipe.write_row(row)
-                count += 1
+        try:
+            with conn.cursor().copy(statement) as pipe:
+                for row in _source_rows(lite, table, columns, postgres[table], indexer, batch):
+                    pipe.write_row(row)
+                    count += 1
+        except psycopg.Error as exc:
+            raise _Refused(f"could not copy {table}: {_first_line(exc)}{_context(exc)}") from exc
         copied.append((table, count))
 
     for table in triggered:
