@@ -376,6 +376,43 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_store_copy(args: argparse.Namespace) -> int:
+    """`store copy`: the SQLite store into PostgreSQL (bot.store.copy does it all)."""
+    from bot.store.copy import copy_store  # here: only this command loads psycopg
+    from bot.text import index_columns
+
+    report = asyncio.run(
+        copy_store(args.source, args.target, indexer=index_columns, replace=args.replace)
+    )
+    if args.json:
+        copy = {
+            "source": str(report.source),
+            "target": str(report.target),
+            "schema_version": report.version,
+            "migrated_from": report.migrated_from,
+            "replaced": report.replaced,
+            "tables": dict(report.tables),
+            "rows": report.rows,
+            "unindexed": report.unindexed,
+            "seconds": round(report.seconds, 3),
+            "verified": True,
+        }
+        print(json.dumps(copy, ensure_ascii=False, indent=2))
+        return 0
+    if report.migrated_from is not None:
+        print(
+            f"{report.source} was at schema version {report.migrated_from};"
+            f" migrated to {report.version} before the copy"
+        )
+    width = max((len(table) for table, _ in report.tables), default=5)
+    for table, count in report.tables:
+        print(f"{table:<{width}}  {count:>9}")
+    if report.unindexed:
+        print(f"left out {report.unindexed} search index entries of articles no longer stored")
+    print(f"copied {report.rows} rows in {report.seconds:.1f} s; counts verified")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run before the settings are known to load: a setting that does not is one
     of the things the doctor reports (each one on its own line), not a refusal."""
@@ -485,6 +522,42 @@ def build_parser() -> argparse.ArgumentParser:
     backup_cmd = add("backup", None, "Copy the database while the bot runs (online backup).")
     backup_cmd.add_argument("destination", help="a new file, e.g. backups/bot-2026-11-25.sqlite3")
     backup_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
+    store_cmd = add("store", None, "Move the store between engines (while the bot is stopped).")
+    store_sub = store_cmd.add_subparsers(dest="store_command", metavar="SUBCOMMAND", required=True)
+    copy_help = "Copy a whole SQLite store into a PostgreSQL database."
+    copy_cmd = store_sub.add_parser(
+        "copy",
+        help=copy_help,
+        description=copy_help
+        + " Stop the bot first. Both stores are brought to this version's schema (an"
+        " older SQLite file is migrated, an empty PostgreSQL database created), then"
+        " every table is copied in one transaction, its row counts checked against"
+        " the source's: on any failure the target is left as it was. A target that"
+        " already holds rows is refused unless --replace is given; with it, the target"
+        " is emptied and filled again in that same transaction, so running the same"
+        " copy again (after an interruption, say) is safe and ends equal to the source.",
+    )
+    copy_cmd.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="SQLITE",
+        help="the SQLite store: sqlite:///relative/path, sqlite:////absolute/path or a path",
+    )
+    copy_cmd.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="POSTGRESQL",
+        help="the PostgreSQL database: postgresql://user:password@host:5432/database",
+    )
+    copy_cmd.add_argument(
+        "--replace",
+        action="store_true",
+        help="empty a target that already holds rows and copy into it",
+    )
+    copy_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     add(
         "run",
@@ -599,6 +672,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_bot(settings, chat=chat, language=language, admin=chat and args.admin)
         if args.command == "backup":
             return cmd_backup(settings, args)
+        if args.command == "store":
+            return cmd_store_copy(args)
         return asyncio.run(_run_with_content(settings, args))
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
