@@ -43,11 +43,15 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         "doctor",
         "run",
         "chat",
+        "store",
     ):
         assert name in listing
         with pytest.raises(SystemExit):
             parser.parse_args([name, "--help"])
         assert "usage:" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        parser.parse_args(["store", "copy", "--help"])
+    assert "--replace" in capsys.readouterr().out
 
 
 def test_search_on_the_seed(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
