@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from bot.store.db import Database, Row, Transaction
+from bot.store.db import Database, Dialect, Row, Transaction
 
 ChatType = Literal["private", "group", "supergroup", "channel"]
 DigestMode = Literal["off", "instant", "daily", "weekly"]
@@ -173,9 +173,7 @@ async def list_chats(db: Database, *, active: bool | None = None) -> list[Chat]:
 
 async def list_channels(db: Database) -> list[Chat]:
     """Active channels, in the order they were added (their /channel numbers)."""
-    rows = await db.fetchall(
-        "SELECT * FROM chats WHERE type = 'channel' AND active ORDER BY created_at, chat_id"
-    )
+    rows = await db.fetchall(_CHANNELS[db.dialect])
     return [chat_from_row(row) for row in rows]
 
 
@@ -298,33 +296,29 @@ async def update_target(db: Database, target_id: int, **settings: Any) -> Target
 async def reactivate_chat(db: Database, chat_id: int) -> bool:
     """Bring back a chat that had blocked or removed the bot. True if it was inactive."""
     async with db.transaction() as tx:
-        cursor = await tx.execute(
-            "UPDATE chats SET active = 1, inactive_reason = NULL WHERE chat_id = ? AND NOT active",
-            (chat_id,),
-        )
+        cursor = await tx.execute(_REACTIVATE[db.dialect], (chat_id,))
         await tx.execute("UPDATE targets SET active = 1 WHERE chat_id = ?", (chat_id,))
         return cursor.rowcount > 0
 
 
-async def deactivate_chat_tx(tx: Transaction, chat_id: int, reason: str) -> int:
+async def deactivate_chat_tx(
+    tx: Transaction, chat_id: int, reason: str, *, dialect: Dialect
+) -> int:
     """Inside a transaction: mark a chat and its targets inactive and drop its pending
     outbox rows. Subscriptions stay, so the chat resumes as it was when it comes back.
-    Returns the number of dropped outbox rows."""
+    Returns the number of dropped outbox rows. `dialect`: the engine of the
+    transaction (`Database.dialect`)."""
     await tx.execute(
         "UPDATE chats SET active = 0, inactive_reason = ? WHERE chat_id = ?", (reason, chat_id)
     )
     await tx.execute("UPDATE targets SET active = 0 WHERE chat_id = ?", (chat_id,))
-    cursor = await tx.execute(
-        "UPDATE outbox SET state = 'dropped', last_error = ?, finished_at = unixepoch()"
-        " WHERE chat_id = ? AND state IN ('pending', 'sending')",
-        (reason, chat_id),
-    )
+    cursor = await tx.execute(_DROP_CHAT_MESSAGES[dialect], (reason, chat_id))
     return cursor.rowcount
 
 
 async def deactivate_chat(db: Database, chat_id: int, reason: str) -> int:
     async with db.transaction() as tx:
-        return await deactivate_chat_tx(tx, chat_id, reason)
+        return await deactivate_chat_tx(tx, chat_id, reason, dialect=db.dialect)
 
 
 async def deactivate_target(db: Database, chat_id: int, thread_id: int, reason: str) -> int:
@@ -334,11 +328,7 @@ async def deactivate_target(db: Database, chat_id: int, thread_id: int, reason: 
             "UPDATE targets SET active = 0 WHERE chat_id = ? AND thread_id = ?",
             (chat_id, thread_id),
         )
-        cursor = await tx.execute(
-            "UPDATE outbox SET state = 'dropped', last_error = ?, finished_at = unixepoch()"
-            " WHERE chat_id = ? AND thread_id = ? AND state IN ('pending', 'sending')",
-            (reason, chat_id, thread_id),
-        )
+        cursor = await tx.execute(_DROP_TARGET_MESSAGES[db.dialect], (reason, chat_id, thread_id))
         return cursor.rowcount
 
 
@@ -349,19 +339,69 @@ async def migrate_chat(db: Database, old_chat_id: int, new_chat_id: int) -> None
             await tx.execute("SELECT 1 FROM chats WHERE chat_id = ?", (new_chat_id,))
         ).fetchone()
         if exists is None:
-            await tx.execute(
-                "UPDATE chats SET chat_id = ?, type = 'supergroup', updated_at = unixepoch()"
-                " WHERE chat_id = ?",
-                (new_chat_id, old_chat_id),
-            )
+            await tx.execute(_MOVE_CHAT[db.dialect], (new_chat_id, old_chat_id))
         else:
             # Both ids are known: keep the new chat and move what it does not have yet.
-            await tx.execute(
-                "UPDATE OR IGNORE targets SET chat_id = ? WHERE chat_id = ?",
-                (new_chat_id, old_chat_id),
-            )
+            await tx.execute(_MOVE_TARGETS[db.dialect], (new_chat_id, old_chat_id))
             await tx.execute("DELETE FROM chats WHERE chat_id = ?", (old_chat_id,))
         await tx.execute(
             "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
             (new_chat_id, old_chat_id),
         )
+
+
+# Each engine's text where their dialects differ. PostgreSQL has no unixepoch()
+# (its own clock, in whole seconds, instead), takes no 0/1 flag for a truth
+# value, and has no UPDATE OR IGNORE.
+
+_NOW_POSTGRESQL = "CAST(floor(extract(epoch FROM now())) AS bigint)"
+
+_CHANNELS: dict[Dialect, str] = {
+    "sqlite": "SELECT * FROM chats WHERE type = 'channel' AND active ORDER BY created_at, chat_id",
+    "postgresql": "SELECT * FROM chats WHERE type = 'channel' AND active = 1"
+    " ORDER BY created_at, chat_id",
+}
+
+_REACTIVATE: dict[Dialect, str] = {
+    "sqlite": "UPDATE chats SET active = 1, inactive_reason = NULL"
+    " WHERE chat_id = ? AND NOT active",
+    "postgresql": "UPDATE chats SET active = 1, inactive_reason = NULL"
+    " WHERE chat_id = ? AND active = 0",
+}
+
+_DROP_CHAT_MESSAGES: dict[Dialect, str] = {
+    "sqlite": "UPDATE outbox SET state = 'dropped', last_error = ?, finished_at = unixepoch()"
+    " WHERE chat_id = ? AND state IN ('pending', 'sending')",
+    "postgresql": "UPDATE outbox SET state = 'dropped', last_error = ?,"
+    f" finished_at = {_NOW_POSTGRESQL}"
+    " WHERE chat_id = ? AND state IN ('pending', 'sending')",
+}
+
+_DROP_TARGET_MESSAGES: dict[Dialect, str] = {
+    "sqlite": "UPDATE outbox SET state = 'dropped', last_error = ?, finished_at = unixepoch()"
+    " WHERE chat_id = ? AND thread_id = ? AND state IN ('pending', 'sending')",
+    "postgresql": "UPDATE outbox SET state = 'dropped', last_error = ?,"
+    f" finished_at = {_NOW_POSTGRESQL}"
+    " WHERE chat_id = ? AND thread_id = ? AND state IN ('pending', 'sending')",
+}
+
+_MOVE_CHAT: dict[Dialect, str] = {
+    "sqlite": "UPDATE chats SET chat_id = ?, type = 'supergroup', updated_at = unixepoch()"
+    " WHERE chat_id = ?",
+    "postgresql": "UPDATE chats SET chat_id = ?, type = 'supergroup',"
+    f" updated_at = {_NOW_POSTGRESQL}"
+    " WHERE chat_id = ?",
+}
+
+_MOVE_TARGETS: dict[Dialect, str] = {
+    "sqlite": "UPDATE OR IGNORE targets SET chat_id = ? WHERE chat_id = ?",
+    # UPDATE OR IGNORE's effect: a target of the old chat moves unless the new
+    # chat has one on the same thread already (their one unique key); that one
+    # stays behind and goes with the old chat. Rows moved cannot collide with
+    # each other: one chat's targets are on different threads.
+    "postgresql": "UPDATE targets SET chat_id = moved.chat_id"
+    " FROM (SELECT CAST(? AS bigint) AS chat_id) AS moved"
+    " WHERE targets.chat_id = ? AND NOT EXISTS ("
+    "SELECT 1 FROM targets AS taken"
+    " WHERE taken.chat_id = moved.chat_id AND taken.thread_id = targets.thread_id)",
+}
