@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.store.db import Database
+from bot.store.db import Database, Dialect
 from bot.store.outbox import NewMessage, enqueue_tx
 
 SubscriptionKind = Literal["topic", "query"]
@@ -46,9 +46,14 @@ async def add(
 
     The count and the insert are one statement in one write transaction: a
     check made on the reader beforehand let a burst of quick /subscribe each see
-    room for one more and store far more than the limit.
+    room for one more and store far more than the limit. On PostgreSQL, where
+    another process may be adding to the same target at the same moment, the
+    target's row is locked first, so the count is taken once the other has
+    committed.
     """
     async with db.transaction() as tx:
+        if db.dialect == "postgresql":
+            await tx.execute("SELECT 1 FROM targets WHERE id = ? FOR UPDATE", (target_id,))
         cursor = await tx.execute(
             "INSERT INTO subscriptions (target_id, kind, value, created_at)"
             " SELECT :target, :kind, :value, :now"
@@ -111,14 +116,7 @@ async def list_for_target(db: Database, target_id: int) -> list[Subscription]:
 
 async def count_by_topic(db: Database) -> dict[str, int]:
     """Active subscribers per topic slug."""
-    rows = await db.fetchall(
-        """
-        SELECT s.value, count(*) FROM subscriptions AS s
-        JOIN targets AS t ON t.id = s.target_id
-        WHERE s.kind = 'topic' AND t.active
-        GROUP BY s.value
-        """
-    )
+    rows = await db.fetchall(_COUNT_BY_TOPIC[db.dialect])
     return {row[0]: row[1] for row in rows}
 
 
@@ -139,17 +137,7 @@ class ToCheck:
 
 
 async def to_check(db: Database) -> list[ToCheck]:
-    rows = await db.fetchall(
-        """
-        SELECT s.id, s.target_id, s.value, t.chat_id, t.thread_id, c.type, c.title,
-               t.ui_language, t.active AND c.active
-        FROM subscriptions_to_check AS k
-        JOIN subscriptions AS s ON s.id = k.subscription_id
-        JOIN targets AS t ON t.id = s.target_id
-        JOIN chats AS c ON c.chat_id = t.chat_id
-        ORDER BY s.target_id, s.id
-        """
-    )
+    rows = await db.fetchall(_TO_CHECK[db.dialect])
     return [
         ToCheck(
             id=row[0],
@@ -185,11 +173,8 @@ async def settle_checks(
     took them first, so a chat is told once. A revision to a value the target
     already follows removes the duplicate."""
     async with db.transaction() as tx:
-        cursor = await tx.execute(
-            "DELETE FROM subscriptions_to_check"
-            " WHERE subscription_id IN (SELECT value FROM json_each(?)) RETURNING subscription_id",
-            (json.dumps(list(checked)),),
-        )
+        ids = json.dumps(list(checked)) if db.dialect == "sqlite" else [int(i) for i in checked]
+        cursor = await tx.execute(_CLAIM_CHECKS[db.dialect], (ids,))
         claimed = {row[0] for row in await cursor.fetchall()}
         if not claimed:
             return False
@@ -198,11 +183,71 @@ async def settle_checks(
                 continue
             if revision.value is not None:
                 cursor = await tx.execute(
-                    "UPDATE OR IGNORE subscriptions SET value = ? WHERE id = ?",
-                    (revision.value, revision.subscription_id),
+                    _REVISE[db.dialect], (revision.value, revision.subscription_id)
                 )
                 if cursor.rowcount > 0:
                     continue
             await tx.execute("DELETE FROM subscriptions WHERE id = ?", (revision.subscription_id,))
         await enqueue_tx(tx, notices)
     return True
+
+
+# Each engine's text where their dialects differ: PostgreSQL takes no 0/1 flag
+# for a truth value, a list of ids is an array there, and it has no UPDATE OR
+# IGNORE.
+
+_COUNT_BY_TOPIC: dict[Dialect, str] = {
+    "sqlite": """
+        SELECT s.value, count(*) FROM subscriptions AS s
+        JOIN targets AS t ON t.id = s.target_id
+        WHERE s.kind = 'topic' AND t.active
+        GROUP BY s.value
+        """,
+    "postgresql": """
+        SELECT s.value, count(*) FROM subscriptions AS s
+        JOIN targets AS t ON t.id = s.target_id
+        WHERE s.kind = 'topic' AND t.active = 1
+        GROUP BY s.value
+        """,
+}
+
+_TO_CHECK: dict[Dialect, str] = {
+    "sqlite": """
+        SELECT s.id, s.target_id, s.value, t.chat_id, t.thread_id, c.type, c.title,
+               t.ui_language, t.active AND c.active
+        FROM subscriptions_to_check AS k
+        JOIN subscriptions AS s ON s.id = k.subscription_id
+        JOIN targets AS t ON t.id = s.target_id
+        JOIN chats AS c ON c.chat_id = t.chat_id
+        ORDER BY s.target_id, s.id
+        """,
+    "postgresql": """
+        SELECT s.id, s.target_id, s.value, t.chat_id, t.thread_id, c.type, c.title,
+               t.ui_language, t.active = 1 AND c.active = 1
+        FROM subscriptions_to_check AS k
+        JOIN subscriptions AS s ON s.id = k.subscription_id
+        JOIN targets AS t ON t.id = s.target_id
+        JOIN chats AS c ON c.chat_id = t.chat_id
+        ORDER BY s.target_id, s.id
+        """,
+}
+
+_CLAIM_CHECKS: dict[Dialect, str] = {
+    "sqlite": "DELETE FROM subscriptions_to_check"
+    " WHERE subscription_id IN (SELECT value FROM json_each(?)) RETURNING subscription_id",
+    "postgresql": "DELETE FROM subscriptions_to_check"
+    " WHERE subscription_id = ANY(CAST(? AS bigint[])) RETURNING subscription_id",
+}
+
+_REVISE: dict[Dialect, str] = {
+    "sqlite": "UPDATE OR IGNORE subscriptions SET value = ? WHERE id = ?",
+    # UPDATE OR IGNORE's effect: no change (no row) when the target follows the
+    # new value already under another subscription (their unique key); the
+    # subscription set to the value it has is changed, as there.
+    "postgresql": "UPDATE subscriptions SET value = revised.value"
+    " FROM (SELECT CAST(? AS text) AS value) AS revised"
+    " WHERE subscriptions.id = ? AND NOT EXISTS ("
+    "SELECT 1 FROM subscriptions AS taken"
+    " WHERE taken.target_id = subscriptions.target_id AND taken.kind = subscriptions.kind"
+    " AND taken.value = revised.value AND taken.id <> subscriptions.id)",
+}
