@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.store.articles import CATEGORY_SEPARATOR
-from bot.store.db import Database
+from bot.store.db import Database, Dialect
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,19 @@ async def sync(db: Database, topics: Iterable[TopicRow]) -> None:
             """,
             [(row.slug, row.name_en, row.name_es, index) for index, row in enumerate(rows)],
         )
+        slugs = [row.slug for row in rows]
         await tx.execute(
-            "DELETE FROM topics WHERE slug NOT IN (SELECT value FROM json_each(?))",
-            (json.dumps([row.slug for row in rows]),),
+            _REMOVE_UNLISTED[db.dialect],
+            (json.dumps(slugs) if db.dialect == "sqlite" else slugs,),
         )
+
+
+_REMOVE_UNLISTED: dict[Dialect, str] = {
+    "sqlite": "DELETE FROM topics WHERE slug NOT IN (SELECT value FROM json_each(?))",
+    "postgresql": "DELETE FROM topics WHERE slug <> ALL(CAST(? AS text[]))",
+}
+"""The topics the catalogue no longer lists: a JSON list of slugs on SQLite, an
+array on PostgreSQL."""
 
 
 COUNTS_SQL = """
@@ -66,12 +75,28 @@ loop: left to itself, the planner started from each topic's articles and scanned
 them all, 100 ms a /topics at a million articles), so the cost follows the pairs
 stored, and is nothing without any."""
 
+COUNTS_SQL_POSTGRESQL = """
+WITH shared AS (
+    SELECT x.topic AS topic, count(*) AS pairs
+    FROM translations AS t
+    JOIN article_topics AS x ON x.article_id = t.article_id
+    JOIN article_topics AS y ON y.article_id = t.other_id AND y.topic = x.topic
+    WHERE t.article_id < t.other_id
+    GROUP BY x.topic
+)
+SELECT slug, name_en, name_es, articles - coalesce(shared.pairs, 0)
+FROM topics LEFT JOIN shared ON shared.topic = topics.slug
+ORDER BY position
+"""
+"""`COUNTS_SQL` on PostgreSQL, which has no CROSS JOIN … ON, and whose planner
+chooses the order of the joins by their costs."""
+
 
 async def counts(db: Database) -> list[TopicCount]:
     """Every topic in catalogue order with its number of stories: its articles,
     a pair of translations both on the topic counted once, as its view lists
     them (`COUNTS_SQL`)."""
-    rows = await db.fetchall(COUNTS_SQL)
+    rows = await db.fetchall(COUNTS_SQL if db.dialect == "sqlite" else COUNTS_SQL_POSTGRESQL)
     return [TopicCount(row[0], row[1], row[2], row[3]) for row in rows]
 
 
