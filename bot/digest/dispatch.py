@@ -48,6 +48,7 @@ from bot.store.articles import Article
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
 from bot.store.digests import DigestCommit, DigestGroup, GroupDigest, RunTarget
+from bot.store.fulltext import TextMatch
 from bot.store.outbox import NewMessage, SharedPart, SharedRow, encode_payload, encode_text
 from bot.store.subscriptions import Subscription
 from bot.topics import Catalogue
@@ -90,7 +91,7 @@ def link_preview(text: str, *, enabled: bool, urls: Sequence[str] | None = None)
     return options
 
 
-QueryKey = tuple[str | None, str | None, tuple[str, ...]]
+QueryKey = tuple[TextMatch | None, str | None, tuple[str, ...]]
 
 
 @dataclass
@@ -271,7 +272,7 @@ class Window:
             if topic is None:
                 return None
             slugs.append(topic.slug)
-        return (query.fts(), query.language, tuple(slugs))
+        return (query.text_match(), query.language, tuple(slugs))
 
     async def matches(self, texts: Iterable[str]) -> dict[str, frozenset[int]]:
         """For each query subscription text, the window's ids it matches. Texts

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from bot.store import outbox
 from bot.store.chats import Target
 from bot.store.db import Connection, Database, Dialect, Row, Transaction
+from bot.store.fulltext import TextMatch, fts5, tsquery
 from bot.store.outbox import NewMessage, SharedRow
 from bot.store.subscriptions import Subscription
 
@@ -307,11 +308,10 @@ _QUERY_FILTERS: dict[Dialect, str] = {
 """A keyword query's own lang: and topic: filters on its matches `a`, whichever
 articles they are drawn from (`keyword_matches`, `keyword_matches_among`)."""
 
-# The articles a keyword query's text matches, among those the caller names
-# (`{ids}`). `:match` is the query as the engine's full-text search takes it
-# (from `bot.search`, never raw user text): an FTS5 expression on SQLite; on
-# PostgreSQL a text for `to_tsquery('simple', …)`, matched against the
-# document `article_search` keeps of each article's words.
+# The articles a keyword query's words match, among those the caller names
+# (`{ids}`). `:match` is the words in the engine's syntax (`_match_text`): an
+# FTS5 expression on SQLite; on PostgreSQL a text for `to_tsquery('simple', …)`,
+# matched against the document `article_search` keeps of each article's words.
 _MATCHES: dict[Dialect, str] = {
     "sqlite": (
         "SELECT article_search.rowid FROM article_search"
@@ -328,6 +328,13 @@ _MATCHES: dict[Dialect, str] = {
 }
 
 
+def _match_text(dialect: Dialect, match: TextMatch | None) -> str | None:
+    """A query's words as the engine's full-text search takes them."""
+    if match is None:
+        return None
+    return fts5(match) if dialect == "sqlite" else tsquery(match)
+
+
 def _ids_in(dialect: Dialect, parameter: str) -> str:
     """The `parameter`, a JSON array of ids, as a set to test a column against."""
     if dialect == "sqlite":
@@ -339,15 +346,16 @@ def _ids_in(dialect: Dialect, parameter: str) -> str:
 
 async def keyword_matches(
     db: Database,
-    match: str | None,
+    match: TextMatch | None,
     *,
     after_id: int,
     upto_id: int,
     language: str | None = None,
     topics: Sequence[str] = (),
 ) -> frozenset[int]:
-    """Ids in (after_id, upto_id] matching a parsed query: its full-text
-    expression (`_MATCHES`) and its own lang:/topic: filters.
+    """Ids in (after_id, upto_id] matching a parsed query: its words (from
+    `bot.search`, never raw user text; None when it has only filters) and its
+    own lang:/topic: filters.
     Called once per distinct query for all the targets that follow it."""
     source = (
         _MATCHES[db.dialect].format(
@@ -359,7 +367,7 @@ async def keyword_matches(
     rows = await db.fetchall(
         source + _QUERY_FILTERS[db.dialect],
         {
-            "match": match,
+            "match": _match_text(db.dialect, match),
             "after": after_id,
             "upto": upto_id,
             "language": language,
@@ -371,7 +379,7 @@ async def keyword_matches(
 
 async def keyword_matches_among(
     db: Database,
-    match: str | None,
+    match: TextMatch | None,
     article_ids: Sequence[int],
     *,
     language: str | None = None,
@@ -391,7 +399,7 @@ async def keyword_matches_among(
     rows = await db.fetchall(
         source + _QUERY_FILTERS[db.dialect],
         {
-            "match": match,
+            "match": _match_text(db.dialect, match),
             "ids": json.dumps([int(i) for i in article_ids]),
             "language": language,
             "topics": json.dumps(list(topics)),

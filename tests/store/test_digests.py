@@ -181,7 +181,12 @@ async def test_keyword_matches_within_the_range_and_the_querys_own_filters(db: D
     async def run(text: str, topics: Sequence[str] = ()) -> frozenset[int]:
         query = parse_query(text)
         return await digests.keyword_matches(
-            db, query.fts(), after_id=old, upto_id=other, language=query.language, topics=topics
+            db,
+            query.text_match(),
+            after_id=old,
+            upto_id=other,
+            language=query.language,
+            topics=topics,
         )
 
     assert await run("wall") == {en}
@@ -192,7 +197,9 @@ async def test_keyword_matches_within_the_range_and_the_querys_own_filters(db: D
     assert await run("wall", topics=["students"]) == frozenset()
     assert await run("frontera", topics=["students"]) == {es}
     # The lower bound is exclusive, the upper inclusive.
-    assert await digests.keyword_matches(db, parse_query("wall").fts(), after_id=0, upto_id=en) == {
+    assert await digests.keyword_matches(
+        db, parse_query("wall").text_match(), after_id=0, upto_id=en
+    ) == {
         old,
         en,
     }
