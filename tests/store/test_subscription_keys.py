@@ -1,9 +1,12 @@
 """`targets.subscription_key`, what a scheduled run groups targets by: kept equal
 to what the target follows, computed afresh, through every way subscriptions
-change, and filled for the targets a database had before it existed."""
+change, and filled for the targets a database had before it existed. The key is
+the same text on either engine: SQLite's JSON, which PostgreSQL's triggers write
+too."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bot.store import subscriptions
@@ -11,24 +14,28 @@ from bot.store.db import Database, bundled_migrations
 from bot.store.subscriptions import Revision
 from tests.digest.helpers import add_target
 
-# What the key must be: the topics by slug, the keyword queries in the order made.
-COMPUTED = """
-    SELECT t.id, t.subscription_key, json_array(
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = t.id AND s.kind = 'topic' ORDER BY s.value))),
-        json((SELECT json_group_array(value) FROM (
-            SELECT s.value FROM subscriptions AS s
-            WHERE s.target_id = t.id AND s.kind = 'query' ORDER BY s.id))))
-    FROM targets AS t ORDER BY t.id
-"""
+
+def sqlite_json(values: list[str]) -> str:
+    """A JSON array of texts as SQLite's json_group_array writes it: no spaces,
+    `"` `\\` and control characters escaped (\\n, \\u001f), all else as is;
+    Python's encoder, so told, writes the very same text."""
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
 async def assert_exact(db: Database) -> list[str]:
-    rows = await db.fetchall(COMPUTED)
-    assert rows, "targets to check"
-    assert [(row[0], row[1]) for row in rows] == [(row[0], row[2]) for row in rows]
-    return [row[1] for row in rows]
+    """Each target's stored key is the one its subscriptions make: the topics by
+    their bytes (SQLite's BINARY order), the keyword queries in the order made."""
+    targets = await db.fetchall("SELECT id, subscription_key FROM targets ORDER BY id")
+    assert targets, "targets to check"
+    rows = await db.fetchall("SELECT target_id, kind, value FROM subscriptions ORDER BY id")
+    computed = []
+    for target_id, _ in targets:
+        topics = [row[2] for row in rows if row[0] == target_id and row[1] == "topic"]
+        queries = [row[2] for row in rows if row[0] == target_id and row[1] == "query"]
+        topics.sort(key=lambda value: value.encode())
+        computed.append((target_id, f"[{sqlite_json(topics)},{sqlite_json(queries)}]"))
+    assert [(row[0], row[1]) for row in targets] == computed
+    return [row[1] for row in targets]
 
 
 async def key_of(db: Database, target_id: int) -> str:
@@ -82,6 +89,28 @@ async def test_the_key_follows_every_change_of_subscriptions(db: Database) -> No
     assert await key_of(db, one.id) == "[[],[]]"
     assert await key_of(db, other.id) == '[["economy"],["lithium"]]'
     await assert_exact(db)
+
+
+async def test_the_key_is_sqlites_json_text_whatever_the_characters(db: Database) -> None:
+    """Quotes, backslashes, line breaks, control characters, accents, scripts
+    and emoji: the key must be the one text on both engines, byte for byte, as
+    a run groups targets by it and a store copied from one engine to the other
+    keeps it."""
+    target = await add_target(db, 1)
+    awkward = ['say "hi"', "back\\slash", "two\nlines", "tab\tbell\x07\x1f", "a/b", "del\x7f"]
+    awkward += ["señal", "Ωmega", "中文", "emoji 😀", "\u2028sep", "it's 100%", "?:name"]
+    for value in awkward:
+        await subscriptions.add(db, target.id, "query", value, now=10)
+    for slug in ("zeta", "Zeta", "élan", "alpha"):  # by bytes: uppercase, lowercase, then é
+        await subscriptions.add(db, target.id, "topic", slug, now=10)
+    [key] = await assert_exact(db)
+    assert (
+        key
+        == "[" + sqlite_json(["Zeta", "alpha", "zeta", "élan"]) + "," + sqlite_json(awkward) + "]"
+    )
+    assert key.startswith('[["Zeta","alpha","zeta","élan"],["say \\"hi\\"","back\\\\slash",')
+    assert "\\u0007\\u001f" in key
+    assert "\x7f" in key
 
 
 async def test_the_migration_fills_the_key_of_targets_made_before_it(tmp_path: Path) -> None:
