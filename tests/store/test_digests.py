@@ -1,7 +1,10 @@
-"""Digest SQL on a real SQLite file: due targets, new articles, the one-transaction commit."""
+"""Digest SQL on a real store, a SQLite file or a PostgreSQL database: due targets,
+new articles, the one-transaction commit, the groups of a run and their commit."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -13,13 +16,14 @@ from bot.search import parse_query
 from bot.store import articles, digests
 from bot.store.chats import Target, get_target_by_id
 from bot.store.db import Database
-from bot.store.digests import DigestCommit
-from bot.store.outbox import NewMessage
+from bot.store.digests import DigestCommit, GroupDigest
+from bot.store.outbox import NewMessage, SharedPart
 from bot.store.sqlite import SQLiteDatabase
 from tests.digest.helpers import add_article, add_articles, add_target
 
-# Every test here reads articles' topics: the suite's store, with the topics in it.
-pytestmark = pytest.mark.usefixtures("catalogue")
+# The tests that store articles with topics need the topics in the store.
+with_topics = pytest.mark.usefixtures("catalogue")
+NOW = 1_750_000_000
 
 
 async def outbox_texts(db: Database) -> list[str]:
@@ -45,7 +49,10 @@ async def test_due_targets_are_read_in_keyset_batches(db: Database) -> None:
     assert await digests.oldest_due_cursor(db, 99) is None
 
 
-async def test_due_and_instant_queries_read_only_their_part_of_an_index(db: Database) -> None:
+async def test_due_and_instant_queries_read_only_their_part_of_an_index(
+    sqlite_db: SQLiteDatabase,
+) -> None:
+    db = sqlite_db
     plan = await db.fetchall(
         "EXPLAIN QUERY PLAN SELECT id FROM targets"
         " WHERE next_digest_at IS NOT NULL AND next_digest_at <= 5"
@@ -86,11 +93,12 @@ async def _steps(path: Path, page: Page, after: tuple[int, int]) -> tuple[int, l
 
 
 async def test_a_page_far_into_a_run_costs_what_the_first_one_costs(
-    db: SQLiteDatabase,
+    sqlite_db: SQLiteDatabase,
 ) -> None:
     """Thousands of targets share a digest time (08:00 is the default) and instant
     targets a cursor: a later page must seek past the targets before it, not walk
     them again, or a run over a million targets is quadratic."""
+    db = sqlite_db
     async with db.transaction() as tx:
         await tx.executemany(
             "INSERT INTO chats (chat_id, type, created_at, updated_at) VALUES (?, 'private', 0, 0)",
@@ -139,6 +147,7 @@ async def test_unscheduled_daily_and_weekly_targets_get_a_time(db: Database) -> 
     assert await digests.unscheduled_targets(db) == []
 
 
+@with_topics
 async def test_instant_targets_are_those_behind_the_newest_article(db: Database) -> None:
     behind = await add_target(db, 1, digest_mode="instant")
     await add_article(db, "Border news", ["migration"])
@@ -152,6 +161,7 @@ async def test_instant_targets_are_those_behind_the_newest_article(db: Database)
     assert await digests.instant_targets(db, newest, after=(0, behind.id)) == []
 
 
+@with_topics
 async def test_new_articles_come_with_their_topics_in_catalogue_order(db: Database) -> None:
     first = await add_article(db, "Old one", ["history"])
     ids = await add_articles(
@@ -165,6 +175,7 @@ async def test_new_articles_come_with_their_topics_in_catalogue_order(db: Databa
     assert await articles.between(db, ids[-1], ids[-1]) == []
 
 
+@with_topics
 async def test_keyword_matches_within_the_range_and_the_querys_own_filters(db: Database) -> None:
     old = await add_article(db, "Border wall plans", ["migration"])
     [en, es, other] = await add_articles(
@@ -286,3 +297,217 @@ async def test_a_settings_change_since_the_build_wins(db: Database) -> None:
     saved = await get_target_by_id(db, target.id)
     assert saved is not None
     assert (saved.cursor_article_id, saved.next_digest_at) == (42, 999)
+
+
+async def test_a_run_reads_each_target_with_its_subscriptions_and_its_chats_kind(
+    db: Database,
+) -> None:
+    """`due_run` and `instant_run` read, in one document, what `due_targets` and
+    `instant_targets` read, each target with its subscriptions (topics first,
+    then in the order made) and whether its chat is a channel."""
+    group = await add_target(
+        db, -1_001_234_567_890, thread_id=7, queries=["lithium"], topics=["economy"],
+        next_digest_at=100,
+    )  # fmt: skip
+    channel = await add_target(db, -1_009_999_999_999, next_digest_at=100)
+    plain = await add_target(db, 3, topics=["migration", "climate"], next_digest_at=90)
+    behind = await add_target(db, 4, queries=['say "hi"'], digest_mode="instant")
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE chats SET type = 'channel' WHERE chat_id = ?", (channel.chat_id,))
+        await tx.execute("UPDATE chats SET active = 0 WHERE chat_id = 3")
+
+    run = await digests.due_run(db, 100)
+    assert [item.target for item in run] == await digests.due_targets(db, 100)
+    assert [item.target.id for item in run] == [plain.id, group.id, channel.id]
+    assert [item.channel for item in run] == [False, False, True]
+    assert [item.target.active for item in run] == [False, True, True]
+    assert run[1].target.chat_id == -1_001_234_567_890
+    assert run[1].target.thread_id == 7
+    assert [(s.kind, s.value) for s in run[0].subscriptions] == [
+        ("topic", "migration"),
+        ("topic", "climate"),
+    ]
+    assert [(s.kind, s.value) for s in run[1].subscriptions] == [
+        ("topic", "economy"),
+        ("query", "lithium"),
+    ]
+    assert run[2].subscriptions == []
+    assert [item.target.id for item in await digests.due_run(db, 100, after=(100, group.id))] == [
+        channel.id
+    ]
+    assert await digests.due_run(db, 89) == []
+
+    [instant] = await digests.instant_run(db, 5)
+    assert [instant.target] == await digests.instant_targets(db, 5)
+    assert instant.target.id == behind.id
+    assert [(s.kind, s.value) for s in instant.subscriptions] == [("query", 'say "hi"')]
+    assert await digests.instant_run(db, 0) == []
+
+    assert await digests.channel_ids(db, [3, channel.chat_id, group.chat_id]) == {channel.chat_id}
+    assert await digests.channel_ids(db, []) == set()
+
+
+async def test_a_group_commit_skips_targets_whose_cursor_or_time_moved_since_the_read(
+    db: Database,
+) -> None:
+    """What `commit_digests` checks target by target, the set-wise commit checks
+    for each target of a group: a target another builder committed meanwhile
+    (cursor moved) or whose schedule changed (time moved) gets nothing and is
+    left as it is; the others get the group's pages, in order, and move on."""
+    ids = []
+    for chat_id in range(1, 6):
+        target = await add_target(db, chat_id, topics=["migration"], now=NOW)
+        ids.append(target.id)
+    other = await add_target(db, 9, topics=["economy"], now=NOW)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE targets SET next_digest_at = ?, cursor_article_id = 7", (NOW - 60,)
+        )
+    page = await digests.due_groups(db, NOW)
+    assert sorted(group.targets for group in page.groups) == [1, 5]
+    assert page.last == (NOW - 60, other.id)
+    assert not page.full
+    [group] = [group for group in page.groups if group.topics == ("migration",)]
+    [alone] = [group for group in page.groups if group.topics == ("economy",)]
+    assert sorted(json.loads(group.ids)) == ids
+    assert (group.target.cursor_article_id, group.target.next_digest_at) == (7, NOW - 60)
+    async with db.transaction() as tx:  # meanwhile: /digest sent one, one changed its time
+        await tx.execute("UPDATE targets SET cursor_article_id = 9 WHERE id = ?", (ids[1],))
+        await tx.execute("UPDATE targets SET next_digest_at = ? WHERE id = ?", (NOW, ids[3]))
+    pages = (SharedPart('{"text":"one"}'), SharedPart('{"text":"two"}'))
+    done = await digests.commit_groups(
+        db,
+        [(group, GroupDigest(NOW + 86_400, pages)), (alone, GroupDigest(None, ()))],
+        now=NOW,
+        upto_id=20,
+    )
+    assert done == [3, 1]
+    rows = await db.fetchall("SELECT target_id, request FROM outbox_requests ORDER BY id")
+    committed = [ids[0], ids[2], ids[4]]
+    assert [(row[0], row[1]) for row in rows] == [
+        (target_id, text)
+        for target_id in committed
+        for text in ('{"text":"one"}', '{"text":"two"}')
+    ]
+    states = await db.fetchall(
+        "SELECT id, cursor_article_id, next_digest_at, last_digest_at FROM targets ORDER BY id"
+    )
+    assert [tuple(row) for row in states] == [
+        (ids[0], 20, NOW + 86_400, NOW),
+        (ids[1], 9, NOW - 60, None),
+        (ids[2], 20, NOW + 86_400, NOW),
+        (ids[3], 7, NOW, None),
+        (ids[4], 20, NOW + 86_400, NOW),
+        (other.id, 20, None, None),  # nothing to send: its time moves, not its last digest
+    ]
+    # Committed again, the page finds every target moved.
+    assert await digests.commit_groups(
+        db, [(group, GroupDigest(NOW + 86_400, pages))], now=NOW, upto_id=20
+    ) == [0]
+
+
+async def test_targets_that_differ_only_in_queries_matching_nothing_are_one_group(
+    db: Database,
+) -> None:
+    """A run evaluates the page's keyword queries first and the store leaves those
+    that match nothing out of the groups: a target whose keywords found nothing
+    new shares its topics' group, one whose keywords did keeps its own."""
+    lithium = await add_target(db, 1, topics=["migration"], queries=["lithium"], now=NOW)
+    cobalt = await add_target(db, 2, topics=["migration"], queries=["cobalt", "nickel"], now=NOW)
+    plain = await add_target(db, 3, topics=["migration"], now=NOW)
+    quoted = await add_target(db, 4, topics=["migration"], queries=['"ni"', "cobalt"], now=NOW)
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE targets SET next_digest_at = ?", (NOW - 60,))
+    assert sorted(await digests.due_queries(db, NOW)) == ['"ni"', "cobalt", "lithium", "nickel"]
+    assert await digests.due_queries(db, NOW - 61) == []
+    every = await digests.due_groups(db, NOW)
+    assert sorted(group.queries for group in every.groups) == [
+        (),
+        ('"ni"', "cobalt"),
+        ("cobalt", "nickel"),
+        ("lithium",),
+    ]
+    page = await digests.due_groups(db, NOW, unmatched=["cobalt", "nickel", '"ni"'])
+    found = {group.queries: sorted(json.loads(group.ids)) for group in page.groups}
+    assert found == {("lithium",): [lithium.id], (): sorted([cobalt.id, plain.id, quoted.id])}
+    page = await digests.due_groups(db, NOW, unmatched=["nickel"])
+    found = {group.queries: sorted(json.loads(group.ids)) for group in page.groups}
+    assert found == {
+        (): [plain.id],
+        ("cobalt",): [cobalt.id],
+        ('"ni"', "cobalt"): [quoted.id],
+        ("lithium",): [lithium.id],
+    }
+    # Paged as `due_run` pages them: the page's last target, and whether it was full.
+    first = await digests.due_groups(db, NOW, limit=2, unmatched=[])
+    assert (first.last, first.full) == ((NOW - 60, cobalt.id), True)
+    rest = await digests.due_groups(db, NOW, after=(NOW - 60, cobalt.id), limit=2)
+    assert (rest.last, rest.full) == ((NOW - 60, quoted.id), True)
+    assert sum(group.targets for group in first.groups + rest.groups) == 4
+    empty = await digests.due_groups(db, NOW, after=(NOW - 60, quoted.id), limit=2)
+    assert (empty.groups, empty.last, empty.full) == ([], None, False)
+
+
+async def _wait_until_blocked(watcher: Database) -> None:
+    """Until a statement of another connection waits for a row lock. A guard of
+    a minute against a hang, no measurement."""
+    for _ in range(6_000):
+        waiting = await watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the commit never waited for the target another transaction changes")
+
+
+@pytest.mark.parametrize("commit", ["groups", "targets"])
+async def test_a_commit_racing_another_process_leaves_the_target_it_moved(
+    db: Database, commit: str
+) -> None:
+    """Several processes write one PostgreSQL store: while a commit reads the
+    targets it is to move, another process's /digest may be moving one of them.
+    The commit waits for that target, then finds it moved and leaves it, as it
+    does a target moved before it began: one digest for it, not two."""
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite has one writer: a transaction never sees another's half done")
+    ids = [
+        (await add_target(db, chat_id, topics=["migration"], now=NOW)).id for chat_id in (1, 2, 3)
+    ]
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE targets SET next_digest_at = ?, cursor_article_id = 7", (NOW - 60,)
+        )
+    [group] = (await digests.due_groups(db, NOW)).groups
+    page = SharedPart('{"text":"one"}')
+
+    async def race() -> list[int] | list[bool]:
+        if commit == "groups":
+            pages = GroupDigest(NOW + 86_400, (page,))
+            return await digests.commit_groups(db, [(group, pages)], now=NOW, upto_id=20)
+        return await digests.commit_digests(
+            db,
+            [DigestCommit(i, 7, NOW - 60, 20, NOW + 86_400, shared=[(i, 0, i, page)]) for i in ids],
+            now=NOW,
+        )
+
+    other = await Database.open(db.location)
+    try:
+        async with other.transaction() as tx:  # the other process, half way through
+            await tx.execute(
+                "UPDATE targets SET cursor_article_id = 9, last_digest_at = 1 WHERE id = ?",
+                (ids[1],),
+            )
+            racing = asyncio.ensure_future(race())
+            await _wait_until_blocked(other)
+        done = await racing
+    finally:
+        await other.close()
+    assert done == ([2] if commit == "groups" else [True, False, True])
+    rows = await db.fetchall("SELECT target_id FROM outbox ORDER BY id")
+    assert [row[0] for row in rows] == [ids[0], ids[2]]
+    states = await db.fetchall(
+        "SELECT id, cursor_article_id, last_digest_at FROM targets ORDER BY id"
+    )
+    assert [tuple(row) for row in states] == [(ids[0], 20, NOW), (ids[1], 9, 1), (ids[2], 20, NOW)]
