@@ -112,8 +112,7 @@ async def _find(
     try:
         found = await articles.search(
             db,
-            query.fts(),
-            in_title=query.fts_in_title(),
+            query.text_match(),
             topics=slugs,
             language=query.language,
             limit=page_size + 1,

@@ -1,10 +1,14 @@
 """Articles and their full-text index.
 
-The FTS5 table is contentless: it holds each article's words stemmed as
-English and as Spanish (see `bot.text`) under the article's id, and is
-written in the same transaction as the article, so the two never disagree. Its
-fifth column holds the article's language as one token (`language_token`), so a
-language filter is part of the MATCH.
+The index holds each article's words stemmed as English and as Spanish (see
+`bot.text`) under the article's id, and is written in the same transaction as
+the article, so the two never disagree. On SQLite it is a contentless FTS5
+table whose fifth column holds the article's language as one token (`_en`), so
+a language filter is part of the MATCH; on PostgreSQL an ordinary table whose
+generated tsvector weighs each column apart, the language beside it
+(migration 0024). A search's words come as a `fulltext.TextMatch`, written
+here in the engine's own syntax; both engines find the same articles, in the
+same order.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from bot.store.db import Database, Row
+from bot.store.fulltext import TextMatch, fts5, fts5_in_title, tsquery, tsquery_titles
 from bot.store.translations import KEY_SEPARATOR
 
 # Ranking looks at the newest matches only: the cost stays bounded on a large
@@ -162,7 +167,10 @@ async def insert_with_ids(
     A few statements per 500 articles rather than per article: on a large feed
     the round trips to the database thread, not SQLite, were the cost."""
     new: list[tuple[int, NewArticle]] = []
+    postgresql = db.dialect == "postgresql"
     async with db.transaction() as tx:
+        if postgresql and articles:
+            await tx.execute("SELECT pg_advisory_xact_lock(?)", (ARTICLE_IDS_LOCK,))
         for start in range(0, len(articles), _ROWS_PER_STATEMENT):
             chunk = articles[start : start + _ROWS_PER_STATEMENT]
             placeholders = ", ".join([f"({', '.join('?' * _COLUMNS)})"] * len(chunk))
@@ -189,8 +197,7 @@ async def insert_with_ids(
                 ],
             )
             await tx.executemany(
-                "INSERT OR IGNORE INTO article_topics (article_id, topic)"
-                " SELECT ?, slug FROM topics WHERE slug = ?",
+                _INSERT_TOPICS_POSTGRESQL if postgresql else _INSERT_TOPICS,
                 [(i, slug) for i, a in stored for slug in a.topics],
             )
             await tx.executemany(
@@ -198,8 +205,7 @@ async def insert_with_ids(
                 [(i, a.content.html, a.content.truncated) for i, a in stored if a.content],
             )
             await tx.executemany(
-                "INSERT OR IGNORE INTO translation_claims (article_id, kind, value)"
-                " VALUES (?, ?, ?)",
+                _INSERT_CLAIMS_POSTGRESQL if postgresql else _INSERT_CLAIMS,
                 [(i, kind, value) for i, a in stored for kind, value in a.claims],
             )
             await tx.executemany(
@@ -214,6 +220,31 @@ async def insert_with_ids(
     return new
 
 
+ARTICLE_IDS_LOCK: Final = 0x6172_7469_636C  # "articl"
+"""The PostgreSQL advisory lock a transaction storing articles holds to its end.
+
+Ids are taken at insert and seen at commit: two processes storing articles at
+once could commit out of id order, and a digest cursor already past the later
+id would never see the earlier one. SQLite has one writer; here the lock makes
+article inserts one transaction at a time."""
+
+_INSERT_TOPICS = (
+    "INSERT OR IGNORE INTO article_topics (article_id, topic)"
+    " SELECT ?, slug FROM topics WHERE slug = ?"
+)
+_INSERT_TOPICS_POSTGRESQL = (
+    "INSERT INTO article_topics (article_id, topic)"
+    " SELECT ?, slug FROM topics WHERE slug = ? ON CONFLICT DO NOTHING"
+)
+_INSERT_CLAIMS = (
+    "INSERT OR IGNORE INTO translation_claims (article_id, kind, value) VALUES (?, ?, ?)"
+)
+_INSERT_CLAIMS_POSTGRESQL = (
+    "INSERT INTO translation_claims (article_id, kind, value) VALUES (?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+
+
 INDEX_SQL = (
     "INSERT INTO article_search (rowid, title_en, title_es, summary_en, summary_es, language)"
     " VALUES (?, ?, ?, ?, ?, '_' || ?)"
@@ -226,9 +257,14 @@ def language_filter(match: str, language: str | None) -> str:
     """`match` narrowed to articles in `language`, inside FTS5."""
     if language is None:
         return match
+    return f'({match}) AND {{language}} : "{language_token(language)}"'
+
+
+def language_token(language: str) -> str:
+    """The index's language column for articles in `language` (`_en`), as INDEX_SQL writes it."""
     if not (language.isascii() and language.isalnum()):
         raise ValueError(f"not a language code: {language!r}")
-    return f'({match}) AND {{language}} : "_{language}"'
+    return f"_{language}"
 
 
 def _values(article: NewArticle) -> tuple[object, ...]:
@@ -265,26 +301,41 @@ async def with_full_content(db: Database, article_ids: Sequence[int]) -> set[int
     `article_content`'s key each, none of the texts read."""
     if not article_ids:
         return set()
-    rows = await db.fetchall(
-        "SELECT c.article_id FROM json_each(?) AS wanted"
-        " JOIN article_content AS c ON c.article_id = wanted.value",
-        (_json_ids(article_ids),),
-    )
+    if db.dialect == "postgresql":
+        rows = await db.fetchall(
+            "SELECT article_id FROM article_content WHERE article_id = ANY(?)",
+            (_id_list(article_ids),),
+        )
+    else:
+        rows = await db.fetchall(
+            "SELECT c.article_id FROM json_each(?) AS wanted"
+            " JOIN article_content AS c ON c.article_id = wanted.value",
+            (_json_ids(article_ids),),
+        )
     return {int(row[0]) for row in rows}
+
+
+_TOPICS_OF = """
+        SELECT at.article_id, at.topic FROM article_topics AS at
+        JOIN topics AS t ON t.slug = at.topic
+        WHERE at.article_id IN (SELECT value FROM json_each(?))
+        ORDER BY t.position
+        """
+_TOPICS_OF_POSTGRESQL = """
+        SELECT at.article_id, at.topic FROM article_topics AS at
+        JOIN topics AS t ON t.slug = at.topic
+        WHERE at.article_id = ANY(?)
+        ORDER BY t.position
+        """
 
 
 async def topics_of(db: Database, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
     if not article_ids:
         return {}
-    rows = await db.fetchall(
-        """
-        SELECT at.article_id, at.topic FROM article_topics AS at
-        JOIN topics AS t ON t.slug = at.topic
-        WHERE at.article_id IN (SELECT value FROM json_each(?))
-        ORDER BY t.position
-        """,
-        (_json_ids(article_ids),),
-    )
+    if db.dialect == "postgresql":
+        rows = await db.fetchall(_TOPICS_OF_POSTGRESQL, (_id_list(article_ids),))
+    else:
+        rows = await db.fetchall(_TOPICS_OF, (_json_ids(article_ids),))
     found: dict[int, list[str]] = {}
     for row in rows:
         found.setdefault(row[0], []).append(row[1])
@@ -298,12 +349,37 @@ async def _with_topics(db: Database, rows: list[Row]) -> list[Article]:
 
 async def get_many(db: Database, article_ids: Sequence[int]) -> list[Article]:
     """Articles by id, in the order asked."""
-    rows = await db.fetchall(
-        f"SELECT {ARTICLE_COLUMNS} FROM articles AS a"
-        " JOIN json_each(?) AS wanted ON wanted.value = a.id ORDER BY wanted.key",
-        (_json_ids(article_ids),),
-    )
+    if db.dialect == "postgresql":
+        rows = await db.fetchall(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles AS a"
+            " JOIN unnest(CAST(? AS bigint[])) WITH ORDINALITY AS wanted(value, key)"
+            " ON wanted.value = a.id ORDER BY wanted.key",
+            (_id_list(article_ids),),
+        )
+    else:
+        rows = await db.fetchall(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles AS a"
+            " JOIN json_each(?) AS wanted ON wanted.value = a.id ORDER BY wanted.key",
+            (_json_ids(article_ids),),
+        )
     return await _with_topics(db, rows)
+
+
+_EARLIER_VERSIONS = f"""
+        SELECT {ARTICLE_COLUMNS}, a.backfill,
+               (SELECT json_group_array(topic) FROM (
+                    SELECT at.topic FROM article_topics AS at
+                    JOIN topics AS t ON t.slug = at.topic
+                    WHERE at.article_id = a.id ORDER BY t.position)) AS topics
+        FROM articles AS a WHERE a.id IN (SELECT value FROM json_each(?)) ORDER BY a.id
+        """
+_EARLIER_VERSIONS_POSTGRESQL = f"""
+        SELECT {ARTICLE_COLUMNS}, a.backfill,
+               (SELECT CAST(coalesce(json_agg(at.topic ORDER BY t.position), '[]') AS text)
+                FROM article_topics AS at JOIN topics AS t ON t.slug = at.topic
+                WHERE at.article_id = a.id) AS topics
+        FROM articles AS a WHERE a.id = ANY(?) ORDER BY a.id
+        """
 
 
 async def earlier_versions(
@@ -315,26 +391,18 @@ async def earlier_versions(
     hold (`bot.search.versions.Versions`)."""
     if not article_ids:
         return [], frozenset()
-    rows = await db.fetchall(
-        f"""
-        SELECT {ARTICLE_COLUMNS}, a.backfill,
-               (SELECT json_group_array(topic) FROM (
-                    SELECT at.topic FROM article_topics AS at
-                    JOIN topics AS t ON t.slug = at.topic
-                    WHERE at.article_id = a.id ORDER BY t.position)) AS topics
-        FROM articles AS a WHERE a.id IN (SELECT value FROM json_each(?)) ORDER BY a.id
-        """,
-        (_json_ids(article_ids),),
-    )
+    if db.dialect == "postgresql":
+        rows = await db.fetchall(_EARLIER_VERSIONS_POSTGRESQL, (_id_list(article_ids),))
+    else:
+        rows = await db.fetchall(_EARLIER_VERSIONS, (_json_ids(article_ids),))
     found = [_article(row, {row["id"]: tuple(json.loads(row["topics"]))}) for row in rows]
     return found, frozenset(row["id"] for row in rows if row["backfill"])
 
 
 async def search(
     db: Database,
-    match: str | None,
+    match: TextMatch | None,
     *,
-    in_title: str | None = None,
     topics: Sequence[str] = (),
     language: str | None = None,
     limit: int = 5,
@@ -342,10 +410,9 @@ async def search(
     budget: float | None = None,
     prefer: str | None = None,
 ) -> list[Article]:
-    """Articles matching an FTS5 expression (from `bot.search`), best first.
-
-    `in_title` is the same expression narrowed to matches with a query word in
-    their title; those rank first. With no expression, the filters alone select
+    """Articles matching a search's words (from `bot.search`), best first: those
+    with a query word in their title, then the others, newest first each, among
+    the newest SEARCH_WINDOW matches. With no words, the filters alone select
     the newest articles. With a `budget` (seconds), OverBudget once it is spent.
     With `prefer` (a language), a paired story both of whose versions match is
     one result, its version in that language (see `ONE_PER_STORY`), so pages
@@ -364,19 +431,23 @@ async def search(
             prefer=prefer,
         )
     wanted = list(dict.fromkeys(topics))
-    rows = await db.fetchall(
-        _search_in_topics(len(wanted)) if wanted else SEARCH,
-        {
-            "match": language_filter(match, language),
-            "in_title": in_title or match,
-            "window": SEARCH_WINDOW,
-            "limit": limit,
-            "offset": offset,
-            "prefer": prefer,
-            **{f"topic{i}": slug for i, slug in enumerate(wanted)},
-        },
-        budget=budget,
-    )
+    params: dict[str, object] = {
+        "window": SEARCH_WINDOW,
+        "limit": limit,
+        "offset": offset,
+        "prefer": prefer,
+        **{f"topic{i}": slug for i, slug in enumerate(wanted)},
+    }
+    if db.dialect == "postgresql":
+        sql = _search_postgresql(len(wanted))
+        params["match"] = tsquery(match)
+        params["in_title"] = tsquery_titles(match)
+        params["language"] = None if language is None else language_token(language)
+    else:
+        sql = _search_in_topics(len(wanted)) if wanted else SEARCH
+        params["match"] = language_filter(fts5(match), language)
+        params["in_title"] = fts5_in_title(match)
+    rows = await db.fetchall(sql, params, budget=budget)
     return [_article_with_topics(row) for row in rows]
 
 
@@ -419,23 +490,60 @@ def _search_in_topics(count: int) -> str:
     One EXISTS per topic, each a primary-key probe: twice as fast per match as
     testing a JSON list of topics, which matters when a frequent word meets a
     small topic and most matches are walked."""
-    tests = "".join(
-        f"""
-      AND EXISTS (SELECT 1 FROM article_topics AS at
-                  WHERE at.article_id = article_search.rowid AND at.topic = :topic{i})"""
-        for i in range(count)
-    )
     return (
         f"""
 WITH hits AS (
     SELECT article_search.rowid AS id
     FROM article_search
-    WHERE article_search MATCH :match{tests}
+    WHERE article_search MATCH :match{_topic_tests(count)}
     ORDER BY article_search.rowid DESC
     LIMIT :window
 ),"""
         + _RANKED
     )
+
+
+def _topic_tests(count: int) -> str:
+    return "".join(
+        f"""
+      AND EXISTS (SELECT 1 FROM article_topics AS at
+                  WHERE at.article_id = article_search.rowid AND at.topic = :topic{i})"""
+        for i in range(count)
+    )
+
+
+def _search_postgresql(count: int) -> str:
+    """SEARCH (narrowed to `count` topics as `_search_in_topics`) on PostgreSQL:
+    `:match` and `:in_title` are `to_tsquery` texts (`fulltext.tsquery`,
+    `fulltext.tsquery_titles`), the language a test of its column, and whether a
+    match has a query word in its title is read from the document each match
+    brings, where FTS5 needs a second MATCH."""
+    return f"""
+WITH hits AS (
+    SELECT article_search.rowid AS id,
+           article_search.document @@ to_tsquery('simple', :in_title) AS in_title
+    FROM article_search
+    WHERE article_search.document @@ to_tsquery('simple', :match)
+      AND (:language IS NULL OR article_search.language = :language){_topic_tests(count)}
+    ORDER BY article_search.rowid DESC
+    LIMIT :window
+),
+ranked AS (
+    SELECT hits.id, hits.in_title FROM hits
+    WHERE :prefer IS NULL OR NOT EXISTS (
+        SELECT 1 FROM translations AS t JOIN articles AS o ON o.id = t.other_id
+        WHERE t.article_id = hits.id AND o.language = :prefer
+          AND t.other_id IN (SELECT id FROM hits))
+    ORDER BY hits.in_title DESC, hits.id DESC
+    LIMIT :limit OFFSET :offset
+)
+SELECT {ARTICLE_COLUMNS},
+       (SELECT string_agg(at.topic, ' ' ORDER BY t.position)
+        FROM article_topics AS at JOIN topics AS t ON t.slug = at.topic
+        WHERE at.article_id = a.id) AS topic_list
+FROM ranked JOIN articles AS a ON a.id = ranked.id
+ORDER BY ranked.in_title DESC, ranked.id DESC
+"""
 
 
 def _article_with_topics(row: Row) -> Article:
@@ -454,23 +562,7 @@ def _article_with_topics(row: Row) -> Article:
 # with the pairs stored, and next to nothing in an archive without any.
 
 
-async def latest(
-    db: Database,
-    *,
-    topics: Sequence[str] = (),
-    language: str | None = None,
-    limit: int = 5,
-    offset: int = 0,
-    budget: float | None = None,
-    prefer: str | None = None,
-) -> list[Article]:
-    """The newest articles, optionally in all the given topics and one language;
-    with `prefer`, a paired story once (`ONE_PER_STORY`)."""
-    if language is not None:
-        prefer = None  # every article listed is in `language`, and no partner is
-    if topics:
-        rows = await db.fetchall(
-            f"""
+_LATEST_IN_TOPICS = f"""
             SELECT {ARTICLE_COLUMNS} FROM article_topics AS at
             JOIN articles AS a ON a.id = at.article_id
             WHERE at.topic = :first
@@ -488,7 +580,47 @@ async def latest(
                                               AND other.topic = wanted.value)) = 0))
             ORDER BY a.published_at DESC, a.id DESC
             LIMIT :limit OFFSET :offset
-            """,
+            """
+_LATEST_IN_TOPICS_POSTGRESQL = f"""
+            SELECT {ARTICLE_COLUMNS} FROM article_topics AS at
+            JOIN articles AS a ON a.id = at.article_id
+            WHERE at.topic = :first
+              AND (:language IS NULL OR a.language = :language)
+              AND (SELECT count(*) FROM json_array_elements_text(CAST(:topics AS json))
+                   AS wanted(value)
+                   WHERE NOT EXISTS (SELECT 1 FROM article_topics AS other
+                                     WHERE other.article_id = a.id
+                                       AND other.topic = wanted.value)) = 0
+              AND (:prefer IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM translations AS t JOIN articles AS o ON o.id = t.other_id
+                   WHERE t.article_id = a.id AND o.language = :prefer
+                     AND (SELECT count(*) FROM json_array_elements_text(CAST(:all_topics AS json))
+                          AS wanted(value)
+                          WHERE NOT EXISTS (SELECT 1 FROM article_topics AS other
+                                            WHERE other.article_id = o.id
+                                              AND other.topic = wanted.value)) = 0))
+            ORDER BY a.published_at DESC, a.id DESC
+            LIMIT :limit OFFSET :offset
+            """
+
+
+async def latest(
+    db: Database,
+    *,
+    topics: Sequence[str] = (),
+    language: str | None = None,
+    limit: int = 5,
+    offset: int = 0,
+    budget: float | None = None,
+    prefer: str | None = None,
+) -> list[Article]:
+    """The newest articles, optionally in all the given topics and one language;
+    with `prefer`, a paired story once (`ONE_PER_STORY`)."""
+    if language is not None:
+        prefer = None  # every article listed is in `language`, and no partner is
+    if topics:
+        rows = await db.fetchall(
+            _LATEST_IN_TOPICS_POSTGRESQL if db.dialect == "postgresql" else _LATEST_IN_TOPICS,
             {
                 "first": topics[0],
                 "topics": _json_strings(topics[1:]),
@@ -523,7 +655,11 @@ async def between(db: Database, after_id: int, upto_id: int) -> list[Article]:
     is left out, so no digest of any kind holds it."""
     rows = await db.fetchall(
         f"SELECT {ARTICLE_COLUMNS} FROM articles AS a"
-        " WHERE a.id > ? AND a.id <= ? AND NOT a.backfill ORDER BY a.id",
+        + (
+            " WHERE a.id > ? AND a.id <= ? AND a.backfill = 0 ORDER BY a.id"
+            if db.dialect == "postgresql"
+            else " WHERE a.id > ? AND a.id <= ? AND NOT a.backfill ORDER BY a.id"
+        ),
         (after_id, upto_id),
     )
     tags = await db.fetchall(
@@ -556,7 +692,12 @@ async def reindex_batch(db: Database, indexer: Indexer, *, limit: int) -> tuple[
     with the progress, so two processes never index an article twice and an
     interrupted rebuild resumes. The progress after it, None once all are back."""
     async with db.transaction() as tx:
-        cursor = await tx.execute("SELECT done_id, upto_id FROM search_reindex")
+        # FOR UPDATE on PostgreSQL: a second process waits here and reads the
+        # progress this one leaves, as SQLite's one writer makes it.
+        cursor = await tx.execute(
+            "SELECT done_id, upto_id FROM search_reindex"
+            + (" FOR UPDATE" if db.dialect == "postgresql" else "")
+        )
         state = await cursor.fetchone()
         if state is None:
             return None
@@ -594,8 +735,13 @@ async def newest_id(db: Database) -> int:
 
 async def per_day(db: Database, *, since: int) -> list[tuple[str, int]]:
     """Articles fetched per UTC day since a time (for statistics)."""
+    day = (
+        "to_char(to_timestamp(fetched_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        if db.dialect == "postgresql"
+        else "date(fetched_at, 'unixepoch')"
+    )
     rows = await db.fetchall(
-        "SELECT date(fetched_at, 'unixepoch') AS day, count(*) FROM articles"
+        f"SELECT {day} AS day, count(*) FROM articles"
         " WHERE fetched_at >= ? GROUP BY day ORDER BY day",
         (since,),
     )
@@ -604,6 +750,11 @@ async def per_day(db: Database, *, since: int) -> list[tuple[str, int]]:
 
 def _json_ids(ids: Sequence[int]) -> str:
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
+
+
+def _id_list(ids: Sequence[int]) -> list[int]:
+    """Ids as a PostgreSQL array parameter (`= ANY(?)`, `unnest(?)`)."""
+    return [int(i) for i in ids]
 
 
 def _json_strings(values: Sequence[str]) -> str:

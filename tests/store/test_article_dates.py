@@ -1,12 +1,17 @@
-"""Articles stored before the store knew which dates are real: the migration
-tells them apart, on a real SQLite file migrated from the schema before it."""
+"""Which dates are real, which articles are a feed's back catalogue, and the reads
+that tell them apart: the migration that first told them apart, on a real SQLite
+file migrated from the schema before it, and the reads on either engine."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bot.config import DATA_DIR
 from bot.store import articles
+from bot.store.articles import NewArticle
 from bot.store.db import Database, bundled_migrations
+from bot.topics import load_catalogue
+from tests.store.catalogue import write_topics
 
 T = 1_764_000_000  # when the sample was loaded
 LATER = T + 86_400  # when a feed was first polled
@@ -49,3 +54,67 @@ async def test_undated_and_back_catalogue_rows_are_recognised(tmp_path: Path) ->
         ]
     finally:
         await db.close()
+
+
+def _new(n: int, *, fetched_at: int, dated: bool = True, backfill: bool = False) -> NewArticle:
+    title = f"article {n}"
+    return NewArticle(
+        source="https://example.org/feed",
+        guid=f"g{n}",
+        url=f"https://example.org/{n}",
+        title=title,
+        summary="",
+        language="en",
+        published_at=fetched_at - n,
+        fetched_at=fetched_at,
+        content_hash=f"h{n}",
+        title_en=title,
+        title_es=title,
+        summary_en="",
+        summary_es="",
+        topics=("history", "video") if n % 2 else ("video",),
+        dated=dated,
+        backfill=backfill,
+    )
+
+
+async def test_dates_back_catalogue_and_days_read_alike_on_either_engine(db: Database) -> None:
+    await write_topics(db, load_catalogue(DATA_DIR / "topics.toml"))
+    assert not await articles.any_stored(db)
+    assert await articles.newest_id(db) == 0
+    ids = await articles.insert(
+        db,
+        [
+            _new(1, fetched_at=T),
+            _new(2, fetched_at=T, dated=False),
+            _new(3, fetched_at=LATER, backfill=True),
+            _new(4, fetched_at=LATER + 3_600),
+        ],
+    )
+    assert len(ids) == 4
+    assert await articles.any_stored(db)
+    assert await articles.count(db) == 4
+    assert await articles.newest_id(db) == ids[-1]
+
+    asked = [ids[2], ids[0], ids[3], ids[1]]
+    assert [a.id for a in await articles.get_many(db, asked)] == asked
+    assert [a.dated for a in await articles.get_many(db, ids)] == [True, False, True, True]
+    assert [a.title for a in await articles.between(db, 0, ids[-1])] == [
+        "article 1",
+        "article 2",
+        "article 4",
+    ]
+    assert [a.id for a in await articles.between(db, ids[0], ids[2])] == [ids[1]]
+
+    found, back_catalogue = await articles.earlier_versions(db, [ids[3], ids[2], ids[0]])
+    assert [a.id for a in found] == [ids[0], ids[2], ids[3]]
+    assert [a.topics for a in found] == [("history", "video"), ("history", "video"), ("video",)]
+    assert back_catalogue == frozenset({ids[2]})
+    assert await articles.topics_of(db, [ids[1], ids[2]]) == {
+        ids[1]: ("video",),
+        ids[2]: ("history", "video"),
+    }
+
+    # T is 2025-11-24 16:00 UTC, LATER a day later.
+    assert await articles.per_day(db, since=0) == [("2025-11-24", 2), ("2025-11-25", 2)]
+    assert await articles.per_day(db, since=LATER) == [("2025-11-25", 2)]
