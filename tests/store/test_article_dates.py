@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import DATA_DIR
+from bot.runtime import sync_catalogue
 from bot.store import articles
 from bot.store.articles import NewArticle
 from bot.store.db import Database, bundled_migrations
 from bot.topics import load_catalogue
-from tests.store.catalogue import write_topics
 
 T = 1_764_000_000  # when the sample was loaded
 LATER = T + 86_400  # when a feed was first polled
@@ -79,7 +79,7 @@ def _new(n: int, *, fetched_at: int, dated: bool = True, backfill: bool = False)
 
 
 async def test_dates_back_catalogue_and_days_read_alike_on_either_engine(db: Database) -> None:
-    await write_topics(db, load_catalogue(DATA_DIR / "topics.toml"))
+    await sync_catalogue(db, load_catalogue(DATA_DIR / "topics.toml"))
     assert not await articles.any_stored(db)
     assert await articles.newest_id(db) == 0
     ids = await articles.insert(

@@ -33,7 +33,6 @@ from bot.store.fulltext import TextMatch
 from bot.store.sqlite import SQLiteDatabase
 from bot.text import index_columns
 from bot.topics import Catalogue, load_catalogue
-from tests.store.catalogue import write_topics
 
 NOW = corpus.LAST_DAY + 86_400
 ARTICLES = 400
@@ -124,7 +123,7 @@ async def _store(
     db: Database, catalogue: Catalogue, prepared: list[articles.NewArticle]
 ) -> Database:
     """The sample stored as ingest stores it, on any engine."""
-    await write_topics(db, catalogue)
+    await sync_catalogue(db, catalogue)
     await articles.insert(db, prepared)
     return db
 
