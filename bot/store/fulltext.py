@@ -22,6 +22,10 @@ Each stem goes to PostgreSQL quoted, through the same parser that split the
 document's text, so the two split a word alike even where PostgreSQL's parser
 differs from FTS5's tokenizer: a stem it cuts in two (`1e10x` is a number then a
 word) becomes a phrase of its pieces, which the document holds side by side.
+What stays apart (tests/search/test_engines_agree.py): a search for a piece alone
+(`x`, `1e10`) finds such a word on PostgreSQL, never in FTS5; so do the pieces
+around a rare-script numeral sign (category No), which its parser reads as a
+space. The bot's words are only letters and digits, so nothing else differs.
 """
 
 from __future__ import annotations
