@@ -5,12 +5,20 @@ target's cursor, so a digest is never both skipped and unsent); the sender
 claims them, one chat head at a time, and writes every outcome back. A row is
 'sending' only while a request for it may be in flight: a restart turns those
 back to 'pending', which is the one window where a message can go out twice.
+
+On PostgreSQL several processes queue and claim at once, where SQLite's one
+writer made every read-then-write safe by itself. A claim locks the rows it
+picks and passes over those another claim holds (`FOR UPDATE SKIP LOCKED`), so
+no row is in flight twice; transactions that queue rows take turns
+(`hold_queue_order_on`), so ids become visible in the order they were given
+and a chat's oldest row is its head on either engine.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +27,7 @@ from typing import Any, Final, Literal, get_args
 
 import orjson
 
-from bot.store.db import Connection, Database, Row, Transaction
+from bot.store.db import Connection, Database, Dialect, Row, Transaction
 
 Kind = Literal["digest", "broadcast", "post", "notice"]
 KINDS: Final = frozenset(get_args(Kind))
@@ -336,12 +344,67 @@ def enqueue_on(conn: Connection, *, messages: Sequence[NewMessage], now: float) 
     return _insert(conn, messages=messages, rows=[_params(message, now) for message in messages])
 
 
+QUEUE_ORDER_LOCK: Final = 0x6F75_7462_6F78  # "outbox"
+"""The PostgreSQL advisory lock that transactions queueing rows take in turn."""
+
+
+def _dialect_of(conn: Connection) -> Dialect:
+    """The engine behind a connection `write` or `Transaction.run` gives its work:
+    the functions that queue on a caller's connection serve both engines with one
+    signature."""
+    return "sqlite" if isinstance(conn, sqlite3.Connection) else "postgresql"
+
+
+def hold_queue_order_on(conn: Connection) -> None:
+    """Before queueing rows on PostgreSQL: wait for the other transactions that
+    queue rows to end, and hold them off until this one does.
+
+    An id is taken at insert and seen at commit. Two transactions queueing at
+    once could commit out of id order, and a claim made between the commits
+    would take a chat's later row as its head, then the earlier one beside it:
+    two of a chat's messages in flight, out of order. Taken in turn, ids are
+    seen in the order given, as SQLite's one writer gives them. A no-op on
+    SQLite; taken again in the same transaction, it costs a round trip."""
+    if _dialect_of(conn) == "postgresql":
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (QUEUE_ORDER_LOCK,))
+
+
+_INSERT_POSTGRESQL: Final = """
+    INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
+                        broadcast_id, payload_id, not_before, created_at)
+    SELECT (r->>0)::bigint, (r->>1)::bigint, (r->>2)::bigint, r->>3, (r->>4)::bigint, r->>5,
+           r->>6, (r->>7)::bigint, (r->>8)::bigint, (r->>9)::double precision,
+           (r->>10)::bigint
+    FROM json_array_elements(CAST(? AS json)) WITH ORDINALITY AS given(r, n)
+    ORDER BY n
+"""
+"""`_insert`'s rows on PostgreSQL: one statement for the whole list, in its order,
+not a round trip per row (a broadcast queues 100,000)."""
+_INSERT_COLUMNS: Final = (
+    "chat_id",
+    "thread_id",
+    "target_id",
+    "kind",
+    "priority",
+    "method",
+    "payload",
+    "broadcast_id",
+    "payload_id",
+    "not_before",
+    "created_at",
+)
+
+
 def _insert(conn: Connection, *, messages: Sequence[NewMessage], rows: list[dict[str, Any]]) -> int:
     parts = _store_parts(conn, [m.shared for m in messages if m.shared is not None])
     for message, row in zip(messages, rows, strict=True):
         if message.shared is not None:
             row["payload_id"] = parts[message.shared.digest]
-    if rows:
+    if rows and _dialect_of(conn) == "postgresql":
+        hold_queue_order_on(conn)
+        table = [[row[column] for column in _INSERT_COLUMNS] for row in rows]
+        conn.execute(_INSERT_POSTGRESQL, (orjson.dumps(table).decode(),))
+    elif rows:
         conn.executemany(
             """
             INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
@@ -365,6 +428,8 @@ def _store_parts(conn: Connection, parts: Iterable[SharedPart]) -> dict[str, int
     wanted = {part.digest: part.encoded for part in parts}
     if not wanted:
         return {}
+    if _dialect_of(conn) == "postgresql":
+        return _store_parts_postgresql(conn, wanted)
     ids = _payload_ids(conn, list(wanted))
     missing = [(digest, text) for digest, text in wanted.items() if digest not in ids]
     if missing:
@@ -385,6 +450,40 @@ def _payload_ids(conn: Connection, digests: list[str]) -> dict[str, int]:
         (json.dumps(digests),),
     ).fetchone()[0]
     ids: dict[str, int] = json.loads(found)
+    return ids
+
+
+def _store_parts_postgresql(conn: Connection, wanted: dict[str, str]) -> dict[str, int]:
+    """`_store_parts` where other processes queue and prune at the same time.
+
+    The queue's turn comes first (`hold_queue_order_on`): a part this
+    transaction stores is then never one another queueing transaction is
+    storing too, each waiting for the other's. The parts found are locked (FOR
+    KEY SHARE) until commit, and a prune passes over locked parts, so none is
+    deleted under rows about to refer to it; a part a prune has just deleted
+    is not found, and stored again."""
+    hold_queue_order_on(conn)
+    ids: dict[str, int] = {}
+    missing = list(wanted)
+    while missing:
+        found = conn.execute(
+            "SELECT coalesce(json_object_agg(digest, id), '{}') FROM ("
+            " SELECT digest, id FROM outbox_payloads WHERE digest = ANY(?) FOR KEY SHARE) AS p",
+            (missing,),
+        ).fetchone()[0]
+        ids.update(found)
+        missing = [digest for digest in missing if digest not in ids]
+        if not missing:
+            break
+        stored = conn.execute(
+            "INSERT INTO outbox_payloads (digest, payload)"
+            " SELECT value->>0, value->>1 FROM json_array_elements(CAST(? AS json))"
+            " ON CONFLICT (digest) DO NOTHING RETURNING digest, id",
+            (orjson.dumps([(digest, wanted[digest]) for digest in missing]).decode(),),
+        ).fetchall()
+        ids.update((digest, part_id) for digest, part_id in stored)
+        # Left: parts another transaction stored meanwhile, looked up again.
+        missing = [digest for digest in missing if digest not in ids]
     return ids
 
 
@@ -414,15 +513,9 @@ def enqueue_shared_on(
     if not rows:
         return 0
     ids = _store_parts(conn, [row[3] for row in rows])
+    hold_queue_order_on(conn)
     conn.execute(
-        """
-        INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
-                            payload_id, not_before, created_at)
-        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-               json_extract(value, '$[2]'), :kind, :priority, :method, '{}',
-               json_extract(value, '$[3]'), 0.0, :now
-        FROM json_each(:rows)
-        """,
+        _INSERT_SHARED[_dialect_of(conn)],
         {
             "kind": kind,
             "priority": DEFAULT_PRIORITY[kind],
@@ -435,6 +528,26 @@ def enqueue_shared_on(
         },
     )
     return len(rows)
+
+
+_INSERT_SHARED: Final[Mapping[Dialect, str]] = {
+    "sqlite": """
+        INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
+                            payload_id, not_before, created_at)
+        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+               json_extract(value, '$[2]'), :kind, :priority, :method, '{}',
+               json_extract(value, '$[3]'), 0.0, :now
+        FROM json_each(:rows)
+        """,
+    "postgresql": """
+        INSERT INTO outbox (chat_id, thread_id, target_id, kind, priority, method, payload,
+                            payload_id, not_before, created_at)
+        SELECT (r->>0)::bigint, (r->>1)::bigint, (r->>2)::bigint, :kind, :priority, :method,
+               '{}', (r->>3)::bigint, 0.0, :now
+        FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS given(r, n)
+        ORDER BY n
+        """,
+}
 
 
 async def enqueue(db: Database, messages: Iterable[NewMessage], *, now: float | None = None) -> int:
@@ -482,6 +595,30 @@ _CANDIDATES = (
     + _HEAD.format(position="o.priority > :priority")
     + ") ORDER BY priority, id LIMIT :page"
 )
+# On PostgreSQL, several processes claim at once. The picked rows are locked until
+# the claim commits and those another claim holds are passed over (SKIP LOCKED):
+# two claims never pick the same row, and one does not wait for the other. A row
+# another claim took since this statement began is checked again once its lock
+# is free, and left out, as it is no longer 'pending'. PostgreSQL seeks on the
+# row value, and FOR UPDATE allows no UNION: one arm.
+_CANDIDATES_POSTGRESQL = """
+    SELECT o.id, o.chat_id, o.priority FROM outbox AS o
+    WHERE o.state = 'pending' AND (o.priority, o.id) > (:priority, :id) AND o.priority < :below
+      AND o.not_before <= :now
+      AND o.chat_id <> ALL(:exclude)
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox AS e
+          WHERE e.chat_id = o.chat_id AND e.id < o.id AND e.state IN ('pending', 'sending'))
+    ORDER BY o.priority, o.id LIMIT :page
+    FOR UPDATE OF o SKIP LOCKED
+"""
+_CLAIM: Final[Mapping[Dialect, str]] = {
+    "sqlite": "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?"
+    " WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
+    # The rows are this claim's (locked by `_pick`); the state guard says so again.
+    "postgresql": "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?"
+    " WHERE id = ANY(?) AND state = 'pending' RETURNING *",
+}
 
 
 async def claim(
@@ -514,31 +651,29 @@ async def claim(
     """
     if limit <= 0 and not paid_limit:
         return []
+    dialect = db.dialect
     async with db.transaction() as tx:
         if lease is not None:
-            await _expire_leases(tx, before=now - lease, in_flight=in_flight)
-        exclude = json.dumps(list(exclude_chats))
+            await _expire_leases(tx, before=now - lease, in_flight=in_flight, dialect=dialect)
+        exclude = _id_list(list(exclude_chats), dialect)
+        pick = partial(_pick, tx, now=now, exclude=exclude, skip=skip, dialect=dialect)
         if paid_limit is None:
-            ids = await _pick(tx, limit, now, exclude, skip, start=_FIRST, below=_NO_BOUND)
+            ids = await pick(limit, start=_FIRST, below=_NO_BOUND)
         else:
-            ids = await _pick(tx, limit, now, exclude, skip, start=_FIRST, below=PAID_BROADCAST)
+            ids = await pick(limit, start=_FIRST, below=PAID_BROADCAST)
             # A chat has one head row, free or paid: the two picks never share a chat.
-            ids += await _pick(
-                tx, paid_limit, now, exclude, skip, start=_PAID, below=PAID_BROADCAST + 1
-            )
+            ids += await pick(paid_limit, start=_PAID, below=PAID_BROADCAST + 1)
         if not ids:
             return []
-        cursor = await tx.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?"
-            " WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
-            (now, json.dumps(ids)),
-        )
+        cursor = await tx.execute(_CLAIM[dialect], (now, _id_list(ids, dialect)))
         found = list(await cursor.fetchall())
         shared = await _broadcast_requests(
-            tx, {row["broadcast_id"] for row in found if row["payload"] == SHARED_PAYLOAD}
+            tx,
+            {row["broadcast_id"] for row in found if row["payload"] == SHARED_PAYLOAD},
+            dialect,
         )
         requests = await _joined_requests(
-            tx, [row["id"] for row in found if row["payload_id"] is not None]
+            tx, [row["id"] for row in found if row["payload_id"] is not None], dialect
         )
     claimed = [_row(row, shared, requests) for row in found]
     claimed.sort(key=lambda row: (row.priority, row.id))
@@ -553,21 +688,24 @@ _NO_BOUND: Final = 2**62
 async def _pick(
     tx: Transaction,
     limit: int,
-    now: float,
-    exclude: str,
-    skip: Callable[[int], bool] | None,
     *,
+    now: float,
+    exclude: str | list[int],
+    skip: Callable[[int], bool] | None,
     start: tuple[int, int],
     below: int,
+    dialect: Dialect,
 ) -> list[int]:
     """Up to `limit` claimable row ids after `start` (priority, id) and below priority
-    `below`, in queue order, leaving out the chats `skip` holds back."""
+    `below`, in queue order, leaving out the chats `skip` holds back. On PostgreSQL
+    the candidates stay locked until the claim ends, those `skip` held back too."""
     ids: list[int] = []
     after = start
     page = limit + 16
+    candidates_sql = _CANDIDATES if dialect == "sqlite" else _CANDIDATES_POSTGRESQL
     while len(ids) < limit:
         cursor = await tx.execute(
-            _CANDIDATES,
+            candidates_sql,
             {
                 "now": now,
                 "priority": after[0],
@@ -590,38 +728,66 @@ async def _pick(
     return ids
 
 
-async def _broadcast_requests(tx: Transaction, ids: Collection[int]) -> dict[int, str]:
+_BROADCAST_REQUESTS: Final[Mapping[Dialect, str]] = {
+    "sqlite": "SELECT id, json_extract(payload, '$.params') FROM broadcasts"
+    " WHERE id IN (SELECT value FROM json_each(?))",
+    # json, not jsonb, keeps the object's text as written (its keys' order).
+    "postgresql": "SELECT id, CAST(CAST(payload AS json)->'params' AS text) FROM broadcasts"
+    " WHERE id = ANY(?)",
+}
+
+
+async def _broadcast_requests(
+    tx: Transaction, ids: Collection[int], dialect: Dialect
+) -> dict[int, str]:
     """The Bot API parameters (JSON) of each broadcast, for the copies that share them."""
     if not ids:
         return {}
-    cursor = await tx.execute(
-        "SELECT id, json_extract(payload, '$.params') FROM broadcasts"
-        " WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(ids)),),
-    )
+    cursor = await tx.execute(_BROADCAST_REQUESTS[dialect], (_id_list(sorted(ids), dialect),))
     return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
-async def _joined_requests(tx: Transaction, ids: Collection[int]) -> dict[int, str]:
+_JOINED_REQUESTS: Final[Mapping[Dialect, str]] = {
+    "sqlite": "SELECT id, request FROM outbox_requests"
+    " WHERE id IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT id, request FROM outbox_requests WHERE id = ANY(?)",
+}
+
+
+async def _joined_requests(
+    tx: Transaction, ids: Collection[int], dialect: Dialect
+) -> dict[int, str]:
     """The full request (JSON) of each row that shares part of it (`SharedPart`)."""
     if not ids:
         return {}
-    cursor = await tx.execute(
-        "SELECT id, request FROM outbox_requests WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(ids)),),
-    )
+    cursor = await tx.execute(_JOINED_REQUESTS[dialect], (_id_list(sorted(ids), dialect),))
     return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
-async def _expire_leases(tx: Transaction, *, before: float, in_flight: Collection[int]) -> int:
+def _id_list(ids: list[int], dialect: Dialect) -> str | list[int]:
+    """Ids as one parameter: a JSON array for SQLite's json_each, an array on PostgreSQL."""
+    return json.dumps(ids) if dialect == "sqlite" else ids
+
+
+_EXPIRE_LEASES: Final[Mapping[Dialect, str]] = {
+    "sqlite": "UPDATE outbox SET state = 'pending', last_error = 'claim expired'"
+    " WHERE state = 'sending' AND coalesce(claimed_at, 0) < ?"
+    " AND id NOT IN (SELECT value FROM json_each(?))",
+    # A row whose outcome another process is writing right now is locked: passed
+    # over, not waited for (two writers locking the same rows in two orders
+    # could each wait for the other).
+    "postgresql": "UPDATE outbox SET state = 'pending', last_error = 'claim expired'"
+    " WHERE id IN (SELECT id FROM outbox WHERE state = 'sending'"
+    " AND coalesce(claimed_at, 0) < ? AND id <> ALL(?) FOR UPDATE SKIP LOCKED)",
+}
+
+
+async def _expire_leases(
+    tx: Transaction, *, before: float, in_flight: Collection[int], dialect: Dialect
+) -> int:
     """Rows 'sending' since before `before`, and not in flight here, are pending again.
     Walks only the rows in flight (a partial index), a few dozen at most."""
-    cursor = await tx.execute(
-        "UPDATE outbox SET state = 'pending', last_error = 'claim expired'"
-        " WHERE state = 'sending' AND coalesce(claimed_at, 0) < ?"
-        " AND id NOT IN (SELECT value FROM json_each(?))",
-        (before, json.dumps(list(in_flight))),
-    )
+    cursor = await tx.execute(_EXPIRE_LEASES[dialect], (before, _id_list(list(in_flight), dialect)))
     return cursor.rowcount
 
 
