@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
-from bot.store.db import Database
+from bot.store.db import Database, Dialect
 
 DAY = 24 * 3600
 BATCH = 1000
@@ -34,6 +35,15 @@ def day_start(moment: int) -> int:
     return moment - moment % DAY
 
 
+_COUNT_DAILY: Final[Mapping[Dialect, str]] = {
+    "sqlite": "INSERT INTO outbox_daily (day, kind, state, count) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (day, kind, state) DO UPDATE SET count = count + excluded.count",
+    # PostgreSQL reads a bare `count` there as either row's: it must be named.
+    "postgresql": "INSERT INTO outbox_daily (day, kind, state, count) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (day, kind, state) DO UPDATE SET count = outbox_daily.count + excluded.count",
+}
+
+
 async def prune_outbox_batch(db: Database, before: int, limit: int = BATCH) -> int:
     """Delete up to `limit` finished rows that finished before `before`, oldest first,
     counting them into `outbox_daily`. Returns how many went."""
@@ -50,8 +60,7 @@ async def prune_outbox_batch(db: Database, before: int, limit: int = BATCH) -> i
             for finished_at, kind, state in await cursor.fetchall()
         )
         await tx.executemany(
-            "INSERT INTO outbox_daily (day, kind, state, count) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (day, kind, state) DO UPDATE SET count = count + excluded.count",
+            _COUNT_DAILY[db.dialect],
             [(day, kind, state, count) for (day, kind, state), count in counts.items()],
         )
     return sum(counts.values())
@@ -88,12 +97,40 @@ async def prune_payloads_batch(db: Database, limit: int = BATCH) -> int:
     rows that refer to it in one transaction, so none is deleted in between; one
     queued later is simply stored again. A part has no age of its own: it goes
     with its last row."""
+    if db.dialect == "postgresql":
+        return await _prune_payloads_batch_postgresql(db, limit)
     async with db.transaction() as tx:
         cursor = await tx.execute(
             "DELETE FROM outbox_payloads WHERE id IN ("
             " SELECT p.id FROM outbox_payloads AS p"
             " WHERE NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.payload_id = p.id) LIMIT ?)",
             (limit,),
+        )
+        return cursor.rowcount
+
+
+async def _prune_payloads_batch_postgresql(db: Database, limit: int) -> int:
+    """`prune_payloads_batch` while other processes queue rows. A producer's rows
+    are not seen until it commits, so a part that seems unused may be about to be
+    used: the parts are locked first, passing over those a producer holds (it
+    locks the parts it finds; those it stores are not seen before it commits),
+    then deleted by a second statement, which sees every row committed until it
+    began. A producer that comes for a part locked here waits, and stores it
+    again if it went."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "SELECT p.id FROM outbox_payloads AS p"
+            " WHERE NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.payload_id = p.id)"
+            " LIMIT ? FOR UPDATE SKIP LOCKED",
+            (limit,),
+        )
+        ids = [row[0] for row in await cursor.fetchall()]
+        if not ids:
+            return 0
+        cursor = await tx.execute(
+            "DELETE FROM outbox_payloads AS p WHERE p.id = ANY(?)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.payload_id = p.id)",
+            (ids,),
         )
         return cursor.rowcount
 

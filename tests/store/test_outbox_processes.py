@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from bot.store import outbox
+from bot.store import outbox, retention
 from bot.store.db import Database
 from bot.store.outbox import NewMessage
 from tests.postgres import Server
@@ -115,6 +115,28 @@ async def test_a_chat_s_rows_queued_at_once_from_two_processes_keep_their_order(
     await outbox.mark_sent(sender, head.id, 1, now=1)
     (then,) = await outbox.claim(sender, limit=5, now=1e12)
     assert then.payload["text"] == "later"
+
+
+async def test_a_prune_leaves_a_part_a_queueing_process_has_found(processes: Open) -> None:
+    """A shared part no row refers to, found again by a producer whose rows are not
+    committed yet: a prune from another process passes over it, without waiting."""
+    producer, pruner = await processes(), await processes()
+    part = outbox.SharedPart.text(outbox.encode_text("a page many chats get"))
+    page = NewMessage.text(1, "a page many chats get", kind="digest", shared=part)
+    await outbox.enqueue(producer, [page], now=0)
+    await producer.write(lambda conn: conn.execute("DELETE FROM outbox"))
+
+    async with producer.transaction() as tx:
+        await outbox.enqueue_tx(tx, [page], now=0)
+        pruned = await asyncio.wait_for(retention.prune_payloads_batch(pruner), GUARD)
+        assert pruned == 0
+    (row,) = await outbox.claim(pruner, limit=5, now=1e12)
+    assert row.payload["text"] == "a page many chats get"
+    assert await pruner.fetchval("SELECT count(*) FROM outbox_payloads") == 1
+
+    await outbox.mark_sent(pruner, row.id, 1, now=1)
+    await pruner.write(lambda conn: conn.execute("DELETE FROM outbox"))
+    assert await retention.prune_payloads_batch(pruner) == 1, "unused once nothing refers to it"
 
 
 async def test_two_processes_storing_one_part_at_once_store_it_once(processes: Open) -> None:
