@@ -8,11 +8,17 @@ whatever the archive's size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
-from bot.store.db import Database, Transaction
+from bot.store.db import Database, Dialect, Transaction
 
 DAY = 24 * 3600
+
+# Where PostgreSQL reads these differently: a subquery in FROM needs a name
+# (before PostgreSQL 16), a 0/1 flag is not a truth value (`active = 1`), sum()
+# of a bigint is a numeric (cast back), and a UTC day is spelt with to_char.
 
 
 @dataclass(frozen=True)
@@ -85,14 +91,36 @@ async def chat_counts(db: Database) -> list[ChatCount]:
     return [ChatCount(row[0], bool(row[1]), row[2]) for row in rows]
 
 
+_LANGUAGE_COUNTS: Final[Mapping[Dialect, str]] = {
+    "sqlite": "SELECT t.ui_language, count(*) FROM targets AS t"
+    " JOIN chats AS c ON c.chat_id = t.chat_id"
+    " WHERE t.active AND c.active GROUP BY t.ui_language",
+    "postgresql": "SELECT t.ui_language, count(*) FROM targets AS t"
+    " JOIN chats AS c ON c.chat_id = t.chat_id"
+    " WHERE t.active = 1 AND c.active = 1 GROUP BY t.ui_language",
+}
+
+
 async def language_counts(db: Database) -> dict[str, int]:
     """Active targets per interface language."""
-    rows = await db.fetchall(
-        "SELECT t.ui_language, count(*) FROM targets AS t"
-        " JOIN chats AS c ON c.chat_id = t.chat_id"
-        " WHERE t.active AND c.active GROUP BY t.ui_language"
-    )
+    rows = await db.fetchall(_LANGUAGE_COUNTS[db.dialect])
     return {row[0]: row[1] for row in rows}
+
+
+_DELIVERY_COUNTS: Final[Mapping[Dialect, str]] = {
+    "sqlite": "SELECT kind, state, sum(n) FROM ("
+    " SELECT kind, state, count(*) AS n FROM outbox WHERE finished_at >= :since"
+    " GROUP BY kind, state"
+    " UNION ALL"
+    " SELECT kind, state, count AS n FROM outbox_daily WHERE day >= :since)"
+    " GROUP BY kind, state ORDER BY kind, state",
+    "postgresql": "SELECT kind, state, CAST(sum(n) AS bigint) FROM ("
+    " SELECT kind, state, count(*) AS n FROM outbox WHERE finished_at >= :since"
+    " GROUP BY kind, state"
+    " UNION ALL"
+    " SELECT kind, state, count AS n FROM outbox_daily WHERE day >= :since) AS finished"
+    " GROUP BY kind, state ORDER BY kind, state",
+}
 
 
 async def delivery_counts(db: Database, *, since: int) -> list[DeliveryCount]:
@@ -100,53 +128,68 @@ async def delivery_counts(db: Database, *, since: int) -> list[DeliveryCount]:
     kept, plus the pruned ones counted in `outbox_daily` for the UTC days that
     start at or after `since` (retention keeps far more than the windows /stats
     shows, so those are whole days)."""
-    rows = await db.fetchall(
-        "SELECT kind, state, sum(n) FROM ("
-        " SELECT kind, state, count(*) AS n FROM outbox WHERE finished_at >= :since"
-        " GROUP BY kind, state"
-        " UNION ALL"
-        " SELECT kind, state, count AS n FROM outbox_daily WHERE day >= :since)"
-        " GROUP BY kind, state ORDER BY kind, state",
-        {"since": since},
-    )
+    rows = await db.fetchall(_DELIVERY_COUNTS[db.dialect], {"since": since})
     return [DeliveryCount(row[0], row[1], row[2]) for row in rows]
+
+
+_SENT_PER_DAY: Final[Mapping[Dialect, str]] = {
+    "sqlite": "SELECT day, sum(n) FROM ("
+    " SELECT date(finished_at, 'unixepoch') AS day, count(*) AS n FROM outbox"
+    " WHERE finished_at >= :since AND state = 'sent' GROUP BY day"
+    " UNION ALL"
+    " SELECT date(day, 'unixepoch') AS day, count AS n FROM outbox_daily"
+    " WHERE day >= :since AND state = 'sent')"
+    " GROUP BY day",
+    "postgresql": "SELECT day, CAST(sum(n) AS bigint) FROM ("
+    " SELECT to_char(to_timestamp(finished_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,"
+    " count(*) AS n FROM outbox"
+    " WHERE finished_at >= :since AND state = 'sent' GROUP BY 1"
+    " UNION ALL"
+    " SELECT to_char(to_timestamp(day) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,"
+    " count AS n FROM outbox_daily"
+    " WHERE day >= :since AND state = 'sent') AS sent"
+    " GROUP BY day",
+}
 
 
 async def sent_per_day(db: Database, *, since: int) -> dict[str, int]:
     """Messages delivered per UTC day ('YYYY-MM-DD') since a time, kept or pruned."""
-    rows = await db.fetchall(
-        "SELECT day, sum(n) FROM ("
-        " SELECT date(finished_at, 'unixepoch') AS day, count(*) AS n FROM outbox"
-        " WHERE finished_at >= :since AND state = 'sent' GROUP BY day"
-        " UNION ALL"
-        " SELECT date(day, 'unixepoch') AS day, count AS n FROM outbox_daily"
-        " WHERE day >= :since AND state = 'sent')"
-        " GROUP BY day",
-        {"since": since},
-    )
+    rows = await db.fetchall(_SENT_PER_DAY[db.dialect], {"since": since})
     return {row[0]: row[1] for row in rows}
+
+
+_SUBSCRIBERS_BEFORE: Final[Mapping[Dialect, str]] = {
+    "sqlite": "SELECT count(*) FROM (SELECT s.target_id FROM subscriptions AS s"
+    " JOIN targets AS t ON t.id = s.target_id WHERE t.active"
+    " GROUP BY s.target_id HAVING min(s.created_at) < ?)",
+    "postgresql": "SELECT count(*) FROM (SELECT s.target_id FROM subscriptions AS s"
+    " JOIN targets AS t ON t.id = s.target_id WHERE t.active = 1"
+    " GROUP BY s.target_id HAVING min(s.created_at) < ?) AS subscribed",
+}
 
 
 async def subscribers_before(db: Database, moment: int) -> int:
     """Active targets that subscribed to something before `moment` (and still do)."""
-    value = await db.fetchval(
-        "SELECT count(*) FROM (SELECT s.target_id FROM subscriptions AS s"
-        " JOIN targets AS t ON t.id = s.target_id WHERE t.active"
-        " GROUP BY s.target_id HAVING min(s.created_at) < ?)",
-        (moment,),
-    )
+    value = await db.fetchval(_SUBSCRIBERS_BEFORE[db.dialect], (moment,))
     return int(value)
+
+
+_NEW_SUBSCRIBERS_PER_DAY: Final[Mapping[Dialect, str]] = {
+    "sqlite": "SELECT date(first, 'unixepoch') AS day, count(*) FROM"
+    " (SELECT min(s.created_at) AS first FROM subscriptions AS s"
+    "  JOIN targets AS t ON t.id = s.target_id WHERE t.active GROUP BY s.target_id)"
+    " WHERE first >= ? GROUP BY day",
+    "postgresql": "SELECT to_char(to_timestamp(first) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,"
+    " count(*) FROM"
+    " (SELECT min(s.created_at) AS first FROM subscriptions AS s"
+    "  JOIN targets AS t ON t.id = s.target_id WHERE t.active = 1 GROUP BY s.target_id)"
+    " AS subscribed WHERE first >= ? GROUP BY 1",
+}
 
 
 async def new_subscribers_per_day(db: Database, *, since: int) -> dict[str, int]:
     """Active targets by the UTC day of their first (surviving) subscription."""
-    rows = await db.fetchall(
-        "SELECT date(first, 'unixepoch') AS day, count(*) FROM"
-        " (SELECT min(s.created_at) AS first FROM subscriptions AS s"
-        "  JOIN targets AS t ON t.id = s.target_id WHERE t.active GROUP BY s.target_id)"
-        " WHERE first >= ? GROUP BY day",
-        (since,),
-    )
+    rows = await db.fetchall(_NEW_SUBSCRIBERS_PER_DAY[db.dialect], (since,))
     return {row[0]: row[1] for row in rows}
 
 
@@ -157,12 +200,16 @@ async def articles_per_feed(db: Database) -> dict[int, int]:
     return {row[0]: row[1] for row in rows}
 
 
+_MAKE_FEEDS_DUE: Final[Mapping[Dialect, str]] = {
+    "sqlite": "UPDATE feeds SET next_poll_at = min(next_poll_at, ?) WHERE removed_at IS NULL",
+    "postgresql": "UPDATE feeds SET next_poll_at = least(next_poll_at, ?) WHERE removed_at IS NULL",
+}
+
+
 async def make_feeds_due(db: Database, now: int) -> int:
     """Every polled feed is due now (for /ingest). Returns how many."""
     async with db.transaction() as tx:
-        cursor = await tx.execute(
-            "UPDATE feeds SET next_poll_at = min(next_poll_at, ?) WHERE removed_at IS NULL", (now,)
-        )
+        cursor = await tx.execute(_MAKE_FEEDS_DUE[db.dialect], (now,))
         return cursor.rowcount
 
 

@@ -27,11 +27,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from bot.store import outbox
 from bot.store.admin import audit_tx
-from bot.store.db import Database, Row, Transaction
+from bot.store.db import Database, Dialect, Row, Transaction
 from bot.store.outbox import NewMessage
 
 State = Literal["draft", "sending", "done", "cancelled"]
@@ -49,6 +49,27 @@ _RECIPIENTS = """
             AND s.value IN (SELECT value FROM json_each(:topics))))
     GROUP BY t.chat_id
 """
+# PostgreSQL takes no bare column beside an aggregate: the chat's first row by
+# thread is DISTINCT ON's, the same row. Its flags are not truth values, and its
+# list of topics is an array.
+_RECIPIENTS_POSTGRESQL = """
+    SELECT DISTINCT ON (t.chat_id) t.chat_id, t.thread_id, t.id AS target_id
+    FROM targets AS t JOIN chats AS c ON c.chat_id = t.chat_id
+    WHERE c.active = 1 AND t.active = 1
+      AND (:language IS NULL OR t.ui_language = :language)
+      AND (:any_topic = 0 OR EXISTS (
+          SELECT 1 FROM subscriptions AS s
+          WHERE s.target_id = t.id AND s.kind = 'topic' AND s.value = ANY(:topics)))
+    ORDER BY t.chat_id, t.thread_id
+"""
+_COUNT_RECIPIENTS: Final[Mapping[Dialect, str]] = {
+    "sqlite": f"SELECT count(*) FROM ({_RECIPIENTS})",
+    "postgresql": f"SELECT count(*) FROM ({_RECIPIENTS_POSTGRESQL}) AS recipients",
+}
+_RECIPIENTS_IN_ORDER: Final[Mapping[Dialect, str]] = {
+    "sqlite": f"{_RECIPIENTS} ORDER BY t.chat_id",
+    "postgresql": _RECIPIENTS_POSTGRESQL,  # in chat order already
+}
 
 
 @dataclass(frozen=True)
@@ -79,11 +100,11 @@ class Recipients:
     topics: tuple[str, ...] = ()
     language: str | None = None
 
-    def params(self) -> dict[str, Any]:
+    def params(self, dialect: Dialect = "sqlite") -> dict[str, Any]:
         return {
             "language": self.language,
             "any_topic": int(bool(self.topics)),
-            "topics": json.dumps(list(self.topics)),
+            "topics": json.dumps(list(self.topics)) if dialect == "sqlite" else list(self.topics),
         }
 
 
@@ -108,7 +129,7 @@ def _broadcast(row: Row) -> Broadcast:
 
 
 async def count_recipients(db: Database, recipients: Recipients) -> int:
-    value = await db.fetchval(f"SELECT count(*) FROM ({_RECIPIENTS})", recipients.params())
+    value = await db.fetchval(_COUNT_RECIPIENTS[db.dialect], recipients.params(db.dialect))
     return int(value)
 
 
@@ -150,8 +171,10 @@ async def set_progress_message(db: Database, broadcast_id: int, message_id: int)
         )
 
 
-async def _recipients_tx(tx: Transaction, recipients: Recipients) -> list[tuple[int, int, int]]:
-    cursor = await tx.execute(f"{_RECIPIENTS} ORDER BY t.chat_id", recipients.params())
+async def _recipients_tx(
+    tx: Transaction, recipients: Recipients, dialect: Dialect
+) -> list[tuple[int, int, int]]:
+    cursor = await tx.execute(_RECIPIENTS_IN_ORDER[dialect], recipients.params(dialect))
     return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
 
 
@@ -180,7 +203,7 @@ async def confirm(
         if row is None:
             return None
         broadcast = _broadcast(row)
-        chats = await _recipients_tx(tx, recipients)
+        chats = await _recipients_tx(tx, recipients, db.dialect)
         messages = (
             NewMessage.of_broadcast(
                 chat_id,
@@ -256,18 +279,29 @@ async def mark_reported(db: Database, broadcast_id: int, *, now: int) -> None:
         )
 
 
+_NOTE_PAUSE: Final[Mapping[Dialect, str]] = {
+    "sqlite": "UPDATE broadcasts SET"
+    " paused_seconds = paused_seconds"
+    "   + max(0.0, :until - max(:now, coalesce(paused_until, :now))),"
+    " paused_until = max(coalesce(paused_until, :until), :until)"
+    " WHERE id = :id RETURNING paused_seconds",
+    # One statement on either engine: concurrent pauses of one broadcast, from
+    # several processes, each add to the total the other one left.
+    "postgresql": "UPDATE broadcasts SET"
+    " paused_seconds = paused_seconds"
+    "   + greatest(0.0, :until - greatest(:now, coalesce(paused_until, :now))),"
+    " paused_until = greatest(coalesce(paused_until, :until), :until)"
+    " WHERE id = :id RETURNING paused_seconds",
+}
+
+
 async def note_pause(db: Database, broadcast_id: int, *, now: float, until: float) -> float:
     """Telegram paused one of the broadcast's copies from `now` to `until` (a 429):
     add what this pause adds to the time already counted, so pauses that overlap
     (every copy in flight meets the same one) count once. Returns the new total."""
     async with db.transaction() as tx:
         cursor = await tx.execute(
-            "UPDATE broadcasts SET"
-            " paused_seconds = paused_seconds"
-            "   + max(0.0, :until - max(:now, coalesce(paused_until, :now))),"
-            " paused_until = max(coalesce(paused_until, :until), :until)"
-            " WHERE id = :id RETURNING paused_seconds",
-            {"id": broadcast_id, "now": now, "until": until},
+            _NOTE_PAUSE[db.dialect], {"id": broadcast_id, "now": now, "until": until}
         )
         row = await cursor.fetchone()
     return 0.0 if row is None else float(row[0])
