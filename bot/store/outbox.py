@@ -612,6 +612,16 @@ _CANDIDATES_POSTGRESQL = """
     ORDER BY o.priority, o.id LIMIT :page
     FOR UPDATE OF o SKIP LOCKED
 """
+# The candidates must be read by walking the queue's index in order, stopping at
+# the page's end; a plan that reads every pending row, then sorts them, costs a
+# claim 260 ms at 120,000 rows. The planner picks that plan when its statistics
+# have the queue nearly empty, as they do after a broadcast or a digest run fills
+# it until the next ANALYZE: for this transaction, no sort, no bitmap, no hash or
+# merge join is left to pick.
+_WALK_THE_QUEUE = (
+    "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),"
+    " set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+)
 _CLAIM: Final[Mapping[Dialect, str]] = {
     "sqlite": "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?"
     " WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
@@ -653,6 +663,8 @@ async def claim(
         return []
     dialect = db.dialect
     async with db.transaction() as tx:
+        if dialect == "postgresql":
+            await tx.execute(_WALK_THE_QUEUE)
         if lease is not None:
             await _expire_leases(tx, before=now - lease, in_flight=in_flight, dialect=dialect)
         exclude = _id_list(list(exclude_chats), dialect)

@@ -156,3 +156,26 @@ async def test_two_processes_storing_one_part_at_once_store_it_once(processes: O
     assert sorted((row.chat_id, row.payload["text"]) for row in claimed) == [
         (chat, f"page {chat % 5}") for chat in range(200)
     ]
+
+
+async def test_a_claim_walks_the_queue_in_order_whatever_the_statistics_say(
+    processes: Open,
+) -> None:
+    """Statistics taken while the queue was empty, then a broadcast's rows: the
+    candidates still come from the queue's index, in order, page by page, never
+    from every pending row read and sorted."""
+    db = await processes()
+    await db.write(lambda conn: conn.execute("ALTER TABLE outbox SET (autovacuum_enabled = off)"))
+    await db.write(lambda conn: conn.execute("ANALYZE outbox"))
+    await outbox.enqueue(db, [NewMessage.text(chat, "x", kind="digest") for chat in range(20_000)])
+
+    async with db.transaction() as tx:
+        await tx.execute(outbox._WALK_THE_QUEUE)
+        cursor = await tx.execute(
+            "EXPLAIN " + outbox._CANDIDATES_POSTGRESQL,
+            {"now": 1e12, "priority": 0, "id": 0, "below": 2**62, "exclude": [], "page": 46},
+        )
+        plan = "\n".join(row[0] for row in await cursor.fetchall())
+    assert "Index Scan using outbox_queue" in plan, plan
+    assert "Sort" not in plan, plan
+    assert len(await outbox.claim(db, limit=30, now=1e12)) == 30
