@@ -156,7 +156,8 @@ class DigestCommit:
         return len(self.messages) + len(self.shared)
 
 
-_DUE_IDS = """
+_DUE_IDS: dict[Dialect, str] = {
+    "sqlite": """
     WITH page AS (
         SELECT id, next_digest_at FROM targets
         WHERE next_digest_at = :at AND id > :id AND next_digest_at <= :now
@@ -166,15 +167,31 @@ _DUE_IDS = """
         ORDER BY next_digest_at, id
         LIMIT :limit
     )
-"""
-_DUE_PAGE = (
-    _DUE_IDS
-    + """
+""",
+    # PostgreSQL's targets_due holds the times alone, not each time's targets
+    # in id order: each part has its own order and limit, so the planner can
+    # walk the primary key on from `:id` through the targets of a common time
+    # (or the index, for a rare one) and stop at the page's end, where one
+    # order for the union sorted every target left of that time, each page.
+    "postgresql": """
+    WITH page AS (
+        (SELECT id, next_digest_at FROM targets
+         WHERE next_digest_at = :at AND id > :id AND next_digest_at <= :now
+         ORDER BY id LIMIT :limit)
+        UNION ALL
+        (SELECT id, next_digest_at FROM targets
+         WHERE next_digest_at > :at AND next_digest_at <= :now
+         ORDER BY next_digest_at, id LIMIT :limit)
+        ORDER BY next_digest_at, id
+        LIMIT :limit
+    )
+""",
+}
+_DUE_PAGE = """
     SELECT {columns} FROM page
     JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
     ORDER BY page.next_digest_at, page.id
 """
-)
 
 
 async def due_targets(
@@ -188,7 +205,7 @@ async def due_targets(
     are two seeks, where `(time, id) > (:at, :id)` would walk every target of
     that time before `after` again for each page, quadratic in a run."""
     rows = await db.fetchall(
-        _DUE_PAGE.format(columns=_TARGET_COLUMNS[db.dialect]),
+        _DUE_IDS[db.dialect] + _DUE_PAGE.format(columns=_TARGET_COLUMNS[db.dialect]),
         {"now": now, "at": after[0], "id": after[1], "limit": limit},
     )
     return [_target(row) for row in rows]
@@ -199,7 +216,9 @@ async def due_run(
 ) -> list[RunTarget]:
     """`due_targets`, each with what its digest needs (`RunTarget`), in one read."""
     page = await db.fetchval(
-        _RUN_PAGE[db.dialect].format(page=_DUE_PAGE.format(columns=_RUN_ROW[db.dialect])),
+        _RUN_PAGE[db.dialect].format(
+            page=_DUE_IDS[db.dialect] + _DUE_PAGE.format(columns=_RUN_ROW[db.dialect])
+        ),
         {"now": now, "at": after[0], "id": after[1], "limit": limit},
     )
     return _run_targets(page, _by_due_time)
@@ -238,7 +257,8 @@ async def set_schedules(db: Database, schedules: Iterable[tuple[int, int | None]
         )
 
 
-_INSTANT_PAGE = """
+_INSTANT_PAGE: dict[Dialect, str] = {
+    "sqlite": """
     WITH page AS (
         SELECT id, cursor_article_id FROM targets
         WHERE digest_mode = 'instant' AND cursor_article_id = :cursor AND id > :id
@@ -253,7 +273,27 @@ _INSTANT_PAGE = """
     SELECT {columns} FROM page
     JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
     ORDER BY page.cursor_article_id, page.id
-"""
+""",
+    # Each part with its own order and limit, as `_DUE_IDS` says why.
+    "postgresql": """
+    WITH page AS (
+        (SELECT id, cursor_article_id FROM targets
+         WHERE digest_mode = 'instant' AND cursor_article_id = :cursor AND id > :id
+           AND cursor_article_id < :upto
+         ORDER BY id LIMIT :limit)
+        UNION ALL
+        (SELECT id, cursor_article_id FROM targets
+         WHERE digest_mode = 'instant' AND cursor_article_id > :cursor
+           AND cursor_article_id < :upto
+         ORDER BY cursor_article_id, id LIMIT :limit)
+        ORDER BY cursor_article_id, id
+        LIMIT :limit
+    )
+    SELECT {columns} FROM page
+    JOIN targets AS t ON t.id = page.id JOIN chats AS c ON c.chat_id = t.chat_id
+    ORDER BY page.cursor_article_id, page.id
+""",
+}
 
 
 async def instant_targets(
@@ -263,7 +303,7 @@ async def instant_targets(
     the keyset `after`, read through the targets_instant index: two seeks, as in
     `due_targets` (instant targets mostly share the cursor of the last run)."""
     rows = await db.fetchall(
-        _INSTANT_PAGE.format(columns=_TARGET_COLUMNS[db.dialect]),
+        _INSTANT_PAGE[db.dialect].format(columns=_TARGET_COLUMNS[db.dialect]),
         {"upto": upto_id, "cursor": after[0], "id": after[1], "limit": limit},
     )
     return [_target(row) for row in rows]
@@ -274,7 +314,9 @@ async def instant_run(
 ) -> list[RunTarget]:
     """`instant_targets`, each with what its digest needs (`RunTarget`), in one read."""
     page = await db.fetchval(
-        _RUN_PAGE[db.dialect].format(page=_INSTANT_PAGE.format(columns=_RUN_ROW[db.dialect])),
+        _RUN_PAGE[db.dialect].format(
+            page=_INSTANT_PAGE[db.dialect].format(columns=_RUN_ROW[db.dialect])
+        ),
         {"upto": upto_id, "cursor": after[0], "id": after[1], "limit": limit},
     )
     return _run_targets(page, _by_cursor)
@@ -683,7 +725,7 @@ async def due_groups(
         else ("CAST(json_agg(id ORDER BY id) AS text)", _KEYS.replace("k0", "CAST(k0 AS text)", 1))
     )
     rows = await db.fetchall(
-        _DUE_IDS
+        _DUE_IDS[db.dialect]
         + f"""
         , keyed AS MATERIALIZED (
             SELECT page.id, page.next_digest_at, t.digest_mode IN ('daily', 'weekly') AS grouped,
