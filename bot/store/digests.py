@@ -536,8 +536,16 @@ def _dialect_of(conn: Connection) -> Dialect:
 
 
 def _commit_on(conn: Connection, *, commits: Sequence[DigestCommit], now: int) -> set[int]:
-    """The commits, on the writer's thread inside a transaction: which applied."""
-    move = _MOVE[_dialect_of(conn)]
+    """The commits, on the writer's thread inside a transaction: which applied.
+
+    On PostgreSQL, commits that queue messages take the outbox's turn before
+    they lock a target: a group commit (`_groups_on_postgresql`) holds the turn
+    while it locks its targets, and one that held a target while it waited for
+    the turn would wait for it forever (until PostgreSQL aborts one of them)."""
+    dialect = _dialect_of(conn)
+    if dialect == "postgresql" and any(commit.queued for commit in commits):
+        outbox.hold_queue_order_on(conn)
+    move = _MOVE[dialect]
     alike: dict[tuple[int, int | None, int, int | None, bool, bool], list[int]] = {}
     for commit in commits:
         change = (
@@ -901,7 +909,11 @@ def _groups_on_postgresql(
     """`_groups_on` on PostgreSQL. Other processes may write the same targets
     at once: the targets the page still has as read are locked as they are
     picked (FOR UPDATE, which checks the cursor and time again on a row another
-    transaction has just changed), so none is queued twice or moved under it."""
+    transaction has just changed), so none is queued twice or moved under it.
+    The outbox's turn comes first, as in `_commit_on`: no transaction holds a
+    target while it waits for the turn."""
+    if any(digest.pages for _, digest in groups):
+        outbox.hold_queue_order_on(conn)
     conn.execute(_GROUP_TABLE_POSTGRESQL)
     conn.execute(
         """

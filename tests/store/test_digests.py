@@ -448,18 +448,18 @@ async def test_targets_that_differ_only_in_queries_matching_nothing_are_one_grou
     assert (empty.groups, empty.last, empty.full) == ([], None, False)
 
 
-async def _wait_until_blocked(watcher: Database) -> None:
-    """Until a statement of another connection waits for a row lock. A guard of
-    a minute against a hang, no measurement."""
+async def _wait_until_blocked(watcher: Database, sessions: int = 1) -> None:
+    """Until statements of `sessions` other connections wait for a lock. A guard
+    of a minute against a hang, no measurement."""
     for _ in range(6_000):
         waiting = await watcher.fetchval(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
-        if waiting:
+        if waiting >= sessions:
             return
         await asyncio.sleep(0.01)
-    raise AssertionError("the commit never waited for the target another transaction changes")
+    raise AssertionError(f"{sessions} commits never all waited for another transaction")
 
 
 @pytest.mark.parametrize("commit", ["groups", "targets"])
@@ -511,3 +511,48 @@ async def test_a_commit_racing_another_process_leaves_the_target_it_moved(
         "SELECT id, cursor_article_id, last_digest_at FROM targets ORDER BY id"
     )
     assert [tuple(row) for row in states] == [(ids[0], 20, NOW), (ids[1], 9, 1), (ids[2], 20, NOW)]
+
+
+async def test_a_commit_and_a_group_commit_of_one_target_never_deadlock(db: Database) -> None:
+    """A group commit takes the outbox's turn (transactions that queue rows take
+    turns on PostgreSQL), then its targets' rows; a commit of a single target,
+    racing it, must not hold that target's row while it waits for the turn, or
+    each waits for the other until PostgreSQL aborts one of them. The single
+    commit waits for its turn first, then finds the target moved."""
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite has one writer: a transaction never waits for another's locks")
+    ids = [(await add_target(db, chat_id, topics=["migration"], now=NOW)).id for chat_id in (1, 2)]
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE targets SET next_digest_at = ?, cursor_article_id = 7", (NOW - 60,)
+        )
+    [group] = (await digests.due_groups(db, NOW)).groups
+    page = SharedPart('{"text":"one"}')
+    holder = await Database.open(db.location)
+    single = await Database.open(db.location)
+    try:
+        async with holder.transaction() as tx:  # a third process holds the first target
+            await tx.execute(
+                "UPDATE targets SET last_digest_at = last_digest_at WHERE id = ?", (ids[0],)
+            )
+            grouped = asyncio.ensure_future(
+                digests.commit_groups(
+                    db, [(group, GroupDigest(NOW + 86_400, (page,)))], now=NOW, upto_id=20
+                )
+            )
+            await _wait_until_blocked(holder)  # its turn taken, waiting for the first target
+            alone = asyncio.ensure_future(
+                digests.commit_digests(
+                    single,
+                    [DigestCommit(ids[1], 7, NOW - 60, 30, NOW, shared=[(2, 0, ids[1], page)])],
+                    now=NOW,
+                )
+            )
+            await _wait_until_blocked(holder, 2)
+        assert await grouped == [2]
+        assert await alone == [False]
+    finally:
+        await single.close()
+        await holder.close()
+    rows = await db.fetchall("SELECT target_id FROM outbox ORDER BY id")
+    assert [row[0] for row in rows] == ids
