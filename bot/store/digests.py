@@ -915,16 +915,21 @@ def _groups_on_postgresql(
     if any(digest.pages for _, digest in groups):
         outbox.hold_queue_order_on(conn)
     conn.execute(_GROUP_TABLE_POSTGRESQL)
+    # The targets by id, the page's pairs of group and target first: joined as
+    # the planner likes, the document's groups matched every target due then.
     conn.execute(
         """
+        WITH picked AS MATERIALIZED (
+            SELECT g.n - 1 AS g, CAST(i.value AS bigint) AS id,
+                   CAST(g.value ->> 1 AS bigint) AS cursor, CAST(g.value ->> 2 AS bigint) AS due_at,
+                   CAST(g.value ->> 3 AS bigint) AS next_at, g.value -> 4 AS payloads
+            FROM jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS g (value, n)
+            CROSS JOIN LATERAL jsonb_array_elements_text(g.value -> 0) AS i (value)
+        )
         INSERT INTO digest_run_targets (id, chat_id, thread_id, due_at, g, next_at, payloads)
-        SELECT t.id, t.chat_id, t.thread_id, t.next_digest_at, g.n - 1,
-               CAST(g.value ->> 3 AS bigint), g.value -> 4
-        FROM jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS g (value, n)
-        CROSS JOIN LATERAL jsonb_array_elements_text(g.value -> 0) AS i (value)
-        JOIN targets AS t ON t.id = CAST(i.value AS bigint)
-        WHERE t.cursor_article_id = CAST(g.value ->> 1 AS bigint)
-          AND t.next_digest_at = CAST(g.value ->> 2 AS bigint)
+        SELECT t.id, t.chat_id, t.thread_id, t.next_digest_at, p.g, p.next_at, p.payloads
+        FROM picked AS p JOIN targets AS t ON t.id = p.id
+        WHERE t.cursor_article_id = p.cursor AND t.next_digest_at = p.due_at
         FOR UPDATE OF t
         """,
         (_groups_document(conn, groups),),
