@@ -426,7 +426,7 @@ class Outcome:
     grouped: tuple[int, ...] = dataclasses.field(compare=False)  # groups, targets, largest
 
 
-async def _run(path: Path, settings: Settings, *, reference: bool, batch: int) -> Outcome:
+async def _run(path: Path | str, settings: Settings, *, reference: bool, batch: int) -> Outcome:
     db = await Database.open(path)
     try:
         services = Services(settings, db, CATALOGUE)
