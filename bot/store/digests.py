@@ -109,7 +109,7 @@ def _topics_first(subscription: Subscription) -> tuple[bool, int]:
 
 
 def _run_targets(page: str | None, order: Callable[[Target], tuple[int, int]]) -> list[RunTarget]:
-    """The page's targets, put back in its order: an aggregate's order is SQLite's."""
+    """The page's targets, put back in its order: an aggregate's order is the database's."""
     found = []
     for row in json.loads(page or "[]"):
         row[3] = bool(row[3])
@@ -608,7 +608,7 @@ def _enqueue_on(conn: Connection, commits: Sequence[DigestCommit], *, now: int) 
 # `targets.subscription_key`, and every setting the build and the next time
 # read, with the cursor and time the commit expects. Targets alike in all of
 # these get the very same digest and next time, so a run builds it once and
-# SQLite fans it out (`commit_groups`). Plain columns: grouping by them costs
+# the database fans it out (`commit_groups`). Plain columns: grouping by them costs
 # SQLite a comparison of each, where one JSON key built per target cost it most
 # of the read.
 _SETTINGS = (
@@ -722,10 +722,10 @@ async def due_groups(
     """The next `limit` due targets after the keyset `after` (as `due_run` pages
     them), as the groups of those alike in all that makes their digest
     (`_GROUP_COLUMNS`; those not daily or weekly are left out). One read; the
-    grouping is SQLite's, and a group's targets stay one JSON array: nothing is
-    done per target here. `unmatched`: keyword queries known to match nothing
-    in the run's window; a group then has only the others (targets that differ
-    only in those get the same digest, and are one group)."""
+    grouping is the database's, and a group's targets stay one JSON array:
+    nothing is done per target here. `unmatched`: keyword queries known to
+    match nothing in the run's window; a group then has only the others
+    (targets that differ only in those get the same digest, and are one group)."""
     # PostgreSQL gives the ids in order, and the key (grouped as jsonb) as text.
     ids, keys = (
         ("json_group_array(id)", _KEYS)
