@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
-from bot.store.db import Database, Row, Transaction
+from bot.store.db import Database, Dialect, Row, Transaction
 
 if TYPE_CHECKING:
     from bot.store.articles import NewArticle
@@ -64,10 +64,10 @@ async def partners(db: Database, article_ids: Sequence[int]) -> dict[int, Partne
         return {}
     rows = await db.fetchall(
         "SELECT t.article_id, t.how, t.score, o.id, o.language, o.title, o.url"
-        " FROM json_each(?) AS j"
+        f" FROM {_IDS[db.dialect]}"
         " JOIN translations AS t ON t.article_id = j.value"
         " JOIN articles AS o ON o.id = t.other_id",
-        (_json_ids(article_ids),),
+        (_ids(db.dialect, article_ids),),
     )
     return {
         row["article_id"]: Partner(
@@ -101,7 +101,14 @@ async def link(
     stops every pairing but a manual one, which lifts it."""
     async with db.transaction() as tx:
         return await link_tx(
-            tx, first_id, second_id, how=how, now=now, score=score, replace=replace
+            tx,
+            first_id,
+            second_id,
+            how=how,
+            now=now,
+            score=score,
+            replace=replace,
+            dialect=db.dialect,
         )
 
 
@@ -114,13 +121,13 @@ async def link_tx(
     now: int,
     score: float | None = None,
     replace: Collection[How] = (),
+    dialect: Dialect,
 ) -> Outcome:
-    """`link` inside the caller's transaction (ingest pairs as it stores)."""
+    """`link` inside the caller's transaction (ingest pairs as it stores), on
+    the engine `dialect` names."""
     if first_id == second_id:
         return "same_article"
-    cursor = await tx.execute(
-        "SELECT id, language FROM articles WHERE id IN (?, ?)", (first_id, second_id)
-    )
+    cursor = await tx.execute(_THE_TWO[dialect], (first_id, second_id))
     languages = {row[0]: row[1] for row in await cursor.fetchall()}
     if len(languages) < 2:
         return "unknown"
@@ -188,6 +195,7 @@ async def link_many(
                 now=now,
                 score=scores[number] if scores else None,
                 replace=replace,
+                dialect=db.dialect,
             )
             for number, (first, second) in enumerate(candidates)
         ]
@@ -201,10 +209,7 @@ async def unlink(db: Database, article_id: int, *, now: int, veto: bool = True) 
         other = await _unlink_tx(tx, article_id)
         if other is not None and veto:
             low, high = sorted((article_id, other))
-            await tx.execute(
-                "INSERT OR IGNORE INTO translation_vetoes (low_id, high_id, at) VALUES (?, ?, ?)",
-                (low, high, now),
-            )
+            await tx.execute(_VETO[db.dialect], (low, high, now))
         return other
 
 
@@ -250,6 +255,34 @@ def _json_ids(ids: Sequence[int]) -> str:
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
 
 
+def _ids(dialect: Dialect, ids: Sequence[int]) -> str | list[int]:
+    """Article ids as one parameter: a JSON list for SQLite's json_each, an
+    array for PostgreSQL (`_IDS`)."""
+    return _json_ids(ids) if dialect == "sqlite" else [int(i) for i in ids]
+
+
+_IDS: dict[Dialect, str] = {
+    "sqlite": "json_each(?) AS j",
+    # With each id's place, for the statements that keep the order given.
+    "postgresql": "unnest(CAST(? AS bigint[])) WITH ORDINALITY AS j(value, place)",
+}
+"""A list of article ids as a table `j` of their `value`s."""
+
+_THE_TWO: dict[Dialect, str] = {
+    "sqlite": "SELECT id, language FROM articles WHERE id IN (?, ?)",
+    # Two processes pairing one of these articles at once take turns: the
+    # second reads the pairs the first made (SQLite's one writer orders them).
+    "postgresql": "SELECT id, language FROM articles WHERE id IN (?, ?)"
+    " ORDER BY id FOR NO KEY UPDATE",
+}
+
+_VETO: dict[Dialect, str] = {
+    "sqlite": "INSERT OR IGNORE INTO translation_vetoes (low_id, high_id, at) VALUES (?, ?, ?)",
+    "postgresql": "INSERT INTO translation_vetoes (low_id, high_id, at) VALUES (?, ?, ?)"
+    " ON CONFLICT DO NOTHING",
+}
+
+
 @dataclass(frozen=True)
 class StoryText:
     """What the matcher reads of an article still without a partner."""
@@ -286,17 +319,35 @@ _STORY_COLUMNS = (
 )
 _WITH_KEYS = " LEFT JOIN article_story_keys AS k ON k.article_id = a.id"
 
+# The same on PostgreSQL: its index on the story time is on `dated = 1` (a
+# flag is no truth value there), and its topics are listed by slug, the order
+# SQLite's group_concat reads them from the primary key in.
+_STORY_AT_POSTGRESQL = "(CASE WHEN a.dated = 1 THEN a.published_at ELSE a.fetched_at END)"
+_STORY_COLUMNS_POSTGRESQL = (
+    f"a.id, a.language, {_STORY_AT_POSTGRESQL} AS at, k.keys,"
+    " CASE WHEN k.keys IS NULL THEN a.title ELSE '' END AS title,"
+    " CASE WHEN k.keys IS NULL THEN a.summary ELSE '' END AS summary,"
+    " (SELECT string_agg(topic, ' ' ORDER BY topic) FROM article_topics"
+    " WHERE article_id = a.id) AS topic_list"
+)
+
 
 async def single_texts(db: Database, article_ids: Sequence[int]) -> list[StoryText]:
     """Those of the articles that have no partner, for the matcher."""
     if not article_ids:
         return []
-    rows = await db.fetchall(
-        f"SELECT {_STORY_COLUMNS} FROM json_each(?) AS j JOIN articles AS a ON a.id = j.value"
-        f"{_WITH_KEYS} WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)",
-        (_json_ids(article_ids),),
-    )
+    rows = await db.fetchall(_SINGLE_TEXTS[db.dialect], (_ids(db.dialect, article_ids),))
     return [_story(row) for row in rows]
+
+
+_SINGLE_TEXTS: dict[Dialect, str] = {
+    "sqlite": f"SELECT {_STORY_COLUMNS} FROM json_each(?) AS j JOIN articles AS a ON a.id = j.value"
+    f"{_WITH_KEYS} WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)",
+    # In the order of the ids given, as SQLite reads them.
+    "postgresql": f"SELECT {_STORY_COLUMNS_POSTGRESQL} FROM {_IDS['postgresql']}"
+    f" JOIN articles AS a ON a.id = j.value{_WITH_KEYS}"
+    " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id) ORDER BY j.place",
+}
 
 
 def arriving(article_id: int, article: NewArticle) -> StoryText:
@@ -320,9 +371,9 @@ async def unpaired(db: Database, article_ids: Sequence[int]) -> list[int]:
     paired = {
         row[0]
         for row in await db.fetchall(
-            "SELECT t.article_id FROM json_each(?) AS j"
+            f"SELECT t.article_id FROM {_IDS[db.dialect]}"
             " JOIN translations AS t ON t.article_id = j.value",
-            (_json_ids(article_ids),),
+            (_ids(db.dialect, article_ids),),
         )
     }
     return [article_id for article_id in article_ids if article_id not in paired]
@@ -344,14 +395,8 @@ async def single_texts_near(
     if not spans:
         return list(besides)
     rows = await db.fetchall(
-        f"SELECT {_STORY_COLUMNS} FROM json_each(?) AS span"
-        f" JOIN articles AS a ON {_STORY_AT}"
-        " BETWEEN json_extract(span.value, '$[0]') AND json_extract(span.value, '$[1]')"
-        f"{_WITH_KEYS}"
-        " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)"
-        " AND a.id NOT IN (SELECT value FROM json_each(?))"
-        " LIMIT ?",
-        (json.dumps(spans), _json_ids([t.id for t in besides]), limit),
+        _SINGLE_TEXTS_NEAR[db.dialect],
+        (json.dumps(spans), _ids(db.dialect, [t.id for t in besides]), limit),
     )
     return sorted([*map(_story, rows), *besides], key=lambda t: (t.at, t.id))
 
@@ -366,14 +411,41 @@ async def single_other_language_near(
     if not spans:
         return False
     found: int = await db.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM json_each(?) AS span"
-        f" JOIN articles AS a ON {_STORY_AT}"
-        " BETWEEN json_extract(span.value, '$[0]') AND json_extract(span.value, '$[1]')"
-        " WHERE a.language != ?"
-        " AND NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id))",
-        (json.dumps(spans), language),
+        _SINGLE_OTHER_LANGUAGE_NEAR[db.dialect], (json.dumps(spans), language)
     )
     return bool(found)
+
+
+# Spans of time are one JSON list of [from, to] on both engines.
+_IN_SPANS: dict[Dialect, str] = {
+    "sqlite": "json_each(?) AS span"
+    f" JOIN articles AS a ON {_STORY_AT}"
+    " BETWEEN json_extract(span.value, '$[0]') AND json_extract(span.value, '$[1]')",
+    "postgresql": "jsonb_array_elements(CAST(? AS jsonb)) AS span(value)"
+    f" JOIN articles AS a ON {_STORY_AT_POSTGRESQL}"
+    " BETWEEN CAST(span.value->>0 AS bigint) AND CAST(span.value->>1 AS bigint)",
+}
+
+_SINGLE_TEXTS_NEAR: dict[Dialect, str] = {
+    "sqlite": f"SELECT {_STORY_COLUMNS} FROM {_IN_SPANS['sqlite']}"
+    f"{_WITH_KEYS}"
+    " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)"
+    " AND a.id NOT IN (SELECT value FROM json_each(?))"
+    " LIMIT ?",
+    # The first `limit` by time, as SQLite reads them along its index.
+    "postgresql": f"SELECT {_STORY_COLUMNS_POSTGRESQL} FROM {_IN_SPANS['postgresql']}"
+    f"{_WITH_KEYS}"
+    " WHERE NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id)"
+    " AND a.id <> ALL(CAST(? AS bigint[]))"
+    " ORDER BY at, a.id LIMIT ?",
+}
+
+_SINGLE_OTHER_LANGUAGE_NEAR: dict[Dialect, str] = {
+    dialect: f"SELECT EXISTS (SELECT 1 FROM {spans}"
+    " WHERE a.language != ?"
+    " AND NOT EXISTS (SELECT 1 FROM translations WHERE article_id = a.id))"
+    for dialect, spans in _IN_SPANS.items()
+}
 
 
 def _spans(times: Sequence[int], reach: int) -> list[list[int]]:
@@ -392,9 +464,9 @@ async def vetoes_among(db: Database, article_ids: Sequence[int]) -> set[tuple[in
     if not article_ids:
         return set()
     rows = await db.fetchall(
-        "SELECT v.low_id, v.high_id FROM json_each(?) AS j"
+        f"SELECT v.low_id, v.high_id FROM {_IDS[db.dialect]}"
         " JOIN translation_vetoes AS v ON v.low_id = j.value",
-        (_json_ids(article_ids),),
+        (_ids(db.dialect, article_ids),),
     )
     return {(row[0], row[1]) for row in rows}
 
