@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.store.db import Database
+from bot.store.db import Database, Dialect
 
 _CLAIMED_BY_NEW = """
 WITH new(id) AS (SELECT value FROM json_each(:ids))
@@ -58,6 +58,59 @@ JOIN articles AS claimer ON n.guid IS NOT NULL AND claimer.id IN (
 """
 
 
+# The same on PostgreSQL: the new ids from an array, with their places; the
+# rows in the order SQLite's plans give them (each part in turn, the new
+# articles in the order given, then a claim's value or a claimer's id), as a
+# first claim found wins its pair.
+_NEW_POSTGRESQL = (
+    "WITH new(id, place) AS (SELECT * FROM unnest(CAST(:ids AS bigint[])) WITH ORDINALITY)"
+)
+
+_CLAIMED_BY_NEW_POSTGRESQL = f"""
+{_NEW_POSTGRESQL}
+SELECT claimer, target FROM (
+    SELECT 1 AS part, new.place, c.value, c.article_id AS claimer, target.id AS target
+    FROM new
+    JOIN translation_claims AS c ON c.article_id = new.id AND c.kind = 'url'
+    JOIN articles AS target ON target.url = c.value
+    UNION ALL
+    SELECT 2, new.place, c.value, c.article_id, target.id
+    FROM new
+    JOIN articles AS me ON me.id = new.id
+    JOIN translation_claims AS c ON c.article_id = new.id AND c.kind = 'guid'
+    JOIN articles AS target ON target.source = me.source AND target.guid = c.value
+) AS found
+ORDER BY part, place, value
+"""
+
+_URL_CLAIMERS = _CLAIMERS.format(kind="url", value="n.url", same_source="")
+_GUID_CLAIMERS = _CLAIMERS.format(
+    kind="guid", value="n.guid", same_source=" AND claimer.source = n.source"
+)
+
+_CLAIMING_NEW_POSTGRESQL = f"""
+{_NEW_POSTGRESQL}
+SELECT claimer, target FROM (
+    SELECT 1 AS part, new.place, claimer.id AS claimer, n.id AS target
+    FROM new
+    JOIN articles AS n ON n.id = new.id
+    JOIN articles AS claimer ON n.url IS NOT NULL AND claimer.id IN ({_URL_CLAIMERS})
+    UNION ALL
+    SELECT 2, new.place, claimer.id, n.id
+    FROM new
+    JOIN articles AS n ON n.id = new.id
+    JOIN articles AS claimer ON n.guid IS NOT NULL AND claimer.id IN ({_GUID_CLAIMERS})
+) AS found
+ORDER BY part, place, claimer
+"""
+
+_STATEMENTS: dict[Dialect, tuple[str, str]] = {
+    "sqlite": (_CLAIMED_BY_NEW, _CLAIMING_NEW),
+    "postgresql": (_CLAIMED_BY_NEW_POSTGRESQL, _CLAIMING_NEW_POSTGRESQL),
+}
+"""(the new articles' claims, the claims on the new articles) on each engine."""
+
+
 async def claimed(
     db: Database, new_ids: Sequence[int], *, per_article: int
 ) -> list[tuple[int, int]]:
@@ -68,9 +121,12 @@ async def claimed(
     still be paired). Self-claims and duplicates are left out."""
     if not new_ids:
         return []
-    ids = "[" + ",".join(str(int(i)) for i in new_ids) + "]"
-    own = await db.fetchall(_CLAIMED_BY_NEW, {"ids": ids})
-    theirs = await db.fetchall(_CLAIMING_NEW, {"ids": ids, "per_article": per_article})
+    ids: str | list[int] = "[" + ",".join(str(int(i)) for i in new_ids) + "]"
+    if db.dialect == "postgresql":
+        ids = [int(i) for i in new_ids]
+    claimed_by_new, claiming_new = _STATEMENTS[db.dialect]
+    own = await db.fetchall(claimed_by_new, {"ids": ids})
+    theirs = await db.fetchall(claiming_new, {"ids": ids, "per_article": per_article})
     found: dict[frozenset[int], tuple[int, int]] = {}
     for row in [*own, *theirs]:
         claimer, target = int(row[0]), int(row[1])
