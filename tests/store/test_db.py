@@ -116,7 +116,7 @@ async def test_topic_counts_follow_the_tags(tmp_path: Path) -> None:
 
 
 async def test_reads_queue_at_the_reader_without_waiting_for_the_event_loop(
-    db: SQLiteDatabase,
+    sqlite_db: SQLiteDatabase,
 ) -> None:
     """Reads from many tasks, with a time budget and without, go to the reader's
     thread at once and run back to back there while the event loop is held: a read
@@ -127,6 +127,7 @@ async def test_reads_queue_at_the_reader_without_waiting_for_the_event_loop(
     The loop is blocked on an event that only the last read sets; the wait's
     timeout is a guard against hanging, not a measurement."""
     reads = 20
+    db = sqlite_db
     ran: list[int] = []
     all_ran = threading.Event()
 
