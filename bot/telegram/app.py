@@ -1,17 +1,23 @@
 """The Application, built in one place: handlers, rate limiter, lifespan, jobs.
 
 `lifespan` is the one start and stop of the bot: the instance lock, the store,
-the menus, the sender and the jobs, closed in reverse. Long polling enters it
-from PTB's `post_init` and leaves it from `post_stop`; the webhook server, the
-local chat mode and the tests enter it through `running`, so every way of
+the menus, the leadership, the sender and the jobs, closed in reverse. Long polling
+enters it from PTB's `post_init` and leaves it from `post_stop`; the webhook server,
+the local chat mode and the tests enter it through `running`, so every way of
 running the Application starts and stops the same.
+
+The sender and the jobs are the leader's duties (`LeaderDuties`): on SQLite the one
+bot leads from the start and they start with it, as they always did; on PostgreSQL
+the bot that holds the store's leader lock runs them (`bot.store.leader`), and a bot
+takes them up or puts them down as it gains or loses the lead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import certifi
@@ -33,6 +39,7 @@ from bot.delivery.ratelimiter import TelegramRateLimiter, opt_in_to_timedelta
 from bot.delivery.sender import OutboxSender
 from bot.runtime import open_content
 from bot.services import Services
+from bot.store.leader import FOLLOWER_RETRY_SECONDS, Leadership
 from bot.store.lock import InstanceLock
 from bot.telegram.admission import AdmissionProcessor
 from bot.telegram.commands import add_command_handlers, set_menus
@@ -45,11 +52,11 @@ from bot.telegram.handlers import (
 )
 from bot.telegram.handlers.admin import add_admin_handlers
 from bot.telegram.handlers.buttons import add_button_handlers
-from bot.telegram.jobs import install_jobs
+from bot.telegram.jobs import install_jobs, remove_jobs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["App", "build_application", "lifespan", "running"]
+__all__ = ["App", "LeaderDuties", "build_application", "lifespan", "running"]
 
 
 def file_url(base_url: str) -> str:
@@ -168,16 +175,93 @@ async def lifespan(application: App) -> AsyncIterator[None]:
             # The gauges read from the database (the outbox's depth scans what is
             # unfinished): only for a server that shows them.
             await stack.enter_async_context(gauges.refreshing(services))
-        sender = OutboxSender(services.db, application.bot)
-        await sender.start()
-        bot_data.sender = sender
-        stack.callback(setattr, bot_data, "sender", None)
-        # Let in-flight sends finish while the bot can still make requests.
-        stack.push_async_callback(sender.stop)
-        stack.callback(services.doorbell.listen(sender.wake))
-        if services.run_jobs:
-            install_jobs(application, services)
+        leadership = services.leadership
+        await leadership.start()
+        # Left last: the duties are put down before another bot may take them up.
+        stack.push_async_callback(leadership.stop)
+        if not leadership.sole:
+            stack.push_async_callback(services.notices.close)
+        duties = LeaderDuties(application, services)
+        stack.push_async_callback(duties.stop)
+        if leadership.leading:  # SQLite: always, at once, as before there was a leader
+            await duties.start()
+        if not leadership.sole:
+            following = asyncio.create_task(_follow(leadership, duties), name="leader-duties")
+            stack.push_async_callback(_cancel, following)
         yield
+
+
+class LeaderDuties:
+    """What only the leading bot runs: the outbox sender, woken by every bot's
+    doorbell, and the repeating jobs (unless the services leave them to a test)."""
+
+    def __init__(self, application: App, services: Services) -> None:
+        self.application = application
+        self.services = services
+        self._sender: OutboxSender | None = None
+        self._unlisten: Callable[[], Awaitable[None]] | None = None
+        self._jobs = False
+
+    @property
+    def running(self) -> bool:
+        return self._sender is not None
+
+    async def start(self) -> None:
+        if self._sender is not None:
+            return
+        sender = self._sender = OutboxSender(self.services.db, self.application.bot)
+        await sender.start()
+        self.application.bot_data.sender = sender
+        self._unlisten = await self.services.doorbell.listen_everywhere(sender.wake)
+        if self.services.run_jobs:
+            install_jobs(self.application, self.services)
+            self._jobs = True
+
+    async def stop(self) -> None:
+        """In reverse, however far `start` got. The sender lets its sends in flight
+        finish while the bot can still make requests."""
+        sender, self._sender = self._sender, None
+        if self._jobs:
+            remove_jobs(self.application)
+            self._jobs = False
+        unlisten, self._unlisten = self._unlisten, None
+        if unlisten is not None:
+            await unlisten()
+        if sender is not None:
+            await sender.stop()
+        self.application.bot_data.sender = None
+
+
+async def _follow(leadership: Leadership, duties: LeaderDuties) -> None:
+    """Take the duties up each time this bot leads, put them down each time it stops
+    (PostgreSQL). A start that fails is tried again while the bot still leads."""
+    while True:
+        if not leadership.leading:
+            if duties.running:
+                log.info("no longer leading: the sender and the jobs stop")
+                await _put_down(duties)
+            await leadership.until_leading()
+            continue
+        try:
+            await duties.start()
+        except Exception:
+            log.exception("the leader's duties did not start; trying again shortly")
+            await _put_down(duties)
+            await asyncio.sleep(FOLLOWER_RETRY_SECONDS)
+            continue
+        await leadership.until_following()
+
+
+async def _put_down(duties: LeaderDuties) -> None:
+    try:
+        await duties.stop()
+    except Exception:
+        log.exception("the leader's duties did not stop cleanly")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 @asynccontextmanager
