@@ -1,6 +1,6 @@
 """Several bots on one PostgreSQL store behave as one: only the leader sends the
-outbox and runs the jobs; a follower's doorbell reaches the leader's sender; when
-the leader goes, another takes its duties over."""
+outbox, runs the jobs and polls; a follower's doorbell reaches the leader's sender;
+when the leader goes, another takes its duties over."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+
+from telegram import Update
 
 from bot.config import Settings
 from bot.emulator import Emulator
@@ -17,6 +19,7 @@ from bot.store import outbox
 from bot.store.outbox import NewMessage
 from bot.telegram.app import App, build_application, running
 from bot.telegram.jobs import NAMES
+from bot.telegram.run import poll_while_leading
 from tests.harness import bot_harness, sender_of
 
 TAKEOVER = 15.0  # seconds a follower may take to lead once the leader is gone
@@ -121,3 +124,45 @@ async def test_only_the_leader_runs_the_jobs(
                 await asyncio.sleep(0.05)
             assert job_names(second) == sorted(NAMES)
             assert second.bot_data.sender is not None
+
+
+async def test_only_the_leader_polls(
+    emulator: Emulator, settings: Settings, postgres_url: str
+) -> None:
+    shared = settings.model_copy(update={"database_url": postgres_url})
+    reader = emulator.add_user("Ana")
+    polling = {"poll_interval": 0.0, "timeout": 1, "allowed_updates": Update.ALL_TYPES}
+    async with AsyncExitStack() as leaving:
+        first = await leaving.enter_async_context(replica(emulator, shared))
+        first_stopping = asyncio.Event()
+        first_polls = asyncio.create_task(poll_while_leading(first, first_stopping, **polling))
+        leaving.callback(first_stopping.set)
+        async with replica(emulator, shared) as second:
+            second_stopping = asyncio.Event()
+            second_polls = asyncio.create_task(
+                poll_while_leading(second, second_stopping, **polling)
+            )
+            try:
+                emulator.send_user_message(reader.id, reader.id, "/start")
+                await emulator.wait_for_bot_message(reader.id)
+                assert first.updater is not None
+                assert second.updater is not None
+                assert first.updater.running
+                assert not second.updater.running
+
+                first_stopping.set()
+                await first_polls
+                await leaving.aclose()  # the leader goes
+                async with asyncio.timeout(TAKEOVER):
+                    await second.bot_data.services.leadership.until_leading()
+                answered = len(emulator.bot_messages(reader.id))
+                emulator.send_user_message(reader.id, reader.id, "/help")
+                await emulator.wait_for(
+                    lambda: len(emulator.bot_messages(reader.id)) > answered or None,
+                    timeout=TAKEOVER,
+                )
+                assert second.updater.running
+            finally:
+                second_stopping.set()
+                await second_polls
+            assert not second.updater.running
