@@ -287,9 +287,11 @@ class PostgresLeadership(Leadership):
                     log.info("this bot leads the bots on %s", self.location)
                     self._change(True)
             self._trouble = None
-        except (Error, OSError, TimeoutError) as exc:
+        except Exception as exc:
             await self._drop()
             reason = _first_line(exc)
+            if not isinstance(exc, Error | OSError | TimeoutError):
+                log.exception("the leader's lock could not be asked for or checked")
             if self._leading:
                 log.warning("leadership lost: the lock's connection broke (%s)", reason)
                 self._change(False)
@@ -352,6 +354,14 @@ class PostgresNotices(Notices):
             await asyncio.gather(task, return_exceptions=True)
 
     async def _listen(self, listening: asyncio.Future[None]) -> None:
+        """Listen until halted, reconnecting after a failure; `listening` is settled
+        once the first connection listens or fails (or this is halted before)."""
+        try:
+            await self._listen_on(listening)
+        finally:
+            _settle(listening)
+
+    async def _listen_on(self, listening: asyncio.Future[None]) -> None:
         from psycopg import Error, sql
 
         trouble: str | None = None

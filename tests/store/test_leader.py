@@ -32,7 +32,7 @@ from tests.harness import ROOT, fresh_python
 from tests.postgres import Server
 
 KILLED_LEADER_REPLACED_WITHIN = 15.0
-"""Seconds: the promise for a leader that dies (README, Scaling out)."""
+"""Seconds: how soon another bot leads once the leader dies, whatever the way."""
 WAIT = 10.0  # for what follows at once (at most a retry or a check later)
 
 

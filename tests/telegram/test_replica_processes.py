@@ -20,7 +20,7 @@ from bot.store.leader import notices_for
 from bot.store.outbox import NewMessage
 
 ROOT = Path(__file__).resolve().parents[2]
-TAKEOVER = 15.0  # the promise for a killed leader (README, Scaling out)
+TAKEOVER = 15.0  # seconds: how soon another bot leads once the leader dies
 START = 60.0
 
 
