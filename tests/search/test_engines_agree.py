@@ -5,10 +5,11 @@ normal ingest path: the bundled sample, a synthetic archive in both languages,
 and a few written to trip a full-text engine (accents, plurals, hyphens,
 apostrophes, digits run into letters, addresses, the words where an English
 stem is another word's Spanish stem). Then every query the search tests ask,
-and those, goes through the real search service on both, in every reading
-language, on two pages; the lists of ids must be equal. FTS5 and tsquery differ
-in syntax, tokenizer and column filters (`bot.store.fulltext` maps one onto the
-other); any difference that changes a result fails here.
+and those, goes through the real search service on both (`PAGES`), and to the
+store for every match; the lists of ids, and the other version each hit links,
+must be equal. FTS5 and tsquery differ in syntax, tokenizer and column filters
+(`bot.store.fulltext` maps one onto the other); any difference that changes a
+result fails here.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from bot.runtime import sync_catalogue
 from bot.search.query import QueryError, parse_query
 from bot.search.service import SearchResult, find
 from bot.store import articles
-from bot.store.db import Database, Row
+from bot.store.db import Database
 from bot.topics import Catalogue, load_catalogue
 from tests.postgres import Server
 
 NOW = corpus.LAST_DAY + 86_400
-SYNTHETIC = 300
+SYNTHETIC = 200
 _databases = itertools.count(1)
 
 CRAFTED = [
@@ -212,30 +213,12 @@ def _sources() -> list[tuple[str, list[Entry]]]:
     ]
 
 
-async def _load_sqlite(db: Database, catalogue: Catalogue) -> None:
-    """Ingest as a feed poll does: store, then pair translations."""
+async def _load(db: Database, catalogue: Catalogue) -> None:
+    """Ingest as start-up and a feed poll do: the catalogue, then each source's
+    entries stored and paired with their translations."""
     await sync_catalogue(db, catalogue)
     for source, entries in _sources():
         await ingest(db, entries, source=source, catalogue=catalogue, now=NOW)
-
-
-async def _load_postgresql(db: Database, catalogue: Catalogue, pairs: list[Row]) -> None:
-    """Ingest's storing step, with its own arguments, and the pairs the SQLite
-    store made (its pairing reads are SQLite's SQL until bot.store.translations
-    is ported; what is compared here is search over the same pairs)."""
-    await sync_catalogue(db, catalogue)
-    for source, entries in _sources():
-        prepared = [
-            prepare(entry, source=source, catalogue=catalogue, now=NOW, position=position)
-            for position, entry in enumerate(entries)
-        ]
-        await articles.insert_with_ids(db, prepared)
-    async with db.transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO translations (article_id, other_id, how, score, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [tuple(row) for row in pairs],
-        )
 
 
 @pytest.fixture
@@ -248,12 +231,8 @@ async def engines(
     try:
         pg = await Database.open(postgres.url(name))
         try:
-            await _load_sqlite(lite, catalogue)
-            pairs = await lite.fetchall(
-                "SELECT article_id, other_id, how, score, at FROM translations ORDER BY article_id"
-            )
-            assert pairs, "the sample's story in two languages is paired"
-            await _load_postgresql(pg, catalogue, pairs)
+            for db in (lite, pg):
+                await _load(db, catalogue)
             yield lite, pg
         finally:
             await pg.close()
@@ -262,59 +241,64 @@ async def engines(
 
 
 def _page(result: SearchResult) -> tuple[object, ...]:
-    return (result.problem, [hit.article.id for hit in result.hits], result.has_more)
+    """A page as a reader sees it: each article, and the other version it links."""
+    return (
+        result.problem,
+        [(hit.article.id, hit.article.translation) for hit in result.hits],
+        result.has_more,
+    )
 
 
 async def test_every_query_finds_the_same_articles_on_both_engines(
     engines: tuple[Database, Database], catalogue: Catalogue
 ) -> None:
     lite, pg = engines
-    stored = [
-        [(a.id, a.title) for a in await articles.latest(db, limit=1_000)] for db in (lite, pg)
-    ]
+    stored, pairs = [], []
+    for db in (lite, pg):
+        stored.append([(a.id, a.title) for a in await articles.latest(db, limit=1_000)])
+        pairs.append(await db.fetchall("SELECT article_id, other_id FROM translations"))
     assert stored[0] == stored[1]
     assert len(stored[0]) > SYNTHETIC
+    assert sorted(map(tuple, pairs[0])) == sorted(map(tuple, pairs[1]))
+    assert pairs[0], "the sample's story in two languages is paired"
     differ: list[str] = []
     found = 0
     for text in QUERIES:
-        # Pages as a reader gets them from the search service. A language makes
-        # it read the pairs (bot.search.versions) through bot.store.translations,
-        # SQLite's SQL until that module is ported: those are compared in the
-        # store below.
-        for page, page_size in ((0, 50), (1, 3)) if "lang:" not in text else ():
+        # Pages as a reader gets them from the search service, in no reading
+        # language, in one (a paired story once), and a later page.
+        for page, page_size, prefer in ((0, 50, None), (0, 50, "es"), (1, 3, "en")):
             pages = [
-                _page(await find(db, catalogue, text, page=page, page_size=page_size))
+                _page(
+                    await find(db, catalogue, text, page=page, page_size=page_size, prefer=prefer)
+                )
                 for db in (lite, pg)
             ]
             if pages[0] != pages[1]:
-                differ.append(f"{text!r} page {page} of {page_size}: {pages[0]} != {pages[1]}")
-        # Every match (up to the ranking window), in each reading language, and
-        # an offset into them, straight from the store with the service's filters.
+                differ.append(
+                    f"{text!r} page {page} of {page_size}, prefer {prefer}:"
+                    f" {pages[0]} != {pages[1]}"
+                )
+        # Every match (up to the ranking window), straight from the store with
+        # the service's filters.
         try:
             query = parse_query(text)
         except QueryError:
             continue
         slugs = [topic.slug for name in query.topics if (topic := catalogue.resolve(name))]
-        for prefer in (None, "es"):
-            every = [
-                [
-                    a.id
-                    for a in await articles.search(
-                        db,
-                        query.text_match(),
-                        topics=slugs,
-                        language=query.language,
-                        prefer=prefer,
-                        limit=5_000,
-                    )
-                ]
-                for db in (lite, pg)
+        every = [
+            [
+                a.id
+                for a in await articles.search(
+                    db, query.text_match(), topics=slugs, language=query.language, limit=5_000
+                )
             ]
-            if every[0] != every[1]:
-                differ.append(f"{text!r} prefer {prefer}: {every[0]} != {every[1]}")
-            found += bool(every[0])
+            for db in (lite, pg)
+        ]
+        if every[0] != every[1]:
+            differ.append(f"{text!r} every match: {every[0]} != {every[1]}")
+        found += bool(every[0])
     assert differ == [], "\n".join(differ)
-    assert found > len(QUERIES)  # the queries find things, not nothing alike
+    assert found > len(QUERIES) // 2  # the queries find things, not nothing alike
 
 
 @pytest.mark.xfail(
