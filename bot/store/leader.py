@@ -319,6 +319,7 @@ class PostgresNotices(Notices):
         self.db = db
         self.retry = retry
         self._task: asyncio.Task[None] | None = None
+        self._listening: asyncio.Future[None] | None = None
 
     async def listen(self, channel: str, heard: Heard) -> Callable[[], Awaitable[None]]:
         """As `Notices.listen`, once the server listens on `channel` (or the first try
@@ -342,26 +343,22 @@ class PostgresNotices(Notices):
             await self._halt()  # the connection goes with its last listener
 
     async def _restart(self) -> None:
+        """A new listening task; returns once its first connection listens or failed
+        to, or it was halted first."""
         await self._halt()
-        listening = asyncio.get_running_loop().create_future()
+        listening = self._listening = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._listen(listening), name="store-notices")
         await asyncio.shield(listening)
 
     async def _halt(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            task.cancel()  # before its first step, its body never runs: settled below
             await asyncio.gather(task, return_exceptions=True)
+        if self._listening is not None:
+            _settle(self._listening)
 
     async def _listen(self, listening: asyncio.Future[None]) -> None:
-        """Listen until halted, reconnecting after a failure; `listening` is settled
-        once the first connection listens or fails (or this is halted before)."""
-        try:
-            await self._listen_on(listening)
-        finally:
-            _settle(listening)
-
-    async def _listen_on(self, listening: asyncio.Future[None]) -> None:
         from psycopg import Error, sql
 
         trouble: str | None = None

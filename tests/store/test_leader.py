@@ -239,3 +239,19 @@ async def test_listening_again_after_the_last_listener_left(postgres_url: str, g
     finally:
         await notices.close()
         await db.close()
+
+
+async def test_a_listen_halted_before_its_listener_started_still_returns(
+    postgres_url: str,
+) -> None:
+    db = await Database.open(postgres_url)
+    notices = notices_for(db)
+    try:
+        listening = asyncio.create_task(notices.listen("outbox", lambda payload: None))
+        await asyncio.sleep(0)  # listen() has made its listener, which has not run yet
+        await notices.close()
+        async with asyncio.timeout(WAIT):
+            await listening
+    finally:
+        await notices.close()
+        await db.close()
