@@ -38,7 +38,7 @@ async def refresh(services: Services, now: float | None = None) -> None:
         age = 0.0 if oldest is None else max(0.0, at - oldest)
         metrics.OUTBOX_OLDEST_AGE.labels(label).set(age)
     metrics.FEEDS_FAILING.set(await feeds.failing_count(services.db))
-    metrics.DATABASE_SIZE.set(services.db.size_bytes())
+    metrics.DATABASE_SIZE.set(await services.db.size_bytes())
 
 
 @contextlib.asynccontextmanager

@@ -239,6 +239,6 @@ class Database(abc.ABC):
         row = await self.fetchone(sql, params, budget=budget)
         return None if row is None else row[0]
 
-    def size_bytes(self) -> int:
-        """The store's size on disk, where this process can see it (0 if not)."""
-        return 0
+    @abc.abstractmethod
+    async def size_bytes(self) -> int:
+        """The store's size on disk (a SQLite file and its log; a PostgreSQL database)."""

@@ -372,6 +372,9 @@ class PostgresDatabase(Database):
             metrics.WRITER_LOCK_WAIT.observe(time.perf_counter() - asked)
             return await self._writer.call(functools.partial(_write_on_thread, work))
 
+    async def size_bytes(self) -> int:
+        return int(await self.fetchval("SELECT pg_database_size(current_database())"))
+
     async def _read(self, sql: str, params: Params, budget: float | None, *, one: bool) -> Any:
         try:
             return await self._reader.call(

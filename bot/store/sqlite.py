@@ -278,7 +278,7 @@ class SQLiteDatabase(Database):
         call = partial(_read_on_thread, conn, sql, params, budget, self.progress_steps, one)
         return await reader._execute(call)  # type: ignore[no-untyped-call]
 
-    def size_bytes(self) -> int:
+    async def size_bytes(self) -> int:
         """The database's files on disk: the main file and its write-ahead log (the
         shared-memory index is scratch). A file not there (yet) counts 0."""
         total = 0
