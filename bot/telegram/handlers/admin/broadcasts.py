@@ -277,10 +277,13 @@ def _meter(context: Context) -> RateMeter:
 
 
 async def progress_tick(context: Context) -> None:
-    """The repeating job: refresh every unfinished broadcast's progress message."""
+    """The repeating job: refresh every unfinished broadcast's progress message, on
+    the leading bot only (one edit of each message, however many bots share the store)."""
     if not context.bot_data.started:
         return
     services = context.bot_data.services
+    if not services.leadership.leading:
+        return
     meter = _meter(context)
 
     async def show(found: Broadcast, text: str, final: bool, language: str) -> bool:
