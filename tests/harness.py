@@ -50,14 +50,19 @@ class Harness:
         await self.emulator.wait_for_callback_answer(query_id)
         return query_id
 
-    async def edited(self, message: MessageRecord, contains: str) -> MessageRecord:
+    async def edited(
+        self,
+        message: MessageRecord,
+        contains: str,
+        timeout: float = 5.0,  # noqa: ASYNC109 - passed on to the emulator's wait
+    ) -> MessageRecord:
         """The same message once an edit has put `contains` in its text."""
 
         def current() -> MessageRecord | None:
             now = self.emulator.message(message.chat_id, message.message_id)
             return now if now is not None and contains in (now.text or "") else None
 
-        return await self.emulator.wait_for(current)
+        return await self.emulator.wait_for(current, timeout)
 
     async def button_shown(self, message: MessageRecord, label: str) -> MessageRecord:
         def current() -> MessageRecord | None:
