@@ -1,5 +1,5 @@
 """Forgetting on schedule: finished outbox rows, old audit entries, spent broadcasts,
-digest texts no row refers to any more.
+digest texts no row refers to any more, relayed requests no one will take.
 
 Without it the outbox grows by every message the bot ever sent. Deletes go in
 batches, each its own short write transaction, so a prune after a month of
@@ -20,6 +20,9 @@ from bot.store.db import Database, Dialect
 
 DAY = 24 * 3600
 BATCH = 1000
+RELAY_KEPT = DAY
+"""How long a relayed request (`bot.store.relay`) stays once its follower stopped
+waiting: a day to look into, then it goes."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class PruneReport:
     audit: int = 0  # audit entries deleted
     broadcasts: int = 0  # drafts and finished broadcasts deleted
     payloads: int = 0  # shared request parts no outbox row refers to any more
+    relay: int = 0  # relayed requests whose follower stopped waiting
 
 
 def day_start(moment: int) -> int:
@@ -135,6 +139,20 @@ async def _prune_payloads_batch_postgresql(db: Database, limit: int) -> int:
         return cursor.rowcount
 
 
+async def prune_relay_batch(db: Database, before: float, limit: int = BATCH) -> int:
+    """Delete up to `limit` relayed requests whose follower stopped waiting before
+    `before`. A follower takes (deletes) each answer it gets: what is left is what
+    no one will take: requests abandoned, answered after their follower gave up,
+    or left by a follower that stopped."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "DELETE FROM relay WHERE id IN"
+            " (SELECT id FROM relay WHERE expires_at < ? ORDER BY id LIMIT ?)",
+            (before, limit),
+        )
+        return cursor.rowcount
+
+
 async def _in_batches(
     prune_batch: Callable[[Database, int, int], Awaitable[int]],
     db: Database,
@@ -172,4 +190,5 @@ async def prune(
         payloads=await _in_batches(
             lambda db, _, limit: prune_payloads_batch(db, limit), db, outbox_before, batch
         ),
+        relay=await _in_batches(prune_relay_batch, db, now - RELAY_KEPT, batch),
     )

@@ -19,7 +19,7 @@ import pytest
 
 from bot.config import Settings
 from bot.runtime import open_content
-from bot.store import admin, broadcasts, chats, feeds, outbox, subscriptions
+from bot.store import admin, broadcasts, chats, feeds, outbox, relay, subscriptions
 from bot.store.db import Database, bundled_migrations
 from bot.store.lock import InstanceLock
 from bot.store.outbox import NewMessage
@@ -140,6 +140,16 @@ async def _populate(path: Path) -> None:
         await broadcasts.confirm(db, draft.id, broadcasts.Recipients(), admin_id=7, now=NOW)
         await broadcasts.note_pause(db, draft.id, now=NOW + 1.5, until=NOW + 2.75)
         await admin.audit(db, 7, "feed_add", detail="line one\nline two \\ \t ✓", now=NOW)
+        # A follower's message the leader had not answered when the bots stopped.
+        await relay.ask(
+            db,
+            method="sendMessage",
+            params='{"chat_id":101,"text":"Más tarde"}',
+            kind="reply",
+            reply_to="relay_0123456789abcdef",
+            now=NOW + 0.5,
+            expires_at=NOW + 30.5,
+        )
         first, second, third = [
             row[0] for row in await db.fetchall("SELECT id FROM articles ORDER BY id LIMIT 3")
         ]

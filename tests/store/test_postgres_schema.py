@@ -1,7 +1,8 @@
-"""The PostgreSQL schema (`bot/store/migrations/postgresql/0024_schema.sql`) held
-against a SQLite store at the same version, which it must equal: the same names
-and columns, triggers that leave the very same rows (the subscription key to the
-byte), and a full-text index PostgreSQL answers from its GIN index."""
+"""The PostgreSQL schema (`bot/store/migrations/postgresql/0024_schema.sql` and the
+migrations after it) held against a SQLite store at the same version, which it
+must equal: the same names and columns, triggers that leave the very same rows
+(the subscription key to the byte), and a full-text index PostgreSQL answers from
+its GIN index."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from bot.store.db import Database
+from bot.store.db import Database, bundled_migrations
 from tests.postgres import Server
 
 SCHEMA = resources.files("bot.store") / "migrations" / "postgresql" / "0024_schema.sql"
+LATER = [m for m in bundled_migrations("postgresql") if m.version > 24]
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -42,14 +44,17 @@ FLAGS = {
 
 @pytest.fixture
 def pg(postgres: Server) -> Iterator[Connection]:
-    """A new database holding the schema, applied as the engine applies it: the
-    whole file as one script, in one transaction."""
+    """A new database holding the schema and the migrations after it, applied as
+    the engine applies them: each file whole as one script, in one transaction."""
     name = f"schema_{uuid4().hex[:12]}"
     postgres.psql(f"CREATE DATABASE {name}")
     try:
         with psycopg.connect(postgres.url(name), autocommit=True) as conn:
             with conn.transaction():
                 conn.execute(SCHEMA.read_text("utf-8"))
+            for migration in LATER:
+                with conn.transaction():
+                    conn.execute(migration.sql.encode())
             yield conn
     finally:
         postgres.psql(f"DROP DATABASE {name} WITH (FORCE)")
