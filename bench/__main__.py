@@ -31,6 +31,7 @@ from bench import (
     reading,
     report,
     say,
+    scaling,
     search,
 )
 
@@ -47,6 +48,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "reading": reading.run,
     "operating": operating.run,
     "pairing": pairing.run,
+    "scaling": scaling.run,
 }
 
 ROOT = Path(__file__).resolve().parent.parent
