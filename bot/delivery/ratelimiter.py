@@ -6,6 +6,10 @@ own; a request with ``allow_paid_broadcast`` on the paid budget, when the
 limits have one); everything else (getUpdates, answerCallbackQuery,
 editMessage*, ...) passes straight through.
 
+On a bot that shares its PostgreSQL store with others and does not lead, the
+messages go through the leader's limiter instead (`relay`, `bot.delivery.relay`),
+so that the bot's limits hold for all of them together.
+
 A 429 pauses its scope for exactly `retry_after` (the chat, or the whole bot
 when several chats are flooded at once) and the request is retried when the
 pause ends. Pauses are deadlines kept by the planner, not an event that some
@@ -25,7 +29,7 @@ import os
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
 from datetime import timedelta
-from typing import Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from telegram.error import (
     BadRequest,
@@ -41,6 +45,9 @@ from telegram.warnings import PTBDeprecationWarning
 
 import bot.metrics as metrics
 from bot.delivery.limits import ChatKey, FloodPlanner, Limits
+
+if TYPE_CHECKING:
+    from bot.delivery.relay import RelayClient
 
 INTERACTIVE_RETRIES: Final = 3
 INTERACTIVE_BACKOFF: Final = 0.3  # seconds, times the attempt number
@@ -59,6 +66,9 @@ class RateLimitArgs(TypedDict, total=False):
     on_retry_after: Callable[[float], Awaitable[None]]
     """Awaited with the seconds Telegram asked to wait, at each 429 the request meets
     (the outbox sender puts them on the broadcast the message belongs to)."""
+    relayed: bool
+    """Another bot's request, made here by the leader (`bot.delivery.relay`): it is
+    sent from here whatever this bot's lead, never relayed on."""
 
 
 BULK: Final[RateLimitArgs] = {"bulk": True}
@@ -75,6 +85,13 @@ def consumes_budget(endpoint: str) -> bool:
     if name.startswith("send"):
         return name not in _UNMETERED_SENDS
     return name in _OTHER_MESSAGE_METHODS
+
+
+def _own(rate_limit_args: RateLimitArgs | None) -> bool:
+    """A message this bot sends itself even while it does not lead: the outbox
+    sender's bulk ones (it runs on the leader only, and finishes what it has under
+    way as it steps down), and those it makes for another bot (`relayed`)."""
+    return bool(rate_limit_args and (rate_limit_args.get("bulk") or rate_limit_args.get("relayed")))
 
 
 def send_outcome(exc: BaseException | None) -> str:
@@ -146,6 +163,9 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self._grants: dict[Hashable, asyncio.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self.relay: RelayClient | None = None
+        """Set while this bot shares a PostgreSQL store with others: whenever it does
+        not lead, its messages go out through the leader's limiter. None on SQLite."""
 
     @property
     def limits(self) -> Limits:
@@ -174,6 +194,11 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         rate_limit_args: RateLimitArgs | None,
     ) -> Result:
         metered = consumes_budget(endpoint)
+        relay = self.relay
+        if relay is not None and metered and relay.active and not _own(rate_limit_args):
+            request = relay.request_of(endpoint, data, rate_limit_args)
+            if request is not None:
+                return await relay.send(request)
         chat = chat_key(data.get("chat_id"))
         bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
         # A paid broadcast's message goes on the paid budget; without one (the flag on a
