@@ -19,6 +19,7 @@ import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import certifi
 from telegram.constants import ParseMode
@@ -53,6 +54,9 @@ from bot.telegram.handlers import (
 from bot.telegram.handlers.admin import add_admin_handlers
 from bot.telegram.handlers.buttons import add_button_handlers
 from bot.telegram.jobs import install_jobs, remove_jobs
+
+if TYPE_CHECKING:
+    from bot.delivery.relay import RelayServer
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +185,14 @@ async def lifespan(application: App) -> AsyncIterator[None]:
         stack.push_async_callback(leadership.stop)
         if not leadership.sole:
             stack.push_async_callback(services.notices.close)
+            limiter = application.bot.rate_limiter
+            if isinstance(limiter, TelegramRateLimiter):
+                # While this bot follows, its messages go out through the leader's limiter.
+                from bot.delivery.relay import relaying
+
+                await stack.enter_async_context(
+                    relaying(limiter, services.db, services.notices, leadership)
+                )
         duties = LeaderDuties(application, services)
         stack.push_async_callback(duties.stop)
         if leadership.leading:  # SQLite: always, at once, as before there was a leader
@@ -193,12 +205,15 @@ async def lifespan(application: App) -> AsyncIterator[None]:
 
 class LeaderDuties:
     """What only the leading bot runs: the outbox sender, woken by every bot's
-    doorbell, and the repeating jobs (unless the services leave them to a test)."""
+    doorbell, the relay that sends the other bots' messages (on PostgreSQL,
+    `bot.delivery.relay`) and the repeating jobs (unless the services leave them
+    to a test)."""
 
     def __init__(self, application: App, services: Services) -> None:
         self.application = application
         self.services = services
         self._sender: OutboxSender | None = None
+        self._relay: RelayServer | None = None
         self._unlisten: Callable[[], Awaitable[None]] | None = None
         self._jobs = False
 
@@ -213,6 +228,13 @@ class LeaderDuties:
         await sender.start()
         self.application.bot_data.sender = sender
         self._unlisten = await self.services.doorbell.listen_everywhere(sender.wake)
+        if not self.services.leadership.sole:
+            from bot.delivery.relay import RelayServer
+
+            relay = self._relay = RelayServer(
+                self.services.db, self.application.bot, self.services.notices
+            )
+            await relay.start()
         if self.services.run_jobs:
             install_jobs(self.application, self.services)
             self._jobs = True
@@ -227,6 +249,9 @@ class LeaderDuties:
         unlisten, self._unlisten = self._unlisten, None
         if unlisten is not None:
             await unlisten()
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            await relay.stop()
         if sender is not None:
             await sender.stop()
         self.application.bot_data.sender = None
