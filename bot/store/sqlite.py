@@ -57,6 +57,8 @@ steps made it 70 looks). But one step of a costly search can be long (FTS5 mergi
 long prefix's doclists runs about 1,000 steps a millisecond, and more in one opcode),
 and at 10,000 steps the worst search a user can type overran a 150 ms budget to
 206 ms at p99; at 2,500 a look comes every 2.5 ms at the slowest."""
+LOG_BACKSTOP_PAGES = 10_000
+"""The write-ahead log's bound (pages of 4 KB): about 40 MB, ten times SQLite's own."""
 CHECKPOINT_DELAY = 1.0
 """Seconds from a commit to the checkpoint that copies it into the database file:
 the commits of that second are copied, and the files synced, in one pass, as
@@ -102,7 +104,12 @@ class SQLiteDatabase(Database):
             mode = await (await writer.execute("PRAGMA journal_mode = WAL")).fetchone()
             if mode is None or str(mode[0]).lower() != "wal":
                 log.warning("database %s is not in WAL mode (%s)", path, mode)
-            await writer.execute("PRAGMA wal_autocheckpoint = 0")  # `_checkpoint` does it
+            # `_checkpoint` does it, but the log only starts over when a write finds
+            # every frame of it copied: under writes that never pause, a checkpoint
+            # on another connection never gets there, and the log grew to 10 GB in a
+            # 1M-article build. Past `LOG_BACKSTOP_PAGES` the writer's commit copies
+            # the few frames left (the checkpointer took the rest) and the log restarts.
+            await writer.execute(f"PRAGMA wal_autocheckpoint = {LOG_BACKSTOP_PAGES}")
             reader = await aiosqlite.connect(path, isolation_level=None)
             await _configure(reader)
             await reader.execute("PRAGMA query_only = ON")

@@ -212,3 +212,32 @@ async def test_a_commit_leaves_copying_the_log_to_the_checkpointer(tmp_path: Pat
         assert await db.fetchval("SELECT count(*) FROM filler") == 8_192
     finally:
         await db.close()
+
+
+async def test_writes_that_never_pause_keep_the_log_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log restarts only at a write that finds all of it copied, which a
+    checkpoint on another connection never leaves behind while writes keep
+    coming: the writer's own commit copies the rest once the log is past its
+    bound. The checkpointer is kept away here, as it is by writes that never
+    pause; without the bound these 4 MB all stay in the log."""
+    monkeypatch.setattr("bot.store.sqlite.LOG_BACKSTOP_PAGES", 200)
+    monkeypatch.setattr("bot.store.sqlite.CHECKPOINT_DELAY", 3600.0)
+    path = tmp_path / "busy.sqlite3"
+    db = await SQLiteDatabase.connect(path)
+    log = path.with_name(path.name + "-wal")
+    try:
+
+        def one(conn: Connection) -> None:
+            conn.executemany("INSERT INTO filler VALUES (zeroblob(1024))", [()] * 40)
+
+        await db.write(lambda conn: conn.execute("CREATE TABLE filler (blob BLOB)"))
+        largest = 0
+        for _ in range(100):
+            await db.write(one)
+            largest = max(largest, log.stat().st_size)
+        assert await db.fetchval("SELECT count(*) FROM filler") == 4_000
+        assert largest < 1_500_000, f"the log reached {largest:,} bytes"
+    finally:
+        await db.close()
