@@ -14,6 +14,22 @@ to_tsquery('simple', …) ORDER BY ts_rank … LIMIT 5`). Before anything is tim
 `service.find` must give the same articles on both, and each reference must match
 as many rows as the project's expression on its engine.
 
+Replicas. Every bot is `python -m bot run` in webhook mode behind `python -m
+bench.proxy`, a round-robin proxy in its own process (as an operator puts replicas
+behind a load balancer), so one bot and two are measured through the same hops:
+
+* command latency (`bench.latency`'s load: a steady rate from distinct users, from
+  the post to the emulator's record of the reply) for one bot on SQLite, one on
+  PostgreSQL and two replicas on PostgreSQL, in turn on the same archive; the two
+  replicas' reference is the one on PostgreSQL;
+* a fan-out (`bench.fanout`'s: one breaking article to N instant subscribers,
+  Telegram's limits enforced by the emulator) with two replicas on one fresh
+  PostgreSQL store while other users send /latest through the proxy to both: the
+  rate against Telegram's 30 msg/s, 429s, the most messages in any one second;
+* failover: kill -9 of the leading replica, a message queued right after (as a
+  broadcast queues its own), and the time to the first one the other sends (only
+  the leader sends), a few times, the killed one started again between trials.
+
 The server runs with `synchronous_commit = off`, the counterpart of the SQLite
 store's `synchronous = NORMAL` in WAL mode: a commit does not wait for the disk,
 and a crash loses at most the last moments, never the database. Other settings
@@ -29,7 +45,9 @@ import os
 import random
 import shutil
 import sqlite3
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -39,20 +57,43 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psycopg
 
-from bench import Options, say
+from bench import Options, fanout, say
 from bench import search as lite
-from bench.report import Row
+from bench.latency import P50_TARGET as LATENCY_P50
+from bench.latency import P99_TARGET as LATENCY_P99
+from bench.latency import (
+    REPLY_BUDGET,
+    ROOT,
+    SETTINGS_ENV,
+    EmulatorProcess,
+    Load,
+    Phase,
+    ProcessFailed,
+    add_users,
+    cpu_seconds,
+    emulator_process,
+    scratch_copy,
+)
+from bench.latency import _stop as stop_process
+from bench.report import Row, Target
 from bench.search import Query, percentile
+from bot.config import Settings
+from bot.digest.dispatch import reschedule
+from bot.emulator import DEFAULT_TOKEN, EmulatorClient
 from bot.runtime import sync_catalogue
 from bot.search.query import parse_query
 from bot.search.service import PAGE_SIZE, find
-from bot.store import articles
+from bot.services import Doorbell
+from bot.store import articles, chats, outbox
 from bot.store.articles import SEARCH_WINDOW
 from bot.store.copy import copy_store
 from bot.store.db import Database
 from bot.store.fulltext import tsquery, tsquery_titles
+from bot.store.leader import notices_for
+from bot.store.outbox import NewMessage
 from bot.store.postgres import _translate
 from bot.text import index_columns
 from bot.topics import Catalogue, load_catalogue
@@ -136,6 +177,26 @@ def cached_server(root: Path) -> Server:
     server = Server(root, postgres._free_port(), runner, keep=True)
     server.start()
     return server
+
+
+def server_cpu(server: Server) -> float:
+    """CPU seconds the server's processes have used so far (its postmaster and every
+    backend it started), NaN without /proc."""
+    try:
+        postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    total = cpu_seconds(postmaster)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += cpu_seconds(int(entry.name))
+    return total
 
 
 def server_version() -> str:
@@ -532,10 +593,11 @@ def _search_note(timings: Sequence[SearchTiming], fraction: float, plans: dict[s
     if backward:
         remedies.append(
             "where the plan walks the primary key newest first and tests each row's document"
-            " (rows read and dropped), the planner expected matches to be common and they are"
-            " not: a bitmap scan of the GIN index reads only the matches, so better estimates"
-            " for the document column (more statistics) or a query shape that lets the planner"
-            " choose per word would close it"
+            " (rows read and dropped), it reads every row back to the oldest of the newest"
+            f" {SEARCH_WINDOW:,} matches, matching or not: when matches are a small share of"
+            " the rows, a bitmap scan of the GIN index reads fewer (only the matches, then"
+            " sorts them), so a query shape or statistics that let the planner see how rare"
+            " a word is would close it"
         )
     if bitmap:
         remedies.append(
@@ -611,6 +673,612 @@ async def search_rows(options: Options, built: lite.Built, archive: Archive) -> 
     return rows
 
 
+# --- replicas behind a round-robin proxy, in webhook mode ---------------------------
+
+WEBHOOK_PATH = "/telegram"
+WEBHOOK_SECRET = "bench-scaling-" + "0123456789abcdef" * 2  # 32 to 256 of Telegram's characters
+LEADS = "this bot leads the bots on"  # bot.store.leader's line when a bot takes the lead
+READY = "webhook mode on"  # bot.telegram.webhook's line once it serves and set the webhook
+START = 120.0  # s for a bot to start (a migration of a large store first)
+
+
+@dataclass
+class Replica:
+    """One `python -m bot run` in webhook mode, its log in a file."""
+
+    name: str
+    port: int
+    process: asyncio.subprocess.Process
+    log: Path
+    offset: int  # where this process's lines begin in the log
+
+    def lines(self) -> list[str]:
+        with self.log.open("rb") as file:
+            file.seek(self.offset)
+            return file.read().decode("utf-8", errors="replace").splitlines()
+
+    def leads(self) -> int:
+        """How many times this process has taken the lead."""
+        return sum(LEADS in line for line in self.lines())
+
+
+async def start_replica(
+    emu: EmulatorProcess,
+    folder: Path,
+    name: str,
+    port: int,
+    proxy_url: str,
+    settings: dict[str, str],
+) -> Replica:
+    """A bot serving its webhook on `port`, with the proxy's URL as its webhook URL;
+    returned once it serves and has set the webhook."""
+    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_ENV}
+    env.update(
+        BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_BASE_URL=emu.base_url,
+        WEBHOOK_URL=proxy_url + WEBHOOK_PATH,
+        WEBHOOK_SECRET=WEBHOOK_SECRET,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        LOG_LEVEL="INFO",
+        PYTHONPATH=str(ROOT),
+        **settings,
+    )
+    home = folder / name
+    home.mkdir(exist_ok=True)  # cwd: a folder without a .env, so only the settings above apply
+    log = folder / f"{name}.log"
+    offset = log.stat().st_size if log.exists() else 0
+    with log.open("ab") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=home, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
+        )  # fmt: skip
+    replica = Replica(name, port, process, log, offset)
+    deadline = time.monotonic() + START
+    while not any(READY in line for line in replica.lines()):
+        if process.returncode is not None or time.monotonic() > deadline:
+            await stop_process(process)
+            tail = "\n".join(replica.lines()[-20:])
+            raise ProcessFailed(f"{name} did not start serving its webhook:\n{tail}")
+        await asyncio.sleep(0.05)
+    return replica
+
+
+@asynccontextmanager
+async def proxy_process(folder: Path, ports: Sequence[int]) -> AsyncIterator[str]:
+    """`python -m bench.proxy` in front of `ports`; its base URL."""
+    log = folder / "proxy.log"
+    with log.open("wb") as errors:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.proxy", *(str(port) for port in ports), cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=errors,
+        )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+        except TimeoutError:
+            line = b""
+        url = line.decode().strip()
+        if not url.startswith("http"):
+            raise ProcessFailed(f"the proxy did not start:\n{log.read_text(errors='replace')}")
+        yield url
+    finally:
+        await stop_process(process)
+
+
+async def proxy_stats(url: str) -> dict[str, dict[str, int]]:
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/_proxy/stats") as answer:
+        found: dict[str, dict[str, int]] = await answer.json()
+        return found
+
+
+@dataclass
+class Replicas:
+    emu: EmulatorProcess
+    folder: Path
+    proxy_url: str
+    settings: dict[str, str]
+    running: list[Replica]
+
+    async def restart(self, replica: Replica) -> Replica:
+        """The same replica again (after a kill), on its port, as a new process."""
+        await stop_process(replica.process)
+        again = await start_replica(
+            self.emu, self.folder, replica.name, replica.port, self.proxy_url, self.settings
+        )
+        self.running[self.running.index(replica)] = again
+        return again
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(replica.process.pid) for replica in self.running)
+
+
+@asynccontextmanager
+async def replicas(
+    emu: EmulatorProcess, folder: Path, count: int, settings: dict[str, str]
+) -> AsyncIterator[Replicas]:
+    """`count` bots on one store behind one proxy; the first leads (it starts alone,
+    and on PostgreSQL the others start once it has taken the lead)."""
+    ports = [postgres._free_port() for _ in range(count)]
+    names = [f"replica-{n + 1}" for n in range(count)]
+    async with proxy_process(folder, ports) as url:
+        group = Replicas(emu, folder, url, settings, [])
+        try:
+            for number, (name, port) in enumerate(zip(names, ports, strict=True)):
+                replica = await start_replica(emu, folder, name, port, url, settings)
+                group.running.append(replica)
+                if number == 0 and "DATABASE_URL" in settings:
+                    await until(lambda r=replica: r.leads() > 0, START, f"{name} to lead")
+            yield group
+        finally:
+            await asyncio.gather(*(stop_process(r.process) for r in group.running))
+
+
+async def until(check: Any, timeout: float, what: str) -> float:  # noqa: ASYNC109
+    """Poll `check()` every 20 ms until true; the seconds it took (ProcessFailed past `timeout`)."""
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            raise ProcessFailed(f"waited {timeout:g} s for {what}")
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+# --- command latency -------------------------------------------------------------------
+
+
+@dataclass
+class LatencyRun:
+    name: str
+    replicas: int
+    phase: Phase
+    cpu: float  # s of all replicas' CPU during the timed phase
+    server_cpu: float  # s of the PostgreSQL server's CPU meanwhile (0 on SQLite)
+    transactions: float  # the store's transactions per update (NaN on SQLite)
+    taken: dict[str, int]  # updates each replica took from the proxy
+
+
+async def prepare_store(target: str | Path, users: Sequence[int]) -> None:
+    """The users are known to the bot, as returning readers are (as `bench.latency` does)."""
+    db = await Database.open(target)
+    try:
+        now = int(time.time())
+        for user in users:
+            await chats.save_chat(db, chat_id=user, type="private", title="Reader", now=now)
+            target_row = await chats.ensure_target(
+                db, user, ui_language="en", timezone="UTC", now=now
+            )
+            await chats.update_target(db, target_row.id, next_digest_at=reschedule(target_row, now))
+    finally:
+        await db.close()
+
+
+async def time_commands(
+    options: Options,
+    emu: EmulatorProcess,
+    folder: Path,
+    users: Sequence[int],
+    name: str,
+    count: int,
+    store: dict[str, str],
+    server: Server | None = None,
+    database: str = "",
+) -> LatencyRun:
+    """`count` bots behind the proxy answering `options.latency_rate` updates/s from
+    distinct users for `options.latency_seconds`, after an untimed warm-up."""
+    settings = {**store, "SEND_RATE_PER_SECOND": f"{REPLY_BUDGET:g}"}
+    async with replicas(emu, folder, count, settings) as group:
+        load = Load(emu, users, group.running[0].process.pid)
+        rate = options.latency_rate
+        await load.run(rate, min(2.0, options.latency_seconds / 10))  # warm-up, untimed
+        before, cpu = await proxy_stats(group.proxy_url), group.cpu()
+        serving = server_cpu(server) if server else 0.0
+        committed = transactions(server, database) if server else 0
+        phase = await load.run(rate, options.latency_seconds)
+        after, cpu = await proxy_stats(group.proxy_url), group.cpu() - cpu
+        serving = server_cpu(server) - serving if server else 0.0
+        await asyncio.sleep(STATS_DELAY)  # the server's statistics lag behind its work
+        committed = transactions(server, database) - committed if server else 0
+    taken = {
+        replica: after["taken"][port] - before["taken"][port]
+        for replica, port in zip(
+            (r.name for r in group.running), (str(r.port) for r in group.running), strict=True
+        )
+    }
+    say(options, f"  {name}: p50 {phase.p(0.5):.1f} ms, p99 {phase.p(0.99):.1f} ms")
+    per_update = committed / len(phase.posted) if server else float("nan")
+    return LatencyRun(name, count, phase, cpu, serving, per_update, taken)
+
+
+STATS_DELAY = 1.0  # s: PostgreSQL publishes a backend's counts when idle, within a second
+
+
+def transactions(server: Server, database: str) -> int:
+    """Transactions committed or rolled back in `database` so far (each read on the
+    store's reader is one, each write one)."""
+    with psycopg.connect(server.url(database), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def latency_rows(options: Options, built: lite.Built, store: Archive) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
+        folder = Path(tmp)
+        async with emulator_process(folder, "--log-limit", "500000", "--history", "4") as emu:
+            users = await add_users(emu.client, options.latency_users)
+            say(options, f"command latency, {options.latency_rate:g} updates/s, webhook mode")
+            path = scratch_copy(built.path, folder)
+            await prepare_store(path, users)
+            lite_run = await time_commands(
+                options, emu, folder, users, "one bot on SQLite", 1, {"DATABASE_PATH": str(path)}
+            )
+            path.unlink()
+            async with scratch_database(store.server, ARCHIVE, "latency") as url:
+                await prepare_store(url, users)
+                where = {"DATABASE_URL": url}
+                one = await time_commands(
+                    options, emu, folder, users, "one bot on PostgreSQL", 1, where,
+                    store.server, "latency",
+                )  # fmt: skip
+                two = await time_commands(
+                    options, emu, folder, users, "two replicas on PostgreSQL", 2, where,
+                    store.server, "latency",
+                )  # fmt: skip
+            errors = await emu.client.protocol_errors()
+    if errors:
+        raise RuntimeError(f"the bots made invalid requests: {errors[:3]}")
+    n = f"{store.articles:,} articles"
+    rate = f"{options.latency_rate:g} updates/s"
+    rows = []
+    for fraction, target in ((0.5, LATENCY_P50), (0.99, LATENCY_P99)):
+        label = f"p{round(fraction * 100)}"
+        rows.append(
+            Row(
+                f"command latency, {rate}, {n}, two replicas on PostgreSQL behind a"
+                f" round-robin proxy, {label}",
+                two.phase.p(fraction),
+                "ms",
+                reference=f"one replica on PostgreSQL behind the same proxy, same run, {label}",
+                reference_value=one.phase.p(fraction),
+                target=target,
+                detail=_latency_detail([lite_run, one, two], n) if fraction == 0.5 else "",
+                note=_latency_note(two, fraction, target),
+            )
+        )
+    for fraction, target in ((0.5, LATENCY_P50), (0.99, LATENCY_P99)):
+        label = f"p{round(fraction * 100)}"
+        rows.append(
+            Row(
+                f"command latency, {rate}, {n}, one bot on PostgreSQL (webhook), {label}",
+                one.phase.p(fraction),
+                "ms",
+                reference=f"one bot on SQLite behind the same proxy, same run, {label}",
+                reference_value=lite_run.phase.p(fraction),
+                target=target,
+                note=_latency_note(one, fraction, target),
+            )
+        )
+    return rows
+
+
+def _latency_note(run: LatencyRun, fraction: float, target: Target) -> str:
+    """Why a PostgreSQL configuration missed its latency bound, from its own figures."""
+    phase = run.phase
+    if target.met(phase.p(fraction)):
+        return ""
+    posted = len(phase.posted)
+    share = run.cpu / phase.seconds / run.replicas if phase.seconds else float("nan")
+    behind = phase.reply_rate < 0.95 * phase.posted_rate
+    pace = (
+        f"replies came at {phase.reply_rate:.1f}/s of the {phase.posted_rate:.1f}/s posted, so"
+        " updates queued behind one another"
+        if behind
+        else f"replies kept pace ({phase.reply_rate:.1f}/s)"
+    )
+    name = run.name[0].upper() + run.name[1:]
+    return (
+        f"{name}, {run.phase.rate:g} updates/s: {pace}, while each bot's CPU"
+        f" was {share:.0%} of a core: {run.cpu / posted * 1000:.1f} ms of the bots' CPU and"
+        f" {run.server_cpu / posted * 1000:.1f} ms of the server's per update, and"
+        f" {run.transactions:.1f} transactions on the store. A bot's reads go one at a time"
+        " through its one reader connection (bot/store/postgres.py), each a round trip to a"
+        " server process that shares the machine's cores with the bots, the emulator and"
+        " the load; where SQLite reads in the bot's own process. What would close it, to be"
+        " measured here before and after: reads that overlap (a few reader connections per"
+        " bot) and fewer round trips per update, or a server with cores of its own."
+    )
+
+
+def _latency_detail(runs: Sequence[LatencyRun], n: str) -> str:
+    lines = [
+        f"{'':<27} {'updates':>7} {'missing':>7} {'replies/s':>9} {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'max ms':>7} {'CPU ms/update: bots':>19} {'server':>6} {'xacts/update':>12}"
+        "  updates per replica",
+    ]
+    for run in runs:
+        phase = run.phase
+        cpu = run.cpu / max(1, len(phase.posted)) * 1000
+        serving = run.server_cpu / max(1, len(phase.posted)) * 1000
+        shares = ", ".join(f"{count:,}" for count in run.taken.values())
+        lines.append(
+            f"{run.name:<27} {len(phase.posted):>7,} {phase.missing:>7} {phase.reply_rate:>9.1f}"
+            f" {phase.p(0.5):>7.1f} {phase.p(0.99):>7.1f} {phase.p(1.0):>7.1f} {cpu:>19.1f}"
+            f" {serving:>6.1f} {run.transactions:>12.1f}  {shares}"
+        )
+    for run in runs:
+        lines.append(f"{run.name}, by command:")
+        kinds = sorted(set(run.phase.kinds), key=lambda k: (k != "text", k))
+        for kind in kinds:
+            samples = [
+                lat
+                for lat, k in zip(run.phase.latencies, run.phase.kinds, strict=True)
+                if k == kind
+            ]
+            lines.append(
+                f"  {kind:<9} {len(samples):>6} p50 {percentile(samples, 0.5) * 1000:>7.1f}"
+                f"  p99 {percentile(samples, 0.99) * 1000:>7.1f} ms"
+            )
+    lines.append(
+        f"Each configuration on the same {n} archive (SQLite: a copy of the cached file;"
+        " PostgreSQL: a copy of the copied database), every bot `python -m bot run` in"
+        " webhook mode behind `python -m bench.proxy` (round robin; the emulator pushes"
+        f" each update to it), SEND_RATE_PER_SECOND={REPLY_BUDGET:g}, emulator flood limits"
+        f" off, updates from {len(runs[0].phase.posted):,} posts over distinct users as"
+        " bench.latency does; latency from just before an update is posted to the"
+        " emulator's record of the reply. replies/s: while they came (below the posting rate:"
+        " the bots fell behind). CPU: all the configuration's bots together, and the"
+        " PostgreSQL server's processes; xacts: the store's transactions (pg_stat_database)"
+        " per update, each read on the store's one reader connection being one."
+    )
+    return "\n".join(lines)
+
+
+# --- fan-out and failover with two replicas ---------------------------------------------
+
+FAILOVER_TRIALS = 3
+FAILOVER_TARGET = Target("<=", 15.0, "s")
+FAILOVER_WAIT = 60.0  # s: a trial past this counts as this
+
+
+@dataclass(frozen=True)
+class Trial:
+    outbox: float  # s from the kill to the first outbox message the survivor sent
+    leads: float  # s from the kill until the survivor's log said it leads
+    reply: float  # s from the kill to the reply to a command posted right after it
+
+
+async def first_send(client: EmulatorClient, since: int, chat: int, timeout: float) -> float:  # noqa: ASYNC109
+    """The emulator's time of the first accepted sendMessage to `chat` after request
+    `since` (NaN if none within `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for record in await client.requests(since=since, method="sendMessage"):
+            if record["status"] == 200 and int(record["params"]["chat_id"]) == chat:
+                return float(record["at"])
+        await asyncio.sleep(0.05)
+    return float("nan")
+
+
+async def failover(
+    group: Replicas, url: str, chats_for: Sequence[int], users: Sequence[int]
+) -> list[Trial]:
+    """Kill -9 the leader; queue a message (as a broadcast would) and post a command
+    at once; when does the other send? Then restart the killed one as a follower."""
+    client = group.emu.client
+    trials: list[Trial] = []
+    db = await Database.open(url)
+    try:
+        leader = group.running[0]
+        for number in range(FAILOVER_TRIALS):
+            survivor = next(r for r in group.running if r is not leader)
+            leads_before = survivor.leads()
+            since = (await client.stats())["requests"]
+            chat, user = chats_for[number], users[number]
+            killed_at = time.time()
+            leader.process.kill()
+            await outbox.enqueue(
+                db, [NewMessage.text(chat, f"After the kill, {number + 1}", kind="notice")]
+            )
+            await notices_for(db).notify(Doorbell.CHANNEL)
+            await client.send_user_message(user, user, "/help")
+            led, sent, replied = await asyncio.gather(
+                _led(survivor, leads_before),
+                first_send(client, since, chat, FAILOVER_WAIT),
+                first_send(client, since, user, FAILOVER_WAIT),
+            )
+            trials.append(Trial(sent - killed_at, led - killed_at, replied - killed_at))
+            await group.restart(leader)
+            leader = survivor
+    finally:
+        await db.close()
+    return trials
+
+
+async def _led(replica: Replica, before: int) -> float:
+    """When (time.time()) `replica`'s log first says it leads after `before` leads."""
+    try:
+        await until(lambda: replica.leads() > before, FAILOVER_WAIT, f"{replica.name} to lead")
+    except ProcessFailed:
+        return float("nan")
+    return time.time()
+
+
+@dataclass(frozen=True)
+class FanOutRun:
+    fanned: fanout.FanOut
+    subscribers: list[int]
+    taken: dict[str, int]
+    trials: list[Trial]
+    quiet: list[float]  # s: /latest replies on the two replicas before the fan-out
+
+
+async def replicas_run(options: Options, server: Server) -> FanOutRun:
+    """Two replicas on one fresh PostgreSQL store (the bundled sample, N instant
+    subscribers): one breaking article fanned out while other users send /latest
+    through the proxy, then the failover trials on the same pair."""
+    size = min(options.fanout_subscribers)
+    with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
+        folder = Path(tmp)
+        log_limit = str(4 * size + 10_000)
+        async with emulator_process(folder, "--limits", "--log-limit", log_limit) as emu:
+            client = emu.client
+            admin = int((await client.add_user("Admin", language_code="en"))["id"])
+            probe_users = await add_users(client, fanout.PROBE_USERS)
+            subscribers = await add_users(client, size)
+            feed_url = await client.publish_feed(fanout.FEED, fanout.story(0))
+            server.execute("DROP DATABASE IF EXISTS fanout")
+            server.execute("CREATE DATABASE fanout")
+            url = server.url("fanout")
+            try:
+                bot_settings = Settings(  # type: ignore[call-arg]
+                    _env_file=None,
+                    database_url=url,
+                    feeds_path=folder / "no-feeds.toml",
+                    admin_ids=[admin],
+                )
+                await fanout.prepare(bot_settings, subscribers, feed_url, admin)
+                await client.publish_feed(fanout.FEED, fanout.story(0))
+                settings = {
+                    "DATABASE_URL": url,
+                    "ADMIN_IDS": str(admin),
+                    "FEEDS_PATH": str(folder / "no-feeds.toml"),
+                    "FEED_ALLOWED_HOSTS": "127.0.0.1",
+                }
+                async with replicas(emu, folder, 2, settings) as group:
+                    for _ in group.running:  # round robin: each replica imports the parser
+                        await fanout.warm_up(client, admin)
+                    probes = fanout.Probes(client, probe_users)
+                    quiet, _ = await fanout.quiet_replies(probes, client)
+                    say(options, f"one new article to {size:,} instant subscribers, two replicas")
+                    before = await proxy_stats(group.proxy_url)
+                    fanned = await fanout.fan_out(
+                        emu, group.running[0].process.pid, 1, subscribers, admin, probes
+                    )
+                    after = await proxy_stats(group.proxy_url)
+                    say(
+                        options,
+                        f"  {fanned.rate:.2f} msg/s, {fanned.flood_429} × 429, at most"
+                        f" {fanned.most_in_a_second} in a second",
+                    )
+                    say(options, f"failover: kill -9 of the leader, {FAILOVER_TRIALS} times")
+                    trials = await failover(group, url, subscribers, probe_users)
+                    for trial in trials:
+                        say(options, f"  first outbox message {trial.outbox:.2f} s after the kill")
+                    taken = {
+                        r.name: after["taken"][str(r.port)] - before["taken"][str(r.port)]
+                        for r in group.running
+                    }
+                errors = await client.protocol_errors()
+            finally:
+                server.execute("DROP DATABASE IF EXISTS fanout WITH (FORCE)")
+    if errors:
+        raise RuntimeError(f"the bots made invalid requests: {errors[:3]}")
+    return FanOutRun(fanned, subscribers, taken, trials, quiet)
+
+
+def fanout_rows(run: FanOutRun) -> list[Row]:
+    fanned = run.fanned
+    name = (
+        f"fan-out, 1 article to {fanned.subscribers:,} instant subscribers, two replicas on"
+        " PostgreSQL"
+    )
+    shares = ", ".join(f"{name} {count}" for name, count in run.taken.items())
+    detail = "\n".join(
+        [
+            f"{len(fanned.deliveries):,} deliveries in"
+            f" {fanned.deliveries[-1] - fanned.deliveries[0]:.1f} s, the first"
+            f" {fanned.first:.2f} s after /ingest was posted; {fanned.flood_429} × 429,"
+            f" {fanned.twice} twice, {fanned.missed(run.subscribers)} missed.",
+            f"Meanwhile {len(fanned.replies)} /latest from {fanout.PROBE_USERS} other users,"
+            f" one every {fanout.PROBE_GAP:g} s, through the proxy ({shares} updates each,"
+            f" the admin's /ingest included): reply p50 {_ms(fanned.replies, 0.5):.0f} ms,"
+            f" p99 {_ms(fanned.replies, 0.99):.0f} ms, {fanned.probes_missing} missing.",
+            "Two `python -m bot run` in webhook mode on one PostgreSQL store (the bundled"
+            " sample archive) behind `python -m bench.proxy`; the emulator enforces Telegram's"
+            " flood limits; SEND_RATE_PER_SECOND at its default.",
+        ]
+    )
+    slow = fanned.rate < fanout.RATIO_TARGET.bound * fanout.TELEGRAM_RATE
+    rate = Row(
+        figure=f"{name}: rate, Telegram's limits enforced",
+        note=f"{fanout._rate_note(fanned)} Only the leader sends (the follower's replies pass"
+        " through its limiter too), so the pace is one bot's."
+        if slow
+        else "",
+        value=fanned.rate,
+        unit="msg/s",
+        reference="Telegram's limit",
+        reference_value=fanout.TELEGRAM_RATE,
+        ratio_target=fanout.RATIO_TARGET,
+        detail=detail,
+    )
+    return [
+        rate,
+        Row(f"{name}: 429 answers", fanned.flood_429, "", target=fanout.NONE_TARGET),
+        Row(
+            f"{name}: subscribers reached twice or not at all",
+            fanned.twice + fanned.missed(run.subscribers),
+            "",
+            target=fanout.NONE_TARGET,
+        ),
+        Row(
+            f"{name}: most messages in any one second (emulator's log)",
+            fanned.most_in_a_second,
+            "",
+            reference="Telegram's limit",
+            reference_value=fanout.TELEGRAM_RATE,
+            target=fanout.WINDOW_TARGET,
+        ),
+        Row(
+            f"reply latency during that fan-out ({fanout.PROBE} through the proxy), p99",
+            _ms(fanned.replies, 0.99),
+            "ms",
+            reference="the same on the two replicas before it",
+            reference_value=_ms(run.quiet, 0.99),
+            target=fanout.REPLY_P99_TARGET,
+        ),
+    ]
+
+
+def _ms(latencies: Sequence[float], fraction: float) -> float:
+    return percentile(list(latencies), fraction) * 1000 if latencies else float("nan")
+
+
+def failover_rows(trials: Sequence[Trial]) -> list[Row]:
+    times = [t.outbox if t.outbox == t.outbox else FAILOVER_WAIT for t in trials]
+    detail = "\n".join(
+        [
+            f"{'trial':<6} {'outbox message s':>16} {'lead logged s':>14} {'reply to /help s':>17}",
+            *(
+                f"{n + 1:<6} {t.outbox:>16.2f} {t.leads:>14.2f} {t.reply:>17.2f}"
+                for n, t in enumerate(trials)
+            ),
+            "Seconds after kill -9 of the leading replica (two in webhook mode on one"
+            " PostgreSQL store behind the round-robin proxy): the first message the other"
+            " sent from the outbox (a notice queued right after the kill, as a broadcast"
+            " queues its messages; only the leader sends the outbox), when its log said it"
+            " leads, and the reply to a /help posted right after the kill (the proxy passes"
+            " the dead replica over). The killed replica is started again as a follower"
+            " before the next trial, which kills the new leader.",
+        ]
+    )
+    label = "failover, kill -9 of the leading replica to the other's first outbox message"
+    return [
+        Row(
+            f"{label}, median of {len(trials)}",
+            statistics.median(times),
+            "s",
+            target=FAILOVER_TARGET,
+            detail=detail,
+        ),
+        Row(f"{label}, max of {len(trials)}", max(times), "s", target=FAILOVER_TARGET),
+    ]
+
+
 # --- the benchmark ------------------------------------------------------------------
 
 
@@ -618,6 +1286,9 @@ async def run(options: Options) -> list[Row]:
     built = await lite.database(options)
     store = await archive(options, built)
     try:
-        return await search_rows(options, built, store)
+        rows = await search_rows(options, built, store)
+        rows += await latency_rows(options, built, store)
+        fanned = await replicas_run(options, store.server)
     finally:
         store.server.stop()
+    return rows + fanout_rows(fanned) + failover_rows(fanned.trials)
