@@ -99,10 +99,14 @@ async def test_sends_are_spaced_overall_and_per_chat() -> None:
         *(request(limiter, recorder, 1) for _ in range(2)),
     )
     times = sorted(at for _, _, at in recorder.calls)
-    assert all(b - a >= 0.02 - 0.002 for a, b in pairwise(times))
+    # Grants keep to a schedule of one every 1/50 s from the first: a late one does
+    # not move the next, so delays on a busy machine only ever make a send later.
+    assert all(at - times[0] >= k * 0.02 - 0.002 for k, at in enumerate(times))
     one = recorder.times(1)
     assert all(b - a >= 0.3 - 0.002 for a, b in pairwise(one))
-    assert times[-1] - times[0] < 0.9, "other chats did not wait behind chat 1"
+    # Chat 1's later messages wait for its interval, the other chats do not wait
+    # behind them: an order, not a duration, so a busy machine cannot fail it.
+    assert [chat for _, chat, _ in recorder.calls][-2:] == [1, 1], "others waited behind chat 1"
 
 
 async def test_other_methods_pass_straight_through_even_during_a_pause() -> None:
