@@ -596,9 +596,20 @@ def run_bot(
     (`chat` always), where the person speaks `language` and may be an `admin`."""
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
     if token and not chat:
+        from telegram.error import InvalidToken
+
         from bot.telegram.run import run
 
-        run(settings, token)
+        try:
+            run(settings, token)
+        except InvalidToken:
+            # PTB's message repeats the token: never print it.
+            print(
+                "error: Telegram rejected BOT_TOKEN; copy it again from @BotFather"
+                " (python -m bot doctor checks it)",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
         return 0
     if not interactive():
         print(

@@ -4,12 +4,16 @@ one line on stderr."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import os
+import sys
 
 import pytest
 
 from bot.config import Settings
 from bot.doctor import Status, check_database
+from bot.emulator import Emulator
 from bot.store.db import Database
 from tests.cli.test_cli import run
 from tests.postgres import Server
@@ -76,3 +80,23 @@ def test_a_command_on_an_unreachable_server_is_one_line(
 async def _tables(postgres: Server, url: str) -> int:
     name = url.rsplit("/", 1)[1]
     return int(postgres.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", name))
+
+
+async def test_a_rejected_token_ends_run_with_one_line_saying_so(
+    settings: Settings, emulator: Emulator
+) -> None:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": "123:not-the-bot-s-token",
+        "TELEGRAM_BASE_URL": emulator.base_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    text = err.decode()
+    assert process.returncode == 1
+    assert text.strip().splitlines()[-1] == (
+        "error: Telegram rejected BOT_TOKEN; copy it again from @BotFather"
+        " (python -m bot doctor checks it)"
+    )
