@@ -1,4 +1,5 @@
-"""The suite opens a bare store in one fixture (`db` in tests/conftest.py).
+"""The suite opens a bare store in one fixture per engine set (`db` in tests/conftest.py,
+SQLite; `db` in tests/store/conftest.py, each engine in turn).
 
 A fixture of a test file's own that opens a database drifts from the shared one
 (another file name, the topics synced or not, a close forgotten); files that
@@ -13,7 +14,14 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 # Stores that are a scenario of their own, not a copy of `db`.
-SCENARIOS = {"store/test_search_index.py::upgraded"}  # an archive migrated from schema 6
+SCENARIOS = {
+    "store/test_search_index.py::upgraded",  # an archive migrated from schema 6
+    "conftest.py::migrated_template",  # PostgreSQL's migrated database the others copy
+    "search/test_engines_agree.py::engines",  # one store on each engine, side by side
+    "store/test_chats_and_subscriptions.py::shared",  # two processes' stores on one database
+    "store/test_outbox_processes.py::processes",  # the same, claiming from one outbox
+    "store/test_postgres_schema.py::lite",  # SQLite's schema, the reference for PostgreSQL's
+}
 
 
 def _is_fixture(function: ast.AsyncFunctionDef | ast.FunctionDef) -> bool:
@@ -51,4 +59,7 @@ def store_fixtures(path: Path) -> list[str]:
 
 def test_only_the_shared_conftest_opens_a_store_for_a_fixture() -> None:
     found = [name for path in sorted(TESTS.rglob("*.py")) for name in store_fixtures(path)]
-    assert [name for name in found if name not in SCENARIOS] == ["conftest.py::db"]
+    assert [name for name in found if name not in SCENARIOS] == [
+        "conftest.py::db",
+        "store/conftest.py::db",
+    ]
