@@ -37,7 +37,10 @@ def _opens_a_store(function: ast.AsyncFunctionDef | ast.FunctionDef) -> bool:
         if not isinstance(node, ast.Call):
             continue
         called = node.func
-        if isinstance(called, ast.Attribute) and ast.unparse(called) == "Database.open":
+        if isinstance(called, ast.Attribute) and ast.unparse(called) in (
+            "Database.open",
+            "SQLiteDatabase.connect",
+        ):
             return True
         if isinstance(called, ast.Name) and called.id == "open_db":
             return True
@@ -61,5 +64,6 @@ def test_only_the_shared_conftest_opens_a_store_for_a_fixture() -> None:
     found = [name for path in sorted(TESTS.rglob("*.py")) for name in store_fixtures(path)]
     assert [name for name in found if name not in SCENARIOS] == [
         "conftest.py::db",
+        "store/conftest.py::sqlite_db",
         "store/conftest.py::db",
     ]
