@@ -62,9 +62,8 @@ import psycopg
 
 from bench import Options, fanout, say
 from bench import search as lite
-from bench.latency import P50_TARGET as LATENCY_P50
-from bench.latency import P99_TARGET as LATENCY_P99
 from bench.latency import (
+    GRACE,
     REPLY_BUDGET,
     ROOT,
     SETTINGS_ENV,
@@ -77,6 +76,8 @@ from bench.latency import (
     emulator_process,
     scratch_copy,
 )
+from bench.latency import P50_TARGET as LATENCY_P50
+from bench.latency import P99_TARGET as LATENCY_P99
 from bench.latency import _stop as stop_process
 from bench.report import Row, Target
 from bench.search import Query, percentile
@@ -104,6 +105,8 @@ SEARCH = "article_search"
 PLANNED = 3  # slowest queries whose plans the report shows
 SERVER_SETTINGS = (
     "-c listen_addresses=127.0.0.1 -c synchronous_commit=off",
+    # Loaded, tracking nothing: the latency runs turn it on for their own database only.
+    "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=none",
 )  # the rest: the server's defaults
 START_SECONDS = 120  # a cached data directory may replay some WAL first
 
@@ -837,6 +840,7 @@ class LatencyRun:
     server_cpu: float  # s of the PostgreSQL server's CPU meanwhile (0 on SQLite)
     transactions: float  # the store's transactions per update (NaN on SQLite)
     taken: dict[str, int]  # updates each replica took from the proxy
+    statements: list[Statement]  # where the server's time went (none on SQLite)
 
 
 async def prepare_store(target: str | Path, users: Sequence[int]) -> None:
@@ -875,11 +879,14 @@ async def time_commands(
         before, cpu = await proxy_stats(group.proxy_url), group.cpu()
         serving = server_cpu(server) if server else 0.0
         committed = transactions(server, database) if server else 0
+        if server:
+            server.execute("SELECT pg_stat_statements_reset()", database)
         phase = await load.run(rate, options.latency_seconds)
         after, cpu = await proxy_stats(group.proxy_url), group.cpu() - cpu
         serving = server_cpu(server) - serving if server else 0.0
         await asyncio.sleep(STATS_DELAY)  # the server's statistics lag behind its work
         committed = transactions(server, database) - committed if server else 0
+        statements = top_statements(server, database) if server else []
     taken = {
         replica: after["taken"][port] - before["taken"][port]
         for replica, port in zip(
@@ -888,7 +895,34 @@ async def time_commands(
     }
     say(options, f"  {name}: p50 {phase.p(0.5):.1f} ms, p99 {phase.p(0.99):.1f} ms")
     per_update = committed / len(phase.posted) if server else float("nan")
-    return LatencyRun(name, count, phase, cpu, serving, per_update, taken)
+    return LatencyRun(name, count, phase, cpu, serving, per_update, taken, statements)
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str  # the start of its normalised text
+    calls: int
+    mean_ms: float
+    share: float  # of the time the server spent running the database's statements
+
+
+def top_statements(server: Server, database: str, count: int = 5) -> list[Statement]:
+    """The statements the server spent most time on since the last reset
+    (pg_stat_statements, for `database` alone)."""
+    with psycopg.connect(server.url(database), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT query, calls, mean_exec_time, total_exec_time,"
+            " sum(total_exec_time) OVER () FROM pg_stat_statements"
+            " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND query NOT ILIKE '%%pg_stat_statements%%'"
+            " ORDER BY total_exec_time DESC LIMIT %s",
+            (count,),
+        ).fetchall()
+    return [
+        Statement(" ".join(str(query).split())[:90], int(calls), float(mean), total / whole)
+        for query, calls, mean, total, whole in rows
+        if whole
+    ]
 
 
 STATS_DELAY = 1.0  # s: PostgreSQL publishes a backend's counts when idle, within a second
@@ -919,6 +953,8 @@ async def latency_rows(options: Options, built: lite.Built, store: Archive) -> l
             path.unlink()
             async with scratch_database(store.server, ARCHIVE, "latency") as url:
                 await prepare_store(url, users)
+                store.server.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", "latency")
+                store.server.execute("ALTER DATABASE latency SET pg_stat_statements.track = 'top'")
                 where = {"DATABASE_URL": url}
                 one = await time_commands(
                     options, emu, folder, users, "one bot on PostgreSQL", 1, where,
@@ -971,25 +1007,43 @@ def _latency_note(run: LatencyRun, fraction: float, target: Target) -> str:
     if target.met(phase.p(fraction)):
         return ""
     posted = len(phase.posted)
-    share = run.cpu / phase.seconds / run.replicas if phase.seconds else float("nan")
     behind = phase.reply_rate < 0.95 * phase.posted_rate
+    unanswered = (
+        f" ({phase.missing} unanswered {GRACE:g} s after the last)" if phase.missing else ""
+    )
     pace = (
         f"replies came at {phase.reply_rate:.1f}/s of the {phase.posted_rate:.1f}/s posted, so"
-        " updates queued behind one another"
+        f" updates queued behind one another{unanswered}"
         if behind
-        else f"replies kept pace ({phase.reply_rate:.1f}/s)"
+        else f"replies kept pace ({phase.reply_rate:.1f}/s) but waited"
+    )
+    serving = run.server_cpu / posted * 1000
+    per_bot = run.server_cpu / phase.seconds / run.replicas if phase.seconds else float("nan")
+    top = run.statements[0] if run.statements else None
+    what = (
+        "the search statement (its plans: the search rows above)"
+        if top and SEARCH in top.text
+        else f"{top.text[:60]}…"
+        if top
+        else ""
+    )
+    spent = (
+        f"; {top.share:.0%} of the time its statements ran went to {what},"
+        f" {top.mean_ms:.1f} ms a call"
+        if top
+        else ""
     )
     name = run.name[0].upper() + run.name[1:]
     return (
-        f"{name}, {run.phase.rate:g} updates/s: {pace}, while each bot's CPU"
-        f" was {share:.0%} of a core: {run.cpu / posted * 1000:.1f} ms of the bots' CPU and"
-        f" {run.server_cpu / posted * 1000:.1f} ms of the server's per update, and"
-        f" {run.transactions:.1f} transactions on the store. A bot's reads go one at a time"
-        " through its one reader connection (bot/store/postgres.py), each a round trip to a"
-        " server process that shares the machine's cores with the bots, the emulator and"
-        " the load; where SQLite reads in the bot's own process. What would close it, to be"
-        " measured here before and after: reads that overlap (a few reader connections per"
-        " bot) and fewer round trips per update, or a server with cores of its own."
+        f"{name}, {run.phase.rate:g} updates/s: {pace}. The server spent {serving:.1f} ms of"
+        f" CPU per update (the bots {run.cpu / posted * 1000:.1f} ms, in"
+        f" {run.transactions:.1f} transactions){spent}. That is {per_bot:.0%} of a core per"
+        " bot, and a bot's reads run one at a time on its one reader connection"
+        " (bot/store/postgres.py), so past a second's worth the reads queue, and the"
+        " server shares this machine's cores with the bots, the emulator and the load."
+        " What would close it, to be measured here before and after: less server work per"
+        " update (the statements in the details), reads that overlap (a few reader connections per"
+        " bot), or a server with cores of its own."
     )
 
 
@@ -1009,6 +1063,13 @@ def _latency_detail(runs: Sequence[LatencyRun], n: str) -> str:
             f" {phase.p(0.5):>7.1f} {phase.p(0.99):>7.1f} {phase.p(1.0):>7.1f} {cpu:>19.1f}"
             f" {serving:>6.1f} {run.transactions:>12.1f}  {shares}"
         )
+    for run in runs:
+        if run.statements:
+            lines.append(f"{run.name}, the server's time by statement (pg_stat_statements):")
+            lines += [
+                f"  {st.share:>4.0%} {st.calls:>6,} × {st.mean_ms:>7.2f} ms  {st.text}"
+                for st in run.statements
+            ]
     for run in runs:
         lines.append(f"{run.name}, by command:")
         kinds = sorted(set(run.phase.kinds), key=lambda k: (k != "text", k))
