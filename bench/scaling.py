@@ -139,7 +139,8 @@ class Server:
         )
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} {' '.join(SERVER_SETTINGS)}"
+        # TCP only: a socket in a deep cache folder may pass the 107 bytes a socket path may have.
+        options = f"-p {self.port} -c unix_socket_directories='' {' '.join(SERVER_SETTINGS)}"
         log = self.root / "server.log"
         done = self.pg_ctl("-o", options, "-l", str(log), "-w", "-t", str(START_SECONDS), "start")
         if done.returncode != 0:
@@ -271,6 +272,14 @@ async def archive(options: Options, built: lite.Built) -> Archive:
         say(options, f"PostgreSQL archive from the cache ({name})")
         server = cached_server(root)
         return _archive(server, built, info, cached=True)
+    if not reachable(options.cache_dir):
+        say(options, f"the server's user cannot reach {options.cache_dir}: the copy is not cached")
+        server = new_server(Path(tempfile.mkdtemp(prefix="bench-postgres-")), keep=False)
+        try:
+            return _archive(server, built, await _copy(options, server, built), cached=False)
+        except BaseException:
+            server.stop()
+            raise
     for stale in options.cache_dir.glob(f"postgres-articles-{built.articles}-*"):
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
@@ -290,6 +299,16 @@ async def archive(options: Options, built: lite.Built) -> Archive:
     meta.write_text(json.dumps(info), "utf-8")
     server = cached_server(root)
     return _archive(server, built, info, cached=False)
+
+
+def reachable(folder: Path) -> bool:
+    """Whether the server's user may enter `folder` (as root the server runs as
+    `postgres`, and a checkout under a private home is closed to it)."""
+    runner, _ = postgres._runner_and_owner()
+    if not runner:
+        return True
+    done = subprocess.run([*runner, "test", "-x", str(folder)], capture_output=True)
+    return done.returncode == 0
 
 
 def _archive(server: Server, built: lite.Built, info: dict[str, Any], *, cached: bool) -> Archive:
