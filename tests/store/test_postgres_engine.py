@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import psycopg
 import pytest
 
 from bot.config import Settings
@@ -70,6 +71,32 @@ async def _insert_then_fail(db: Database) -> None:
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO notes VALUES (4, 'lost')")
         raise ValueError("changed my mind")
+
+
+async def test_reads_run_side_by_side_not_queued_behind_one_another(
+    postgres: Server,
+) -> None:
+    """A read held up at the server (here on a lock the test holds) leaves others to
+    go on at once: with one reader connection every search queued behind the one
+    before. The timeout guards against a hang; nothing is timed."""
+    url = _fresh(postgres)
+    db = await Database.open(url, migrations=[TABLE])
+    holder = psycopg.connect(url, autocommit=True)
+    try:
+        holder.execute("SELECT pg_advisory_lock(4242)")
+        held = asyncio.create_task(db.fetchval("SELECT pg_advisory_lock(4242)"))
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        async with asyncio.timeout(30):
+            while await db.fetchval(waiting) == 0:  # noqa: ASYNC110 - no event to wait on
+                await asyncio.sleep(0.01)
+        for n in range(5):
+            assert await asyncio.wait_for(db.fetchval("SELECT ?", (n,)), 30) == n
+        assert not held.done()
+        holder.execute("SELECT pg_advisory_unlock(4242)")
+        await asyncio.wait_for(held, 30)
+    finally:
+        holder.close()
+        await db.close()
 
 
 async def test_a_bool_is_written_as_the_0_or_1_flag_sqlite_stores(postgres: Server) -> None:
