@@ -1058,12 +1058,10 @@ def _latency_note(run: LatencyRun, fraction: float, target: Target) -> str:
         f"{name}, {run.phase.rate:g} updates/s: {pace}. The server spent {serving:.1f} ms of"
         f" CPU per update (the bots {run.cpu / posted * 1000:.1f} ms, in"
         f" {run.transactions:.1f} transactions){spent}. That is {per_bot:.0%} of a core per"
-        " bot, and a bot's reads run one at a time on its one reader connection"
-        " (bot/store/postgres.py), so past a second's worth the reads queue, and the"
-        " server shares this machine's cores with the bots, the emulator and the load."
-        " What would close it, to be measured here before and after: less server work per"
-        " update (the statements in the details), reads that overlap (a few reader connections per"
-        " bot), or a server with cores of its own."
+        " bot; a bot's reads overlap on up to READERS connections (bot/store/postgres.py),"
+        " and the server shares this machine's cores with the bots, the emulator and the"
+        " load. What would close it, to be measured here before and after: less server"
+        " work per update (the statements in the details), or a server with cores of its own."
     )
 
 
@@ -1113,7 +1111,7 @@ def _latency_detail(runs: Sequence[LatencyRun], n: str) -> str:
         " emulator's record of the reply. replies/s: while they came (below the posting rate:"
         " the bots fell behind). CPU: all the configuration's bots together, and the"
         " PostgreSQL server's processes; xacts: the store's transactions (pg_stat_database)"
-        " per update, each read on the store's one reader connection being one."
+        " per update, each read on a reader connection of the store being one."
     )
     return "\n".join(lines)
 
