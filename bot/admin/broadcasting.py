@@ -188,6 +188,12 @@ async def _report(
         text = progress_text(
             language, broadcast.id, audience, progress, rate=rate, paid=broadcast.paid
         )
-    if await show(broadcast, text, final, language) and final:
+    if not final and text == broadcast.progress_shown:
+        return  # Telegram refuses an edit that changes nothing
+    if not await show(broadcast, text, final, language):
+        return
+    if final:
         await broadcasts.mark_reported(db, broadcast.id, now=int(now))
         meter.forget(broadcast.id)
+    else:
+        await broadcasts.set_progress_shown(db, broadcast.id, text)

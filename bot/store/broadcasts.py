@@ -90,6 +90,8 @@ class Broadcast:
     """Sent with `allow_paid_broadcast`: on the paid budget, 0.1 Star a message."""
     paused_seconds: float = 0.0
     """How long Telegram held it back with 429s (overlapping pauses counted once)."""
+    progress_shown: str | None = None
+    """The text the progress message shows now, whichever bot put it there."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def _broadcast(row: Row) -> Broadcast:
         reported_at=row["reported_at"],
         paid=bool(row["paid"]),
         paused_seconds=float(row["paused_seconds"]),
+        progress_shown=row["progress_shown"],
     )
 
 
@@ -163,11 +166,23 @@ async def get(db: Database, broadcast_id: int) -> Broadcast | None:
     return None if row is None else _broadcast(row)
 
 
-async def set_progress_message(db: Database, broadcast_id: int, message_id: int) -> None:
+async def set_progress_message(
+    db: Database, broadcast_id: int, message_id: int, shown: str | None = None
+) -> None:
+    """The message that reports on the broadcast, and the text it shows (None: not
+    a report yet, such as the prompt to confirm)."""
     async with db.transaction() as tx:
         await tx.execute(
-            "UPDATE broadcasts SET progress_message_id = ? WHERE id = ?",
-            (message_id, broadcast_id),
+            "UPDATE broadcasts SET progress_message_id = ?, progress_shown = ? WHERE id = ?",
+            (message_id, shown, broadcast_id),
+        )
+
+
+async def set_progress_shown(db: Database, broadcast_id: int, shown: str) -> None:
+    """The progress message was edited to show `shown`."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE broadcasts SET progress_shown = ? WHERE id = ?", (shown, broadcast_id)
         )
 
 

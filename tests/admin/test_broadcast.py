@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from bot.emulator import MessageRecord
+from bot.emulator import FaultPlan, MessageRecord
 from bot.store import admin, broadcasts, chats, outbox, subscriptions
 from bot.telegram.handlers.admin.broadcasts import PROGRESS_EVERY
 from tests.admin.conftest import ADMIN, add_readers
@@ -174,3 +174,28 @@ async def test_usage_and_clear_refusals(admin_harness: Harness) -> None:
     answer = await harness.say(ADMIN, ADMIN, "/broadcast_cancel")
     assert "No broadcast is being sent" in (answer.text or "")
     assert await broadcasts.get(harness.services.db, 1) is None
+
+
+async def test_a_report_that_would_not_change_the_message_is_not_sent(
+    admin_harness: Harness,
+) -> None:
+    """Telegram refuses an edit that changes nothing ("message is not modified"): a
+    progress tick while no copy has gone out yet must not make one."""
+    harness, emulator = admin_harness, admin_harness.emulator
+    assert harness.app.job_queue is not None
+    (job,) = harness.app.job_queue.get_jobs_by_name("broadcast-progress")
+    job.enabled = False  # only the ticks the test asks for
+    await add_readers(harness.services, emulator, 20)
+    await harness.say(ADMIN, ADMIN, "/broadcast Held back by Telegram")
+    prompt = await _confirm_prompt(harness)
+    # Every copy fails with a 5xx and waits for its retry: the counts stay at 0.
+    emulator.fault_plan = FaultPlan(rate_5xx=1.0, methods=frozenset({"sendmessage"}))
+    await harness.press(prompt, text="Send")
+    await harness.edited(prompt, "remaining")
+    edits = len(emulator.calls("editMessageText"))
+
+    await job.run(harness.app)
+    await job.run(harness.app)
+
+    assert emulator.take_protocol_errors() == []
+    assert len(emulator.calls("editMessageText")) == edits

@@ -247,6 +247,8 @@ async def _confirm(
     text = progress_text(
         language, draft.id, audience, BroadcastProgress(remaining=count), rate=None, paid=paid
     )
+    # Stored first: the progress job may run as soon as the message shows it.
+    await broadcasts.set_progress_shown(services.db, draft.id, text)
     await edit_or_reply(update, context, text, stop_keyboard(draft.id, language))
 
 
@@ -337,5 +339,5 @@ async def _show_progress(
     except TelegramError as exc:
         log.info("broadcast %d: could not post progress (%s)", found.id, exc)
         return False
-    await broadcasts.set_progress_message(services.db, found.id, sent.message_id)
+    await broadcasts.set_progress_message(services.db, found.id, sent.message_id, text)
     return True
