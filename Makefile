@@ -36,7 +36,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4
 
 bench: $(RUN_STAMP)
 	$(BIN)/python -m bench

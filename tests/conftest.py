@@ -33,8 +33,9 @@ def pytest_configure() -> None:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Server]:
-    """One real PostgreSQL server for the whole run, started when a test first asks
-    (`tests/postgres.py`). It cannot start: the test fails, saying why."""
+    """One real PostgreSQL server for the whole run (for each worker, under
+    pytest-xdist), started when a test first asks (`tests/postgres.py`). It cannot
+    start: the test fails, saying why."""
     try:
         server = start_postgres()
     except Unavailable as exc:
