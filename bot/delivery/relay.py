@@ -105,6 +105,7 @@ from telegram.warnings import PTBUserWarning
 import bot.metrics as metrics
 from bot.delivery.ratelimiter import RateLimitArgs, Result, TelegramRateLimiter
 from bot.delivery.ratelimiter import retry_after_seconds as _retry_after_seconds
+from bot.delivery.tasks import finish_or_cancel
 from bot.store import relay as relay_store
 from bot.store.db import Database, is_database_error
 from bot.store.leader import Leadership, Notices
@@ -476,13 +477,7 @@ class RelayServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner
-        tasks = list(self._tasks)
-        if not tasks:
-            return
-        _, late = await asyncio.wait(tasks, timeout=grace)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        await finish_or_cancel(list(self._tasks), grace)
 
     def wake(self) -> None:
         """New rows: look now rather than at the next poll."""

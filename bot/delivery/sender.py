@@ -48,6 +48,7 @@ from bot.delivery.ratelimiter import (
     TelegramRateLimiter,
     retry_after_seconds,
 )
+from bot.delivery.tasks import finish_or_cancel
 from bot.store import broadcasts, outbox
 from bot.store.chats import deactivate_chat, deactivate_target, migrate_chat
 from bot.store.db import Database
@@ -220,13 +221,7 @@ class OutboxSender:
         if self._runner is not None:
             await self._runner
             self._runner = None
-        tasks = list(self._in_flight)
-        if not tasks:
-            return
-        _, late = await asyncio.wait(tasks, timeout=grace)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        await finish_or_cancel(list(self._in_flight), grace)
 
     def wake(self) -> None:
         """New rows were enqueued: look now rather than at the next poll."""
