@@ -85,7 +85,7 @@ def _tail(log: Path, lines: int = 20) -> str:
         return ""
 
 
-async def _stop(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:
+async def stop(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:
     """SIGTERM, then SIGKILL if it has not exited after `grace` seconds."""
     if process.returncode is not None:
         return
@@ -135,7 +135,7 @@ async def emulator_process(folder: Path, *args: str) -> AsyncIterator[EmulatorPr
         async with EmulatorClient(base_url) as client:
             yield EmulatorProcess(process, base_url, client)
     finally:
-        await _stop(process)
+        await stop(process)
 
 
 async def add_users(client: EmulatorClient, count: int, *, concurrency: int = 16) -> list[int]:
@@ -246,7 +246,7 @@ async def bot_process(
             await asyncio.sleep(0.05)
         yield process
     finally:
-        await _stop(process)
+        await stop(process)
 
 
 # --- the load -----------------------------------------------------------------

@@ -79,7 +79,7 @@ from bench.latency import (
 )
 from bench.latency import P50_TARGET as LATENCY_P50
 from bench.latency import P99_TARGET as LATENCY_P99
-from bench.latency import _stop as stop_process
+from bench.latency import stop as stop_process
 from bench.report import Row, Target
 from bench.search import Query, percentile
 from bot.config import Settings
@@ -161,12 +161,12 @@ class Server:
 
 def new_server(root: Path, *, keep: bool) -> Server:
     """initdb in `root/data` (owned by the server's user when this runs as root), started."""
-    runner, owner = postgres._runner_and_owner()
+    runner, owner = postgres.runner_and_owner()
     root.mkdir(parents=True, exist_ok=True)
     if owner is not None:
         os.chown(root, owner, -1)
-    server = Server(root, postgres._free_port(), runner, keep)
-    postgres._run(
+    server = Server(root, postgres.free_port(), runner, keep)
+    postgres.run_tool(
         [*runner, str(postgres.bindir() / "initdb"), "-D", str(server.data), "-A", "trust",
          "-U", postgres.USER, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
         "initdb",
@@ -178,8 +178,8 @@ def new_server(root: Path, *, keep: bool) -> Server:
 def cached_server(root: Path) -> Server:
     """The server on a cached data directory, started where it is (a run that died
     left it unclean: the server recovers it from its WAL on start)."""
-    runner, _ = postgres._runner_and_owner()
-    server = Server(root, postgres._free_port(), runner, keep=True)
+    runner, _ = postgres.runner_and_owner()
+    server = Server(root, postgres.free_port(), runner, keep=True)
     server.start()
     return server
 
@@ -305,7 +305,7 @@ async def archive(options: Options, built: lite.Built) -> Archive:
 def reachable(folder: Path) -> bool:
     """Whether the server's user may enter `folder` (as root the server runs as
     `postgres`, and a checkout under a private home is closed to it)."""
-    runner, _ = postgres._runner_and_owner()
+    runner, _ = postgres.runner_and_owner()
     if not runner:
         return True
     done = subprocess.run([*runner, "test", "-x", str(folder)], capture_output=True)
@@ -823,7 +823,7 @@ async def replicas(
 ) -> AsyncIterator[Replicas]:
     """`count` bots on one store behind one proxy; the first leads (it starts alone,
     and on PostgreSQL the others start once it has taken the lead)."""
-    ports = [postgres._free_port() for _ in range(count)]
+    ports = [postgres.free_port() for _ in range(count)]
     names = [f"replica-{n + 1}" for n in range(count)]
     async with proxy_process(folder, ports) as url:
         group = Replicas(emu, folder, url, settings, [])

@@ -86,14 +86,15 @@ def bindir() -> Path:
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free loopback port, for this server and the benchmark's (bench/scaling.py)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
 
-def _runner_and_owner() -> tuple[tuple[str, ...], int | None]:
+def runner_and_owner() -> tuple[tuple[str, ...], int | None]:
     """How to run the server's commands, and whom its directory must belong to."""
     if os.geteuid() != 0:
         return (), None
@@ -110,7 +111,9 @@ def _runner_and_owner() -> tuple[tuple[str, ...], int | None]:
     return (runuser, "-u", "postgres", "--"), owner.pw_uid
 
 
-def _run(command: Sequence[str], what: str, log: Path | None = None) -> None:
+def run_tool(command: Sequence[str], what: str, log: Path | None = None) -> None:
+    """One of PostgreSQL's programs (initdb, pg_ctl); Unavailable, with what it said
+    and the end of the server's `log`, when it fails."""
     done = subprocess.run(command, capture_output=True, text=True, timeout=START_SECONDS)
     if done.returncode != 0:
         detail = done.stderr.strip() or done.stdout.strip()
@@ -122,13 +125,13 @@ def _run(command: Sequence[str], what: str, log: Path | None = None) -> None:
 def start() -> Server:
     """A new server, ready for connections (Unavailable if it cannot be)."""
     binaries = bindir()
-    runner, owner = _runner_and_owner()
+    runner, owner = runner_and_owner()
     root = Path(tempfile.mkdtemp(prefix="bot-postgres-"))
     try:
         if owner is not None:
             os.chown(root, owner, -1)
-        server = Server(root, binaries, _free_port(), runner)
-        _run(
+        server = Server(root, binaries, free_port(), runner)
+        run_tool(
             [*runner, str(binaries / "initdb"), "-D", str(server.data), "-A", "trust", "-U", USER,
              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
             "initdb",
@@ -138,7 +141,7 @@ def start() -> Server:
             f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        _run(
+        run_tool(
             [*runner, str(binaries / "pg_ctl"), "-D", str(server.data), "-o", options,
              "-l", str(log), "-w", "-t", str(START_SECONDS), "start"],
             "starting the server",
