@@ -24,6 +24,7 @@ from bot.admin.progress import (
 from bot.store import broadcasts, chats, outbox
 from bot.store.broadcasts import Broadcast, Recipients
 from bot.store.db import Database
+from bot.store.outbox import BroadcastProgress
 from bot.topics import Catalogue
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,19 @@ async def confirm(
     return await broadcasts.confirm(
         db, broadcast.id, recipients(audience), admin_id=admin_id, now=now, paid=paid
     )
+
+
+async def first_report(
+    db: Database, draft: Broadcast, count: int, *, language: str, audience: str, paid: bool
+) -> str:
+    """The progress text a just-confirmed broadcast shows, recorded as shown before it
+    is: the progress job may run as soon as the message shows it, on this bot or the
+    leader, and must not send the same text again (Telegram refuses the edit)."""
+    text = progress_text(
+        language, draft.id, audience, BroadcastProgress(remaining=count), rate=None, paid=paid
+    )
+    await broadcasts.set_progress_shown(db, draft.id, text)
+    return text
 
 
 async def cancel(

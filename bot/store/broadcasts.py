@@ -166,15 +166,11 @@ async def get(db: Database, broadcast_id: int) -> Broadcast | None:
     return None if row is None else _broadcast(row)
 
 
-async def set_progress_message(
-    db: Database, broadcast_id: int, message_id: int, shown: str | None = None
-) -> None:
-    """The message that reports on the broadcast, and the text it shows (None: not
-    a report yet, such as the prompt to confirm)."""
+async def set_progress_message(db: Database, broadcast_id: int, message_id: int) -> None:
     async with db.transaction() as tx:
         await tx.execute(
-            "UPDATE broadcasts SET progress_message_id = ?, progress_shown = ? WHERE id = ?",
-            (message_id, shown, broadcast_id),
+            "UPDATE broadcasts SET progress_message_id = ? WHERE id = ?",
+            (message_id, broadcast_id),
         )
 
 

@@ -16,14 +16,13 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.admin import broadcasting
 from bot.admin.audience import Audience, AudienceError, body_html, describe
 from bot.admin.audience import parse as parse_audience
-from bot.admin.progress import RateMeter, decimal, duration, progress_text
+from bot.admin.progress import RateMeter, decimal, duration
 from bot.formatting import MESSAGE_LIMIT, escape, truncate, visible_length
 from bot.i18n import t
 from bot.numbers import whole_number
 from bot.services import Services
 from bot.store import broadcasts
 from bot.store.broadcasts import Broadcast
-from bot.store.outbox import BroadcastProgress
 from bot.telegram.context import Context
 from bot.telegram.handlers.admin.access import admin_id, arguments
 from bot.telegram.handlers.common import (
@@ -244,11 +243,9 @@ async def _confirm(
     _meter(context).observe(draft.id, services.clock(), 0)
     await query.answer()
     audience = describe(Audience.from_key(draft.audience), language, services.topic_names(language))
-    text = progress_text(
-        language, draft.id, audience, BroadcastProgress(remaining=count), rate=None, paid=paid
+    text = await broadcasting.first_report(
+        services.db, draft, count, language=language, audience=audience, paid=paid
     )
-    # Stored first: the progress job may run as soon as the message shows it.
-    await broadcasts.set_progress_shown(services.db, draft.id, text)
     await edit_or_reply(update, context, text, stop_keyboard(draft.id, language))
 
 
@@ -339,5 +336,5 @@ async def _show_progress(
     except TelegramError as exc:
         log.info("broadcast %d: could not post progress (%s)", found.id, exc)
         return False
-    await broadcasts.set_progress_message(services.db, found.id, sent.message_id, text)
+    await broadcasts.set_progress_message(services.db, found.id, sent.message_id)
     return True
