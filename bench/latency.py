@@ -99,6 +99,20 @@ async def stop(process: asyncio.subprocess.Process, grace: float = 10.0) -> None
         await process.wait()
 
 
+async def announced_url(process: asyncio.subprocess.Process, what: str, log: Path) -> str:
+    """The base URL a server process prints as its first line once it listens;
+    ProcessFailed, with the end of its `log`, if none comes within 30 s."""
+    assert process.stdout is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+    except TimeoutError:
+        line = b""
+    url = line.decode().strip()
+    if not url.startswith("http"):
+        raise ProcessFailed(f"{what} did not start:\n{_tail(log)}")
+    return url
+
+
 @dataclass
 class EmulatorProcess:
     process: asyncio.subprocess.Process
@@ -124,14 +138,7 @@ async def emulator_process(folder: Path, *args: str) -> AsyncIterator[EmulatorPr
             stderr=errors,
         )
     try:
-        assert process.stdout is not None
-        try:
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
-        except TimeoutError:
-            line = b""
-        base_url = line.decode().strip()
-        if not base_url.startswith("http"):
-            raise ProcessFailed(f"the emulator did not start:\n{_tail(log)}")
+        base_url = await announced_url(process, "the emulator", log)
         async with EmulatorClient(base_url) as client:
             yield EmulatorProcess(process, base_url, client)
     finally:

@@ -73,6 +73,7 @@ from bench.latency import (
     Phase,
     ProcessFailed,
     add_users,
+    announced_url,
     cpu_seconds,
     emulator_process,
     scratch_copy,
@@ -777,15 +778,7 @@ async def proxy_process(folder: Path, ports: Sequence[int]) -> AsyncIterator[str
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=errors,
         )  # fmt: skip
     try:
-        assert process.stdout is not None
-        try:
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
-        except TimeoutError:
-            line = b""
-        url = line.decode().strip()
-        if not url.startswith("http"):
-            raise ProcessFailed(f"the proxy did not start:\n{log.read_text(errors='replace')}")
-        yield url
+        yield await announced_url(process, "the proxy", log)
     finally:
         await stop_process(process)
 
